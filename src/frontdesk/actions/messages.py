@@ -1,0 +1,214 @@
+"""Storing messages: validation, the group-commit writer, idempotency and seq.
+
+Every message goes through ``MessageWriter``: one task takes all pending sends,
+stores them in **one** transaction (one UPDATE … RETURNING hands out the seqs
+of every conversation in the batch, one multi-row INSERT stores the rows), commits,
+and only then resolves each sender's future (→ ack) and publishes
+``message.created``. On SQLite a per-message transaction costs a thread hop per
+statement (≈2.9k msg/s); batching amortises that over the batch.
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+from dataclasses import dataclass, field
+
+from sqlalchemy import case, select, tuple_, update
+from sqlalchemy.exc import DBAPIError, IntegrityError
+
+from frontdesk import events as ev
+from frontdesk import serialize
+from frontdesk.actions import ActionError
+from frontdesk.events import Event
+from frontdesk.models import Conversation, Message, Operator, utcnow
+
+log = logging.getLogger(__name__)
+
+CLIENT_ID_RE = re.compile(r"^[A-Za-z0-9_.:\-]{1,64}$")
+
+
+def check_text(text: object, max_chars: int) -> str:
+    if not isinstance(text, str):
+        raise ActionError("invalid_frame", "text must be a string")
+    text = text.strip()
+    if not text:
+        raise ActionError("empty_text", "message text is empty")
+    if len(text) > max_chars:
+        raise ActionError("text_too_long", f"message text is longer than {max_chars} characters", 413)
+    if "\x00" in text:
+        text = text.replace("\x00", "")
+    return text
+
+
+def check_client_id(client_id: object) -> str:
+    if not isinstance(client_id, str) or not CLIENT_ID_RE.match(client_id):
+        raise ActionError("invalid_frame", "client_id must be 1-64 characters of [A-Za-z0-9_.:-]")
+    return client_id
+
+
+@dataclass
+class PendingMessage:
+    conversation_id: int
+    site_id: int
+    visitor_id: int
+    kind: str
+    sender: str  # "v<visitor id>" | "o<operator id>" | "system"
+    text: str
+    client_id: str | None
+    author: Operator | None = None
+    future: asyncio.Future = field(default=None)  # type: ignore[assignment]
+
+
+class MessageWriter:
+    """The single writer of messages on this node (group commit)."""
+
+    def __init__(self, runtime, batch_max: int = 256) -> None:  # noqa: ANN001
+        self._rt = runtime
+        self._batch_max = batch_max
+        self._queue: asyncio.Queue[PendingMessage] = asyncio.Queue()
+        self._task: asyncio.Task | None = None
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name="message-writer")
+
+    async def stop(self) -> None:
+        if self._task:
+            self._task.cancel()
+            try:
+                await self._task
+            except asyncio.CancelledError:
+                pass
+
+    async def store(self, item: PendingMessage) -> dict:
+        """Store one message; returns its MESSAGE dict once committed (or the stored duplicate)."""
+        item.future = asyncio.get_running_loop().create_future()
+        self._queue.put_nowait(item)
+        return await item.future
+
+    async def _run(self) -> None:
+        while True:
+            batch = [await self._queue.get()]
+            while len(batch) < self._batch_max and not self._queue.empty():
+                batch.append(self._queue.get_nowait())
+            try:
+                await self._store_batch(batch)
+            except (IntegrityError, DBAPIError) as exc:
+                # A conflict from another node (same client_id at the same time)
+                # or a deadlock: store one by one so each gets its own answer.
+                log.info("batch of %d failed (%s); storing one by one", len(batch), exc.__class__.__name__)
+                for item in batch:
+                    if item.future.done():
+                        continue
+                    try:
+                        await self._store_batch([item])
+                    except Exception as one_exc:  # noqa: BLE001
+                        log.exception("storing a message failed")
+                        if not item.future.done():
+                            item.future.set_exception(ActionError("internal", "could not store; retry", 503))
+                            del one_exc
+            except Exception:  # noqa: BLE001 - the writer must survive anything
+                log.exception("storing a batch failed")
+                for item in batch:
+                    if not item.future.done():
+                        item.future.set_exception(ActionError("internal", "could not store; retry", 503))
+
+    async def _store_batch(self, batch: list[PendingMessage]) -> None:
+        rt = self._rt
+        now = rt.clock()
+        results: dict[int, dict] = {}  # index in batch → MESSAGE
+        to_insert: list[int] = []
+        first_of_key: dict[tuple[str, str], int] = {}
+        duplicates_in_batch: dict[int, int] = {}
+        for i, item in enumerate(batch):
+            if item.client_id is not None:
+                key = (item.sender, item.client_id)
+                if key in first_of_key:
+                    duplicates_in_batch[i] = first_of_key[key]
+                    continue
+                first_of_key[key] = i
+            to_insert.append(i)
+
+        async with rt.sessions() as session:
+            async with session.begin():
+                if first_of_key:
+                    rows = (await session.execute(
+                        select(Message).where(tuple_(Message.sender, Message.client_id).in_(list(first_of_key)))
+                    )).scalars().all()
+                    authors = await _authors(session, rows)
+                    for m in rows:
+                        i = first_of_key[(m.sender, m.client_id)]
+                        results[i] = serialize.message(m, authors.get(m.author_operator_id))
+                    to_insert = [i for i in to_insert if i not in results]
+
+                created: list[tuple[int, Message]] = []
+                if to_insert:
+                    per_conv: dict[int, list[int]] = {}
+                    for i in to_insert:
+                        per_conv.setdefault(batch[i].conversation_id, []).append(i)
+                    conv_ids = sorted(per_conv)  # fixed lock order across nodes
+                    new_last = dict((await session.execute(
+                        update(Conversation)
+                        .where(Conversation.id.in_(conv_ids))
+                        .values(last_seq=Conversation.last_seq + case(
+                            {cid: len(per_conv[cid]) for cid in conv_ids}, value=Conversation.id),
+                            last_message_at=now)
+                        .returning(Conversation.id, Conversation.last_seq)
+                    )).all())
+                    replied = [cid for cid in conv_ids
+                               if any(batch[i].kind == "operator" for i in per_conv[cid])]
+                    if replied:
+                        await session.execute(
+                            update(Conversation)
+                            .where(Conversation.id.in_(replied), Conversation.first_reply_at.is_(None))
+                            .values(first_reply_at=now))
+                    for cid in conv_ids:
+                        idxs = per_conv[cid]
+                        seq = new_last[cid] - len(idxs)
+                        for i in idxs:
+                            seq += 1
+                            item = batch[i]
+                            created.append((i, Message(
+                                conversation_id=cid, seq=seq, kind=item.kind, sender=item.sender,
+                                author_operator_id=item.author.id if item.author else None,
+                                text=item.text, client_id=item.client_id, created_at=now)))
+                    session.add_all([m for _, m in created])
+                    await session.flush()
+            # committed
+        events: list[Event] = []
+        for i, m in created:
+            item = batch[i]
+            results[i] = serialize.message(m, item.author)
+            if m.seq == 1:
+                events.append(Event(ev.CONVERSATION_CREATED, item.site_id, {"announce": True},
+                                    conversation_id=m.conversation_id, visitor_id=item.visitor_id))
+            events.append(Event(ev.MESSAGE_CREATED, item.site_id, {"message": results[i]},
+                                conversation_id=m.conversation_id, visitor_id=item.visitor_id))
+        for i, first in duplicates_in_batch.items():
+            results[i] = results[first]
+        for i, item in enumerate(batch):
+            if not item.future.done():
+                item.future.set_result(results[i])
+        if events:
+            await _publish_with_conversations(rt, events)
+
+
+async def _authors(session, rows) -> dict[int, Operator]:  # noqa: ANN001
+    ids = {m.author_operator_id for m in rows if m.author_operator_id}
+    if not ids:
+        return {}
+    ops = (await session.execute(select(Operator).where(Operator.id.in_(ids)))).scalars().all()
+    return {o.id: o for o in ops}
+
+
+async def _publish_with_conversations(rt, events: list[Event]) -> None:  # noqa: ANN001
+    """conversation.created needs the full CONVERSATION (with its first message): load it now."""
+    from frontdesk.actions.conversations import conversation_events_for_new
+
+    out: list[Event] = []
+    for e in events:
+        if e.name == ev.CONVERSATION_CREATED and e.payload.get("announce"):
+            out.extend(await conversation_events_for_new(rt, e.conversation_id))
+        else:
+            out.append(e)
+    await rt.publish(*out)

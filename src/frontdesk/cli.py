@@ -1,0 +1,185 @@
+"""The `frontdesk` command: serve, migrate, create-operator, create-site."""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import getpass
+import json
+import sys
+from pathlib import Path
+
+from frontdesk.settings import Settings
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # one line on stderr, exit 2 (the contract)
+        print(f"frontdesk: {message}", file=sys.stderr)
+        raise SystemExit(2)
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    overrides = {}
+    for name in ("data_dir", "host", "port", "database_url"):
+        value = getattr(args, name, None)
+        if value is not None:
+            overrides[name] = value
+    if getattr(args, "demo", False):
+        overrides["demo"] = True
+    return Settings(**overrides)
+
+
+async def _with_db(settings: Settings, fn):  # noqa: ANN001, ANN202
+    from frontdesk import db, migrate
+
+    engine = db.create_engine(settings.resolved_database_url())
+    try:
+        await migrate.upgrade(engine)
+        async with db.session_factory(engine)() as session, session.begin():
+            return await fn(session)
+    finally:
+        await engine.dispose()
+
+
+def cmd_migrate(args: argparse.Namespace) -> int:
+    settings = _settings(args)
+
+    async def noop(_session):  # noqa: ANN001, ANN202
+        return None
+
+    asyncio.run(_with_db(settings, noop))
+    print("database is up to date")
+    return 0
+
+
+def cmd_create_operator(args: argparse.Namespace) -> int:
+    from frontdesk.actions.operators import create_operator
+
+    password = args.password
+    if password is None:
+        if not sys.stdin.isatty():
+            password = sys.stdin.readline().rstrip("\n")
+        else:
+            password = getpass.getpass("Password: ")
+    settings = _settings(args)
+
+    async def create(session):  # noqa: ANN001, ANN202
+        op = await create_operator(session, email=args.email, name=args.name, password=password, admin=args.admin)
+        return op.id
+
+    op_id = asyncio.run(_with_db(settings, create))
+    print(f"operator {op_id} created: {args.email}{' (admin)' if args.admin else ''}")
+    return 0
+
+
+def cmd_create_site(args: argparse.Namespace) -> int:
+    from frontdesk.actions.sites import create_site
+
+    settings = _settings(args)
+
+    async def create(session):  # noqa: ANN001, ANN202
+        site = await create_site(session, name=args.name, origins=args.origin, notify=args.notify)
+        return site.site_key
+
+    key = asyncio.run(_with_db(settings, create))
+    base = settings.public_url.rstrip("/") or f"http://{settings.host}:{settings.port}"
+    print(f"site created; embed it with:\n"
+          f'<script src="{base}/widget.js" data-site="{key}" async></script>')
+    print(key)
+    return 0
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from frontdesk.app import build_app
+
+    settings = _settings(args)
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    settings.resolved_secret_key()
+    app = build_app(settings)
+    base = settings.public_url.rstrip("/") or f"http://{settings.host}:{settings.port}"
+
+    config = uvicorn.Config(app, host=settings.host, port=settings.port, log_level=settings.log_level,
+                            ws_max_size=settings.ws_max_frame, ws_per_message_deflate=False,
+                            proxy_headers=True, lifespan="on")
+    server = uvicorn.Server(config)
+
+    async def run() -> None:
+        task = asyncio.create_task(server.serve())
+        while not server.started and not task.done():
+            await asyncio.sleep(0.05)
+        if server.started:
+            _announce(settings, base)
+        await task
+
+    asyncio.run(run())
+    return 0 if server.started else 1
+
+
+def _announce(settings: Settings, base: str) -> None:
+    print(f"frontdesk is running at {base}", flush=True)
+    print(f"  operator panel: {base}/panel/", flush=True)
+    demo_file = Path(settings.data_dir) / "demo.json"
+    if settings.demo and demo_file.exists():
+        info = json.loads(demo_file.read_text())
+        print(f"  demo shop page: {base}/demo/", flush=True)
+        print(f"  admin:    {info['admin_email']} / {info.get('admin_password', '(set earlier)')}", flush=True)
+        print(f"  operator: {info['operator_email']} / {info.get('operator_password', '(set earlier)')}", flush=True)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="frontdesk", description="Self-hosted online consultant (live chat).")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    def common(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--data-dir", type=Path, help="data directory (FRONTDESK_DATA_DIR)")
+        p.add_argument("--database-url", help="database URL (FRONTDESK_DATABASE_URL)")
+
+    p = sub.add_parser("serve", help="migrate if needed, then serve HTTP + WebSocket")
+    common(p)
+    p.add_argument("--host", help="listen address (FRONTDESK_HOST, default 127.0.0.1)")
+    p.add_argument("--port", type=int, help="listen port (FRONTDESK_PORT, default 8000)")
+    p.add_argument("--demo", action="store_true", help="create the demo site and users, serve /demo/")
+    p.set_defaults(func=cmd_serve)
+
+    p = sub.add_parser("migrate", help="apply database migrations and exit")
+    common(p)
+    p.set_defaults(func=cmd_migrate)
+
+    p = sub.add_parser("create-operator", help="create an operator")
+    common(p)
+    p.add_argument("--email", required=True)
+    p.add_argument("--name", required=True)
+    p.add_argument("--password", help="prompted for (or read from stdin) when absent")
+    p.add_argument("--admin", action="store_true", help="give the admin role")
+    p.set_defaults(func=cmd_create_operator)
+
+    p = sub.add_parser("create-site", help="create a site; prints its site_key on the last line")
+    common(p)
+    p.add_argument("--name", required=True)
+    p.add_argument("--origin", action="append", default=[], help="allowed widget origin (repeatable)")
+    p.add_argument("--notify", action="append", default=[], help="e-mail for offline messages (repeatable)")
+    p.set_defaults(func=cmd_create_site)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    from frontdesk.actions import ActionError
+
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except ActionError as exc:
+        print(f"frontdesk: {exc.message}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 0
+    except Exception as exc:  # noqa: BLE001 - settings/DB errors: one line, not a traceback
+        if args.command == "serve":
+            raise
+        print(f"frontdesk: {exc.__class__.__name__}: {exc}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,89 @@
+"""Who receives which event, in what shape. The one place that decides it.
+
+Rules (tested with exact recipient sets in ``tests/events/test_audience.py``):
+
+* a visitor socket only ever receives events of its **own** visitor id (or
+  its site's availability) and never an internal note;
+* an operator socket receives events of the sites it works on (admins: all);
+* ``conversation.offered`` goes only to operators whose status is online;
+* ``visitor.typing`` goes to operators only, ``operator.typing`` to the visitor only.
+"""
+from __future__ import annotations
+
+from frontdesk import events as ev
+from frontdesk.events import Event
+
+_VISITOR_EVENTS = {
+    ev.MESSAGE_CREATED, ev.CONVERSATION_CREATED, ev.CONVERSATION_ASSIGNED,
+    ev.CONVERSATION_CLOSED, ev.CONVERSATION_REOPENED, ev.OPERATOR_TYPING,
+}
+_OPERATOR_EVENTS = {
+    ev.MESSAGE_CREATED, ev.CONVERSATION_CREATED, ev.CONVERSATION_OFFERED, ev.CONVERSATION_ASSIGNED,
+    ev.CONVERSATION_CLOSED, ev.CONVERSATION_REOPENED, ev.CONVERSATION_UPDATED,
+    ev.VISITOR_TYPING, ev.OPERATOR_STATUS_CHANGED,
+}
+
+
+def visitor_frame(event: Event) -> dict | None:
+    """The frame visitors of ``event.visitor_id`` get, or None when they get nothing."""
+    if event.name == ev.SITE_AVAILABILITY:
+        return {"type": "availability", "operators_online": event.payload["operators_online"]}
+    if event.name not in _VISITOR_EVENTS or event.visitor_id is None:
+        return None
+    p = event.payload
+    if event.name == ev.MESSAGE_CREATED:
+        if p["message"]["kind"] == "note":
+            return None
+        return {"type": ev.MESSAGE_CREATED, "message": p["message"]}
+    if event.name == ev.CONVERSATION_CREATED:
+        return {"type": ev.CONVERSATION_CREATED, "conversation": p["visitor_conversation"]}
+    if event.name == ev.CONVERSATION_ASSIGNED:
+        return {"type": ev.CONVERSATION_ASSIGNED, "conversation_id": event.conversation_id,
+                "operator": p["operator"]}
+    if event.name == ev.OPERATOR_TYPING:
+        return {"type": ev.OPERATOR_TYPING, "conversation_id": event.conversation_id,
+                "is_typing": p["is_typing"], "operator": {"name": p["operator"]["name"]}}
+    return {"type": event.name, "conversation_id": event.conversation_id}
+
+
+def operator_frame(event: Event) -> dict | None:
+    if event.name not in _OPERATOR_EVENTS:
+        return None
+    p = event.payload
+    if event.name in (ev.MESSAGE_CREATED,):
+        return {"type": event.name, "message": p["message"]}
+    if event.name == ev.CONVERSATION_OFFERED:
+        return {"type": event.name, "conversation": p["conversation"], "repeat": p.get("repeat", 0)}
+    if event.name in (ev.CONVERSATION_CREATED, ev.CONVERSATION_UPDATED):
+        return {"type": event.name, "conversation": p["conversation"]}
+    if event.name == ev.CONVERSATION_ASSIGNED:
+        return {"type": event.name, "conversation_id": event.conversation_id, "operator": p["operator"]}
+    if event.name == ev.CONVERSATION_CLOSED:
+        return {"type": event.name, "conversation_id": event.conversation_id, "by": p.get("by")}
+    if event.name == ev.VISITOR_TYPING:
+        return {"type": event.name, "conversation_id": event.conversation_id, "text": p["text"]}
+    if event.name == ev.OPERATOR_STATUS_CHANGED:
+        return {"type": event.name, "operator_id": event.operator_id, "status": p["status"]}
+    return {"type": event.name, "conversation_id": event.conversation_id}
+
+
+def operator_receives(event: Event, *, operator_id: int, site_ids: frozenset[int] | None,
+                      status: str) -> bool:
+    """Whether one operator socket gets this event. ``site_ids`` None = admin (all sites)."""
+    if event.name == ev.OPERATOR_STATUS_CHANGED:
+        return True
+    if event.site_id is None:
+        return False
+    if site_ids is not None and event.site_id not in site_ids:
+        return False
+    if event.name == ev.CONVERSATION_OFFERED:
+        return status == "online"
+    return True
+
+
+def message_seq(event: Event) -> tuple[int, int] | None:
+    """(conversation_id, seq) of a message event, used to drop replay/live overlap."""
+    if event.name == ev.MESSAGE_CREATED:
+        m = event.payload["message"]
+        return m["conversation_id"], m["seq"]
+    return None

@@ -1,0 +1,11 @@
+"""Database tables. Import from here: ``from frontdesk.models import Message``."""
+from frontdesk.models.base import Base, utcnow
+from frontdesk.models.conversation import Conversation, Message, MessageKind, ConversationStatus
+from frontdesk.models.operator import Operator, OperatorSession, OperatorRole, OperatorStatus, SiteMember
+from frontdesk.models.site import Site
+from frontdesk.models.visitor import Visitor
+
+__all__ = [
+    "Base", "utcnow", "Site", "SiteMember", "Operator", "OperatorSession", "OperatorRole",
+    "OperatorStatus", "Visitor", "Conversation", "ConversationStatus", "Message", "MessageKind",
+]

@@ -1,0 +1,71 @@
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+
+from sqlalchemy import text, Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from frontdesk.models.base import Base, UTCDateTime, utcnow
+
+
+class ConversationStatus(str, enum.Enum):
+    open = "open"
+    closed = "closed"
+
+
+class MessageKind(str, enum.Enum):
+    visitor = "visitor"
+    operator = "operator"
+    system = "system"
+    note = "note"  # internal: operators only
+
+
+class Conversation(Base):
+    __tablename__ = "conversations"
+    __table_args__ = (
+        Index("ix_conversations_site_status", "site_id", "status"),
+        Index("ix_conversations_visitor_status", "visitor_id", "status"),
+        # At most one open conversation per visitor, even with two tabs on two nodes.
+        Index("uq_conversations_visitor_open", "visitor_id", unique=True,
+              sqlite_where=text("status = 'open'"), postgresql_where=text("status = 'open'")),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    site_id: Mapped[int] = mapped_column(ForeignKey("sites.id", ondelete="CASCADE"))
+    visitor_id: Mapped[int] = mapped_column(ForeignKey("visitors.id", ondelete="CASCADE"))
+    status: Mapped[str] = mapped_column(String(16), default=ConversationStatus.open.value)
+    assignee_id: Mapped[int | None] = mapped_column(
+        ForeignKey("operators.id", ondelete="SET NULL"), nullable=True, index=True)
+    # The last seq handed out; the next message gets last_seq + 1 inside the
+    # same transaction that inserts it (row lock on PostgreSQL, the single
+    # writer on SQLite), so seq is gap-free and never issued twice.
+    last_seq: Mapped[int] = mapped_column(Integer, default=0)
+    is_offline: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_message_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    first_reply_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    visitor_read_seq: Mapped[int] = mapped_column(Integer, default=0)
+    operator_read_seq: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class Message(Base):
+    __tablename__ = "messages"
+    __table_args__ = (
+        UniqueConstraint("conversation_id", "seq", name="uq_messages_conversation_seq"),
+        # client_id is unique per sender ("v<visitor id>" / "o<operator id>"):
+        # a retried send finds the stored row instead of inserting a second.
+        UniqueConstraint("sender", "client_id", name="uq_messages_sender_client_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    conversation_id: Mapped[int] = mapped_column(ForeignKey("conversations.id", ondelete="CASCADE"))
+    seq: Mapped[int] = mapped_column(Integer)
+    kind: Mapped[str] = mapped_column(String(16))
+    sender: Mapped[str] = mapped_column(String(24))
+    author_operator_id: Mapped[int | None] = mapped_column(
+        ForeignKey("operators.id", ondelete="SET NULL"), nullable=True)
+    text: Mapped[str] = mapped_column(Text)
+    client_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -1,0 +1,67 @@
+"""Database rows → the JSON shapes of docs/protocol.md (MESSAGE, CONVERSATION, …)."""
+from __future__ import annotations
+
+from datetime import datetime
+
+from frontdesk.models import Conversation, Message, Operator, Site, Visitor
+
+
+def iso(dt: datetime | None) -> str | None:
+    if dt is None:
+        return None
+    return dt.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def photo_url(op: Operator) -> str | None:
+    if not op.photo_type:
+        return None
+    return f"/api/v1/operators/{op.id}/photo?v={op.photo_version}"
+
+
+def operator_public(op: Operator | None) -> dict | None:
+    if op is None:
+        return None
+    return {"id": op.id, "name": op.name, "photo_url": photo_url(op)}
+
+
+def operator_private(op: Operator) -> dict:
+    return {**operator_public(op), "email": op.email, "role": op.role, "status": op.status,
+            "language": op.language, "is_active": op.is_active}
+
+
+def message(m: Message, author: Operator | None = None) -> dict:
+    if m.kind in ("operator", "note") and author is not None:
+        who = {"type": "operator", **operator_public(author)}
+    elif m.kind == "visitor":
+        who = {"type": "visitor"}
+    else:
+        who = {"type": m.kind if m.kind == "system" else "operator"}
+    return {"id": m.id, "conversation_id": m.conversation_id, "seq": m.seq, "kind": m.kind,
+            "text": m.text, "client_id": m.client_id, "created_at": iso(m.created_at), "author": who}
+
+
+def visitor(v: Visitor) -> dict:
+    return {"id": v.id, "name": v.name, "email": v.email, "phone": v.phone,
+            "page_url": v.page_url, "page_title": v.page_title, "referrer": v.referrer,
+            "user_agent": v.user_agent, "language": v.language,
+            "first_seen_at": iso(v.first_seen_at), "last_seen_at": iso(v.last_seen_at)}
+
+
+def conversation(c: Conversation, *, site: Site, visitor_row: Visitor, assignee: Operator | None,
+                 last_message: Message | None) -> dict:
+    return {
+        "id": c.id, "site_id": c.site_id, "site_name": site.name, "status": c.status,
+        "assignee": operator_public(assignee), "last_seq": c.last_seq,
+        "is_offline": c.is_offline,
+        "created_at": iso(c.created_at), "last_message_at": iso(c.last_message_at),
+        "closed_at": iso(c.closed_at), "first_reply_at": iso(c.first_reply_at),
+        "last_message": None if last_message is None else
+        {"seq": last_message.seq, "kind": last_message.kind, "text": last_message.text[:200]},
+        "visitor": visitor(visitor_row),
+    }
+
+
+def visitor_conversation(c: Conversation, assignee: Operator | None) -> dict:
+    """What a visitor may know of its own conversation."""
+    return {"id": c.id, "status": c.status, "last_seq": c.last_seq,
+            "operator": operator_public(assignee), "created_at": iso(c.created_at)}

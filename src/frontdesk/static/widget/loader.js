@@ -1,0 +1,1 @@
+/* widget loader: built in issue 4 */
