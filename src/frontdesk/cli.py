@@ -104,16 +104,22 @@ def cmd_serve(args: argparse.Namespace) -> int:
                             proxy_headers=True, lifespan="on")
     server = uvicorn.Server(config)
 
-    async def run() -> None:
+    async def run() -> int:
         task = asyncio.create_task(server.serve())
         while not server.started and not task.done():
             await asyncio.sleep(0.05)
         if server.started:
             _announce(settings, base)
         await task
+        return 0
 
-    asyncio.run(run())
-    return 0 if server.started else 1
+    try:
+        return asyncio.run(run())
+    except SystemExit:  # uvicorn's startup failure: port in use, or the app failed to start
+        if server.started:
+            raise
+    print(f"frontdesk: could not start on {settings.host}:{settings.port} (see the log above)", file=sys.stderr)
+    return 1
 
 
 def _announce(settings: Settings, base: str) -> None:

@@ -12,10 +12,12 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
 from sqlalchemy import case, select, tuple_, update
 from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from frontdesk import events as ev
 from frontdesk import serialize
@@ -57,6 +59,9 @@ class PendingMessage:
     text: str
     client_id: str | None
     author: Operator | None = None
+    # Runs inside the storing transaction after the row is flushed (e.g. to queue
+    # an e-mail atomically with the message); not run for an idempotent retry.
+    in_transaction: Callable[[AsyncSession, Message], Awaitable[None]] | None = None
     future: asyncio.Future = field(default=None)  # type: ignore[assignment]
 
 
@@ -174,6 +179,9 @@ class MessageWriter:
                                 text=item.text, client_id=item.client_id, created_at=now)))
                     session.add_all([m for _, m in created])
                     await session.flush()
+                    for i, m in created:
+                        if batch[i].in_transaction is not None:
+                            await batch[i].in_transaction(session, m)
             # committed
         events: list[Event] = []
         for i, m in created:

@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from frontdesk.actions import ActionError
 from frontdesk.actions.operators import check_email, check_name
-from frontdesk.models import Operator, Site, SiteMember
+from frontdesk.models import Site
 
 COLOR_RE = re.compile(r"^#[0-9a-fA-F]{6}$")
 TEXT_KEYS = ("title", "subtitle", "greeting", "placeholder", "offline_title", "offline_text")
@@ -93,10 +93,8 @@ async def create_site(session: AsyncSession, *, name: object, origins: list | No
     )
     session.add(site)
     await session.flush()
-    # admins see every site anyway; make every existing operator a member so a
-    # fresh install works without extra steps (membership is editable later)
-    for op_id in (await session.execute(select(Operator.id))).scalars():
-        session.add(SiteMember(site_id=site.id, operator_id=op_id))
+    # Admins see every site; other operators only the sites they are members of
+    # (granted explicitly: `create-operator` with no --site, or the admin panel).
     return site
 
 
