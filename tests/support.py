@@ -7,6 +7,7 @@ runs its own `initdb` + `pg_ctl` cluster, `RedisServer` its own redis-server.
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import json
 import os
 import shutil
@@ -162,7 +163,9 @@ class PostgresCluster:
             finally:
                 await conn.close()
 
-        asyncio.run(create())
+        # in a thread of its own: callable from sync and async tests alike
+        with concurrent.futures.ThreadPoolExecutor(1) as pool:
+            pool.submit(asyncio.run, create()).result()
         return self.url(name)
 
     def stop(self) -> None:
