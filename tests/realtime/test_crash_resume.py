@@ -55,6 +55,8 @@ async def test_acknowledged_messages_survive_sigkill_and_resume_is_exact(server)
     # each retry is stored once, already-stored ones answer with their stored seq
     last_seen = max(acked.values())
     v2 = await visitor_ws(server, site_key, token=token, resume={str(cid): last_seen})
+    await v2.send({"type": "ping"})
+    await v2.expect("pong")  # the replay is sent before the socket reads frames: it is all in by now
     replayed = [f["message"] for f in v2.seen if f.get("type") == "message.created"]
     assert [m["seq"] for m in replayed] == [s for s in seqs if s > last_seen]
     unacked = [c for c in sent if c not in acked]

@@ -66,13 +66,26 @@ async def _find_open(session: AsyncSession, visitor_id: int) -> int | None:
     )).scalar_one_or_none()
 
 
-async def send_visitor_message(rt, visitor: Visitor, client_id: object, text: object) -> dict:  # noqa: ANN001
+async def send_visitor_message(rt, visitor: Visitor, client_id: object, text: object,  # noqa: ANN001
+                               conversation_hint: int | None = None) -> dict:
+    """Store a visitor message in the visitor's open conversation (created when there is none).
+
+    ``conversation_hint`` is the open conversation the socket already knows: it
+    saves a lookup per message; the writer still checks it is open.
+    """
     client_id = check_client_id(client_id)
     text = check_text(text, rt.settings.max_message_chars)
-    cid = await open_conversation_id(rt, visitor)
-    return await rt.writer.store(PendingMessage(
-        conversation_id=cid, site_id=visitor.site_id, visitor_id=visitor.id, kind="visitor",
-        sender=f"v{visitor.id}", text=text, client_id=client_id))
+    cid = conversation_hint or await open_conversation_id(rt, visitor)
+    for _attempt in range(3):
+        try:
+            return await rt.writer.store(PendingMessage(
+                conversation_id=cid, site_id=visitor.site_id, visitor_id=visitor.id, kind="visitor",
+                sender=f"v{visitor.id}", text=text, client_id=client_id, require_open=True))
+        except ActionError as exc:
+            if exc.code != "conversation_closed":
+                raise
+            cid = await open_conversation_id(rt, visitor)  # closed meanwhile: start a new one
+    raise ActionError("internal", "could not open a conversation; retry", 503)
 
 
 async def check_operator_conversation(session: AsyncSession, operator: Operator, conversation_id: object) -> Conversation:
@@ -109,9 +122,14 @@ async def send_operator_message(rt, operator: Operator, conversation_id: object,
         needs_take = kind == "operator" and conv.assignee_id is None
     if needs_take:
         await take_conversation(rt, operator, conv.id)
+    email_hook = None
+    if kind == "operator" and conv.is_offline:  # issue 6: the reply is e-mailed too, queued atomically with it
+        from frontdesk.actions.offline import reply_email_hook
+
+        email_hook = reply_email_hook(rt, operator, conv.id)
     return await rt.writer.store(PendingMessage(
         conversation_id=conv.id, site_id=conv.site_id, visitor_id=conv.visitor_id, kind=kind,
-        sender=f"o{operator.id}", text=text, client_id=client_id, author=operator))
+        sender=f"o{operator.id}", text=text, client_id=client_id, author=operator, in_transaction=email_hook))
 
 
 async def take_conversation(rt, operator: Operator, conversation_id: object) -> dict:  # noqa: ANN001

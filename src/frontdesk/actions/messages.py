@@ -59,6 +59,9 @@ class PendingMessage:
     text: str
     client_id: str | None
     author: Operator | None = None
+    # Visitor messages go to the visitor's *open* conversation: when it was closed
+    # meanwhile, the send fails with conversation_closed and the caller opens a new one.
+    require_open: bool = False
     # Runs inside the storing transaction after the row is flushed (e.g. to queue
     # an e-mail atomically with the message); not run for an idempotent retry.
     in_transaction: Callable[[AsyncSession, Message], Awaitable[None]] | None = None
@@ -122,6 +125,7 @@ class MessageWriter:
         rt = self._rt
         now = rt.clock()
         results: dict[int, dict] = {}  # index in batch → MESSAGE
+        failures: dict[int, ActionError] = {}
         to_insert: list[int] = []
         first_of_key: dict[tuple[str, str], int] = {}
         duplicates_in_batch: dict[int, int] = {}
@@ -145,6 +149,15 @@ class MessageWriter:
                         i = first_of_key[(m.sender, m.client_id)]
                         results[i] = serialize.message(m, authors.get(m.author_operator_id))
                     to_insert = [i for i in to_insert if i not in results]
+
+                must_be_open = {batch[i].conversation_id for i in to_insert if batch[i].require_open}
+                if must_be_open:
+                    still_open = set((await session.execute(select(Conversation.id).where(
+                        Conversation.id.in_(must_be_open), Conversation.status == "open"))).scalars())
+                    for i in to_insert:
+                        if batch[i].require_open and batch[i].conversation_id not in still_open:
+                            failures[i] = ActionError("conversation_closed", "the conversation was closed", 409)
+                    to_insert = [i for i in to_insert if i not in failures]
 
                 created: list[tuple[int, Message]] = []
                 if to_insert:
@@ -193,9 +206,16 @@ class MessageWriter:
             events.append(Event(ev.MESSAGE_CREATED, item.site_id, {"message": results[i]},
                                 conversation_id=m.conversation_id, visitor_id=item.visitor_id))
         for i, first in duplicates_in_batch.items():
-            results[i] = results[first]
+            if first in failures:
+                failures[i] = failures[first]
+            else:
+                results[i] = results[first]
         for i, item in enumerate(batch):
-            if not item.future.done():
+            if item.future.done():
+                continue
+            if i in failures:
+                item.future.set_exception(failures[i])
+            else:
                 item.future.set_result(results[i])
         if events:
             await _publish_with_conversations(rt, events)

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 from starlette.websockets import WebSocket
 
-from frontdesk.actions import ActionError, conversations, sites, visitors
-from frontdesk.actions.operators import sites_online
+from frontdesk.actions import ActionError, conversations, offline, sites, visitors
+from frontdesk.actions.offline import site_availability
 from frontdesk.realtime import protocol as p
 from frontdesk.realtime.hub import VisitorConnection
 from frontdesk.realtime.socket import SocketSession
@@ -38,10 +38,10 @@ class VisitorSession(SocketSession):
         try:
             current = await visitors.visitor_state(rt, visitor)
             self.conversation_id = current["id"] if current else None
-            async with rt.sessions() as session:
-                online = (await sites_online(session, {site.id}))[site.id]
+            async with rt.sessions() as session:  # issue 6: + within_hours, available
+                availability = await site_availability(session, site, rt.clock())
             await self.conn.send_now({"type": "welcome", "visitor_token": token, "visitor_id": visitor.id,
-                                      "conversation": current, "operators_online": online,
+                                      "conversation": current, **availability,
                                       "heartbeat": rt.settings.ws_ping_interval})
             await self._resume(p.parse_resume(hello.get("resume")), hello.get("resume"), current)
             await self.serve()
@@ -63,7 +63,8 @@ class VisitorSession(SocketSession):
         rt = self.rt
         if kind == "message.send":
             client_id = frame.get("client_id")
-            message = await conversations.send_visitor_message(rt, self.visitor, client_id, frame.get("text"))
+            message = await conversations.send_visitor_message(rt, self.visitor, client_id, frame.get("text"),
+                                                               self.conversation_id)
             self.conversation_id = message["conversation_id"]
             self.conn.push({"type": "message.ack", "client_id": client_id, "message": message})
         elif kind == "typing":
@@ -80,6 +81,10 @@ class VisitorSession(SocketSession):
             await self.sync(frame, cid, include_notes=False)
         elif kind == "read":
             p.conversation_id_of(frame)
+        elif kind == "contacts":  # issue 6: the visitor leaves an e-mail/phone (actions/offline.py)
+            saved = await offline.save_contacts(rt, self.visitor, email=frame.get("email"),
+                                                phone=frame.get("phone"), name=frame.get("name"))
+            self.conn.push({"type": "contacts.saved", "ref": frame.get("ref"), **saved})
         else:
             self.unknown(kind, frame)
 

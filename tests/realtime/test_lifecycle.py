@@ -1,0 +1,75 @@
+"""Take, close, reopen; a visitor writing after a close starts a new conversation."""
+from tests.support import admin, make_operator, visitor_ws
+
+
+async def test_take_close_and_a_new_conversation_after_close(server):
+    op, other = admin(server), make_operator(server, name="Вера")
+    ows = await op.ws()
+    v = await visitor_ws(server, server.demo["site_key"])
+    await v.send({"type": "message.send", "client_id": "1", "text": "Первый вопрос"})
+    first = (await v.expect("message.ack"))["message"]["conversation_id"]
+
+    await ows.send({"type": "conversation.take", "conversation_id": first, "ref": "t"})
+    res = await ows.expect("action.result", ref="t")
+    assert res["ok"] and res["conversation"]["assignee"]["id"] == op.operator["id"]
+    assert (await v.expect("conversation.assigned"))["operator"]["name"] == "Администратор"
+    assert (await ows.expect("conversation.assigned"))["operator"]["name"] == "Администратор"
+
+    # the other operator can take it over (transfer by taking); both see it
+    r = other.call("POST", f"/api/v1/conversations/{first}/take")
+    assert r.json()["conversation"]["assignee"]["name"] == "Вера"
+    assert (await ows.expect("conversation.assigned"))["operator"]["name"] == "Вера"
+
+    r = op.call("POST", f"/api/v1/conversations/{first}/close")
+    assert r.status_code == 200 and r.json()["conversation"]["status"] == "closed"
+    assert (await v.expect("conversation.closed"))["conversation_id"] == first
+    await ows.expect("conversation.closed", conversation_id=first)
+
+    # replies to a closed conversation are refused; notes are fine
+    r = op.call("POST", f"/api/v1/conversations/{first}/messages", json={"client_id": "late", "text": "ещё"})
+    assert r.status_code == 409 and r.json()["error"]["code"] == "conversation_closed"
+    r = op.call("POST", f"/api/v1/conversations/{first}/messages",
+                json={"client_id": "note", "text": "итог: перезвонить", "kind": "note"})
+    assert r.status_code == 200
+
+    # the visitor writes again on the same socket: a new conversation, seq starts at 1
+    await v.send({"type": "message.send", "client_id": "2", "text": "Ещё вопрос"})
+    ack = await v.expect("message.ack", client_id="2")
+    second = ack["message"]["conversation_id"]
+    assert second != first and ack["message"]["seq"] == 1
+    created = await ows.expect("conversation.created")
+    assert created["conversation"]["id"] == second and created["conversation"]["assignee"] is None
+
+    # reopening the first while the second is open would give the visitor two: refused
+    r = op.call("POST", f"/api/v1/conversations/{first}/reopen")
+    assert r.status_code == 409 and r.json()["error"]["code"] == "conflict"
+    op.call("POST", f"/api/v1/conversations/{second}/close")
+    r = op.call("POST", f"/api/v1/conversations/{first}/reopen")
+    assert r.status_code == 200 and r.json()["conversation"]["status"] == "open"
+
+    closed = op.call("GET", "/api/v1/conversations", params={"status": "closed"}).json()["conversations"]
+    assert [c["id"] for c in closed] == [second]
+    history = op.call("GET", f"/api/v1/conversations/{first}/messages").json()["messages"]
+    assert [(m["seq"], m["kind"]) for m in history] == [(1, "visitor"), (2, "note")]
+    for ws in (ows, v):
+        await ws.close()
+
+
+async def test_operator_typing_and_visitor_typing_preview(sqlite_server):
+    op = admin(sqlite_server)
+    ows = await op.ws()
+    v = await visitor_ws(sqlite_server, sqlite_server.demo["site_key"])
+    await v.send({"type": "message.send", "client_id": "1", "text": "Привет"})
+    cid = (await v.expect("message.ack"))["message"]["conversation_id"]
+    await v.send({"type": "typing", "text": "А можно доставку <b>завтра</b>"})
+    preview = await ows.expect("visitor.typing")
+    assert preview == {"type": "visitor.typing", "conversation_id": cid, "text": "А можно доставку <b>завтра</b>"}
+    await ows.send({"type": "typing", "conversation_id": cid, "is_typing": True})
+    typing = await v.expect("operator.typing")
+    assert typing["is_typing"] is True and typing["operator"] == {"name": "Администратор"}
+    # the visitor moved to another page: operators hear about it
+    await v.send({"type": "page", "url": "https://shop.example/cart", "title": "Корзина"})
+    upd = await ows.expect("conversation.updated")
+    assert upd["conversation"]["visitor"]["page_title"] == "Корзина"
+    for ws in (ows, v):
+        await ws.close()
