@@ -1,0 +1,942 @@
+/* frontdesk chat window: loaded on demand by /widget.js (loader.js) into its shadow root.
+ * Speaks the visitor socket of docs/protocol.md. Keep it framework-free and under
+ * 30 KB gzipped (bench/widget_size.py).
+ *
+ * Rules this file keeps:
+ *  - text from anyone is never parsed as HTML: textContent / createTextNode only;
+ *    links are built with createElement and only for http(s) URLs;
+ *  - nothing is lost: every send has a stable client_id, sits in a persisted
+ *    outbox until its ack, and is re-sent after any reconnect (the server dedupes);
+ *  - the resume point is the highest seq received in message.created / sync.result
+ *    (never from acks); a seq already held is dropped; messages are placed by seq. */
+(function () {
+  "use strict";
+  var W = window, D = document, ctx = W.FrontdeskWidget;
+  if (!ctx || ctx.chat) return;
+  var store = ctx.store, root = ctx.root, box = ctx.box;
+
+  // --- texts of our own (the site's texts come from the widget settings) -------------
+  var MSG = {
+    ru: {
+      role: "Консультант", minimise: "Свернуть чат", close: "Закрыть чат", send: "Отправить",
+      input: "Сообщение", log: "Сообщения", sending: "отправляется…", delivered: "доставлено",
+      failed: "не отправлено", tooLong: "не отправлено: слишком длинное", empty: "не отправлено: пустое",
+      typing: " печатает…", operator: "Оператор", offline: "Нет соединения, переподключаемся…",
+      connecting: "Подключаемся…", forbidden: "Чат недоступен на этом сайте.",
+      closed: "Диалог завершён. Напишите, если остались вопросы.", today: "Сегодня", yesterday: "Вчера",
+      newer: "Новые сообщения", left: "Осталось символов: "
+    },
+    en: {
+      role: "Consultant", minimise: "Minimise chat", close: "Close chat", send: "Send",
+      input: "Message", log: "Messages", sending: "sending…", delivered: "delivered",
+      failed: "not sent", tooLong: "not sent: too long", empty: "not sent: empty",
+      typing: " is typing…", operator: "Operator", offline: "No connection, reconnecting…",
+      connecting: "Connecting…", forbidden: "The chat is not available on this site.",
+      closed: "The conversation has ended. Write to us if you have more questions.", today: "Today",
+      yesterday: "Yesterday", newer: "New messages", left: "Characters left: "
+    }
+  };
+  function t(k) { return (MSG[ctx.lang] || MSG.en)[k]; }
+  function siteText(k) { var v = ctx.texts()[k]; return typeof v === "string" ? v : ""; }
+
+  // Tunables, each with its reason.
+  var BACKOFF_BASE = 300, BACKOFF_CAP = 10000; // ms: first retry fast, never wait more than 10 s
+  var FLOOD_WAIT = 5000;                       // after close 4429 the protocol asks for ≥ 5 s
+  var DEAD_AFTER = 50000;                      // ms of silence = dead link (server pings every 20 s)
+  var TYPING_EVERY = 300;                      // ms: at most one typing frame per 300 ms
+  var IN_FLIGHT = 10;                          // unacked sends per socket; the server allows a burst of 40 frames
+  var CACHE_MAX = 200;                         // messages kept for an instant render on the next page
+  var OUTBOX_MAX = 50;                         // unsent messages kept across reloads
+  var GROUP_GAP = 5 * 60000;                   // ms: messages of one author closer than this form a group
+  var BANNER_GRACE = 1200;                     // ms: quick reconnects do not flash the banner
+
+  // --- DOM helpers: elements only, text only --------------------------------------------
+  function el(tag, cls, attrs) {
+    var e = D.createElement(tag);
+    if (cls) e.className = cls;
+    if (attrs) for (var k in attrs) e.setAttribute(k, attrs[k]);
+    return e;
+  }
+  var SVG = { // constant markup
+    min: '<svg class="ic-min" viewBox="0 0 24 24" aria-hidden="true"><path d="M6 12h12" stroke="currentColor" stroke-width="2.4" stroke-linecap="round"/></svg>',
+    x: '<svg class="ic-x" viewBox="0 0 24 24" aria-hidden="true"><path d="M6 6l12 12M18 6L6 18" stroke="currentColor" stroke-width="2.4" stroke-linecap="round"/></svg>',
+    send: '<svg viewBox="0 0 24 24" aria-hidden="true"><path fill="currentColor" d="M3.4 20.4l17.4-7.5a1 1 0 0 0 0-1.8L3.4 3.6a1 1 0 0 0-1.4 1.2L4.3 11 14 12l-9.7 1-2.3 6.2a1 1 0 0 0 1.4 1.2z"/></svg>',
+    chat: '<svg viewBox="0 0 32 32" aria-hidden="true"><path fill="currentColor" d="M16 5C9.4 5 4 9.5 4 15c0 3 1.6 5.7 4.1 7.5L7 27l5.2-2.6c1.2.4 2.5.6 3.8.6 6.6 0 12-4.5 12-10S22.6 5 16 5z"/></svg>'
+  };
+  function icon(name) { var s = el("span", "ic"); s.innerHTML = SVG[name]; return s.firstChild; }
+
+  var CSS =
+    ".win{position:fixed;right:20px;bottom:96px;width:370px;height:560px;max-width:calc(100vw - 40px);max-height:calc(100vh - 116px);" +
+    "display:flex;flex-direction:column;background:#fff;color:#1b1f24;border-radius:16px;overflow:hidden;pointer-events:auto;" +
+    "box-shadow:0 12px 48px rgba(0,0,0,.22),0 2px 8px rgba(0,0,0,.08);animation:fdpop .2s ease;transform-origin:bottom right}" +
+    ".left .win{right:auto;left:20px;transform-origin:bottom left}" +
+    "@keyframes fdpop{from{opacity:0;transform:translateY(12px) scale(.98)}}" +
+    ".hd{flex:none;display:flex;align-items:center;gap:12px;padding:14px 10px 14px 16px;background:var(--c);color:var(--on)}" +
+    ".av,.ava{flex:none;border-radius:50%;overflow:hidden;display:flex;align-items:center;justify-content:center;font-weight:600}" +
+    ".av{width:42px;height:42px;font-size:16px;background:rgba(255,255,255,.2);box-shadow:0 0 0 2px rgba(255,255,255,.45)}" +
+    ".av img,.ava img{width:100%;height:100%;object-fit:cover;display:block}.av svg{width:24px;height:24px}" +
+    ".ttl{flex:1;min-width:0}.nm,.rl{white-space:nowrap;overflow:hidden;text-overflow:ellipsis}" +
+    ".nm{font-size:16px;font-weight:600;line-height:1.3}.rl{font-size:13px;line-height:1.3}" +
+    ".x{flex:none;width:44px;height:44px;margin:0;padding:0;border:0;border-radius:10px;background:none;color:inherit;" +
+    "cursor:pointer;display:flex;align-items:center;justify-content:center}.x:hover{background:rgba(0,0,0,.12)}" +
+    ".x svg{width:22px;height:22px}.x .ic-x{display:none}" +
+    ".fd button:focus-visible{outline:2px solid #1b1f24;outline-offset:2px}.hd .x:focus-visible{outline-color:var(--on);outline-offset:-3px}" +
+    ".net{flex:none;padding:8px 16px;font-size:13px;text-align:center;background:#fff4e5;color:#6b3a00;border-bottom:1px solid #f1dcbc}" +
+    ".body{position:relative;flex:1;min-height:0;display:flex;flex-direction:column;background:#f6f7f9}" +
+    ".list{flex:1;min-height:0;overflow-y:auto;overscroll-behavior:contain;padding:12px 14px 10px;display:flex;flex-direction:column}" +
+    ".msg{display:flex;flex-direction:column;align-items:flex-start;margin-top:12px;flex:none}" +
+    ".msg.cont{margin-top:3px}.msg.me{align-items:flex-end}.msg.sys{align-items:center}" +
+    ".msg.day::before{content:attr(data-day);align-self:center;margin:6px 0 12px;padding:3px 10px;border-radius:10px;" +
+    "background:#e6e9ee;color:#414a57;font-size:12px}" +
+    ".who{font-size:12px;color:#4a5361;margin:0 0 3px 44px;max-width:80%;overflow:hidden;text-overflow:ellipsis;white-space:nowrap}" +
+    ".cont .who{display:none}" +
+    ".row{display:flex;align-items:flex-end;gap:8px;width:100%}.me .row{justify-content:flex-end}" +
+    ".ava{width:36px;height:36px;font-size:14px;background:var(--c);color:var(--on)}.ava svg{width:20px;height:20px}" +
+    ".msg:not(.tail) .ava{visibility:hidden}" +
+    ".bub{min-width:0;max-width:80%;padding:8px 12px;border-radius:16px;background:#fff;color:#1b1f24;border:1px solid #e1e4e9;" +
+    "font-size:14.5px;line-height:1.4;white-space:pre-wrap;overflow-wrap:anywhere;word-break:break-word;unicode-bidi:plaintext;text-align:start}" +
+    ".op.tail .bub{border-bottom-left-radius:4px}.me .bub{background:var(--c);color:var(--on);border-color:transparent}" +
+    ".me.tail .bub{border-bottom-right-radius:4px}.bub a{color:#0b57d0;text-decoration:underline;text-underline-offset:2px}" +
+    ".me .bub a{color:inherit}" +
+    ".sys .bub{max-width:90%;padding:2px 8px;background:none;border:0;color:#4a5361;font-size:13px;text-align:center}" +
+    ".meta{display:flex;gap:6px;margin:3px 4px 0;font-size:11.5px;color:#525b68}.op .meta{margin-left:48px}" +
+    ".msg:not(.tail):not(.pend) .meta,.sys .meta{display:none}.me .st{display:none}.me.last .st,.me.pend .st{display:inline}" +
+    ".fail .st{color:#b42318}" +
+    ".newer{position:absolute;left:50%;bottom:10px;transform:translateX(-50%);margin:0;padding:6px 14px;border:0;border-radius:16px;" +
+    "background:var(--c);color:var(--on);font:inherit;font-size:13px;cursor:pointer;box-shadow:0 2px 8px rgba(0,0,0,.2)}" +
+    ".typing{flex:none;display:flex;align-items:center;gap:8px;padding:2px 16px 8px;font-size:12.5px;color:#4a5361;background:#f6f7f9}" +
+    ".dots{display:inline-flex;gap:3px}.dots i{width:6px;height:6px;border-radius:50%;background:#7d8794;animation:fdb 1.2s infinite}" +
+    ".dots i:nth-child(2){animation-delay:.15s}.dots i:nth-child(3){animation-delay:.3s}" +
+    "@keyframes fdb{0%,60%,100%{transform:none;opacity:.5}30%{transform:translateY(-3px);opacity:1}}" +
+    ".cmp{flex:none;display:flex;align-items:flex-end;gap:8px;margin:0;padding:8px 8px 8px 14px;border-top:1px solid #e1e4e9;background:#fff}" +
+    ".cmp:focus-within{border-top-color:var(--c)}" +
+    ".ta{flex:1;min-width:0;height:40px;max-height:120px;margin:0;padding:10px 0;border:0;outline:0;resize:none;background:none;" +
+    "color:#1b1f24;font:inherit;font-size:15px;line-height:20px;overflow-y:auto}.ta::placeholder{color:#687180;opacity:1}" +
+    ".cnt{flex:none;align-self:center;font-size:11.5px;color:#525b68}" +
+    ".send{flex:none;width:40px;height:40px;margin:0;padding:0;border:0;border-radius:50%;background:var(--c);color:var(--on);" +
+    "cursor:pointer;display:flex;align-items:center;justify-content:center}.send svg{width:20px;height:20px}" +
+    ".send:disabled{background:#e6e9ee;color:#545d6a;cursor:default}" +
+    "@media (max-width:479px){.win,.left .win{top:0;left:0;right:0;bottom:0;width:auto;height:auto;max-width:none;max-height:none;" +
+    "border-radius:0;animation:none}.open .fl{display:none}.x .ic-min{display:none}.x .ic-x{display:block}" +
+    ".ta{font-size:16px}.hd{padding-top:max(14px,env(safe-area-inset-top))}.cmp{padding-bottom:max(8px,env(safe-area-inset-bottom))}}";
+
+  // --- the window -----------------------------------------------------------------------
+  var style = el("style");
+  style.textContent = CSS;
+  var win = el("section", "win", { role: "dialog", "data-testid": "widget-window" });
+  win.hidden = true;
+  var head = el("div", "hd");
+  var avatar = el("span", "av");
+  var titles = el("div", "ttl");
+  var nameEl = el("div", "nm");
+  var roleEl = el("div", "rl");
+  var hideBtn = el("button", "x", { type: "button", "data-testid": "widget-close" });
+  hideBtn.appendChild(icon("min"));
+  hideBtn.appendChild(icon("x"));
+  titles.appendChild(nameEl);
+  titles.appendChild(roleEl);
+  head.appendChild(avatar);
+  head.appendChild(titles);
+  head.appendChild(hideBtn);
+  var banner = el("div", "net", { role: "status", "data-testid": "widget-connection" });
+  banner.hidden = true;
+  var body = el("div", "body");
+  var list = el("div", "list", { role: "log", "aria-live": "polite", tabindex: "0" });
+  var newer = el("button", "newer", { type: "button" });
+  newer.hidden = true;
+  body.appendChild(list);
+  body.appendChild(newer);
+  var typing = el("div", "typing", { "data-testid": "widget-typing", "aria-live": "polite" });
+  typing.hidden = true;
+  var dots = el("span", "dots", { "aria-hidden": "true" });
+  dots.appendChild(el("i"));
+  dots.appendChild(el("i"));
+  dots.appendChild(el("i"));
+  var typingText = el("span");
+  typing.appendChild(dots);
+  typing.appendChild(typingText);
+  // The offline form (widget-offline-*) mounts here when nobody is online: a later issue.
+  var slot = el("div", "slot");
+  var form = el("form", "cmp", { novalidate: "" });
+  var input = el("textarea", "ta", { rows: "1", "data-testid": "widget-input", enterkeyhint: "send", autocomplete: "off" });
+  var counter = el("span", "cnt", { "aria-live": "polite" });
+  counter.hidden = true;
+  var sendBtn = el("button", "send", { type: "submit", "data-testid": "widget-send" });
+  sendBtn.appendChild(icon("send"));
+  form.appendChild(input);
+  form.appendChild(counter);
+  form.appendChild(sendBtn);
+  [head, banner, body, typing, slot, form].forEach(function (n) { win.appendChild(n); });
+  root.insertBefore(style, root.firstChild.nextSibling);
+  box.appendChild(win);
+
+  var greeting = el("div", "msg op tail", { "data-testid": "widget-greeting" });
+  greeting._k = [-1, 0];
+
+  // --- state ------------------------------------------------------------------------------
+  var token = store.get("token");
+  var convs = {};          // conversation id → {status, cursor, op}
+  var current = null;      // id of the open conversation, if any
+  var operator = null;     // who answers now: {id, name, photo_url}
+  var online = ctx.available(ctx.cfg());
+  var byKey = {};          // "cid:seq" → element
+  var pendingEls = {};     // client_id → element of a message not yet stored
+  var storedIds = {};      // client_ids of own messages already stored (a late outbox event must not revive them)
+  var isOpen = false, atBottom = true;
+  var ws = null, ready = false, attempts = 0, stopped = false;
+  var retryTimer = 0, deadTimer = 0, bannerTimer = 0, typingTimer = 0, typingHide = 0, cacheTimer = 0;
+  var sentOnSocket = {};   // client_ids sent on the current socket and not yet acked
+  var inFlight = 0, heartbeat = 20, syncRef = 0;
+  var typingSent = "", typingAt = 0, lastHref = location.href;
+  var readKey = parseKey(store.get("read")), notifiedKey = parseKey(store.get("notified")) || readKey;
+  var maxChars = ctx.cfg().max_message_chars || 4000;
+
+  function parseKey(s) { var m = /^(\d+):(\d+)$/.exec(s || ""); return m ? [+m[1], +m[2]] : null; }
+  function cmp(a, b) { return a[0] - b[0] || a[1] - b[1]; }
+  function keyStr(k) { return k[0] + ":" + k[1]; }
+  function conv(id) { return convs[id] || (convs[id] = { status: "open", cursor: 0, op: null }); }
+
+  // --- outbox: messages typed but not yet acknowledged; shared by the tabs ---------------
+  function readOutbox() { var o = store.json("outbox"); return Array.isArray(o) ? o : []; }
+  function writeOutbox(items) { store.set("outbox", items.length ? JSON.stringify(items.slice(-OUTBOX_MAX)) : null); }
+  function outboxRemove(clientId) {
+    writeOutbox(readOutbox().filter(function (i) { return i.id !== clientId; }));
+  }
+  function newClientId() {
+    var a = new Uint8Array(12);
+    (W.crypto || W.msCrypto).getRandomValues(a);
+    return "v-" + Date.now().toString(36) + "-" + Array.prototype.map.call(a, function (b) { return (b % 36).toString(36); }).join("");
+  }
+
+  // --- rendering ------------------------------------------------------------------------------
+  function safeUrl(s) {
+    try { var u = new URL(s); return u.protocol === "http:" || u.protocol === "https:" ? u.href : null; } catch (e) { return null; }
+  }
+  function renderText(node, text) {
+    var re = /https?:\/\/[^\s<>"'«»]+/gi, last = 0, m;
+    while ((m = re.exec(text))) {
+      var raw = m[0].replace(/[.,;:!?)\]}'"»]+$/, ""), href = safeUrl(raw);
+      if (!raw.length || !href) continue;
+      if (m.index > last) node.appendChild(D.createTextNode(text.slice(last, m.index)));
+      var a = el("a", "", { target: "_blank", rel: "noopener noreferrer nofollow ugc" });
+      a.href = href;
+      a.textContent = raw;
+      node.appendChild(a);
+      last = m.index + raw.length;
+      re.lastIndex = last;
+    }
+    if (last < text.length) node.appendChild(D.createTextNode(text.slice(last)));
+  }
+  function initials(name) {
+    return String(name || "?").trim().split(/\s+/).slice(0, 2).map(function (w) { return Array.from(w)[0] || ""; }).join("").toUpperCase() || "?";
+  }
+  function photoUrl(p) {
+    if (typeof p !== "string" || !p) return null;
+    return p.charAt(0) === "/" && p.charAt(1) !== "/" ? ctx.base + p : safeUrl(p);
+  }
+  function fillAvatar(node, who) { // who: operator or null (the site itself)
+    node.textContent = "";
+    var url = who && photoUrl(who.photo_url);
+    if (url) {
+      var img = el("img", "", { alt: "" });
+      img.onerror = function () { node.textContent = initials(who.name); };
+      img.src = url;
+      node.appendChild(img);
+    } else if (who) {
+      node.textContent = initials(who.name);
+    } else {
+      node.appendChild(icon("chat"));
+    }
+  }
+  function timeOf(iso) { var d = iso ? new Date(iso) : new Date(); return isNaN(d) ? new Date() : d; }
+  function clock(d) { return d.toLocaleTimeString(ctx.lang, { hour: "2-digit", minute: "2-digit" }); }
+  function dayLabel(d) {
+    var now = new Date(), y = new Date(now.getTime() - 864e5);
+    if (d.toDateString() === now.toDateString()) return t("today");
+    if (d.toDateString() === y.toDateString()) return t("yesterday");
+    return d.toLocaleDateString(ctx.lang, { day: "numeric", month: "long", year: d.getFullYear() === now.getFullYear() ? undefined : "numeric" });
+  }
+
+  function buildMessage(m) {
+    var author = m.kind === "visitor" ? "visitor" : m.kind === "system" ? "system" : "operator";
+    var e = el("div", "msg " + (author === "visitor" ? "me" : author === "system" ? "sys" : "op"),
+      { "data-testid": "widget-message", "data-author": author });
+    var when = timeOf(m.created_at);
+    e._t = when;
+    e._who = author === "operator" ? "o" + ((m.author && m.author.id) || "") : author;
+    var row = el("div", "row");
+    if (author === "operator") {
+      var name = el("div", "who");
+      name.textContent = (m.author && m.author.name) || t("operator");
+      e.appendChild(name);
+      var ava = el("span", "ava", { "aria-hidden": "true" });
+      fillAvatar(ava, m.author && m.author.name ? m.author : { name: t("operator") });
+      row.appendChild(ava);
+    }
+    var bubble = el("div", "bub", { dir: "auto" });
+    renderText(bubble, String(m.text == null ? "" : m.text));
+    row.appendChild(bubble);
+    e.appendChild(row);
+    var meta = el("div", "meta");
+    var tm = el("time", "", { datetime: when.toISOString() });
+    tm.textContent = clock(when);
+    meta.appendChild(tm);
+    if (author === "visitor") meta.appendChild(el("span", "st"));
+    e.appendChild(meta);
+    return e;
+  }
+  function setSeq(e, m) {
+    e._k = [m.conversation_id, m.seq];
+    e._m = m;
+    e.setAttribute("data-seq", String(m.seq));
+    e.setAttribute("data-conversation-id", String(m.conversation_id));
+    if (m.client_id) e.setAttribute("data-client-id", m.client_id);
+    if (m.kind === "visitor" && m.client_id) storedIds[m.client_id] = 1;
+  }
+  function setState(e, state, text) { // sending | delivered | failed
+    e.setAttribute("data-state", state);
+    e.classList.toggle("pend", state !== "delivered");
+    e.classList.toggle("fail", state === "failed");
+    var st = e.querySelector(".st");
+    if (st) st.textContent = text || t(state);
+  }
+  function msgSiblings(e, dir) {
+    var n = dir < 0 ? e.previousElementSibling : e.nextElementSibling;
+    while (n && !n._t) n = dir < 0 ? n.previousElementSibling : n.nextElementSibling;
+    return n;
+  }
+  function sameGroup(a, b) {
+    return !!a && !!b && a._who === b._who && a._who !== "system" && Math.abs(b._t - a._t) < GROUP_GAP &&
+      a._t.toDateString() === b._t.toDateString();
+  }
+  function regroup(e) {
+    if (!e || !e._t) return;
+    var prev = msgSiblings(e, -1), next = msgSiblings(e, 1);
+    e.classList.toggle("cont", sameGroup(prev, e));
+    e.classList.toggle("tail", !sameGroup(e, next));
+    var newDay = e !== greeting && (!prev || prev === greeting || prev._t.toDateString() !== e._t.toDateString());
+    e.classList.toggle("day", newDay);
+    if (newDay) e.setAttribute("data-day", dayLabel(e._t)); else e.removeAttribute("data-day");
+  }
+  function regroupAround(e) { regroup(msgSiblings(e, -1)); regroup(e); regroup(msgSiblings(e, 1)); }
+  function regroupAll() { for (var n = list.firstElementChild; n; n = n.nextElementSibling) regroup(n); }
+  function markLastVisitor() {
+    var old = list.querySelector(".msg.me.last");
+    if (old) old.classList.remove("last");
+    var all = list.querySelectorAll(".msg.me[data-state=delivered]");
+    if (all.length) all[all.length - 1].classList.add("last");
+  }
+
+  // Place e by its key: after every element with a smaller key, before pending sends.
+  function place(e) {
+    var n = list.lastElementChild;
+    while (n && (!n._k || cmp(n._k, e._k) > 0)) n = n.previousElementSibling;
+    list.insertBefore(e, n ? n.nextElementSibling : list.firstChild);
+  }
+
+  function scrollDown() { list.scrollTop = list.scrollHeight; newer.hidden = true; }
+  function afterInsert(own) {
+    if (own || atBottom) scrollDown();
+    else newer.hidden = false;
+    markLastVisitor();
+    updateUnread();
+    saveCacheSoon();
+  }
+
+  // A stored message: from message.created, replay, sync.result, an ack, or the cache.
+  function addMessage(m, how) { // how: "live" | "ack" | "cache"
+    if (!m || typeof m.seq !== "number" || m.kind === "note") return;
+    var c = conv(m.conversation_id);
+    if (how === "live" && m.seq > c.cursor) c.cursor = m.seq;
+    var k = keyStr([m.conversation_id, m.seq]);
+    var e = m.client_id && m.kind === "visitor" ? pendingEls[m.client_id] : null;
+    if (byKey[k]) {
+      if (e && e !== byKey[k]) { e.remove(); delete pendingEls[m.client_id]; }
+      return;
+    }
+    var moved = !!e;
+    if (e) { // ours, stored: whichever comes first (ack or message.created) settles it
+      delete pendingEls[m.client_id];
+      if (!e._foreign) outboxRemove(m.client_id);
+      e.remove();
+    } else {
+      e = buildMessage(m);
+    }
+    setSeq(e, m);
+    if (m.kind === "visitor") setState(e, "delivered");
+    byKey[k] = e;
+    place(e);
+    if (moved) regroupAll(); else regroupAround(e);
+    if (m.kind === "operator" && how === "live" && m.conversation_id === current) {
+      typing.hidden = true;
+      if (m.author && m.author.name && m.author.id && (!operator || operator.id !== m.author.id)) setOperator(m.author);
+    }
+    if (m.kind !== "visitor" && how !== "cache") maybeBeep([m.conversation_id, m.seq]);
+    afterInsert(how !== "cache" && m.kind === "visitor" && how === "ack");
+  }
+
+  function addPending(item, foreign) { // foreign: typed in another tab, which sends it
+    if (pendingEls[item.id] || storedIds[item.id]) return pendingEls[item.id];
+    var e = buildMessage({ kind: "visitor", text: item.text, created_at: new Date(item.t || Date.now()).toISOString() });
+    e._k = [Infinity, item.t || 0];
+    e.setAttribute("data-client-id", item.id);
+    setState(e, "sending");
+    e._foreign = !!foreign;
+    pendingEls[item.id] = e;
+    place(e);
+    regroupAround(e);
+    afterInsert(true);
+    return e;
+  }
+
+  function addNotice(cid, text) {
+    var top = conv(cid).cursor;
+    for (var k in byKey) if (byKey[k]._k[0] === cid && byKey[k]._k[1] > top) top = byKey[k]._k[1];
+    dropNotices(cid);
+    var e = el("div", "msg sys notice");
+    e._t = new Date();
+    e._who = "system";
+    e._k = [cid, top + 0.5];
+    e.setAttribute("data-notice", String(cid));
+    var b = el("div", "bub");
+    b.textContent = text;
+    var row = el("div", "row");
+    row.appendChild(b);
+    e.appendChild(row);
+    place(e);
+    regroupAround(e);
+    afterInsert(false);
+  }
+  function dropNotices(cid) {
+    Array.prototype.forEach.call(list.querySelectorAll('[data-notice="' + cid + '"]'), function (n) { n.remove(); });
+  }
+
+  function dropConversation(cid) {
+    for (var k in byKey) if (byKey[k]._k[0] === cid) { byKey[k].remove(); delete byKey[k]; }
+    dropNotices(cid);
+    conv(cid).cursor = 0;
+    regroupAll();
+    markLastVisitor();
+  }
+
+  // --- header, presence, typing ---------------------------------------------------------------
+  function setOperator(op) {
+    operator = op && op.name ? op : null;
+    if (current) conv(current).op = operator;
+    paintHeader();
+    saveCacheSoon();
+  }
+  function paintHeader() {
+    var show = operator && ctx.cfg().widget.show_operator !== false;
+    nameEl.textContent = show ? operator.name : siteText("title") || t("role");
+    nameEl.setAttribute("data-testid", show ? "widget-operator-name" : "widget-title");
+    roleEl.textContent = show ? t("role") : online ? siteText("subtitle") : siteText("offline_title");
+    fillAvatar(avatar, show ? operator : null);
+    if (show) avatar.setAttribute("data-testid", "widget-operator-photo"); else avatar.removeAttribute("data-testid");
+    win.setAttribute("aria-label", nameEl.textContent);
+  }
+  function setOnline(on) {
+    online = !!on;
+    ctx.setOnline(online);
+    paintHeader();
+  }
+  function showTyping(f) {
+    clearTimeout(typingHide);
+    var on = f.is_typing && f.conversation_id === current;
+    typing.hidden = !on;
+    if (on) {
+      typingText.textContent = ((f.operator && f.operator.name) || (operator && operator.name) || t("operator")) + t("typing");
+      typingHide = setTimeout(function () { typing.hidden = true; }, 30000); // a lost "stopped" frame
+      if (atBottom) scrollDown();
+    }
+  }
+
+  // --- unread badge and sound -----------------------------------------------------------------
+  function visible() { return isOpen && D.visibilityState !== "hidden"; }
+  function newestIncoming() {
+    var n = list.lastElementChild;
+    while (n && !(n._m && n._m.kind !== "visitor")) n = n.previousElementSibling;
+    return n ? n._k : null;
+  }
+  function updateUnread() {
+    if (visible()) markRead();
+    var count = 0;
+    for (var k in byKey) {
+      var e = byKey[k];
+      if (e._m.kind !== "visitor" && (!readKey || cmp(e._k, readKey) > 0)) count++;
+    }
+    ctx.setUnread(count);
+  }
+  function markRead() {
+    var k = newestIncoming(), all = list.lastElementChild;
+    if (k && (!readKey || cmp(k, readKey) > 0)) {
+      readKey = k;
+      store.set("read", keyStr(k));
+      ctx.setUnread(0);
+    }
+    // tell the server what the visitor has seen (the last stored message on screen)
+    var last = all;
+    while (last && !(last._m)) last = last.previousElementSibling;
+    if (last && ready && last._m.conversation_id === current) {
+      var seen = last._m.seq;
+      if (seen !== markRead.sent) { markRead.sent = seen; send({ type: "read", conversation_id: current, seq: seen }); }
+    }
+  }
+
+  var audio = null, beepAt = 0;
+  function unlockAudio() { // autoplay rules: the context is created/resumed inside a user gesture
+    try {
+      var A = W.AudioContext || W.webkitAudioContext;
+      if (!audio && A) audio = new A();
+      if (audio && audio.state === "suspended") audio.resume();
+    } catch (e) { audio = null; }
+  }
+  ["pointerdown", "keydown", "touchend"].forEach(function (ev) { W.addEventListener(ev, unlockAudio, { capture: true, passive: true }); });
+  function maybeBeep(k) {
+    var shared = parseKey(store.get("notified"));
+    if (shared && (!notifiedKey || cmp(shared, notifiedKey) > 0)) notifiedKey = shared;
+    if (notifiedKey && cmp(k, notifiedKey) <= 0) return;
+    if (readKey && cmp(k, readKey) <= 0) return;
+    notifiedKey = k;
+    store.set("notified", keyStr(k)); // one tab beeps, the others see it is done
+    var now = Date.now();
+    if (!audio || audio.state !== "running" || now - beepAt < 1000) return;
+    beepAt = now;
+    try {
+      var o = audio.createOscillator(), g = audio.createGain(), at = audio.currentTime;
+      o.type = "sine";
+      o.frequency.setValueAtTime(880, at);
+      o.frequency.setValueAtTime(660, at + 0.09);
+      g.gain.setValueAtTime(0.0001, at);
+      g.gain.exponentialRampToValueAtTime(0.12, at + 0.02);
+      g.gain.exponentialRampToValueAtTime(0.0001, at + 0.25);
+      o.connect(g);
+      g.connect(audio.destination);
+      o.start(at);
+      o.stop(at + 0.26);
+    } catch (e) { /* no sound is fine */ }
+  }
+
+  // --- cache: the conversation as this tab last saw it, for an instant next page --------------
+  function saveCacheSoon() { clearTimeout(cacheTimer); cacheTimer = setTimeout(saveCache, 250); }
+  function saveCache() {
+    clearTimeout(cacheTimer);
+    var msgs = [];
+    for (var n = list.firstElementChild; n; n = n.nextElementSibling) if (n._m) msgs.push(n._m);
+    msgs = msgs.slice(-CACHE_MAX);
+    var keep = {};
+    msgs.forEach(function (m) { keep[m.conversation_id] = convs[m.conversation_id]; });
+    if (current) keep[current] = convs[current];
+    var data = { v: 1, current: current, convs: keep, msgs: msgs };
+    if (!store.set("cache", JSON.stringify(data))) {
+      store.set("cache", JSON.stringify({ v: 1, current: current, convs: keep, msgs: msgs.slice(-20) }));
+    }
+  }
+  function loadCache() {
+    var data = store.json("cache");
+    if (!data || data.v !== 1 || !data.convs) return;
+    for (var id in data.convs) {
+      var c = data.convs[id];
+      if (c && typeof c.cursor === "number") convs[+id] = { status: c.status === "closed" ? "closed" : "open", cursor: c.cursor, op: c.op || null };
+    }
+    (data.msgs || []).forEach(function (m) { if (convs[m && m.conversation_id]) addMessage(m, "cache"); });
+    current = data.current && convs[data.current] && convs[data.current].status === "open" ? data.current : null;
+    if (current) operator = convs[current].op;
+    for (var cid in convs) if (convs[cid].status === "closed") addNotice(+cid, t("closed"));
+  }
+  function forgetVisitor() { // a new identity: nothing of the old one may stay
+    token = null;
+    store.set("token", null);
+    store.set("cache", null);
+    store.set("active", null);
+    store.set("read", null);
+    store.set("notified", null);
+    readKey = notifiedKey = null;
+    for (var cid in convs) dropConversation(+cid);
+    convs = {};
+    current = null;
+    setOperator(null);
+  }
+  function setActive(on) { store.set("active", on && current ? String(current) : null); }
+
+  // --- the socket -----------------------------------------------------------------------------
+  function send(frame) {
+    if (!ws || ws.readyState !== 1) return false;
+    try { ws.send(JSON.stringify(frame)); return true; } catch (e) { return false; }
+  }
+  function socketUrl() {
+    return ctx.base.replace(/^http/, "ws") + "/ws/visitor?site=" + encodeURIComponent(ctx.site);
+  }
+  function connect() {
+    clearTimeout(retryTimer);
+    retryTimer = 0;
+    if (ws || stopped) return;
+    var sock, used = token;
+    try { sock = new WebSocket(socketUrl()); } catch (e) { scheduleRetry(); return; }
+    ws = sock;
+    ready = false;
+    sock.onopen = function () {
+      if (sock !== ws) return;
+      alive();
+      var resume = {};
+      for (var id in convs) resume[id] = convs[id].cursor;
+      send({
+        type: "hello", visitor_token: used || null, resume: resume, lang: ctx.lang,
+        page: { url: location.href, title: D.title, referrer: D.referrer }
+      });
+    };
+    sock.onmessage = function (ev) {
+      if (sock !== ws) return;
+      alive();
+      var f;
+      try { f = JSON.parse(ev.data); } catch (e) { return; }
+      if (f && typeof f.type === "string") onFrame(f);
+    };
+    sock.onclose = function (ev) { if (sock === ws) lost(ev.code, used); };
+  }
+  function drop() { // forget the socket now; its close event (maybe much later) is ignored
+    var s = ws;
+    ws = null;
+    ready = false;
+    clearTimeout(deadTimer);
+    if (s) { s.onclose = s.onmessage = s.onopen = null; try { s.close(); } catch (e) { /* already gone */ } }
+  }
+  function alive() {
+    clearTimeout(deadTimer);
+    deadTimer = setTimeout(function () { drop(); lost(1006, token); }, Math.max(DEAD_AFTER, heartbeat * 2500));
+  }
+  function lost(code, usedToken) {
+    ws = null;
+    ready = false;
+    sentOnSocket = {};
+    inFlight = 0;
+    clearTimeout(deadTimer);
+    if (!bannerTimer && banner.hidden) bannerTimer = setTimeout(function () { showBanner(t("offline")); }, BANNER_GRACE);
+    if (code === 4403) { stopped = true; showBanner(t("forbidden")); return; }
+    if (code === 4401) {
+      var stored = store.get("token");
+      if (stored && stored !== usedToken) { token = stored; return scheduleRetry(0); } // another tab already re-identified
+      if (usedToken) { forgetVisitor(); return scheduleRetry(0); }
+    }
+    if (code === 4408) return scheduleRetry(0);
+    scheduleRetry(code === 4429 ? FLOOD_WAIT : null);
+  }
+  function scheduleRetry(delay) {
+    if (stopped || retryTimer) return;
+    if (delay == null) {
+      var cap = Math.min(BACKOFF_CAP, BACKOFF_BASE * Math.pow(2, attempts++));
+      delay = cap / 2 + Math.random() * cap / 2; // jitter: tabs and visitors do not reconnect in step
+    }
+    retryTimer = setTimeout(connect, delay);
+  }
+  function showBanner(text) { banner.textContent = text; banner.hidden = false; }
+  function hideBanner() { clearTimeout(bannerTimer); bannerTimer = 0; if (!stopped) banner.hidden = true; }
+
+  function onFrame(f) {
+    switch (f.type) {
+      case "welcome": return onWelcome(f);
+      case "message.created": return addMessage(f.message, "live");
+      case "message.ack": return onAck(f);
+      case "conversation.created":
+        if (f.conversation && f.conversation.id) {
+          conv(f.conversation.id).status = "open";
+          current = f.conversation.id;
+          setOperator(f.conversation.operator);
+          setActive(true);
+        }
+        return;
+      case "conversation.assigned":
+        if (f.conversation_id === current) setOperator(f.operator);
+        return;
+      case "conversation.closed":
+        conv(f.conversation_id).status = "closed";
+        if (f.conversation_id === current) { current = null; setOperator(null); setActive(false); typing.hidden = true; }
+        addNotice(f.conversation_id, t("closed"));
+        return;
+      case "conversation.reopened":
+        conv(f.conversation_id).status = "open";
+        current = f.conversation_id;
+        dropNotices(f.conversation_id);
+        setOperator(conv(current).op);
+        setActive(true);
+        return;
+      case "operator.typing": return showTyping(f);
+      case "availability": return setOnline(ctx.available(f));
+      case "sync.result": return onSync(f);
+      case "reset":
+        dropConversation(f.conversation_id);
+        return send({ type: "sync", conversation_id: f.conversation_id, after_seq: 0, ref: "s" + ++syncRef });
+      case "ping": return send({ type: "pong" });
+      case "error": return onError(f);
+    }
+  }
+
+  function onWelcome(f) {
+    ready = true;
+    attempts = 0;
+    hideBanner();
+    heartbeat = +f.heartbeat || 20;
+    alive();
+    if (f.visitor_token && f.visitor_token !== token) {
+      token = f.visitor_token;
+      store.set("token", token);
+    }
+    setOnline(ctx.available(f));
+    var c = f.conversation;
+    for (var id in convs) { // closed while this visitor was away
+      if (convs[id].status === "open" && (!c || c.id !== +id)) {
+        convs[id].status = "closed";
+        addNotice(+id, t("closed"));
+      }
+    }
+    if (c && c.id) {
+      conv(c.id).status = "open";
+      current = c.id;
+      dropNotices(c.id);
+      setOperator(c.operator);
+    } else {
+      current = null;
+      setOperator(null);
+    }
+    setActive(!!current);
+    pump(true);
+    if (input.value.trim()) { typingSent = null; typingChanged(); } // the operator sees the draft again
+    markRead.sent = 0;
+    if (visible()) markRead();
+  }
+
+  function onAck(f) {
+    var id = f.client_id;
+    if (sentOnSocket[id]) { delete sentOnSocket[id]; inFlight--; }
+    outboxRemove(id);
+    addMessage(f.message, "ack");
+    pump(false);
+  }
+
+  function onSync(f) {
+    var msgs = Array.isArray(f.messages) ? f.messages : [];
+    msgs.forEach(function (m) { addMessage(m, "live"); });
+    if (f.has_more && msgs.length) {
+      send({ type: "sync", conversation_id: f.conversation_id, after_seq: msgs[msgs.length - 1].seq, ref: "s" + ++syncRef });
+    }
+  }
+
+  function onError(f) {
+    var e = f.ref && pendingEls[f.ref];
+    if (e) {
+      if (sentOnSocket[f.ref]) { delete sentOnSocket[f.ref]; inFlight--; }
+      if (f.code === "text_too_long" || f.code === "empty_text" || f.code === "invalid_frame") {
+        outboxRemove(f.ref); // it can never be stored: say so, keep the text on screen
+        delete pendingEls[f.ref];
+        setState(e, "failed", t(f.code === "text_too_long" ? "tooLong" : f.code === "empty_text" ? "empty" : "failed"));
+        e._k = [Infinity, Infinity];
+        return;
+      }
+      // internal / rate_limited: the server asks for a retry with the same client_id
+      setTimeout(function () { pump(false); }, 2000);
+    } else if (f.code === "not_found" && !f.ref) {
+      // a conversation the cache claimed is not this visitor's (another identity): forget
+      // every one the server did not confirm as the open conversation
+      for (var id in convs) if (+id !== current) { dropConversation(+id); delete convs[id]; }
+      saveCacheSoon();
+    }
+  }
+
+  // Send what the outbox holds, oldest first, a bounded number in flight. After a
+  // reconnect (all = true) every unacked message goes again, with the same client_id.
+  function pump(all) {
+    if (!ready) return;
+    var items = readOutbox();
+    for (var i = 0; i < items.length && inFlight < IN_FLIGHT; i++) {
+      var it = items[i];
+      if (sentOnSocket[it.id]) continue;
+      if (!all && (!pendingEls[it.id] || pendingEls[it.id]._foreign)) continue; // another tab's: it sends them itself
+      if (!send({ type: "message.send", client_id: it.id, text: it.text })) return;
+      sentOnSocket[it.id] = true;
+      inFlight++;
+    }
+  }
+
+  // --- composing ------------------------------------------------------------------------------
+  function submit() {
+    var text = input.value.replace(/^\s+|\s+$/g, "");
+    if (!text) return;
+    if (text.length > maxChars) { updateCounter(); return; }
+    var item = { id: newClientId(), text: text, t: Date.now() };
+    var items = readOutbox();
+    items.push(item);
+    writeOutbox(items);
+    input.value = "";
+    saveDraft();
+    autosize();
+    addPending(item);
+    pump(false);
+    typingChanged();
+    sendBtn.disabled = true;
+    scrollDown();
+  }
+  function typingChanged() { // at most one frame per TYPING_EVERY; the last value always goes
+    if (typingTimer) return;
+    typingTimer = setTimeout(function () {
+      typingTimer = 0;
+      var v = input.value.slice(0, maxChars);
+      if (v.trim() === "") v = "";
+      if (v === typingSent || !ready) return;
+      typingSent = v;
+      typingAt = Date.now();
+      send({ type: "typing", text: v });
+    }, Math.max(0, typingAt + TYPING_EVERY - Date.now()));
+  }
+  function autosize() {
+    sendBtn.disabled = !input.value.trim();
+    updateCounter();
+    if (win.hidden) return; // nothing to measure while hidden; open() measures again
+    input.style.height = "auto";
+    var h = input.scrollHeight; // padding included: one line = 40 px, five lines = 120 px
+    input.style.height = h ? Math.min(Math.max(h, 40), 120) + "px" : "";
+  }
+  function updateCounter() {
+    var left = maxChars - input.value.length;
+    counter.hidden = left > Math.min(200, maxChars / 10);
+    counter.textContent = String(left);
+    counter.setAttribute("aria-label", t("left") + left);
+  }
+  input.addEventListener("input", function () { autosize(); typingChanged(); saveDraft(); });
+  function saveDraft() { store.set("draft", input.value || null, true); } // survives the next page of this tab
+  input.addEventListener("keydown", function (e) {
+    if (e.key === "Enter" && !e.shiftKey && !e.isComposing && e.keyCode !== 229) {
+      e.preventDefault();
+      submit();
+    }
+  });
+  form.addEventListener("submit", function (e) { e.preventDefault(); submit(); input.focus(); });
+  hideBtn.addEventListener("click", function () { close(true); });
+  win.addEventListener("keydown", function (e) { if (e.key === "Escape") { e.stopPropagation(); close(true); } });
+  newer.addEventListener("click", scrollDown);
+  list.addEventListener("scroll", function () {
+    atBottom = list.scrollHeight - list.scrollTop - list.clientHeight < 40;
+    if (atBottom) newer.hidden = true;
+  }, { passive: true });
+
+  // --- open / close -------------------------------------------------------------------------
+  var vv = W.visualViewport, phone = W.matchMedia("(max-width: 479px)");
+  function fitViewport() { // phones: keep the input above the on-screen keyboard
+    if (isOpen && vv && phone.matches) {
+      win.style.top = vv.offsetTop + "px";
+      win.style.height = vv.height + "px";
+      win.style.bottom = "auto";
+      if (atBottom) scrollDown();
+    } else {
+      win.style.top = win.style.height = win.style.bottom = "";
+    }
+  }
+  if (vv) { vv.addEventListener("resize", fitViewport); vv.addEventListener("scroll", fitViewport); }
+  if (phone.addEventListener) phone.addEventListener("change", function () { fitViewport(); labels(); });
+  function labels() { hideBtn.setAttribute("aria-label", phone.matches ? t("close") : t("minimise")); }
+
+  function open() {
+    if (isOpen) return;
+    isOpen = true;
+    win.hidden = false;
+    ctx.setOpen(true);
+    autosize();
+    fitViewport();
+    scrollDown();
+    markRead();
+    connect();
+    if (!W.matchMedia("(pointer: coarse)").matches) input.focus({ preventScroll: true });
+  }
+  function close(byUser) {
+    if (!isOpen) return;
+    var hadFocus = root.activeElement && win.contains(root.activeElement);
+    isOpen = false;
+    win.hidden = true;
+    ctx.setOpen(false);
+    fitViewport();
+    updateUnread();
+    if (byUser && hadFocus) root.querySelector(".fl").focus();
+  }
+  function configure() {
+    var tx = ctx.texts();
+    input.setAttribute("placeholder", tx.placeholder || "");
+    input.setAttribute("aria-label", t("input"));
+    input.setAttribute("maxlength", String(maxChars = ctx.cfg().max_message_chars || maxChars));
+    sendBtn.setAttribute("aria-label", t("send"));
+    list.setAttribute("aria-label", t("log"));
+    newer.textContent = t("newer") + " ↓";
+    greeting.textContent = "";
+    greeting._t = null;
+    if (tx.greeting) {
+      var row = el("div", "row"), ava = el("span", "ava", { "aria-hidden": "true" }), b = el("div", "bub", { dir: "auto" });
+      fillAvatar(ava, null);
+      b.textContent = tx.greeting;
+      row.appendChild(ava);
+      row.appendChild(b);
+      greeting.appendChild(row);
+      if (!greeting.parentNode) list.insertBefore(greeting, list.firstChild);
+    } else if (greeting.parentNode) {
+      greeting.remove();
+    }
+    labels();
+    setOnline(ctx.available(ctx.cfg()));
+  }
+
+  // Tabs of one visitor: the outbox and the read mark are shared through storage events.
+  W.addEventListener("storage", function (e) {
+    if (e.storageArea !== W.localStorage || !e.key || e.key.indexOf(store.prefix) !== 0) return;
+    var k = e.key.slice(store.prefix.length);
+    if (k === "outbox") {
+      var ids = {};
+      readOutbox().forEach(function (it) { ids[it.id] = 1; addPending(it, true); });
+      for (var id in pendingEls) {
+        // stored by another tab: its message.created reaches this tab too and replaces it
+        if (!ids[id] && pendingEls[id].getAttribute("data-state") === "sending") setState(pendingEls[id], "sending", "");
+      }
+    } else if (k === "read") {
+      readKey = parseKey(e.newValue);
+      updateUnread();
+    } else if (k === "token" && e.newValue && e.newValue !== token && !current) {
+      token = e.newValue; // another tab identified first and we hold nothing: be the same visitor
+      drop();
+      connect();
+    }
+  });
+  D.addEventListener("visibilitychange", function () {
+    if (D.visibilityState === "visible") {
+      if (isOpen) markRead();
+      if (!ws && !stopped) { clearTimeout(retryTimer); retryTimer = 0; connect(); }
+    }
+  });
+  W.addEventListener("online", function () { if (!ws) { clearTimeout(retryTimer); retryTimer = 0; connect(); } });
+  // Leaving the page: keep the state for the next page, close the socket (the server
+  // sees the visitor go at once, and the page stays eligible for the back-forward cache).
+  W.addEventListener("pagehide", function () { saveCache(); drop(); clearTimeout(retryTimer); retryTimer = 0; });
+  W.addEventListener("pageshow", function (e) { if (e.persisted && !ws) connect(); });
+  function pageWatch() { // single-page sites: tell the operator where the visitor is
+    if (location.href !== lastHref) {
+      lastHref = location.href;
+      if (ready) send({ type: "page", url: lastHref, title: D.title });
+    }
+  }
+  W.addEventListener("popstate", pageWatch);
+  W.addEventListener("hashchange", pageWatch);
+  setInterval(pageWatch, 2000);
+
+  // --- start ----------------------------------------------------------------------------------
+  configure();
+  input.value = store.get("draft", true) || "";
+  loadCache();
+  readOutbox().forEach(function (it) { addPending(it); }); // left unsent by an earlier page
+  paintHeader();
+  autosize();
+  updateUnread();
+  if (!store.get("cache")) bannerTimer = setTimeout(function () { if (!ready) showBanner(t("connecting")); }, BANNER_GRACE);
+  ctx.chat = {
+    open: open,
+    close: function () { close(false); },
+    toggle: function () { if (isOpen) close(true); else open(); },
+    configure: function () { configure(); paintHeader(); }
+  };
+  connect();
+  if (ctx.wantOpen) open();
+})();
