@@ -1,6 +1,7 @@
 """HTML and static files: the widget loader, the panel, the demo shop."""
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 
 from fastapi import APIRouter, Request
@@ -23,10 +24,40 @@ def _file(path: Path, media_type: str | None = None, cache: str = "no-cache") ->
     return FileResponse(path, media_type=media_type, headers={"Cache-Control": cache})
 
 
+class _WidgetAssets:
+    """The loader names the chat code by a hash of its content, so chat.js can be
+    cached for a year and a new release is still picked up within the loader's 5 minutes."""
+
+    def __init__(self) -> None:
+        self._key: tuple | None = None
+        self.loader = b""
+        self.chat_version = ""
+
+    def refresh(self) -> None:
+        loader, chat = STATIC / "widget" / "loader.js", STATIC / "widget" / "chat.js"
+        key = (loader.stat().st_mtime_ns, chat.stat().st_mtime_ns)
+        if key != self._key:
+            self.chat_version = hashlib.sha256(chat.read_bytes()).hexdigest()[:12]
+            self.loader = loader.read_bytes().replace(b"{{CHAT_VERSION}}", self.chat_version.encode())
+            self._key = key
+
+
+_widget = _WidgetAssets()
+
+
 @router.get("/widget.js")
 async def widget_loader() -> Response:
-    # short cache: the loader is tiny and must pick up new versions quickly
-    return _file(STATIC / "widget" / "loader.js", "text/javascript; charset=utf-8", "public, max-age=300")
+    _widget.refresh()
+    # short cache: the loader is tiny and must pick up new releases quickly
+    return Response(_widget.loader, media_type="text/javascript; charset=utf-8",
+                    headers={"Cache-Control": "public, max-age=300"})
+
+
+@router.get("/static/widget/chat.js")
+async def widget_chat(v: str = "") -> Response:
+    _widget.refresh()
+    cache = "public, max-age=31536000, immutable" if v == _widget.chat_version else "no-cache"
+    return _file(STATIC / "widget" / "chat.js", "text/javascript; charset=utf-8", cache)
 
 
 @router.get("/panel")
