@@ -104,3 +104,39 @@ def test_overflowing_queue_closes_that_socket_only():
     assert conns["v1"].close_code == 4408
     assert conns["v2"].close_code is None
     assert conns["admin"].close_code == 4408  # the same 11 frames overflow a 10-frame operator queue too
+
+
+async def test_messages_crossing_in_the_broker_are_delivered_in_seq_order():
+    hub, conns = _hub()
+
+    def msg(seq):
+        return Event(ev.MESSAGE_CREATED, 1, {"message": _message("visitor", seq)}, conversation_id=5, visitor_id=11)
+
+    hub.dispatch(msg(1))
+    hub.dispatch(msg(3))  # seq 2 is still on its way from another node: 3 waits
+    assert [f["message"]["seq"] for f in _received(conns)["v1"]] == [1]
+    hub.dispatch(msg(2))
+    assert [f["message"]["seq"] for f in _received(conns)["v1"]] == [2, 3]
+
+
+async def test_a_hole_pubsub_never_fills_is_read_from_the_database():
+    import asyncio
+
+    hub, conns = _hub()
+    asked = []
+
+    async def fetch(cid, after, upto):  # stands in for the database read (tested end to end elsewhere)
+        asked.append((cid, after, upto))
+        return [Event(ev.MESSAGE_CREATED, 1, {"message": _message("note", s)}, conversation_id=5, visitor_id=11)
+                for s in range(after + 1, upto + 1)]
+
+    hub.sequencer.fetch = fetch
+    for seq in (1, 4, 5):
+        hub.dispatch(Event(ev.MESSAGE_CREATED, 1, {"message": _message("visitor", seq)}, conversation_id=5,
+                           visitor_id=11))
+    assert [f["message"]["seq"] for f in _received(conns)["admin"]] == [1]
+    await asyncio.sleep(hub.sequencer.HOLD_SECONDS + 0.2)
+    assert asked == [(5, 1, 3)]
+    got = _received(conns)
+    assert [f["message"]["seq"] for f in got["admin"]] == [2, 3, 4, 5]
+    assert [f["message"]["seq"] for f in got["v1"]] == [4, 5]  # the fetched ones were notes

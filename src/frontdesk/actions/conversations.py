@@ -222,3 +222,16 @@ async def list_open_for_operator(session: AsyncSession, operator: Operator, stat
 async def count_open(session: AsyncSession) -> int:
     return (await session.execute(select(func.count()).select_from(Conversation)
                                   .where(Conversation.status == "open"))).scalar_one()
+
+
+async def message_events(rt, conversation_id: int, after_seq: int, upto_seq: int) -> list[Event]:  # noqa: ANN001
+    """``message.created`` events for seqs (after_seq, upto_seq], read from the database —
+    how the hub fills a hole that pub/sub left (see realtime.hub._Sequencer)."""
+    async with rt.sessions() as session:
+        conv = await session.get(Conversation, conversation_id)
+        if conv is None:
+            return []
+        msgs = await messages_after(session, conversation_id, after_seq, max(0, upto_seq - after_seq),
+                                    include_notes=True)
+    return [Event(ev.MESSAGE_CREATED, conv.site_id, {"message": m}, conversation_id=conversation_id,
+                  visitor_id=conv.visitor_id) for m in msgs if m["seq"] <= upto_seq]

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import enum
 import logging
-from collections import defaultdict
+from collections import OrderedDict, defaultdict
 
 from starlette.websockets import WebSocket, WebSocketState
 
@@ -106,6 +106,85 @@ class OperatorConnection(Connection):
         self.operator_id, self.site_ids, self.status = operator_id, site_ids, status
 
 
+class _Sequencer:
+    """Puts each conversation's messages back in seq order before fan-out.
+
+    One node publishes a conversation's messages in commit order, so with the
+    memory broker nothing is ever held. With several nodes, two nodes' events
+    for one conversation can cross in Redis (node A commits seq 5, node B seq 6,
+    B publishes first). A message whose predecessor has not arrived is held;
+    when the predecessor arrives the run is released in order; if it does not
+    arrive within ``HOLD_SECONDS`` (lost in pub/sub, or it was delayed a lot),
+    the missing ones are read from the database, which is the truth.
+    """
+
+    HOLD_SECONDS = 0.25
+    TRACKED = 10_000  # conversations remembered; a forgotten one restarts from its next message
+
+    def __init__(self, release, fetch=None) -> None:  # noqa: ANN001
+        self._release = release  # callable(Event): the actual fan-out
+        self.fetch = fetch  # async (conversation_id, after_seq, upto_seq) -> list[Event]
+        self._next: OrderedDict[int, int] = OrderedDict()
+        self._held: dict[int, dict[int, Event]] = {}
+        self._timers: dict[int, asyncio.TimerHandle] = {}
+
+    def push(self, event: Event, seq_key: tuple[int, int]) -> None:
+        cid, seq = seq_key
+        expected = self._next.get(cid)
+        if expected is None or seq == expected:
+            self._deliver(event, cid, seq)
+            self._drain(cid)
+        elif seq < expected:
+            self._release(event)  # late duplicate: sockets drop what they already sent
+        else:
+            self._held.setdefault(cid, {})[seq] = event
+            if cid not in self._timers:
+                loop = asyncio.get_running_loop()
+                self._timers[cid] = loop.call_later(
+                    self.HOLD_SECONDS, lambda: asyncio.ensure_future(self._fill_gap(cid)))
+
+    def _deliver(self, event: Event, cid: int, seq: int) -> None:
+        self._next[cid] = seq + 1
+        self._next.move_to_end(cid)
+        if len(self._next) > self.TRACKED:
+            old, _ = self._next.popitem(last=False)
+            self._held.pop(old, None)
+        self._release(event)
+
+    def _drain(self, cid: int) -> None:
+        held = self._held.get(cid)
+        while held and self._next[cid] in held:
+            seq = self._next[cid]
+            self._deliver(held.pop(seq), cid, seq)
+        if not held:
+            self._held.pop(cid, None)
+            timer = self._timers.pop(cid, None)
+            if timer:
+                timer.cancel()
+
+    async def _fill_gap(self, cid: int) -> None:
+        self._timers.pop(cid, None)
+        held = self._held.get(cid)
+        if not held:
+            return
+        first_held = min(held)
+        missing: list[Event] = []
+        if self.fetch is not None:
+            try:
+                missing = await self.fetch(cid, self._next[cid] - 1, first_held - 1)
+            except Exception:  # noqa: BLE001 - deliver what we have; clients resume from the DB
+                log.exception("fetching missing messages failed")
+        for event in missing:
+            seq = event.payload["message"]["seq"]
+            if seq >= self._next[cid]:
+                self._deliver(event, cid, seq)
+        held = self._held.get(cid, {})
+        if held and min(held) != self._next[cid]:
+            # still a hole (notes are fetched too, so this is a real loss in transit): move on
+            self._next[cid] = min(held)
+        self._drain(cid)
+
+
 class Hub:
     def __init__(self) -> None:
         self.visitors: dict[int, set[VisitorConnection]] = defaultdict(set)
@@ -113,6 +192,7 @@ class Hub:
         self.operators: dict[int, set[OperatorConnection]] = defaultdict(set)
         self._task: asyncio.Task | None = None
         self.on_operator_gone = None  # callback(operator_id) when its last socket here closes
+        self.sequencer = _Sequencer(self._fan_out)
 
     async def start(self, broker) -> None:  # noqa: ANN001
         await broker.subscribe(CHANNEL)
@@ -161,6 +241,13 @@ class Hub:
 
     # --- fan-out --------------------------------------------------------------
     def dispatch(self, event: Event) -> None:
+        key = message_seq(event)
+        if key is not None:
+            self.sequencer.push(event, key)
+        else:
+            self._fan_out(event)
+
+    def _fan_out(self, event: Event) -> None:
         if event.name == ev.OPERATOR_STATUS_CHANGED:
             for conn in self.operators.get(event.operator_id, ()):
                 conn.status = event.payload["status"]

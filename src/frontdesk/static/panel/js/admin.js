@@ -1,0 +1,340 @@
+// Pages besides the workplace: history, sites and operators (administrators), the own profile.
+import { api } from './api.js';
+import { t, setLanguage, LANGUAGES } from './i18n.js';
+import { clear, formatDateTime, h, randomId, toast } from './dom.js';
+
+const PHOTO_TYPES = ['image/png', 'image/jpeg', 'image/webp'];
+
+function field(label, control, hint) {
+  return h('label', { class: 'field' }, h('span', { class: 'field__label' }, label), control,
+    hint ? h('span', { class: 'field__hint' }, hint) : null);
+}
+
+function lines(text) { return text.split('\n').map((s) => s.trim()).filter(Boolean); }
+
+function errorText(err) {
+  if (err.status === 403 && err.code === 'forbidden') return t('err.forbidden');
+  return t('err.generic', { message: err.message });
+}
+
+/** Run ``fn`` with the button disabled; errors become a visible message next to it. */
+async function busy(button, status, fn) {
+  button.disabled = true;
+  status.textContent = t('common.saving');
+  status.className = 'form-status';
+  try {
+    const done = await fn();
+    status.textContent = done || '';
+  } catch (err) {
+    status.textContent = errorText(err);
+    status.className = 'form-status form-status--error';
+  } finally {
+    button.disabled = false;
+  }
+}
+
+function generatePassword() { return randomId('').slice(0, 14); }
+
+// --- history ---------------------------------------------------------------------------
+
+export async function renderHistory(root, ctx) {
+  const body = h('tbody');
+  const more = h('button', { type: 'button', class: 'btn', hidden: true }, t('history.more'));
+  const status = h('div', { class: 'form-status' });
+  clear(root).append(h('div', { class: 'page' }, h('h1', {}, t('history.title')),
+    h('table', { class: 'table table--click', testid: 'history-table' },
+      h('thead', {}, h('tr', {}, ...['history.visitor', 'history.site', 'history.last', 'history.started', 'history.closed', 'history.operator']
+        .map((k) => h('th', {}, t(k))))), body), status, more));
+  let before = null;
+  async function page() {
+    try {
+      const q = `/conversations?status=closed&limit=50${before ? `&before_id=${before}` : ''}`;
+      const res = await api('GET', q);
+      for (const c of res.conversations) {
+        const v = c.visitor || {};
+        body.append(h('tr', { testid: 'history-item', dataset: { conversationId: c.id }, tabindex: 0,
+          onclick: () => ctx.openConversation(c), onkeydown: (e) => { if (e.key === 'Enter') ctx.openConversation(c); } },
+        h('td', {}, v.name || t('visitor.numbered', { id: v.id })), h('td', {}, c.site_name),
+        h('td', { class: 'cell-text' }, c.last_message?.text || ''), h('td', {}, formatDateTime(c.created_at)),
+        h('td', {}, formatDateTime(c.closed_at)), h('td', {}, c.assignee?.name || '—')));
+      }
+      if (res.conversations.length) before = res.conversations[res.conversations.length - 1].id;
+      more.hidden = !res.has_more;
+      if (!body.children.length) status.textContent = t('history.empty');
+    } catch (err) {
+      status.textContent = errorText(err);
+    }
+  }
+  more.addEventListener('click', page);
+  await page();
+}
+
+// --- sites -----------------------------------------------------------------------------
+
+export async function renderSites(root) {
+  const { sites } = await api('GET', '/sites');
+  const list = h('ul', { class: 'side-list' });
+  const detail = h('div', { class: 'page__detail' });
+  let selected = sites[0]?.id ?? null;
+
+  function renderList() {
+    clear(list).append(...sites.map((s) => h('li', {}, h('button', {
+      type: 'button', class: `side-list__item${s.id === selected ? ' side-list__item--on' : ''}`, testid: 'site-item',
+      onclick: () => { selected = s.id; renderList(); renderDetail(); },
+    }, s.name))));
+    list.append(h('li', {}, h('button', { type: 'button', class: `side-list__item side-list__new${selected === 'new' ? ' side-list__item--on' : ''}`,
+      testid: 'site-new', onclick: () => { selected = 'new'; renderList(); renderDetail(); } }, `+ ${t('sites.new')}`)));
+  }
+
+  function renderDetail() {
+    clear(detail);
+    if (selected === 'new') { detail.append(newSiteForm()); return; }
+    const site = sites.find((s) => s.id === selected);
+    if (site) detail.append(siteForm(site));
+  }
+
+  function newSiteForm() {
+    const name = h('input', { type: 'text', required: true, maxlength: 200, testid: 'site-name' });
+    const origins = h('textarea', { rows: 3, testid: 'site-origins', placeholder: 'https://shop.example' });
+    const button = h('button', { type: 'submit', class: 'btn btn--primary', testid: 'site-create' }, t('sites.create'));
+    const status = h('span', { class: 'form-status' });
+    return h('form', { class: 'form', onsubmit: (e) => {
+      e.preventDefault();
+      busy(button, status, async () => {
+        const { site } = await api('POST', '/sites', { name: name.value, allowed_origins: lines(origins.value) });
+        sites.push(site);
+        selected = site.id;
+        renderList();
+        renderDetail();
+        return '';
+      });
+    } }, h('h2', {}, t('sites.new')), field(t('sites.name'), name), field(t('sites.origins'), origins, t('sites.originsHint')),
+    h('div', { class: 'form__actions' }, button, status));
+  }
+
+  function siteForm(site) {
+    const w = site.widget;
+    const name = h('input', { type: 'text', value: site.name, maxlength: 200, testid: 'site-name' });
+    const origins = h('textarea', { rows: 3, testid: 'site-origins', placeholder: 'https://shop.example' });
+    origins.value = site.allowed_origins.join('\n');
+    const notify = h('textarea', { rows: 2 });
+    notify.value = site.notify_emails.join('\n');
+    const color = h('input', { type: 'color', value: w.color, testid: 'site-color' });
+    const position = h('select', { testid: 'site-position' },
+      ...['right', 'left'].map((p) => h('option', { value: p, selected: w.position === p }, t(`sites.position.${p}`))));
+    const lang = h('select', { testid: 'site-language' },
+      h('option', { value: 'auto', selected: w.language === 'auto' }, t('sites.language.auto')),
+      h('option', { value: 'ru', selected: w.language === 'ru' }, 'Русский'),
+      h('option', { value: 'en', selected: w.language === 'en' }, 'English'));
+    const showOp = h('input', { type: 'checkbox', checked: !!w.show_operator });
+    const textKeys = ['title', 'subtitle', 'greeting', 'placeholder', 'offline_title', 'offline_text'];
+    const texts = {};
+    const textBlocks = ['ru', 'en'].map((l) => h('fieldset', { class: 'fieldset' }, h('legend', {}, l === 'ru' ? 'Русский' : 'English'),
+      ...textKeys.map((k) => {
+        const input = k === 'offline_text' || k === 'greeting'
+          ? h('textarea', { rows: 2, maxlength: 500 }) : h('input', { type: 'text', maxlength: 500 });
+        input.value = w.texts?.[l]?.[k] ?? '';
+        texts[`${l}.${k}`] = input;
+        return field(t(`sites.text.${k}`), input);
+      })));
+    const embed = h('textarea', { class: 'code', rows: 2, readOnly: true, testid: 'site-embed' });
+    embed.value = site.embed;
+    const copyStatus = h('span', { class: 'form-status' });
+    const copy = h('button', { type: 'button', class: 'btn', testid: 'site-embed-copy', onclick: async () => {
+      embed.select();
+      try { await navigator.clipboard.writeText(site.embed); } catch { document.execCommand?.('copy'); }
+      copyStatus.textContent = t('sites.copied');
+    } }, t('sites.copy'));
+    const save = h('button', { type: 'submit', class: 'btn btn--primary', testid: 'site-save' }, t('sites.save'));
+    const status = h('span', { class: 'form-status', testid: 'site-status' });
+    return h('form', { class: 'form', onsubmit: (e) => {
+      e.preventDefault();
+      busy(save, status, async () => {
+        const textsOut = { ru: {}, en: {} };
+        for (const [key, input] of Object.entries(texts)) { const [l, k] = key.split('.'); textsOut[l][k] = input.value; }
+        const res = await api('PATCH', `/sites/${site.id}`, {
+          name: name.value, allowed_origins: lines(origins.value), notify_emails: lines(notify.value),
+          widget: { color: color.value, position: position.value, language: lang.value, show_operator: showOp.checked, texts: textsOut },
+        });
+        Object.assign(site, res.site);
+        renderList();
+        return t('sites.saved');
+      });
+    } },
+    h('h2', {}, site.name),
+    h('section', { class: 'form__section' }, h('h3', {}, t('sites.embed')),
+      h('p', { class: 'field__hint' }, t('sites.embedHint')), embed, h('div', { class: 'form__actions' }, copy, copyStatus)),
+    field(t('sites.name'), name),
+    field(t('sites.origins'), origins, t('sites.originsHint')),
+    field(t('sites.notify'), notify),
+    h('section', { class: 'form__section' }, h('h3', {}, t('sites.widget')),
+      h('div', { class: 'form__grid' }, field(t('sites.color'), color), field(t('sites.position'), position), field(t('sites.language'), lang)),
+      h('label', { class: 'check' }, showOp, ' ', t('sites.showOperator'))),
+    h('section', { class: 'form__section' }, h('h3', {}, t('sites.texts')), h('div', { class: 'form__grid form__grid--2' }, ...textBlocks)),
+    h('div', { class: 'form__actions form__actions--sticky' }, save, status));
+  }
+
+  clear(root).append(h('div', { class: 'page page--split' },
+    h('div', { class: 'page__side' }, h('h1', {}, t('sites.title')), list), detail));
+  renderList();
+  renderDetail();
+}
+
+// --- operators -------------------------------------------------------------------------
+
+export async function renderOperators(root, ctx) {
+  const [{ operators }, { sites }] = await Promise.all([api('GET', '/operators'), api('GET', '/sites')]);
+  const body = h('tbody');
+  const notice = h('div', { class: 'notice', testid: 'operators-notice', hidden: true });
+
+  function show(text) { notice.hidden = false; notice.textContent = text; }
+
+  function renderRows() {
+    clear(body).append(...operators.map((op) => {
+      const me = op.id === ctx.me.id;
+      const siteBoxes = sites.map((s) => h('label', { class: 'check check--inline' },
+        h('input', { type: 'checkbox', value: s.id, checked: (op.site_ids || []).includes(s.id), disabled: op.role === 'admin' }), ' ', s.name));
+      const saveSites = op.role === 'admin' ? null : h('button', { type: 'button', class: 'link', onclick: async () => {
+        const ids = siteBoxes.map((l) => l.querySelector('input')).filter((i) => i.checked).map((i) => Number(i.value));
+        try { const res = await api('PUT', `/operators/${op.id}/sites`, { site_ids: ids }); op.site_ids = res.site_ids; toast(t('sites.saved')); } catch (err) { toast(errorText(err), 'error'); }
+      } }, t('ops.saveSites'));
+      const reset = h('button', { type: 'button', class: 'btn btn--small', testid: 'operator-reset', onclick: async () => {
+        const password = generatePassword();
+        try { await api('POST', `/operators/${op.id}/password`, { password }); show(t('ops.passwordSet', { name: op.name, password })); } catch (err) { show(errorText(err)); }
+      } }, t('ops.resetPassword'));
+      const toggle = me ? null : h('button', { type: 'button', class: 'btn btn--small', testid: 'operator-toggle', onclick: async () => {
+        if (op.is_active && !window.confirm(t('ops.confirmDeactivate', { name: op.name }))) return;
+        try {
+          const res = await api('PATCH', `/operators/${op.id}`, { is_active: !op.is_active });
+          Object.assign(op, res.operator);
+          renderRows();
+        } catch (err) { show(errorText(err)); }
+      } }, op.is_active ? t('ops.deactivate') : t('ops.reactivate'));
+      return h('tr', { testid: 'operator-row', dataset: { operatorId: op.id }, class: op.is_active ? '' : 'row--inactive' },
+        h('td', {}, h('span', { class: `dot dot--${op.status}`, title: t(`status.${op.status}`) }), ' ', op.name, me ? h('span', { class: 'muted' }, ` (${t('ops.you')})`) : null),
+        h('td', {}, op.email),
+        h('td', {}, t(`ops.role.${op.role}`)),
+        h('td', {}, op.is_active ? t('ops.active') : t('ops.inactive')),
+        h('td', { class: 'cell-sites' }, op.role === 'admin' ? h('span', { class: 'muted' }, '*') : [...siteBoxes, saveSites]),
+        h('td', { class: 'cell-actions' }, reset, ' ', toggle));
+    }));
+  }
+
+  const email = h('input', { type: 'email', required: true, maxlength: 320, testid: 'operator-email' });
+  const name = h('input', { type: 'text', required: true, maxlength: 100, testid: 'operator-name' });
+  const password = h('input', { type: 'text', required: true, minlength: 8, maxlength: 256, testid: 'operator-password', value: generatePassword() });
+  const isAdmin = h('input', { type: 'checkbox', testid: 'operator-admin' });
+  const create = h('button', { type: 'submit', class: 'btn btn--primary', testid: 'operator-create' }, t('ops.create'));
+  const status = h('span', { class: 'form-status' });
+  const form = h('form', { class: 'form form--inline', onsubmit: (e) => {
+    e.preventDefault();
+    busy(create, status, async () => {
+      const res = await api('POST', '/operators', { email: email.value, name: name.value, password: password.value, admin: isAdmin.checked });
+      operators.push(res.operator);
+      renderRows();
+      show(t('ops.created', { password: password.value }));
+      email.value = name.value = '';
+      password.value = generatePassword();
+      return '';
+    });
+  } },
+  field(t('ops.email'), email), field(t('ops.name'), name),
+  field(t('ops.password'), h('span', { class: 'input-row' }, password, h('button', { type: 'button', class: 'btn btn--small', onclick: () => { password.value = generatePassword(); } }, t('ops.generate')))),
+  h('label', { class: 'check' }, isAdmin, ' ', t('ops.admin')), h('div', { class: 'form__actions' }, create, status));
+
+  clear(root).append(h('div', { class: 'page' }, h('h1', {}, t('ops.title')),
+    ctx.smtpEnabled ? null : h('p', { class: 'field__hint' }, t('ops.smtpOff')), notice,
+    h('table', { class: 'table', testid: 'operators-table' }, h('thead', {}, h('tr', {},
+      ...['ops.name', 'ops.email', 'ops.role', 'ops.status', 'ops.sites', ''].map((k) => h('th', {}, k ? t(k) : '')))), body),
+    h('section', { class: 'form__section' }, h('h2', {}, t('ops.new')), form)));
+  renderRows();
+}
+
+// --- profile -----------------------------------------------------------------------------
+
+export function renderProfile(root, ctx) {
+  const me = ctx.me;
+  const maxKb = ctx.photoMaxBytes ? Math.floor(ctx.photoMaxBytes / 1024) : null;
+  const name = h('input', { type: 'text', value: me.name, maxlength: 100, required: true, testid: 'profile-name' });
+  const lang = h('select', { testid: 'profile-language' },
+    ...LANGUAGES.map((l) => h('option', { value: l, selected: me.language === l }, l === 'ru' ? 'Русский' : 'English')));
+  const save = h('button', { type: 'submit', class: 'btn btn--primary', testid: 'profile-save' }, t('profile.save'));
+  const saveStatus = h('span', { class: 'form-status', testid: 'profile-status' });
+  const profileForm = h('form', { class: 'form', onsubmit: (e) => {
+    e.preventDefault();
+    busy(save, saveStatus, async () => {
+      const res = await api('PATCH', '/me', { name: name.value, language: lang.value });
+      const changedLanguage = res.operator.language !== me.language;
+      ctx.updateMe(res.operator);
+      if (changedLanguage) { setLanguage(res.operator.language); ctx.relabel(); }
+      return t('profile.saved');
+    });
+  } }, h('h2', {}, t('profile.title')), field(t('profile.name'), name), field(t('profile.language'), lang),
+  h('div', { class: 'form__actions' }, save, saveStatus));
+
+  const photo = h('div', { class: 'avatar avatar--big', testid: 'profile-photo' });
+  const paintPhoto = () => {
+    clear(photo);
+    if (remove) remove.hidden = !ctx.me.photo_url;
+    if (ctx.me.photo_url) photo.append(h('img', { src: ctx.me.photo_url, alt: '' }));
+    else photo.textContent = (ctx.me.name || '?').slice(0, 1).toUpperCase();
+  };
+  let remove = null;
+  const file = h('input', { type: 'file', accept: PHOTO_TYPES.join(','), testid: 'profile-photo-file', class: 'visually-hidden' });
+  const photoStatus = h('span', { class: 'form-status', testid: 'profile-photo-status' });
+  const upload = h('button', { type: 'button', class: 'btn', onclick: () => file.click() }, t('profile.photoUpload'));
+  remove = h('button', { type: 'button', class: 'btn btn--ghost', testid: 'profile-photo-remove', onclick: () => busy(remove, photoStatus, async () => {
+    const res = await api('DELETE', '/me/photo');
+    ctx.updateMe(res.operator);
+    paintPhoto();
+    return '';
+  }) }, t('profile.photoRemove'));
+  file.addEventListener('change', () => {
+    const f = file.files?.[0];
+    file.value = '';
+    if (!f) return;
+    // checked here for a quick answer; the server checks again, by the file's bytes
+    if (!PHOTO_TYPES.includes(f.type)) { photoStatus.textContent = t('profile.photoType'); photoStatus.className = 'form-status form-status--error'; return; }
+    if (ctx.photoMaxBytes && f.size > ctx.photoMaxBytes) {
+      photoStatus.textContent = t('profile.photoTooBig', { size: Math.ceil(f.size / 1024), max: maxKb });
+      photoStatus.className = 'form-status form-status--error';
+      return;
+    }
+    busy(upload, photoStatus, async () => {
+      const form = new FormData();
+      form.append('photo', f);
+      const res = await api('POST', '/me/photo', form);
+      ctx.updateMe(res.operator);
+      paintPhoto();
+      return t('profile.photoDone');
+    });
+  });
+  paintPhoto();
+  const photoSection = h('section', { class: 'form form__section' }, h('h2', {}, t('profile.photo')),
+    h('div', { class: 'photo-row' }, photo, h('div', {}, h('div', { class: 'form__actions' }, upload, remove, file),
+      h('p', { class: 'field__hint' }, maxKb ? t('profile.photoHint', { size: maxKb }) : t('profile.photoHintNoSize')), photoStatus)));
+
+  const current = h('input', { type: 'password', autocomplete: 'current-password', required: true, testid: 'profile-current-password' });
+  const next = h('input', { type: 'password', autocomplete: 'new-password', required: true, minlength: 8, testid: 'profile-new-password' });
+  const again = h('input', { type: 'password', autocomplete: 'new-password', required: true, minlength: 8, testid: 'profile-repeat-password' });
+  const change = h('button', { type: 'submit', class: 'btn btn--primary', testid: 'profile-change-password' }, t('profile.changePassword'));
+  const pwStatus = h('span', { class: 'form-status', testid: 'profile-password-status' });
+  const pwForm = h('form', { class: 'form form__section', onsubmit: (e) => {
+    e.preventDefault();
+    if (next.value !== again.value) { pwStatus.textContent = t('profile.passwordMismatch'); pwStatus.className = 'form-status form-status--error'; return; }
+    busy(change, pwStatus, async () => {
+      try {
+        await api('POST', '/me/password', { current_password: current.value, new_password: next.value });
+      } catch (err) {
+        if (err.code === 'wrong_password') err.message = t('profile.wrongPassword');
+        throw err;
+      }
+      current.value = next.value = again.value = '';
+      return t('profile.passwordChanged');
+    });
+  } }, h('h2', {}, t('profile.password')), h('input', { type: 'text', autocomplete: 'username', value: me.email, hidden: true }),
+  field(t('profile.currentPassword'), current), field(t('profile.newPassword'), next), field(t('profile.repeatPassword'), again),
+  h('div', { class: 'form__actions' }, change, pwStatus));
+
+  clear(root).append(h('div', { class: 'page page--narrow' }, profileForm, photoSection, pwForm));
+}

@@ -1,0 +1,256 @@
+// The panel's entry point: who am I, the top bar, the socket, and which page is shown.
+import { api, setCsrfToken, setUnauthorizedHandler } from './api.js';
+import { guessLanguage, setLanguage, t } from './i18n.js';
+import { clear, h, icon, setServerTime, toast } from './dom.js';
+import { Alerts } from './alerts.js';
+import { Connection, State } from './connection.js';
+import { Store } from './store.js';
+import { Workplace } from './workplace.js';
+import { renderHistory, renderOperators, renderProfile, renderSites } from './admin.js';
+
+const STATUSES = ['online', 'away', 'offline'];
+const PAGES = {
+  '/panel/': { key: 'nav.chats' },
+  '/panel/history': { key: 'nav.history', render: renderHistory },
+  '/panel/sites': { key: 'nav.sites', render: renderSites, admin: true },
+  '/panel/operators': { key: 'nav.operators', render: renderOperators, admin: true },
+  '/panel/profile': { key: 'nav.profile', render: renderProfile },
+};
+
+function toLogin(reason) {
+  const next = location.pathname + location.search;
+  const q = new URLSearchParams({ next });
+  if (reason) q.set('reason', reason);
+  location.replace(`/panel/login?${q}`);
+}
+
+async function boot() {
+  setLanguage(guessLanguage());
+  let me;
+  try {
+    me = await api('GET', '/me', undefined, { redirectOn401: false });
+  } catch (err) {
+    if (err.status === 401) { toLogin(); return; }
+    document.body.append(h('div', { class: 'fatal' }, t('login.network')));
+    setTimeout(boot, 3_000);
+    return;
+  }
+  setCsrfToken(me.csrf_token);
+  setLanguage(me.operator.language);
+  setUnauthorizedHandler(() => toLogin('ended'));
+  new Panel(me).start();
+}
+
+class Panel {
+  constructor(me) {
+    this.me = me.operator;
+    this.info = me;
+    this.store = new Store(this.me);
+    this.alerts = new Alerts();
+    this.topbar = h('header', { class: 'topbar' });
+    this.strip = h('div', { class: 'strip', hidden: true, testid: 'connection-banner', role: 'status' });
+    this.statusHint = h('div', { class: 'strip strip--hint', hidden: true, testid: 'status-hint' });
+    this.workplaceRoot = h('main', { class: 'view view--workplace' });
+    this.pageRoot = h('main', { class: 'view view--page', hidden: true });
+    clear(document.body).append(this.topbar, this.strip, this.statusHint, this.workplaceRoot, this.pageRoot);
+    this.workplace = new Workplace(this.workplaceRoot, this.store, this.alerts,
+      { maxChars: me.settings?.max_message_chars || 4000 });
+    this.connection = new Connection({
+      resume: () => this.store.resume(),
+      onFrame: (frame) => {
+        if (frame.type === 'ping') setServerTime(frame.t);
+        this.store.onFrame(frame);
+      },
+      onState: (state) => this.store.onConnState(state),
+      onUnauthorized: () => this._stillLoggedIn(),
+    });
+    this.store.conn = this.connection;
+    this.store.addEventListener('change', (e) => {
+      if (e.detail.status || e.detail.welcome) { this.me = { ...this.me, ...this.store.me }; this._renderStatus(); }
+      if (e.detail.connection) this._renderConnection();
+    });
+    window.frontdeskPanel = { store: this.store, alerts: this.alerts, connection: this.connection, stats: this.alerts.stats };
+    document.addEventListener('click', (e) => this._navigate(e));
+    window.addEventListener('popstate', () => this.route());
+  }
+
+  start() {
+    this._renderTopbar();
+    this._renderConnection();
+    this.connection.start();
+    this.route();
+  }
+
+  async _stillLoggedIn() {
+    try {
+      await api('GET', '/me', undefined, { redirectOn401: false });
+      return true;
+    } catch (err) {
+      if (err.status === 401) { toLogin('ended'); return false; }
+      return true;   // the server is away, not our session: keep retrying
+    }
+  }
+
+  // --- top bar ----------------------------------------------------------------------------
+
+  _renderTopbar() {
+    const admin = this.me.role === 'admin';
+    const nav = Object.entries(PAGES).filter(([, p]) => !p.admin || admin)
+      .map(([path, p]) => h('a', { href: path, class: 'nav__link', 'data-route': path, testid: `nav-${p.key.split('.')[1]}` }, t(p.key)));
+    this.statusDot = h('span', { class: 'dot', 'aria-hidden': 'true' });
+    this.statusSelect = h('select', {
+      testid: 'operator-status', class: 'status__select', 'aria-label': t('status.label'),
+      onchange: () => this._setStatus(this.statusSelect.value),
+    }, ...STATUSES.map((s) => h('option', { value: s }, t(`status.${s}`))));
+    this.soundButton = h('button', { type: 'button', class: 'btn btn--ghost icon-btn', testid: 'sound-toggle', onclick: () => {
+      this.alerts.setMuted(!this.alerts.muted);
+      if (!this.alerts.muted) this.alerts.play('message');
+      this._renderSound();
+    } });
+    this.notifyButton = h('button', { type: 'button', class: 'btn btn--small', testid: 'notify-enable', onclick: async () => {
+      await this.alerts.requestNotifications();
+      this._renderNotify();
+    } });
+    this.avatar = h('span', { class: 'avatar' });
+    clear(this.topbar).append(
+      h('a', { href: '/panel/', class: 'brand', 'data-route': '/panel/' }, h('span', { class: 'brand__mark', 'aria-hidden': 'true' }), 'frontdesk'),
+      h('nav', { class: 'nav' }, ...nav),
+      h('div', { class: 'topbar__right' },
+        this.notifyButton,
+        this.soundButton,
+        h('button', { type: 'button', class: 'btn btn--ghost icon-btn', title: t('nav.help'), 'aria-label': t('nav.help'),
+          onclick: () => this.workplace.toggleHelp(true) }, icon('help')),
+        h('label', { class: 'status' }, this.statusDot, this.statusSelect),
+        h('a', { href: '/panel/profile', 'data-route': '/panel/profile', class: 'me' }, this.avatar,
+          h('span', { class: 'me__name', testid: 'me-name' }, this.me.name)),
+        h('button', { type: 'button', class: 'btn btn--ghost', testid: 'logout', onclick: () => this._logout() }, t('nav.logout'))));
+    this._renderStatus();
+    this._renderSound();
+    this._renderNotify();
+    this._renderAvatar();
+    this._markNav();
+  }
+
+  _renderAvatar() {
+    clear(this.avatar);
+    if (this.me.photo_url) this.avatar.append(h('img', { src: this.me.photo_url, alt: '' }));
+    else this.avatar.textContent = (this.me.name || '?').slice(0, 1).toUpperCase();
+  }
+
+  _renderStatus() {
+    const status = this.store.status;
+    this.statusSelect.value = status;
+    this.statusDot.className = `dot dot--${status}`;
+    this.statusSelect.className = `status__select status__select--${status}`;
+    this.statusHint.hidden = status === 'online';
+    this.statusHint.textContent = status === 'away' ? t('conn.awayHint') : status === 'offline' ? t('conn.offlineHint') : '';
+    this.statusHint.dataset.status = status;
+  }
+
+  _renderSound() {
+    const muted = this.alerts.muted;
+    this.soundButton.replaceChildren(icon(muted ? 'bellOff' : 'bell'));
+    this.soundButton.title = muted ? t('nav.sound.off') : t('nav.sound.on');
+    this.soundButton.setAttribute('aria-label', this.soundButton.title);
+    this.soundButton.setAttribute('aria-pressed', String(!muted));
+  }
+
+  _renderNotify() {
+    const p = this.alerts.notificationPermission;
+    this.notifyButton.hidden = !this.alerts.notificationsSupported || p === 'granted' || p === 'denied';
+    this.notifyButton.textContent = t('nav.notify');
+  }
+
+  _renderConnection() {
+    const state = this.store.connState;
+    const text = state === State.CONNECTING ? t('conn.connecting') : state === State.RECONNECTING ? t('conn.reconnecting')
+      : state === State.FORBIDDEN ? t('conn.forbidden') : '';
+    this.strip.hidden = !text;
+    this.strip.textContent = text;
+    this.strip.dataset.state = state;
+    document.body.dataset.connection = state;
+  }
+
+  async _setStatus(status) {
+    try {
+      await this.store.setStatus(status);
+    } catch (err) {
+      toast(t('err.generic', { message: err.message }), 'error');
+    }
+  }
+
+  async _logout() {
+    try { await api('POST', '/auth/logout'); } catch { /* gone anyway */ }
+    this.connection.stop();
+    location.replace('/panel/login');
+  }
+
+  // --- pages ------------------------------------------------------------------------------
+
+  _navigate(e) {
+    const a = e.target instanceof Element ? e.target.closest('a[data-route]') : null;
+    if (!a || e.defaultPrevented || e.button !== 0 || e.metaKey || e.ctrlKey || e.shiftKey || e.altKey) return;
+    e.preventDefault();
+    if (location.pathname !== a.getAttribute('href')) history.pushState(null, '', a.getAttribute('href'));
+    this.route();
+  }
+
+  go(path) {
+    history.pushState(null, '', path);
+    this.route();
+  }
+
+  async route() {
+    let path = location.pathname.replace(/\/+$/, '') || '/panel';
+    if (path === '/panel') path = '/panel/';
+    const page = PAGES[path] || PAGES['/panel/'];
+    this._markNav();
+    this.alerts.setBaseTitle(t(page.key));
+    const onWorkplace = !page.render;
+    this.workplaceRoot.hidden = !onWorkplace;
+    this.pageRoot.hidden = onWorkplace;
+    if (onWorkplace) return;
+    if (page.admin && this.me.role !== 'admin') {
+      clear(this.pageRoot).append(h('div', { class: 'page' }, h('p', {}, t('err.forbidden'))));
+      return;
+    }
+    const ctx = {
+      me: this.me,
+      smtpEnabled: this.info.smtp_enabled,
+      photoMaxBytes: this.info.settings?.photo_max_bytes || null,   // unknown: the server's 413 answers
+      openConversation: (c) => this._openFromHistory(c),
+      updateMe: (op) => { this.me = { ...this.me, ...op }; this.store.me = { ...this.store.me, ...op }; this._renderAvatar(); this.topbar.querySelector('[data-testid="me-name"]').textContent = this.me.name; },
+      relabel: () => this.relabel(),
+    };
+    try {
+      await page.render(this.pageRoot, ctx);
+    } catch (err) {
+      clear(this.pageRoot).append(h('div', { class: 'page' }, h('p', { class: 'form-status form-status--error' }, t('err.generic', { message: err.message }))));
+    }
+  }
+
+  _markNav() {
+    let path = location.pathname.replace(/\/+$/, '') || '/panel';
+    if (path === '/panel') path = '/panel/';
+    for (const a of this.topbar.querySelectorAll('.nav__link')) {
+      a.classList.toggle('nav__link--on', a.getAttribute('href') === path);
+      if (a.getAttribute('href') === path) a.setAttribute('aria-current', 'page'); else a.removeAttribute('aria-current');
+    }
+  }
+
+  _openFromHistory(data) {
+    const conv = this.store._conv(data);
+    this.go('/panel/');
+    this.workplace.open(conv.id);
+  }
+
+  /** The language changed: every label again. */
+  relabel() {
+    this._renderTopbar();
+    this._renderConnection();
+    this.workplace.relabel();
+    this.route();
+  }
+}
+
+boot();

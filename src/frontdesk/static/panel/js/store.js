@@ -1,0 +1,401 @@
+// The panel's state and what every server frame does to it. No DOM here: the
+// views listen to the "change" events and read the state.
+//
+// Delivery rules (docs/protocol.md § Delivery guarantees) live here:
+// * the resume point of a conversation is the highest seq held without a gap,
+//   counted from message.created / replay / sync.result / REST history — an ack
+//   alone never moves it past a missing message;
+// * a message whose seq is already held is dropped (replay and live overlap);
+// * `reset` throws a conversation's messages away and loads them again;
+// * unsent replies wait in an outbox and are re-sent with the same client_id
+//   after every reconnect (the server stores each client_id once).
+import { api } from './api.js';
+import { randomId, serverNow, parseTime } from './dom.js';
+
+const HISTORY_PAGE = 200;
+const GAP_SYNC_DELAY_MS = 1_500;  // live and replay may briefly arrive out of order; only then ask
+const TYPING_STALE_MS = 30_000;   // a visitor who closed the tab mid-word stops "typing"
+const RESUME_MAX = 200;           // the server reads at most 200 resume entries
+const RETRY_INTERNAL_MS = 2_000;
+
+export class Store extends EventTarget {
+  constructor(me) {
+    super();
+    this.me = me;
+    this.status = me.status;
+    this.convs = new Map();
+    this.activeId = null;
+    this.outbox = new Map();   // client_id → {conversation_id, client_id, text, kind, failed, error}
+    this.conn = null;
+    this.connState = 'connecting';
+    this.welcomed = false;
+    this._gapTimers = new Map();
+    this._syncRefs = 0;
+  }
+
+  emit(what, detail = {}) { this.dispatchEvent(new CustomEvent(what, { detail })); }
+  changed(parts) { this.emit('change', parts); }
+
+  // --- conversations ------------------------------------------------------------------
+
+  _conv(data) {
+    let conv = this.convs.get(data.id);
+    if (!conv) {
+      conv = {
+        id: data.id, data, messages: new Map(), loaded: false, loading: null, loadError: null,
+        knownSeq: data.last_seq || 0, unread: 0, typingText: '', typingAt: 0,
+        draft: loadDraft(this.me.id, data.id), mode: 'operator',
+      };
+      this.convs.set(data.id, conv);
+    } else {
+      conv.data = { ...conv.data, ...data };
+    }
+    conv.knownSeq = Math.max(conv.knownSeq, data.last_seq || 0);
+    return conv;
+  }
+
+  heldSeq(conv) {
+    if (!conv.loaded) return conv.knownSeq;
+    let seq = 0;
+    while (conv.messages.has(seq + 1)) seq += 1;
+    return seq;
+  }
+
+  /** conversation id → last seq held, for hello.resume */
+  resume() {
+    const entries = [...this.convs.values()]
+      .filter((c) => c.data.status === 'open' || c.loaded)
+      .sort((a, b) => (b.id === this.activeId) - (a.id === this.activeId) || b.id - a.id)
+      .slice(0, RESUME_MAX);
+    return Object.fromEntries(entries.map((c) => [String(c.id), this.heldSeq(c)]));
+  }
+
+  isWaiting(conv) { return conv.data.status === 'open' && !conv.data.assignee; }
+  isMine(conv) { return conv.data.status === 'open' && conv.data.assignee?.id === this.me.id; }
+
+  sortedMessages(conv) { return [...conv.messages.values()].sort((a, b) => a.seq - b.seq); }
+  pendingFor(id) { return [...this.outbox.values()].filter((p) => p.conversation_id === id); }
+
+  /** Store one message; false when its seq was already held. */
+  _insert(conv, m, { live = false } = {}) {
+    if (conv.messages.has(m.seq)) return false;
+    conv.messages.set(m.seq, m);
+    conv.knownSeq = Math.max(conv.knownSeq, m.seq);
+    if (m.seq >= (conv.data.last_seq || 0)) {
+      conv.data = { ...conv.data, last_seq: m.seq, last_message_at: m.created_at,
+        last_message: { seq: m.seq, kind: m.kind, text: m.text } };
+    }
+    if (m.client_id && this.outbox.get(m.client_id)?.conversation_id === conv.id) this.outbox.delete(m.client_id);
+    if (live && conv.loaded) this._checkGap(conv);
+    return true;
+  }
+
+  _checkGap(conv) {
+    const held = this.heldSeq(conv);
+    const highest = Math.max(0, ...conv.messages.keys());
+    if (highest <= held || this._gapTimers.has(conv.id)) return;
+    this._gapTimers.set(conv.id, setTimeout(() => {
+      this._gapTimers.delete(conv.id);
+      const now = this.heldSeq(conv);
+      if (Math.max(0, ...conv.messages.keys()) > now) this.sync(conv.id, now);
+    }, GAP_SYNC_DELAY_MS));
+  }
+
+  sync(conversationId, afterSeq) {
+    this._syncRefs += 1;
+    this.conn?.send({ type: 'sync', conversation_id: conversationId, after_seq: afterSeq, ref: `s${this._syncRefs}` });
+  }
+
+  /** Full history through REST (first open, or after `reset`). Live frames keep arriving meanwhile. */
+  load(conv) {
+    if (conv.loaded) return Promise.resolve();
+    if (conv.loading) return conv.loading;
+    conv.loadError = null;
+    conv.loading = (async () => {
+      let after = 0;
+      for (;;) {
+        const page = await api('GET', `/conversations/${conv.id}/messages?after_seq=${after}&limit=${HISTORY_PAGE}`);
+        for (const m of page.messages) this._insert(conv, m);
+        if (!page.has_more || !page.messages.length) break;
+        after = page.messages[page.messages.length - 1].seq;
+      }
+      conv.loaded = true;
+    })().catch((err) => { conv.loadError = err; })
+      .finally(() => { conv.loading = null; this.changed({ list: true, messages: conv.id }); });
+    this.changed({ messages: conv.id });
+    return conv.loading;
+  }
+
+  async fetchConversation(id) {
+    const { conversation } = await api('GET', `/conversations/${id}`);
+    const conv = this._conv(conversation);
+    this.changed({ list: true, conv: id });
+    return conv;
+  }
+
+  setActive(id) {
+    this.activeId = id;
+    const conv = id == null ? null : this.convs.get(id);
+    if (conv) {
+      conv.unread = 0;
+      if (!conv.loaded) this.load(conv);
+      this.markRead(conv);
+    }
+    this.changed({ list: true, active: true });
+  }
+
+  markRead(conv) {
+    const seq = this.heldSeq(conv);
+    if (seq > 0 && document.visibilityState === 'visible') this.conn?.send({ type: 'read', conversation_id: conv.id, seq });
+  }
+
+  // --- operator actions ---------------------------------------------------------------
+
+  sendMessage(conv, text, kind) {
+    const item = { conversation_id: conv.id, client_id: randomId('o-'), text, kind, failed: false, error: null };
+    this.outbox.set(item.client_id, item);
+    this._transmit(item);
+    this.changed({ list: true, messages: conv.id });
+  }
+
+  _transmit(item) {
+    this.conn?.send({ type: 'message.send', conversation_id: item.conversation_id, client_id: item.client_id,
+      text: item.text, kind: item.kind });
+  }
+
+  retry(clientId) {
+    const item = this.outbox.get(clientId);
+    if (!item) return;
+    item.failed = false;
+    item.error = null;
+    this._transmit(item);
+    this.changed({ messages: item.conversation_id });
+  }
+
+  discard(clientId) {
+    const item = this.outbox.get(clientId);
+    if (!item) return;
+    this.outbox.delete(clientId);
+    this.changed({ messages: item.conversation_id });
+  }
+
+  typing(conv, isTyping) {
+    this.conn?.send({ type: 'typing', conversation_id: conv.id, is_typing: isTyping });
+  }
+
+  async act(conv, action) {
+    const { conversation } = await api('POST', `/conversations/${conv.id}/${action}`);
+    this._conv(conversation);
+    this.changed({ list: true, conv: conv.id });
+  }
+
+  async setStatus(status) {
+    const previous = this.status;
+    this.status = status;
+    this.changed({ status: true });
+    try {
+      const res = await api('PUT', '/me/status', { status });
+      this.status = res.status;
+    } catch (err) {
+      this.status = previous;
+      throw err;
+    } finally {
+      this.changed({ status: true });
+    }
+  }
+
+  saveDraft(conv, text) {
+    conv.draft = text;
+    saveDraft(this.me.id, conv.id, text);
+  }
+
+  counts() {
+    let waiting = 0, mine = 0, all = 0, unread = 0;
+    for (const c of this.convs.values()) {
+      if (c.data.status !== 'open') continue;
+      all += 1;
+      if (this.isWaiting(c)) waiting += 1;
+      if (this.isMine(c)) { mine += 1; unread += c.unread; }
+    }
+    return { waiting, mine, all, unread };
+  }
+
+  typingText(conv) {
+    return conv.typingText && Date.now() - conv.typingAt < TYPING_STALE_MS ? conv.typingText : '';
+  }
+
+  // --- frames -------------------------------------------------------------------------
+
+  onFrame(frame) {
+    const handler = FRAME_HANDLERS[frame.type];
+    if (handler) handler.call(this, frame);
+  }
+
+  _onMessage(m, live) {
+    let conv = this.convs.get(m.conversation_id);
+    if (!conv) {
+      // a conversation we have not heard of yet (created while our welcome was being built)
+      this.fetchConversation(m.conversation_id).then((c) => {
+        this._insert(c, m);
+        this.changed({ list: true, messages: c.id });
+      }).catch(() => {});
+      return;
+    }
+    if (!this._insert(conv, m, { live })) return;
+    const background = conv.id !== this.activeId || document.visibilityState !== 'visible';
+    if (m.kind === 'visitor') {
+      conv.typingText = '';
+      if (background) conv.unread += 1;
+      else this.markRead(conv);
+      this.emit('incoming', { conv, message: m, background });
+    }
+    this.changed({ list: true, messages: conv.id });
+  }
+
+  onConnState(state) {
+    this.connState = state;
+    this.changed({ connection: true });
+  }
+}
+
+const FRAME_HANDLERS = {
+  welcome(frame) {
+    this.me = { ...this.me, ...frame.operator };
+    this.status = frame.operator.status;
+    const open = new Set();
+    for (const data of frame.conversations) { this._conv(data); open.add(data.id); }
+    // held as open but missing from the welcome: closed while we were away
+    for (const conv of this.convs.values()) {
+      if (conv.data.status === 'open' && !open.has(conv.id)) conv.data = { ...conv.data, status: 'closed' };
+    }
+    this.welcomed = true;
+    // replies written while offline (or never acked) go out again, same client_id
+    for (const item of this.outbox.values()) if (!item.failed) this._transmit(item);
+    const active = this.activeId != null ? this.convs.get(this.activeId) : null;
+    if (active && !active.loaded && !active.loading) this.load(active);
+    this.changed({ list: true, status: true, active: true, welcome: true });
+  },
+
+  'message.created'(frame) { this._onMessage(frame.message, true); },
+
+  'message.ack'(frame) {
+    const item = this.outbox.get(frame.client_id);
+    const m = frame.message;
+    if (!m) return;
+    const conv = this.convs.get(m.conversation_id);
+    if (item) this.outbox.delete(frame.client_id);
+    if (conv) {
+      // shown at once; heldSeq() still counts only gap-free seqs, so the resume point is safe
+      this._insert(conv, m);
+      this.changed({ list: true, messages: conv.id });
+    }
+  },
+
+  'sync.result'(frame) {
+    const conv = this.convs.get(frame.conversation_id);
+    if (!conv) return;
+    for (const m of frame.messages) this._insert(conv, m);
+    if (frame.has_more && frame.messages.length) this.sync(conv.id, frame.messages[frame.messages.length - 1].seq);
+    this.changed({ list: true, messages: conv.id });
+  },
+
+  reset(frame) {
+    const conv = this.convs.get(frame.conversation_id);
+    if (!conv) return;
+    conv.messages.clear();
+    conv.loaded = false;
+    conv.knownSeq = 0;
+    this.fetchConversation(conv.id).catch(() => {});
+    if (conv.id === this.activeId) this.load(conv);
+    this.changed({ list: true, messages: conv.id });
+  },
+
+  'conversation.created'(frame) {
+    this._conv(frame.conversation);
+    this.changed({ list: true, conv: frame.conversation.id });
+  },
+
+  'conversation.updated'(frame) {
+    this._conv(frame.conversation);
+    this.changed({ list: true, conv: frame.conversation.id });
+  },
+
+  'conversation.offered'(frame) {
+    const conv = this._conv(frame.conversation);
+    this.changed({ list: true, conv: conv.id });
+    if (this.isWaiting(conv)) this.emit('offer', { conv, repeat: frame.repeat || 0 });
+  },
+
+  'conversation.assigned'(frame) {
+    const conv = this.convs.get(frame.conversation_id);
+    if (!conv) { this.fetchConversation(frame.conversation_id).catch(() => {}); return; }
+    conv.data = { ...conv.data, assignee: frame.operator };
+    this.changed({ list: true, conv: conv.id });
+    this.emit('assigned', { conv });
+  },
+
+  'conversation.closed'(frame) {
+    const conv = this.convs.get(frame.conversation_id);
+    if (!conv) return;
+    conv.data = { ...conv.data, status: 'closed', closed_at: new Date(serverNow()).toISOString() };
+    conv.typingText = '';
+    this.changed({ list: true, conv: conv.id });
+    this.emit('assigned', { conv });
+  },
+
+  'conversation.reopened'(frame) {
+    const conv = this.convs.get(frame.conversation_id);
+    if (frame.conversation) this._conv(frame.conversation);
+    else if (conv) conv.data = { ...conv.data, status: 'open', closed_at: null };
+    else this.fetchConversation(frame.conversation_id).catch(() => {});
+    this.changed({ list: true, conv: frame.conversation_id });
+  },
+
+  'visitor.typing'(frame) {
+    const conv = this.convs.get(frame.conversation_id);
+    if (!conv) return;
+    conv.typingText = typeof frame.text === 'string' ? frame.text : '';
+    conv.typingAt = Date.now();
+    this.changed({ typing: conv.id });
+  },
+
+  'operator.status_changed'(frame) {
+    if (frame.operator_id === this.me.id) {
+      this.status = frame.status;
+      this.changed({ status: true });
+    }
+  },
+
+  error(frame) {
+    const item = frame.ref != null ? this.outbox.get(String(frame.ref)) : null;
+    if (item) {
+      if (frame.code === 'internal' || frame.code === 'rate_limited') {
+        setTimeout(() => this._transmit(item), RETRY_INTERNAL_MS);   // same client_id: stored at most once
+      } else {
+        item.failed = true;
+        item.error = frame.message || frame.code;
+        this.changed({ messages: item.conversation_id });
+      }
+      return;
+    }
+    this.emit('server-error', frame);
+  },
+};
+
+// Drafts survive a reload: one localStorage entry per operator and conversation.
+function draftKey(operatorId, conversationId) { return `fd.draft.${operatorId}.${conversationId}`; }
+
+function loadDraft(operatorId, conversationId) {
+  try { return localStorage.getItem(draftKey(operatorId, conversationId)) || ''; } catch { return ''; }
+}
+
+function saveDraft(operatorId, conversationId, text) {
+  try {
+    if (text) localStorage.setItem(draftKey(operatorId, conversationId), text);
+    else localStorage.removeItem(draftKey(operatorId, conversationId));
+  } catch { /* storage full or private mode: the draft lives in memory */ }
+}
+
+export function waitingSince(conv) {
+  return parseTime(conv.data.created_at) ?? serverNow();
+}

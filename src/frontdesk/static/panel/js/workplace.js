@@ -1,0 +1,610 @@
+// The workplace: conversation list, the dialog, the visitor card, offers and hotkeys.
+import { t } from './i18n.js';
+import { clear, extLink, formatClock, formatDateTime, formatDuration, h, icon, linkify, serverNow, toast } from './dom.js';
+import { waitingSince } from './store.js';
+
+const TYPING_IDLE_MS = 3_000;      // stop "operator is typing" after this long without a key
+const TYPING_REPEAT_MS = 2_500;    // re-send is_typing:true at most this often while typing
+const GROUP_GAP_MS = 5 * 60_000;   // a new message header after 5 minutes of silence
+const WAIT_WARN_MS = 60_000;       // waiting time turns amber after a minute (first reply target)
+const WAIT_ALARM_MS = 180_000;     // and red after three
+
+export function visitorName(conv) {
+  const v = conv.data.visitor || {};
+  return (v.name && v.name.trim()) || t('visitor.numbered', { id: v.id ?? conv.id });
+}
+
+export class Workplace {
+  constructor(root, store, alerts, { maxChars }) {
+    this.root = root;
+    this.store = store;
+    this.alerts = alerts;
+    this.maxChars = maxChars;
+    this.tab = localStorage.getItem('fd.tab') || 'all';
+    this.offers = new Map();        // conversation id → toast element
+    this.typingState = { convId: null, sentAt: 0, timer: null };
+    this.renderedSeqs = { convId: null, last: 0, count: 0 };
+    this.showInfo = false;
+    this._build();
+    store.addEventListener('change', (e) => this._onChange(e.detail));
+    store.addEventListener('offer', (e) => this._offer(e.detail.conv, e.detail.repeat));
+    store.addEventListener('assigned', (e) => this._dropOfferIfTaken(e.detail.conv));
+    store.addEventListener('incoming', (e) => this._incoming(e.detail));
+    store.addEventListener('server-error', (e) => {
+      if (e.detail.code !== 'not_found') toast(t('err.generic', { message: e.detail.message || e.detail.code }), 'error');
+    });
+    document.addEventListener('keydown', (e) => this._hotkey(e));
+    document.addEventListener('visibilitychange', () => {
+      const conv = this._active();
+      if (conv && document.visibilityState === 'visible') { conv.unread = 0; store.markRead(conv); this._renderList(); this._updateCounts(); }
+    });
+    setInterval(() => this._tick(), 1_000);
+  }
+
+  // --- skeleton -------------------------------------------------------------------------
+
+  _build() {
+    this.tabs = h('div', { class: 'tabs', role: 'tablist' });
+    this.list = h('ul', { class: 'conv-list', 'aria-label': t('nav.chats') });
+    this.listCol = h('aside', { class: 'col col-list' }, this.tabs, this.list);
+
+    this.header = h('header', { class: 'dialog-head' });
+    this.messages = h('div', { class: 'messages', role: 'log', 'aria-live': 'polite' });
+    this.pending = h('div', { class: 'pending' });
+    this.typingPreview = h('div', { class: 'typing-preview', testid: 'typing-preview', hidden: true });
+    this.scroller = h('div', { class: 'scroller' }, this.messages, this.pending, this.typingPreview);
+    this.input = h('textarea', {
+      class: 'composer__input', testid: 'chat-input', rows: 2, 'aria-label': t('composer.reply'),
+      oninput: () => this._onInput(), onkeydown: (e) => this._onComposerKey(e), onblur: () => this._stopTyping(),
+    });
+    this.sendButton = h('button', { class: 'btn btn--primary composer__send', testid: 'chat-send', type: 'button', title: 'Enter',
+      onclick: () => this._send() });
+    this.modeReply = h('button', { type: 'button', class: 'mode', role: 'tab', onclick: () => this._setMode('operator') });
+    this.modeNote = h('button', { type: 'button', class: 'mode', role: 'tab', testid: 'note-mode', onclick: () => this._setMode('note') });
+    this.charCount = h('span', { class: 'composer__count' });
+    this.closedNotice = h('div', { class: 'composer__closed', hidden: true });
+    this.composer = h('div', { class: 'composer' },
+      h('div', { class: 'composer__modes', role: 'tablist' }, this.modeReply, this.modeNote, this.charCount),
+      h('div', { class: 'composer__row' }, this.input, this.sendButton), this.closedNotice);
+    this.emptyState = h('div', { class: 'dialog-empty' });
+    this.dialogCol = h('section', { class: 'col col-dialog' }, this.header, this.scroller, this.composer, this.emptyState);
+
+    this.visitorCol = h('aside', { class: 'col col-visitor', testid: 'visitor-info', 'aria-label': t('info.title') });
+    this.offerHost = h('div', { class: 'offers', 'aria-live': 'assertive' });
+    this.helpOverlay = null;
+    this.workplace = h('div', { class: 'workplace' }, this.listCol, this.dialogCol, this.visitorCol);
+    this.root.append(this.workplace, this.offerHost);
+    this.renderAll();
+  }
+
+  /** The language changed: static labels, then everything. */
+  relabel() {
+    this.list.setAttribute('aria-label', t('nav.chats'));
+    this.visitorCol.setAttribute('aria-label', t('info.title'));
+    this.input.setAttribute('aria-label', t('composer.reply'));
+    this._setMode(this._active()?.mode || 'operator', { keepFocus: true });
+    this.renderAll();
+  }
+
+  renderAll() {
+    this._renderTabs();
+    this._renderList();
+    this._renderDialog(true);
+    this._renderVisitor();
+    this._updateCounts();
+  }
+
+  _onChange(parts) {
+    const activeId = this.store.activeId;
+    if (parts.list || parts.welcome) { this._renderTabs(); this._renderList(); this._updateCounts(); }
+    if (parts.active) { this._renderDialog(true); this._renderVisitor(); }
+    else {
+      if (parts.conv === activeId) { this._renderHeader(); this._renderComposerState(); this._renderVisitor(); }
+      if (parts.messages === activeId) this._renderMessages();
+    }
+    if (parts.typing != null) {
+      if (parts.typing === activeId) this._renderTyping();
+      this._renderList();
+    }
+  }
+
+  _active() { return this.store.activeId == null ? null : this.store.convs.get(this.store.activeId) || null; }
+
+  // --- list -----------------------------------------------------------------------------
+
+  _visible() {
+    const s = this.store;
+    const all = [...s.convs.values()];
+    const byCreated = (a, b) => (a.data.created_at || '').localeCompare(b.data.created_at || '') || a.id - b.id;
+    let items;
+    if (this.tab === 'waiting') items = all.filter((c) => s.isWaiting(c)).sort(byCreated);
+    else if (this.tab === 'mine') items = all.filter((c) => s.isMine(c)).sort(byCreated);
+    else {
+      const rank = (c) => (s.isWaiting(c) ? 0 : s.isMine(c) ? 1 : 2);
+      items = all.filter((c) => c.data.status === 'open').sort((a, b) => rank(a) - rank(b) || byCreated(a, b));
+    }
+    const active = this._active();
+    if (active && !items.includes(active)) items.unshift(active);   // a closed one opened from history, or another tab's
+    return items;
+  }
+
+  _renderTabs() {
+    const counts = this.store.counts();
+    const tab = (key, count, urgent) => h('button', {
+      type: 'button', role: 'tab', class: `tab${this.tab === key ? ' tab--on' : ''}`, testid: `tab-${key}`,
+      'aria-selected': String(this.tab === key), onclick: () => this.setTab(key),
+    }, t(`tabs.${key}`), h('span', { class: `tab__count${urgent && count ? ' tab__count--urgent' : ''}` }, String(count)));
+    clear(this.tabs).append(tab('waiting', counts.waiting, true), tab('mine', counts.mine), tab('all', counts.all));
+  }
+
+  setTab(key) {
+    this.tab = key;
+    localStorage.setItem('fd.tab', key);
+    this._renderTabs();
+    this._renderList();
+  }
+
+  _renderList() {
+    const items = this._visible();
+    const rows = items.map((conv) => h('li', {}, this._item(conv)));
+    clear(this.list).append(...rows);
+    if (!rows.length) this.list.append(h('li', { class: 'conv-list__empty' }, t(`list.empty.${this.tab}`)));
+  }
+
+  _item(conv) {
+    const s = this.store;
+    const d = conv.data;
+    const waiting = s.isWaiting(conv);
+    const typing = s.typingText(conv);
+    let preview = '';
+    if (typing) preview = h('span', { class: 'conv__typing' }, t('list.typing'));
+    else if (d.last_message) {
+      const prefix = d.last_message.kind === 'operator' ? t('list.you') : d.last_message.kind === 'note' ? t('list.note') : '';
+      preview = prefix + d.last_message.text.replace(/\s+/g, ' ').slice(0, 120);
+    }
+    const right = waiting
+      ? h('span', { class: 'conv__wait', dataset: { since: String(waitingSince(conv)) } }, formatDuration(serverNow() - waitingSince(conv)))
+      : h('span', { class: 'conv__time' }, formatClock(d.last_message_at || d.created_at));
+    const owner = d.status !== 'open' ? t('list.closed')
+      : d.assignee && d.assignee.id !== s.me.id ? d.assignee.name : '';
+    const kind = d.status !== 'open' ? 'closed' : waiting ? 'waiting' : s.isMine(conv) ? 'mine' : 'other';
+    const needsReply = d.status === 'open' && d.last_message?.kind === 'visitor';
+    return h('button', {
+      type: 'button', class: `conv conv--${kind}${conv.id === s.activeId ? ' conv--active' : ''}${needsReply ? ' conv--needs-reply' : ''}`,
+      testid: 'conversation-item', dataset: { conversationId: conv.id, state: kind },
+      'aria-current': conv.id === s.activeId ? 'true' : null,
+      onclick: () => this.open(conv.id),
+    },
+    h('span', { class: 'conv__dot', 'aria-hidden': 'true' }),
+    h('span', { class: 'conv__main' },
+      h('span', { class: 'conv__top' }, h('span', { class: 'conv__name' }, visitorName(conv)), right),
+      h('span', { class: 'conv__preview' }, preview),
+      h('span', { class: 'conv__meta' }, [d.site_name, owner].filter(Boolean).join(' · '))),
+    conv.unread ? h('span', { class: 'badge', testid: 'unread-count', title: t('list.unread', { n: conv.unread }) }, String(conv.unread)) : null);
+  }
+
+  _updateCounts() {
+    const counts = this.store.counts();
+    this.alerts.setCounts({ waiting: counts.waiting, unread: counts.unread });
+  }
+
+  _tick() {
+    const now = serverNow();
+    for (const el of this.list.querySelectorAll('[data-since]')) {
+      const waited = now - Number(el.dataset.since);
+      el.textContent = formatDuration(waited);
+      el.classList.toggle('conv__wait--warn', waited >= WAIT_WARN_MS && waited < WAIT_ALARM_MS);
+      el.classList.toggle('conv__wait--alarm', waited >= WAIT_ALARM_MS);
+    }
+    // a preview that stopped updating long ago is stale (visitor gone mid-word)
+    const conv = this._active();
+    if (conv && !this.typingPreview.hidden && !this.store.typingText(conv)) this._renderTyping();
+  }
+
+  // --- opening and switching --------------------------------------------------------------
+
+  open(id, { focus = true } = {}) {
+    const previous = this._active();
+    if (previous && previous.id !== id) { this._saveDraft(previous); this._stopTyping(); }
+    this.store.setActive(id);
+    this.workplace.classList.toggle('workplace--dialog', id != null);
+    const conv = this._active();
+    if (conv) this._dropOffer(conv.id);
+    if (focus && conv && !this.input.disabled) this.input.focus();
+  }
+
+  close() {
+    const conv = this._active();
+    if (conv) { this._saveDraft(conv); this._stopTyping(); }
+    this.store.setActive(null);
+    this.workplace.classList.remove('workplace--dialog');
+    this.list.querySelector('.conv')?.focus();
+  }
+
+  step(delta) {
+    const items = this._visible();
+    if (!items.length) return;
+    const at = items.findIndex((c) => c.id === this.store.activeId);
+    const next = at < 0 ? (delta > 0 ? 0 : items.length - 1) : (at + delta + items.length) % items.length;
+    this.open(items[next].id);
+  }
+
+  async takeNext() {
+    const waiting = [...this.store.convs.values()].filter((c) => this.store.isWaiting(c))
+      .sort((a, b) => waitingSince(a) - waitingSince(b));
+    if (!waiting.length) return;
+    await this.take(waiting[0]);
+  }
+
+  async take(conv) {
+    try {
+      await this.store.act(conv, 'take');
+      this._dropOffer(conv.id);
+      this.open(conv.id);
+    } catch (err) {
+      toast(t('err.generic', { message: err.message }), 'error');
+    }
+  }
+
+  // --- dialog ---------------------------------------------------------------------------
+
+  _renderDialog(switched) {
+    const conv = this._active();
+    this.dialogCol.classList.toggle('col-dialog--empty', !conv);
+    this.header.hidden = this.scroller.hidden = this.composer.hidden = !conv;
+    this.emptyState.hidden = !!conv;
+    if (!conv) {
+      clear(this.emptyState).append(h('div', { class: 'dialog-empty__title' }, t('dialog.empty.title')),
+        h('div', { class: 'dialog-empty__text' }, t('dialog.empty.text')));
+      return;
+    }
+    this._renderHeader();
+    if (switched) {
+      this.input.value = conv.draft || '';
+      this._setMode(conv.mode, { keepFocus: true });
+      this._autoGrow();
+    }
+    this._renderComposerState();
+    this._renderMessages(true);
+    this._renderTyping();
+  }
+
+  _renderHeader() {
+    const conv = this._active();
+    if (!conv) return;
+    const s = this.store, d = conv.data;
+    const state = d.status !== 'open' ? t('dialog.state.closed') : s.isWaiting(conv) ? t('dialog.state.waiting')
+      : s.isMine(conv) ? t('dialog.state.mine') : t('dialog.state.other', { name: d.assignee.name });
+    const buttons = [];
+    if (d.status === 'open' && !s.isMine(conv)) {
+      buttons.push(h('button', { type: 'button', class: 'btn btn--primary', testid: 'conversation-take', onclick: () => this.take(conv) }, t('dialog.take')));
+    }
+    if (d.status === 'open') {
+      buttons.push(h('button', { type: 'button', class: 'btn', testid: 'conversation-close', onclick: () => this._act(conv, 'close') }, t('dialog.close')));
+    } else {
+      buttons.push(h('button', { type: 'button', class: 'btn', testid: 'conversation-reopen', onclick: () => this._act(conv, 'reopen') }, t('dialog.reopen')));
+    }
+    clear(this.header).append(
+      h('button', { type: 'button', class: 'btn btn--ghost dialog-head__back', 'aria-label': t('dialog.back'), onclick: () => this.close() }, icon('back')),
+      h('div', { class: 'dialog-head__who' },
+        h('div', { class: 'dialog-head__name', testid: 'dialog-title' }, visitorName(conv)),
+        h('div', { class: `dialog-head__state dialog-head__state--${d.status === 'open' ? (s.isWaiting(conv) ? 'waiting' : 'open') : 'closed'}`, testid: 'dialog-state' },
+          state, d.site_name ? ` · ${d.site_name}` : '')),
+      h('div', { class: 'dialog-head__actions' }, ...buttons,
+        h('button', { type: 'button', class: 'btn btn--ghost dialog-head__info', 'aria-label': t('dialog.info'), title: t('dialog.info'),
+          onclick: () => { this.showInfo = !this.showInfo; this.workplace.classList.toggle('workplace--info', this.showInfo); } }, icon('info'))));
+  }
+
+  async _act(conv, action) {
+    try {
+      await this.store.act(conv, action);
+      if (action === 'reopen') this.input.focus();
+    } catch (err) {
+      toast(t('err.generic', { message: err.message }), 'error');
+    }
+  }
+
+  _renderComposerState() {
+    const conv = this._active();
+    if (!conv) return;
+    const closed = conv.data.status !== 'open';
+    this.input.disabled = closed;
+    this.sendButton.disabled = closed;
+    this.closedNotice.hidden = !closed;
+    this.closedNotice.textContent = closed ? t('dialog.closedNotice') : '';
+  }
+
+  _renderMessages(full = false) {
+    const conv = this._active();
+    if (!conv) return;
+    const nearBottom = this.scroller.scrollHeight - this.scroller.scrollTop - this.scroller.clientHeight < 80;
+    const msgs = this.store.sortedMessages(conv);
+    const r = this.renderedSeqs;
+    const last = msgs.length ? msgs[msgs.length - 1].seq : 0;
+    const appendOnly = !full && r.convId === conv.id && msgs.length > r.count &&
+      msgs.length - r.count === msgs.filter((m) => m.seq > r.last).length;
+    if (appendOnly) {
+      const fresh = msgs.filter((m) => m.seq > r.last);
+      let prev = msgs[msgs.length - fresh.length - 1] || null;
+      for (const m of fresh) { this.messages.append(this._message(m, prev)); prev = m; }
+    } else {
+      clear(this.messages);
+      if (conv.loading && !msgs.length) this.messages.append(h('div', { class: 'messages__status' }, t('dialog.loading')));
+      if (conv.loadError) this.messages.append(h('div', { class: 'messages__status messages__status--error' }, t('dialog.loadFailed', { message: conv.loadError.message })));
+      let prev = null;
+      for (const m of msgs) { this.messages.append(this._message(m, prev)); prev = m; }
+    }
+    this.renderedSeqs = { convId: conv.id, last, count: msgs.length };
+    this._renderPending(conv);
+    if (full || nearBottom) this._scrollToEnd();
+  }
+
+  _scrollToEnd() { this.scroller.scrollTop = this.scroller.scrollHeight; }
+
+  _message(m, prev) {
+    const author = m.kind;   // visitor | operator | system | note
+    const sameGroup = prev && prev.kind === m.kind && (prev.author?.id ?? null) === (m.author?.id ?? null) &&
+      Date.parse(m.created_at) - Date.parse(prev.created_at) < GROUP_GAP_MS;
+    const who = author === 'visitor' ? visitorName(this._active())
+      : author === 'system' ? t('msg.system')
+        : (m.author?.name || '');
+    const meta = sameGroup && author !== 'note' ? null : h('div', { class: 'msg__meta' },
+      h('span', { class: 'msg__author' }, who),
+      author === 'note' ? h('span', { class: 'msg__note-label' }, t('msg.note')) : null,
+      h('time', { class: 'msg__time', datetime: m.created_at }, formatClock(m.created_at)));
+    return h('div', {
+      class: `msg msg--${author}${sameGroup ? ' msg--cont' : ''}`, testid: 'chat-message',
+      dataset: { author, seq: m.seq }, title: formatDateTime(m.created_at),
+    }, meta, h('div', { class: 'msg__text' }, linkify(m.text)));
+  }
+
+  _renderPending(conv) {
+    clear(this.pending);
+    for (const p of this.store.pendingFor(conv.id)) {
+      this.pending.append(h('div', { class: `msg msg--${p.kind} msg--pending${p.failed ? ' msg--failed' : ''}`, testid: 'chat-message-pending' },
+        h('div', { class: 'msg__meta' },
+          p.kind === 'note' ? h('span', { class: 'msg__note-label' }, t('msg.note')) : null,
+          h('span', { class: 'msg__state' }, p.failed ? t('msg.failed', { message: p.error }) : t('msg.sending')),
+          p.failed ? h('button', { type: 'button', class: 'link', onclick: () => this.store.retry(p.client_id) }, t('msg.retry')) : null,
+          p.failed ? h('button', { type: 'button', class: 'link', onclick: () => this.store.discard(p.client_id) }, t('msg.discard')) : null),
+        h('div', { class: 'msg__text' }, linkify(p.text))));
+    }
+  }
+
+  _renderTyping() {
+    const conv = this._active();
+    const text = conv ? this.store.typingText(conv) : '';
+    this.typingPreview.hidden = !text;
+    if (!text) { clear(this.typingPreview); return; }
+    const nearBottom = this.scroller.scrollHeight - this.scroller.scrollTop - this.scroller.clientHeight < 80;
+    clear(this.typingPreview).append(h('span', { class: 'typing-preview__label' }, t('dialog.typing')), ' ',
+      h('span', { class: 'typing-preview__text' }, text));
+    if (nearBottom) this._scrollToEnd();
+  }
+
+  // --- composer -------------------------------------------------------------------------
+
+  _setMode(mode, { keepFocus = false } = {}) {
+    const conv = this._active();
+    if (conv) conv.mode = mode;
+    const note = mode === 'note';
+    this.composer.classList.toggle('composer--note', note);
+    this.modeReply.textContent = t('composer.reply');
+    this.modeNote.textContent = t('composer.note');
+    this.modeReply.setAttribute('aria-selected', String(!note));
+    this.modeNote.setAttribute('aria-selected', String(note));
+    this.modeReply.classList.toggle('mode--on', !note);
+    this.modeNote.classList.toggle('mode--on', note);
+    this.input.placeholder = note ? t('composer.placeholderNote') : t('composer.placeholder');
+    this.sendButton.textContent = t('composer.send');
+    if (note) this._stopTyping();
+    if (!keepFocus) this.input.focus();
+  }
+
+  _onComposerKey(e) {
+    if (e.key === 'Enter' && !e.shiftKey && !e.altKey && !e.isComposing) {
+      e.preventDefault();
+      this._send();
+    }
+  }
+
+  _onInput() {
+    const conv = this._active();
+    if (!conv) return;
+    this.store.saveDraft(conv, this.input.value);
+    this._autoGrow();
+    this._renderCount();
+    if (conv.mode === 'note' || conv.data.status !== 'open') return;
+    const ts = this.typingState;
+    const now = Date.now();
+    if (!this.input.value.trim()) { this._stopTyping(); return; }
+    if (ts.convId !== conv.id || now - ts.sentAt > TYPING_REPEAT_MS) {
+      this.store.typing(conv, true);
+      ts.convId = conv.id;
+      ts.sentAt = now;
+    }
+    clearTimeout(ts.timer);
+    ts.timer = setTimeout(() => this._stopTyping(), TYPING_IDLE_MS);
+  }
+
+  _stopTyping() {
+    const ts = this.typingState;
+    clearTimeout(ts.timer);
+    if (ts.convId != null) {
+      const conv = this.store.convs.get(ts.convId);
+      if (conv) this.store.typing(conv, false);
+    }
+    ts.convId = null;
+    ts.sentAt = 0;
+  }
+
+  _renderCount() {
+    const n = this.input.value.trim().length;
+    const over = n > this.maxChars;
+    this.charCount.textContent = n > this.maxChars * 0.8 ? `${n} / ${this.maxChars}` : '';
+    this.charCount.classList.toggle('composer__count--over', over);
+    this.sendButton.disabled = over || this.input.disabled;
+  }
+
+  _autoGrow() {
+    this.input.style.height = 'auto';
+    this.input.style.height = `${Math.min(this.input.scrollHeight + 2, 160)}px`;
+  }
+
+  _send() {
+    const conv = this._active();
+    if (!conv || conv.data.status !== 'open') return;
+    const text = this.input.value.trim();
+    if (!text) return;
+    if (text.length > this.maxChars) {
+      toast(t('composer.tooLong', { n: text.length, max: this.maxChars }), 'error');
+      return;
+    }
+    this._stopTyping();
+    this.store.sendMessage(conv, text, conv.mode);
+    this.input.value = '';
+    this.store.saveDraft(conv, '');
+    this._autoGrow();
+    this._renderCount();
+    this._scrollToEnd();
+    this.input.focus();
+  }
+
+  _saveDraft(conv) { this.store.saveDraft(conv, this.input.value); }
+
+  // --- visitor card -----------------------------------------------------------------------
+
+  _renderVisitor() {
+    const conv = this._active();
+    clear(this.visitorCol);
+    if (!conv) { this.visitorCol.classList.add('col-visitor--empty'); return; }
+    this.visitorCol.classList.remove('col-visitor--empty');
+    const d = conv.data, v = d.visitor || {};
+    const none = () => h('span', { class: 'muted' }, t('info.none'));
+    const row = (label, value, testid) => h('div', { class: 'info-row' },
+      h('dt', {}, label), h('dd', { testid }, value ?? none()));
+    const page = v.page_url
+      ? h('div', { class: 'info-page' },
+        h('div', { class: 'info-page__title', testid: 'visitor-page-title' }, v.page_title || v.page_url),
+        extLink(v.page_url, v.page_url))
+      : null;
+    this.visitorCol.append(
+      h('h2', { class: 'info-title' }, t('info.title')),
+      h('div', { class: 'info-who' }, h('div', { class: 'info-who__name', testid: 'visitor-name' }, visitorName(conv))),
+      h('dl', { class: 'info' },
+        row(t('info.name'), v.name || null, 'visitor-field-name'),
+        row(t('info.email'), v.email ? h('span', { class: 'info-email' }, v.email) : null, 'visitor-field-email'),
+        v.phone ? row(t('info.phone'), v.phone) : null,
+        row(t('info.page'), page, 'visitor-field-page'),
+        row(t('info.referrer'), v.referrer ? extLink(v.referrer, v.referrer) : t('info.direct')),
+        row(t('info.started'), formatDateTime(d.created_at), 'visitor-field-started'),
+        row(t('info.firstSeen'), formatDateTime(v.first_seen_at)),
+        v.language ? row(t('info.language'), v.language) : null,
+        v.user_agent ? row(t('info.browser'), h('span', { class: 'info-ua', title: v.user_agent }, shortAgent(v.user_agent))) : null,
+        row(t('info.site'), d.site_name || null)));
+  }
+
+  // --- alerts ---------------------------------------------------------------------------
+
+  _offer(conv, repeat) {
+    const a = this.alerts;
+    a.stats.offers += 1;
+    a.play('chat');
+    const name = visitorName(conv);
+    const text = conv.data.last_message?.text || '';
+    a.notify(t('notify.newChat', { name }), text, `offer-${conv.id}`, () => this.open(conv.id));
+    let el = this.offers.get(conv.id);
+    if (el) el.remove();
+    el = h('div', { class: `offer${repeat ? ' offer--repeat' : ''}`, testid: 'offer-toast', role: 'alert', dataset: { conversationId: conv.id, repeat } },
+      h('div', { class: 'offer__title' }, repeat ? t('offer.again') : t('offer.title')),
+      h('div', { class: 'offer__who' }, name, conv.data.site_name ? ` · ${conv.data.site_name}` : ''),
+      text ? h('div', { class: 'offer__text' }, text.slice(0, 140)) : null,
+      h('div', { class: 'offer__actions' },
+        h('button', { type: 'button', class: 'btn btn--primary', testid: 'offer-take', onclick: () => this.take(conv) }, t('offer.take')),
+        h('button', { type: 'button', class: 'btn', onclick: () => this.open(conv.id) }, t('offer.open')),
+        h('button', { type: 'button', class: 'btn btn--ghost', 'aria-label': t('offer.dismiss'), onclick: () => this._dropOffer(conv.id) }, icon('close', 16))));
+    this.offers.set(conv.id, el);
+    this.offerHost.prepend(el);
+  }
+
+  _dropOfferIfTaken(conv) { if (!this.store.isWaiting(conv)) this._dropOffer(conv.id); }
+
+  _dropOffer(id) {
+    const el = this.offers.get(id);
+    if (el) { el.remove(); this.offers.delete(id); }
+  }
+
+  _incoming({ conv, message, background }) {
+    if (!background || !this.store.isMine(conv)) return;
+    this.alerts.play('message');
+    this.alerts.notify(t('notify.newMessage', { name: visitorName(conv) }), message.text, `msg-${conv.id}`, () => this.open(conv.id));
+  }
+
+  // --- hotkeys --------------------------------------------------------------------------
+
+  _hotkey(e) {
+    if (this.root.hidden) return;
+    const editable = e.target instanceof HTMLElement && (e.target.isContentEditable || /^(INPUT|TEXTAREA|SELECT)$/.test(e.target.tagName));
+    if (e.key === 'Escape') {
+      if (this.helpOverlay) { this.toggleHelp(false); e.preventDefault(); return; }
+      if (this.offers.size) { for (const id of [...this.offers.keys()]) this._dropOffer(id); e.preventDefault(); return; }
+      if (editable) { e.target.blur(); this.list.querySelector('.conv--active')?.focus(); e.preventDefault(); return; }
+      if (this.store.activeId != null) { this.close(); e.preventDefault(); }
+      return;
+    }
+    if (this.helpOverlay) return;
+    const alt = e.altKey && !e.ctrlKey && !e.metaKey;
+    const ctrl = (e.ctrlKey || e.metaKey) && !e.altKey;
+    let handled = true;
+    if ((alt && e.code === 'ArrowDown') || (ctrl && e.code === 'BracketRight')) this.step(1);
+    else if ((alt && e.code === 'ArrowUp') || (ctrl && e.code === 'BracketLeft')) this.step(-1);
+    else if (alt && e.code === 'KeyN') this.takeNext();
+    else if (alt && e.code === 'KeyT') { const c = this._active(); if (c && c.data.status === 'open') this.take(c); }
+    else if (alt && e.code === 'KeyM') { const c = this._active(); if (c) this._setMode(c.mode === 'note' ? 'operator' : 'note'); }
+    else if (alt && e.code === 'Digit1') this.setTab('waiting');
+    else if (alt && e.code === 'Digit2') this.setTab('mine');
+    else if (alt && e.code === 'Digit3') this.setTab('all');
+    else if (!editable && e.key === '?') this.toggleHelp(true);
+    else if (!editable && e.key === '/' && this._active()) this.input.focus();
+    else handled = false;
+    if (handled) e.preventDefault();
+  }
+
+  toggleHelp(show) {
+    if (!show) { this.helpOverlay?.remove(); this.helpOverlay = null; return; }
+    if (this.helpOverlay) return;
+    const keys = [
+      [['Alt', '↓'], ['Ctrl', ']']], 'help.next',
+      [['Alt', '↑'], ['Ctrl', '[']], 'help.prev',
+      [['Alt', 'N']], 'help.takeNext',
+      [['Alt', 'T']], 'help.take',
+      [['Alt', 'M']], 'help.note',
+      [['Alt', '1 / 2 / 3']], 'help.tabs',
+      [['/']], 'help.focus',
+      [['Enter']], 'help.send',
+      [['Shift', 'Enter']], 'help.newline',
+      [['Esc']], 'help.esc',
+      [['?']], 'help.help',
+    ];
+    const rows = [];
+    for (let i = 0; i < keys.length; i += 2) {
+      const combos = keys[i].map((combo) => h('span', { class: 'combo' }, combo.map((k) => h('kbd', {}, k))));
+      rows.push(h('tr', {}, h('td', { class: 'help__keys' }, combos.flatMap((c, j) => (j ? [h('span', { class: 'muted' }, ' / '), c] : [c]))), h('td', {}, t(keys[i + 1]))));
+    }
+    const closeBtn = h('button', { type: 'button', class: 'btn', onclick: () => this.toggleHelp(false) }, t('help.close'));
+    this.helpOverlay = h('div', { class: 'overlay', testid: 'help-overlay', onclick: (e) => { if (e.target === this.helpOverlay) this.toggleHelp(false); } },
+      h('div', { class: 'overlay__box', role: 'dialog', 'aria-modal': 'true', 'aria-label': t('help.title') },
+        h('h2', {}, t('help.title')), h('table', { class: 'help' }, h('tbody', {}, rows)), h('div', { class: 'overlay__actions' }, closeBtn)));
+    document.body.append(this.helpOverlay);
+    closeBtn.focus();
+  }
+}
+
+function shortAgent(ua) {
+  const browser = /Edg\/(\d+)/.exec(ua) ? `Edge ${RegExp.$1}` : /YaBrowser\/(\d+)/.exec(ua) ? `Yandex ${RegExp.$1}`
+    : /OPR\/(\d+)/.exec(ua) ? `Opera ${RegExp.$1}` : /Firefox\/(\d+)/.exec(ua) ? `Firefox ${RegExp.$1}`
+      : /Chrome\/(\d+)/.exec(ua) ? `Chrome ${RegExp.$1}` : /Version\/(\d+).*Safari/.exec(ua) ? `Safari ${RegExp.$1}` : '';
+  const os = /Android/.test(ua) ? 'Android' : /iPhone|iPad/.test(ua) ? 'iOS' : /Windows/.test(ua) ? 'Windows'
+    : /Mac OS X/.test(ua) ? 'macOS' : /Linux/.test(ua) ? 'Linux' : '';
+  return [browser, os].filter(Boolean).join(', ') || ua.slice(0, 60);
+}
