@@ -55,6 +55,7 @@ def conversation(c: Conversation, *, site: Site, visitor_row: Visitor, assignee:
         "is_offline": c.is_offline,
         "created_at": iso(c.created_at), "last_message_at": iso(c.last_message_at),
         "closed_at": iso(c.closed_at), "first_reply_at": iso(c.first_reply_at),
+        "operator_read_seq": c.operator_read_seq, "visitor_read_seq": c.visitor_read_seq,
         "last_message": None if last_message is None else
         {"seq": last_message.seq, "kind": last_message.kind, "text": last_message.text[:200]},
         "visitor": visitor(visitor_row),

@@ -36,6 +36,36 @@ class Settings(BaseSettings):
     smtp_url: str = Field(
         "",
         description="`smtp://user:pass@host:port` (or `smtps://`). Empty = e-mail off (stated in the panel).")
+    # --- offline mode and e-mail (issue 6; docs/email.md) ---
+    mail_from: str = Field(
+        "",
+        description="From address of outgoing e-mail, `noreply@example.com` or `Name <noreply@example.com>`. "
+                    "Empty = `noreply@` + the host of `PUBLIC_URL` (else `localhost`); the display name is the site name.")
+    mail_reply_to: str = Field(
+        "",
+        description="Reply-To of e-mails that carry an operator's reply to a visitor (e.g. your support mailbox). "
+                    "Empty = no Reply-To (answers go to the From address).")
+    smtp_timeout: float = Field(
+        30.0, description="Seconds an SMTP connect or command may take before the attempt counts as failed.")
+    mail_max_attempts: int = Field(
+        20, description="Attempts to send one e-mail before it is marked failed (visible in the panel).")
+    mail_retry_base: float = Field(
+        5.0, description="Delay before the 2nd attempt, seconds; doubles each attempt (±20% jitter).")
+    mail_retry_max: float = Field(
+        900.0, description="Longest delay between two attempts, seconds (default 15 min).")
+    mail_poll_interval: float = Field(
+        2.0, description="Seconds between two looks of the sender at the outbox for due e-mails.")
+    no_reply_seconds: float = Field(
+        60.0, description="A visitor's message with no operator reply for this long gets one polite holding "
+                          "message asking for contacts.")
+    offline_tick: float = Field(
+        5.0, description="Seconds between checks for unanswered conversations and working-hours changes.")
+    offline_rate_limit: int = Field(
+        10, description="Offline-form messages accepted per hour from one address for one site (then 429).")
+    test_clock_file: str = Field(
+        "",
+        description="Tests only: a file holding a number of seconds added to the real clock, re-read when it "
+                    "changes, so tests move time (working hours, reply timers) without waiting. Never set in production.")
     host: str = Field("127.0.0.1", description="Address `serve` listens on.")
     port: int = Field(8000, description="Port `serve` listens on.")
     max_message_chars: int = Field(
@@ -81,3 +111,17 @@ class Settings(BaseSettings):
     @property
     def photo_dir(self) -> Path:
         return self.data_dir / "photos"
+
+
+def settings_markdown() -> str:
+    """The table of docs/settings.md (``python -m frontdesk.settings`` prints it)."""
+    rows = ["| variable | default | what it does |", "|---|---|---|"]
+    for name, field in Settings.model_fields.items():
+        default = field.default
+        shown = "(empty)" if default in ("", None) else f"`{default}`"
+        rows.append(f"| `FRONTDESK_{name.upper()}` | {shown} | {field.description} |")
+    return "\n".join(rows) + "\n"
+
+
+if __name__ == "__main__":
+    print(settings_markdown(), end="")

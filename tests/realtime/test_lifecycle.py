@@ -73,3 +73,24 @@ async def test_operator_typing_and_visitor_typing_preview(sqlite_server):
     assert upd["conversation"]["visitor"]["page_title"] == "Корзина"
     for ws in (ows, v):
         await ws.close()
+
+
+async def test_read_marks_are_stored_and_shown_to_operators(sqlite_server):
+    op = admin(sqlite_server)
+    v = await visitor_ws(sqlite_server, sqlite_server.demo["site_key"])
+    await v.send({"type": "message.send", "client_id": "1", "text": "Привет"})
+    cid = (await v.expect("message.ack"))["message"]["conversation_id"]
+    op.call("POST", f"/api/v1/conversations/{cid}/messages", json={"client_id": "a", "text": "Ответ"})
+    ows = await op.ws()
+    await v.send({"type": "read", "conversation_id": cid, "seq": 2})
+    await v.send({"type": "read", "conversation_id": cid, "seq": 1})  # never moves back
+    await v.send({"type": "read", "conversation_id": cid, "seq": 99})  # never past what exists
+    await v.send({"type": "read", "conversation_id": cid, "seq": "x"})
+    assert (await v.expect("error"))["code"] == "invalid_frame"
+    await ows.send({"type": "read", "conversation_id": cid, "seq": 2})
+    await ows.send({"type": "ping"})
+    await ows.expect("pong")
+    conv = op.call("GET", f"/api/v1/conversations/{cid}").json()["conversation"]
+    assert (conv["visitor_read_seq"], conv["operator_read_seq"]) == (2, 2)
+    for ws in (v, ows):
+        await ws.close()

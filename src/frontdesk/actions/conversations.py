@@ -158,7 +158,7 @@ async def close_conversation(rt, operator: Operator, conversation_id: object) ->
         full = await load_conversation(session, conv)
     if changed:
         await rt.publish(Event(ev.CONVERSATION_CLOSED, conv.site_id,
-                               {"by": serialize.operator_public(operator)},
+                               {"by": serialize.operator_public(operator), "closed_at": full["closed_at"]},
                                conversation_id=conv.id, visitor_id=conv.visitor_id, operator_id=operator.id))
     return full
 

@@ -164,7 +164,9 @@ async def set_status(rt, operator_id: int, status: object) -> str:  # noqa: ANN0
         after = await sites_online(session, site_ids) if changed else before
     if changed:
         events = [Event(ev.OPERATOR_STATUS_CHANGED, None, {"status": status}, operator_id=operator_id)]
-        events += [Event(ev.SITE_AVAILABILITY, sid, {"operators_online": after[sid]})
-                   for sid in site_ids if after[sid] != before[sid]]
+        # issue 6: the availability frame also carries within_hours/available (actions/offline.py)
+        from frontdesk.actions.offline import availability_events
+
+        events += await availability_events(rt, {sid: after[sid] for sid in site_ids if after[sid] != before[sid]})
         await rt.publish(*events)
     return status

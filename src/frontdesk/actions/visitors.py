@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import secrets
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from frontdesk import events as ev
 from frontdesk import serialize
@@ -97,3 +97,11 @@ async def visitor_typing(rt, visitor: Visitor, conversation_id: int | None, text
     text = text[: rt.settings.max_message_chars] if isinstance(text, str) else ""
     await rt.publish(Event(ev.VISITOR_TYPING, visitor.site_id, {"text": text},
                            conversation_id=conversation_id, visitor_id=visitor.id))
+
+
+async def mark_read(rt, visitor: Visitor, conversation_id: int, seq: int) -> None:  # noqa: ANN001
+    """The visitor has seen its conversation up to ``seq`` (never moves back, never past last_seq)."""
+    async with rt.sessions() as session, session.begin():
+        await session.execute(update(Conversation).where(
+            Conversation.id == conversation_id, Conversation.visitor_id == visitor.id,
+            Conversation.visitor_read_seq < seq, Conversation.last_seq >= seq).values(visitor_read_seq=seq))

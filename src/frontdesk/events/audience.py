@@ -27,7 +27,9 @@ _OPERATOR_EVENTS = {
 def visitor_frame(event: Event) -> dict | None:
     """The frame visitors of ``event.visitor_id`` get, or None when they get nothing."""
     if event.name == ev.SITE_AVAILABILITY:
-        return {"type": "availability", "operators_online": event.payload["operators_online"]}
+        # issue 6: + within_hours and available (= operators_online and within_hours) when present
+        return {"type": "availability", **{k: event.payload[k] for k in ("operators_online", "within_hours", "available")
+                                           if k in event.payload}}
     if event.name not in _VISITOR_EVENTS or event.visitor_id is None:
         return None
     p = event.payload
@@ -59,7 +61,10 @@ def operator_frame(event: Event) -> dict | None:
     if event.name == ev.CONVERSATION_ASSIGNED:
         return {"type": event.name, "conversation_id": event.conversation_id, "operator": p["operator"]}
     if event.name == ev.CONVERSATION_CLOSED:
-        return {"type": event.name, "conversation_id": event.conversation_id, "by": p.get("by")}
+        return {"type": event.name, "conversation_id": event.conversation_id, "by": p.get("by"),
+                "closed_at": p.get("closed_at")}
+    if event.name == ev.CONVERSATION_REOPENED:
+        return {"type": event.name, "conversation_id": event.conversation_id, "conversation": p["conversation"]}
     if event.name == ev.VISITOR_TYPING:
         return {"type": event.name, "conversation_id": event.conversation_id, "text": p["text"]}
     if event.name == ev.OPERATOR_STATUS_CHANGED:

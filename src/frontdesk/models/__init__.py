@@ -2,10 +2,12 @@
 from frontdesk.models.base import Base, utcnow
 from frontdesk.models.conversation import Conversation, Message, MessageKind, ConversationStatus
 from frontdesk.models.operator import Operator, OperatorSession, OperatorRole, OperatorStatus, SiteMember
+from frontdesk.models.outbox import OutboxEmail, OutboxKind, OutboxStatus
 from frontdesk.models.site import Site
 from frontdesk.models.visitor import Visitor
 
 __all__ = [
     "Base", "utcnow", "Site", "SiteMember", "Operator", "OperatorSession", "OperatorRole",
     "OperatorStatus", "Visitor", "Conversation", "ConversationStatus", "Message", "MessageKind",
+    "OutboxEmail", "OutboxKind", "OutboxStatus",
 ]

@@ -28,12 +28,13 @@ class OperatorSession(SocketSession):
             return
         async with rt.sessions() as session:
             site_ids = await operators.operator_site_ids(session, self.operator)
-            open_convs = await conversations.list_open_for_operator(session, self.operator)
         self.conn = OperatorConnection(ws, rt.settings.ws_queue_size, self.operator.id,
                                        None if self.operator.is_admin else frozenset(site_ids),
                                        self.operator.status)
-        rt.hub.add_operator(self.conn)
+        rt.hub.add_operator(self.conn)  # first register, then read the DB: no conversation falls between
         try:
+            async with rt.sessions() as session:
+                open_convs = await conversations.list_open_for_operator(session, self.operator)
             await self.conn.send_now({"type": "welcome", "operator": serialize.operator_private(self.operator),
                                       "conversations": open_convs, "heartbeat": rt.settings.ws_ping_interval})
             await self._resume(p.parse_resume(hello.get("resume")))

@@ -71,6 +71,10 @@ class VisitorSession(SocketSession):
             text = frame.get("text", "")
             if not isinstance(text, str):
                 raise p.FrameError("invalid_frame", "field 'text' must be a string")
+            if self.conversation_id is None:
+                # another tab may have started the conversation since this socket's welcome
+                current = await visitors.visitor_state(rt, self.visitor)
+                self.conversation_id = current["id"] if current else None
             await visitors.visitor_typing(rt, self.visitor, self.conversation_id, text)
         elif kind == "page":
             await visitors.record_page(rt, self.visitor, frame.get("url"), frame.get("title"))
@@ -80,7 +84,10 @@ class VisitorSession(SocketSession):
                 raise p.FrameError("not_found", "conversation not found", p.ref_of(frame))
             await self.sync(frame, cid, include_notes=False)
         elif kind == "read":
-            p.conversation_id_of(frame)
+            seq = frame.get("seq")
+            if not isinstance(seq, int) or isinstance(seq, bool) or seq < 0:
+                raise p.FrameError("invalid_frame", "field 'seq' must be a non-negative integer", p.ref_of(frame))
+            await visitors.mark_read(rt, self.visitor, p.conversation_id_of(frame), seq)
         elif kind == "contacts":  # issue 6: the visitor leaves an e-mail/phone (actions/offline.py)
             saved = await offline.save_contacts(rt, self.visitor, email=frame.get("email"),
                                                 phone=frame.get("phone"), name=frame.get("name"))

@@ -85,7 +85,8 @@ async def me(request: Request, found: tuple = Depends(current_session)) -> dict:
     return {"operator": serialize.operator_private(op), "csrf_token": sess.csrf_token,
             "site_ids": sorted(site_ids), "smtp_enabled": bool(rt.settings.smtp_url),
             "settings": {"offer_repeat": rt.settings.offer_repeat,
-                         "max_message_chars": rt.settings.max_message_chars}}
+                         "max_message_chars": rt.settings.max_message_chars,
+                         "photo_max_bytes": rt.settings.photo_max_bytes}}
 
 
 @router.patch("/me")

@@ -4,7 +4,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 
 from frontdesk.actions import ActionError, conversations, not_found, sites, visitors
-from frontdesk.actions.operators import sites_online
+from frontdesk.actions.offline import site_availability
 from frontdesk.models import Site
 
 router = APIRouter(prefix="/api/v1/widget", tags=["widget"])
@@ -23,10 +23,11 @@ async def _site(request: Request, site_key: str | None) -> Site:
 @router.get("/config")
 async def widget_config(request: Request, site: str | None = None) -> dict:
     row = await _site(request, site)
-    async with request.app.state.rt.sessions() as session:
-        online = (await sites_online(session, {row.id}))[row.id]
-    return {"site": {"name": row.name}, "widget": sites.widget_settings(row), "operators_online": online,
-            "max_message_chars": request.app.state.rt.settings.max_message_chars}
+    rt = request.app.state.rt
+    async with rt.sessions() as session:  # issue 6: + within_hours, available
+        availability = await site_availability(session, row, rt.clock())
+    return {"site": {"name": row.name}, "widget": sites.widget_settings(row), **availability,
+            "max_message_chars": rt.settings.max_message_chars}
 
 
 @router.get("/conversations/{conversation_id}/messages")
