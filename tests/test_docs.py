@@ -16,10 +16,10 @@ def test_settings_table_matches_the_code():
 
 def test_every_api_path_is_in_the_protocol_doc():
     doc = (ROOT / "docs" / "protocol.md").read_text()
-    app = build_app()
+    paths = build_app().openapi()["paths"]
+    assert len(paths) > 20  # the check below must see the real API, not an empty list
     missing = []
-    for route in app.routes:
-        path = getattr(route, "path", "")
+    for path in paths:
         if not path.startswith("/api/v1/"):
             continue
         short = path.removeprefix("/api/v1")
