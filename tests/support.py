@@ -71,6 +71,9 @@ class ServerProcess:
     def start(self) -> "ServerProcess":
         self.data_dir.mkdir(parents=True, exist_ok=True)
         env = {**os.environ, "FRONTDESK_BROKER_URL": self.broker_url, "FRONTDESK_LOG_LEVEL": "warning",
+               # no holding messages unless a test asks: a slow CI run must not add system messages
+               # to conversations whose exact contents a test checks
+               "FRONTDESK_NO_REPLY_SECONDS": "0",
                **self.extra_env}
         if self.database_url:
             env["FRONTDESK_DATABASE_URL"] = self.database_url

@@ -114,6 +114,7 @@ def mail_env(smtp_url: str, clock_file: Path | None = None, **extra: str) -> dic
     }
     if clock_file is not None:
         env["FRONTDESK_TEST_CLOCK_FILE"] = str(clock_file)
+        env["FRONTDESK_NO_REPLY_SECONDS"] = "60"  # tests with a clock move it past this on purpose
     env.update(extra)
     return env
 
