@@ -8,7 +8,7 @@ import logging
 
 from fastapi import FastAPI, Request
 from fastapi.middleware.gzip import GZipMiddleware
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy import select, text
 from starlette.middleware.base import BaseHTTPMiddleware
@@ -39,7 +39,7 @@ class _WidgetCors(BaseHTTPMiddleware):
             return await call_next(request)
         origin = request.headers.get("origin")
         if request.method == "OPTIONS":
-            response = JSONResponse({}, status_code=204)
+            response = Response(status_code=204)
         else:
             response = await call_next(request)
         if origin:

@@ -82,7 +82,7 @@ def test_hostile_text_is_shown_as_text_and_runs_nothing(widget_page: WidgetPage,
     assert w.errors == []
 
 
-def test_aggressive_host_css_does_not_break_the_widget(widget_page: WidgetPage):
+def test_aggressive_host_css_does_not_break_the_widget(widget_page: WidgetPage, widget_operator):
     w = widget_page.goto("/demo/hostile-css.html")
     vw, vh = 1280, 800
     expect(w.launcher).to_be_visible()

@@ -55,7 +55,7 @@ def _png(size: int = 16, rgb: tuple[int, int, int] = (200, 120, 60)) -> bytes:
             + chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b""))
 
 
-def test_phone_gets_a_full_screen_chat_with_a_close_button(browser, widget_server):
+def test_phone_gets_a_full_screen_chat_with_a_close_button(browser, widget_server, widget_operator):
     ctx = browser.new_context(locale="ru-RU", viewport=PHONE, is_mobile=True, has_touch=True, device_scale_factor=2)
     try:
         w = WidgetPage(ctx.new_page(), widget_server).goto("/demo/")

@@ -24,6 +24,9 @@ def _scripts_survive_our_crash(ctx) -> None:  # noqa: ANN001
 
 def test_server_crash_and_restart_lose_and_double_nothing(browser, tmp_path):
     server = ServerProcess(tmp_path / "data").start()
+    someone = admin(server)
+    someone.set_status("online")  # someone to talk to: while nobody is, the widget offers the offline form
+    someone.close()
     ctx = browser.new_context(locale="ru-RU")
     shop = CustomerSite(server).__enter__()  # the customer's pages stay up when our server dies
     try:
@@ -79,7 +82,7 @@ def test_server_crash_and_restart_lose_and_double_nothing(browser, tmp_path):
         server.stop()
 
 
-def test_a_stale_visitor_token_is_dropped_and_replaced(widget_context, widget_server):
+def test_a_stale_visitor_token_is_dropped_and_replaced(widget_context, widget_server, widget_operator):
     site = widget_server.demo["site_key"]
     stale = "f" * 64
     widget_context.add_init_script(
@@ -93,7 +96,7 @@ def test_a_stale_visitor_token_is_dropped_and_replaced(widget_context, widget_se
     assert w.errors == []
 
 
-def test_without_local_storage_the_cookie_keeps_the_visitor(widget_context, widget_server):
+def test_without_local_storage_the_cookie_keeps_the_visitor(widget_context, widget_server, widget_operator):
     widget_context.add_init_script(
         "Object.defineProperty(window, 'localStorage', {configurable: true,"
         " get() { throw new DOMException('blocked', 'SecurityError'); }});")

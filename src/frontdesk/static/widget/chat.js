@@ -24,7 +24,22 @@
       typing: " печатает…", operator: "Оператор", offline: "Нет соединения, переподключаемся…",
       connecting: "Подключаемся…", forbidden: "Чат недоступен на этом сайте.",
       closed: "Диалог завершён. Напишите, если остались вопросы.", today: "Сегодня", yesterday: "Вчера",
-      newer: "Новые сообщения", left: "Осталось символов: "
+      newer: "Новые сообщения", left: "Осталось символов: ",
+      // offline form, the "operator has left" notice, the contacts form (docs/protocol.md § Offline mode)
+      fName: "Имя", fEmail: "E-mail", fMsg: "Сообщение", fPhone: "Телефон", fNameOpt: "Имя (необязательно)",
+      fSend: "Отправить", fBusy: "Отправляем…", back: "Вернуться в чат",
+      needName: "Представьтесь, пожалуйста", badName: "Имя — одна строка, не длиннее 100 символов",
+      needEmail: "Укажите e-mail — на него придёт ответ", badEmail: "Проверьте e-mail: например, name@example.com",
+      needMsg: "Напишите сообщение", longMsg: "Слишком длинное сообщение: %n из %m символов",
+      rate: "Слишком много сообщений подряд. Попробуйте позже.",
+      net: "Не удалось отправить: нет связи. Ничего не потерялось — нажмите «Отправить» ещё раз.",
+      srvErr: "Не удалось отправить. Попробуйте ещё раз.",
+      thanks: "Спасибо!", thanksMail: "Мы ответим на e-mail %e. Ответ появится и здесь, в чате.",
+      away: "Оператор отошёл. Оставьте e-mail — ответим на почту", awayBtn: "Оставить e-mail",
+      awayKnown: "Мы ответим на e-mail %e — ответ придёт и сюда, в чат.",
+      needContact: "Укажите e-mail или телефон", badPhone: "Проверьте телефон: например, +7 912 345-67-89",
+      ctSend: "Оставить контакты", ctSaved: "Спасибо! Мы свяжемся с вами: %e",
+      ctNoAnswer: "Сервер не ответил. Попробуйте ещё раз."
     },
     en: {
       role: "Consultant", minimise: "Minimise chat", close: "Close chat", send: "Send",
@@ -33,7 +48,21 @@
       typing: " is typing…", operator: "Operator", offline: "No connection, reconnecting…",
       connecting: "Connecting…", forbidden: "The chat is not available on this site.",
       closed: "The conversation has ended. Write to us if you have more questions.", today: "Today",
-      yesterday: "Yesterday", newer: "New messages", left: "Characters left: "
+      yesterday: "Yesterday", newer: "New messages", left: "Characters left: ",
+      fName: "Name", fEmail: "E-mail", fMsg: "Message", fPhone: "Phone", fNameOpt: "Name (optional)",
+      fSend: "Send", fBusy: "Sending…", back: "Back to the chat",
+      needName: "Please tell us your name", badName: "The name is one line of at most 100 characters",
+      needEmail: "Your e-mail, so that we can reply", badEmail: "Check the e-mail, e.g. name@example.com",
+      needMsg: "Please write a message", longMsg: "The message is too long: %n of %m characters",
+      rate: "Too many messages in a row. Please try again later.",
+      net: "Not sent: no connection. Nothing is lost — press Send again.",
+      srvErr: "Not sent. Please try again.",
+      thanks: "Thank you!", thanksMail: "We will reply to %e. The answer will also appear here, in the chat.",
+      away: "The operator has left. Leave your e-mail and we will reply there", awayBtn: "Leave e-mail",
+      awayKnown: "We will reply to %e — the answer will also come here, to the chat.",
+      needContact: "Leave an e-mail or a phone number", badPhone: "Check the phone number, e.g. +1 202 555 0143",
+      ctSend: "Leave contacts", ctSaved: "Thank you! We will get in touch: %e",
+      ctNoAnswer: "The server did not answer. Please try again."
     }
   };
   function t(k) { return (MSG[ctx.lang] || MSG.en)[k]; }
@@ -61,9 +90,28 @@
     min: '<svg class="ic-min" viewBox="0 0 24 24" aria-hidden="true"><path d="M6 12h12" stroke="currentColor" stroke-width="2.4" stroke-linecap="round"/></svg>',
     x: '<svg class="ic-x" viewBox="0 0 24 24" aria-hidden="true"><path d="M6 6l12 12M18 6L6 18" stroke="currentColor" stroke-width="2.4" stroke-linecap="round"/></svg>',
     send: '<svg viewBox="0 0 24 24" aria-hidden="true"><path fill="currentColor" d="M3.4 20.4l17.4-7.5a1 1 0 0 0 0-1.8L3.4 3.6a1 1 0 0 0-1.4 1.2L4.3 11 14 12l-9.7 1-2.3 6.2a1 1 0 0 0 1.4 1.2z"/></svg>',
-    chat: '<svg viewBox="0 0 32 32" aria-hidden="true"><path fill="currentColor" d="M16 5C9.4 5 4 9.5 4 15c0 3 1.6 5.7 4.1 7.5L7 27l5.2-2.6c1.2.4 2.5.6 3.8.6 6.6 0 12-4.5 12-10S22.6 5 16 5z"/></svg>'
+    chat: '<svg viewBox="0 0 32 32" aria-hidden="true"><path fill="currentColor" d="M16 5C9.4 5 4 9.5 4 15c0 3 1.6 5.7 4.1 7.5L7 27l5.2-2.6c1.2.4 2.5.6 3.8.6 6.6 0 12-4.5 12-10S22.6 5 16 5z"/></svg>',
+    ok: '<svg viewBox="0 0 24 24" aria-hidden="true"><path d="M5 12.5l4.5 4.5L19 7.5" fill="none" stroke="currentColor" stroke-width="2.6" stroke-linecap="round" stroke-linejoin="round"/></svg>'
   };
   function icon(name) { var s = el("span", "ic"); s.innerHTML = SVG[name]; return s.firstChild; }
+  function field(tag, attrs) { // a labelled input with its own error line: {wrap, lbl, inp, err}
+    var id = "f" + ++fieldSeq, f = { wrap: el("div", "fld"), lbl: el("label", "lbl", { for: id }), inp: el(tag, "in", attrs),
+      err: el("span", "er", { id: id + "e" }) };
+    f.inp.id = id;
+    f.inp.setAttribute("aria-describedby", id + "e");
+    f.err.hidden = true;
+    f.wrap.appendChild(f.lbl);
+    f.wrap.appendChild(f.inp);
+    f.wrap.appendChild(f.err);
+    f.inp.addEventListener("input", function () { fieldError(f, ""); });
+    return f;
+  }
+  function fieldError(f, text) {
+    f.err.textContent = text;
+    f.err.hidden = !text;
+    if (text) f.inp.setAttribute("aria-invalid", "true"); else f.inp.removeAttribute("aria-invalid");
+  }
+  function formError(node, text) { node.textContent = text; node.hidden = !text; }
 
   var CSS =
     ".win{position:fixed;right:20px;bottom:96px;width:370px;height:560px;max-width:calc(100vw - 40px);max-height:calc(100vh - 116px);" +
@@ -116,6 +164,32 @@
     ".send{flex:none;width:40px;height:40px;margin:0;padding:0;border:0;border-radius:50%;background:var(--c);color:var(--on);" +
     "cursor:pointer;display:flex;align-items:center;justify-content:center}.send svg{width:20px;height:20px}" +
     ".send:disabled{background:#e6e9ee;color:#545d6a;cursor:default}" +
+    // the offline form (replaces the list and the composer), the notice strip, the contacts form
+    ".off .body,.off .typing,.off .cmp{display:none}.slot{flex:none}" +
+    ".off .slot{flex:1;min-height:0;overflow-y:auto;overscroll-behavior:contain;background:#f6f7f9}" +
+    ".pane{display:none;padding:18px 18px 20px}.off .pane{display:block}" +
+    ".lead{margin:0 0 16px;font-size:14.5px;line-height:1.45;color:#2b323c}" +
+    ".fld{display:block;margin:0 0 12px}.lbl{display:block;margin:0 0 5px;font-size:13px;font-weight:600;color:#2b323c}" +
+    ".in{display:block;width:100%;margin:0;padding:9px 11px;border:1px solid #b9c0ca;border-radius:10px;background:#fff;" +
+    "color:#1b1f24;font:inherit;font-size:15px;line-height:20px;outline:0}.in::placeholder{color:#687180;opacity:1}" +
+    ".in:focus{border-color:var(--c);box-shadow:0 0 0 1px var(--c)}textarea.in{resize:vertical;min-height:100px;max-height:260px}" +
+    ".in[aria-invalid=true]{border-color:#b42318;box-shadow:none}.er{display:block;margin:5px 0 0;font-size:12.5px;line-height:1.35;color:#b42318}" +
+    ".ferr{margin:0 0 12px;padding:9px 12px;border-radius:10px;background:#fdecea;color:#8a1c12;font-size:13px;line-height:1.4}" +
+    ".btn{display:block;width:100%;height:44px;margin:0;padding:0 16px;border:0;border-radius:10px;background:var(--c);" +
+    "color:var(--on);font:inherit;font-size:15px;font-weight:600;cursor:pointer}.btn:disabled{opacity:.65;cursor:default}" +
+    ".lnk{margin:0;padding:4px 2px;border:0;background:none;color:#0b57d0;font:inherit;text-decoration:underline;" +
+    "text-underline-offset:2px;cursor:pointer}.pane .lnk{display:block;margin:12px auto 0}" +
+    ".thx{padding:36px 8px 8px;text-align:center}.okc{width:60px;height:60px;margin:0 auto 16px;border-radius:50%;" +
+    "background:#e3f4ea;color:#12804a;display:flex;align-items:center;justify-content:center}.okc svg{width:30px;height:30px}" +
+    ".thx .h{margin:0 0 8px;font-size:19px;font-weight:700}.thx .lead{margin-bottom:22px;overflow-wrap:anywhere}" +
+    ".ntc{display:flex;align-items:center;gap:10px;padding:9px 12px 9px 14px;background:#fff6e0;color:#573800;" +
+    "border-top:1px solid #efd9a6;font-size:13px;line-height:1.35}.ntc span{flex:1;min-width:0;overflow-wrap:anywhere}" +
+    ".ntc .lnk{flex:none;color:#573800;font-weight:600}" +
+    ".ask{align-self:stretch;margin:10px 2px 0;padding:12px 12px 4px;border:1px solid #e1e4e9;border-radius:14px;background:#fff;text-align:left}" +
+    ".ask .fld{margin-bottom:8px}.ask .in{padding:8px 10px}.ask .btn{height:40px;margin-bottom:8px}" +
+    ".ask .ok{display:flex;align-items:center;gap:8px;padding:0 0 8px;color:#0f6b3e;font-size:13.5px;overflow-wrap:anywhere}" +
+    ".ask .ok svg{flex:none;width:18px;height:18px}" +
+    "@media (max-width:479px){.in{font-size:16px}}" +
     "@media (max-width:479px){.win,.left .win{top:0;left:0;right:0;bottom:0;width:auto;height:auto;max-width:none;max-height:none;" +
     "border-radius:0;animation:none}.open .fl{display:none}.x .ic-min{display:none}.x .ic-x{display:block}" +
     ".ta{font-size:16px}.hd{padding-top:max(14px,env(safe-area-inset-top))}.cmp{padding-bottom:max(8px,env(safe-area-inset-bottom))}}";
@@ -155,8 +229,38 @@
   var typingText = el("span");
   typing.appendChild(dots);
   typing.appendChild(typingText);
-  // The offline form (widget-offline-*) mounts here when nobody is online: a later issue.
+  // The slot: the "operator has left" notice above the composer, and the pane that replaces the
+  // list and the composer while nobody can answer (the offline form, then its thank-you).
+  var fieldSeq = 0;
   var slot = el("div", "slot");
+  var notice = el("div", "ntc", { "data-testid": "widget-offline-notice", role: "status" });
+  var noticeText = el("span");
+  var noticeBtn = el("button", "lnk", { type: "button", "data-testid": "widget-offline-open" });
+  notice.appendChild(noticeText);
+  notice.appendChild(noticeBtn);
+  notice.hidden = true;
+  var paneEl = el("div", "pane");
+  var offForm = el("form", "", { "data-testid": "widget-offline-form", novalidate: "" });
+  var offLead = el("p", "lead");
+  var offName = field("input", { type: "text", autocomplete: "name", "data-testid": "widget-offline-name" });
+  var offEmail = field("input", { type: "email", autocomplete: "email", autocapitalize: "off",
+    spellcheck: "false", "data-testid": "widget-offline-email" });
+  var offMsg = field("textarea", { rows: "4", "data-testid": "widget-offline-message" });
+  var offErr = el("div", "ferr", { role: "alert", "data-testid": "widget-offline-error" });
+  offErr.hidden = true;
+  var offSend = el("button", "btn", { type: "submit", "data-testid": "widget-offline-submit" });
+  var offBack = el("button", "lnk", { type: "button" });
+  [offLead, offName.wrap, offEmail.wrap, offMsg.wrap, offErr, offSend, offBack].forEach(function (n) { offForm.appendChild(n); });
+  var thanks = el("div", "thx", { "data-testid": "widget-offline-thanks", role: "status" });
+  var okCircle = el("div", "okc");
+  okCircle.appendChild(icon("ok"));
+  var thanksH = el("div", "h"), thanksP = el("p", "lead");
+  var thanksBack = el("button", "btn", { type: "button", "data-testid": "widget-offline-done" });
+  [okCircle, thanksH, thanksP, thanksBack].forEach(function (n) { thanks.appendChild(n); });
+  paneEl.appendChild(offForm);
+  paneEl.appendChild(thanks);
+  slot.appendChild(notice);
+  slot.appendChild(paneEl);
   var form = el("form", "cmp", { novalidate: "" });
   var input = el("textarea", "ta", { rows: "1", "data-testid": "widget-input", enterkeyhint: "send", autocomplete: "off" });
   var counter = el("span", "cnt", { "aria-live": "polite" });
@@ -277,6 +381,8 @@
     renderText(bubble, String(m.text == null ? "" : m.text));
     row.appendChild(bubble);
     e.appendChild(row);
+    // the holding message asking for contacts carries the form under it (until they are saved)
+    if (author === "system" && /^ask_contacts:/.test(m.client_id || "")) e.appendChild(askBox(m.conversation_id));
     var meta = el("div", "meta");
     var tm = el("time", "", { datetime: when.toISOString() });
     tm.textContent = clock(when);
@@ -439,6 +545,7 @@
     online = !!on;
     ctx.setOnline(online);
     paintHeader();
+    paintPane();
   }
   function showTyping(f) {
     clearTimeout(typingHide);
@@ -449,6 +556,234 @@
       typingHide = setTimeout(function () { typing.hidden = true; }, 30000); // a lost "stopped" frame
       if (atBottom) scrollDown();
     }
+  }
+
+  // --- offline mode (docs/protocol.md § Offline mode and e-mail) ------------------------------
+  // Nobody can answer and there is no open conversation: the offline form replaces the list and
+  // the composer. In an open conversation: a notice with a button to the same form. The holding
+  // message "ask_contacts:<id>" carries a contacts form. What the visitor typed is never dropped:
+  // errors are shown next to it, the form's text survives the next page (sessionStorage), and a
+  // retry reuses the client_id so the server stores the message once.
+  var paneMode = null;     // null: availability decides | "form": asked for from the notice | "thanks"
+  var shown = null;        // what paintPane showed last
+  var offBusy = false, ctRef = 0, ctPending = {};
+  var CTRL = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/;
+  var EMAIL = /^[^@\s<>"',;]{1,64}@[A-Za-z0-9.-]{1,253}\.[A-Za-z]{2,63}$/;
+  var PHONE = /^\+?[0-9(][0-9 ()\-.]{2,30}[0-9]$/;
+
+  function fmt(k, vars) { return t(k).replace(/%(\w)/g, function (m, n) { return n in vars ? vars[n] : m; }); }
+  function chars(s) { return Array.from(s).length; } // as the server counts (code points)
+  // what the visitor told us: {name, email, phone, cid: contacts left in this conversation, ecid: e-mail left in it}
+  function contact() { var c = store.json("contact"); return c && typeof c === "object" ? c : {}; }
+  function saveContact(v, cid) {
+    var c = contact();
+    ["name", "email", "phone"].forEach(function (k) { if (v[k]) c[k] = v[k]; });
+    if (cid) { c.cid = cid; if (v.email) c.ecid = cid; }
+    store.set("contact", JSON.stringify(c));
+  }
+  function badName(v, required) {
+    if (!v) return required ? t("needName") : "";
+    return chars(v) > 100 || CTRL.test(v) ? t("badName") : "";
+  }
+  function badEmail(v, required) {
+    if (!v) return required ? t("needEmail") : "";
+    return v.length > 254 || !/^[\x21-\x7e]+$/.test(v) || !EMAIL.test(v) || v.indexOf("..") >= 0 || v.charAt(0) === "."
+      ? t("badEmail") : "";
+  }
+  function badPhone(v) { return v && (!PHONE.test(v) || v.replace(/\D/g, "").length < 5) ? t("badPhone") : ""; }
+
+  function paintPane() {
+    var mode = paneMode || (!online && !current ? "form" : null);
+    if (mode === "form" && shown !== "form") prefill();
+    if (!mode && shown === "form" && online && !input.value.trim() && offMsg.inp.value.trim()) {
+      input.value = offMsg.inp.value; // someone came online: what was typed for e-mail goes to the chat
+      offMsg.inp.value = "";
+      saveOffDraft();
+      saveDraft();
+      autosize();
+    }
+    shown = mode;
+    win.classList.toggle("off", !!mode);
+    offForm.hidden = mode !== "form";
+    thanks.hidden = mode !== "thanks";
+    offBack.hidden = !current;
+    var c = contact(), known = c.email && c.ecid === current ? c.email : "";
+    notice.hidden = !!mode || online || !current;
+    noticeText.textContent = known ? fmt("awayKnown", { e: known }) : t("away");
+    noticeBtn.hidden = !!known;
+    if (atBottom && !mode) scrollDown(); // the notice took some height from the list
+  }
+  function prefill() {
+    var c = contact();
+    if (!offName.inp.value && c.name) offName.inp.value = c.name;
+    if (!offEmail.inp.value && c.email) offEmail.inp.value = c.email;
+  }
+  function focusForm() {
+    if (W.matchMedia("(pointer: coarse)").matches) return;
+    var f = [offName, offEmail, offMsg].filter(function (x) { return !x.inp.value.trim(); })[0] || offMsg;
+    f.inp.focus({ preventScroll: true });
+  }
+  function showPane(mode) {
+    paneMode = mode;
+    paintPane();
+    if (mode === "form") focusForm();
+    else if (!mode) { scrollDown(); if (!W.matchMedia("(pointer: coarse)").matches) input.focus({ preventScroll: true }); }
+  }
+  function offDraft() { var d = store.json("offdraft", true); return d && typeof d === "object" ? d : {}; }
+  function saveOffDraft(d) {
+    d = d || offDraft();
+    d.n = offName.inp.value;
+    d.e = offEmail.inp.value;
+    d.m = offMsg.inp.value;
+    store.set("offdraft", d.n || d.e || d.m || d.id ? JSON.stringify(d) : null, true);
+  }
+  [offName, offEmail, offMsg].forEach(function (f) { f.inp.addEventListener("input", function () { saveOffDraft(); }); });
+  noticeBtn.addEventListener("click", function () { showPane("form"); });
+  offBack.addEventListener("click", function () { showPane(null); });
+  thanksBack.addEventListener("click", function () { showPane(null); });
+  offForm.addEventListener("submit", function (e) { e.preventDefault(); offSubmit(); });
+
+  function offSubmit() {
+    if (offBusy) return;
+    var v = { name: offName.inp.value.replace(/\s+/g, " ").trim(), email: offEmail.inp.value.trim(),
+      message: offMsg.inp.value.replace(/^\s+|\s+$/g, "") };
+    var n = chars(v.message), first = null;
+    [[offName, badName(v.name, true)], [offEmail, badEmail(v.email, true)],
+      [offMsg, !n ? t("needMsg") : n > maxChars ? fmt("longMsg", { n: n, m: maxChars }) : ""]].forEach(function (p) {
+      fieldError(p[0], p[1]);
+      if (p[1] && !first) first = p[0];
+    });
+    formError(offErr, "");
+    if (first) { first.inp.focus(); return; }
+    // the same text again (a retry) keeps its client_id: stored once; a changed text is a new message
+    var d = offDraft(), sig = JSON.stringify(v);
+    if (!d.id || d.sig !== sig) { d.id = newClientId().replace(/^v-/, "off-"); d.sig = sig; }
+    saveOffDraft(d);
+    offBusy = true;
+    offSend.disabled = true;
+    offSend.textContent = t("fBusy");
+    postOffline(v, d.id, true);
+  }
+  function postOffline(v, id, again) {
+    var headers = { "Content-Type": "application/json" };
+    if (token) headers.Authorization = "Bearer " + token;
+    fetch(ctx.base + "/api/v1/widget/offline?site=" + encodeURIComponent(ctx.site), {
+      method: "POST", headers: headers, credentials: "omit", cache: "no-store",
+      body: JSON.stringify({ name: v.name, email: v.email, message: v.message, client_id: id, lang: ctx.lang,
+        page: { url: location.href, title: D.title } })
+    }).then(function (r) {
+      return r.json().then(function (b) { return [r.status, b]; }, function () { return [r.status, null]; });
+    }).then(function (res) {
+      var b = res[1] || {};
+      if (res[0] === 201 || res[0] === 200) return offDone(v, b);
+      // a token the server no longer knows: become a new visitor and send again, same client_id
+      if (res[0] === 401 && again && token) { forgetVisitor(); return postOffline(v, id, false); }
+      offFailed((b.error && b.error.code) || "http");
+    }).catch(function () { offFailed("network"); });
+  }
+  function offIdle() { offBusy = false; offSend.disabled = false; offSend.textContent = t("fSend"); }
+  function offFailed(code) {
+    offIdle();
+    var key = { invalid_name: "badName", invalid_email: "badEmail", empty_text: "needMsg", text_too_long: "longMsg" }[code];
+    var f = code === "invalid_name" ? offName : code === "invalid_email" ? offEmail : offMsg;
+    if (key) { fieldError(f, fmt(key, { n: chars(offMsg.inp.value.trim()), m: maxChars })); f.inp.focus(); return; }
+    formError(offErr, t(code === "rate_limited" ? "rate" : code === "forbidden" ? "forbidden" : code === "network" ? "net" : "srvErr"));
+    slot.scrollTop = slot.scrollHeight; // the message and the button under it, in view
+  }
+  function offDone(v, b) {
+    offIdle();
+    if (b.visitor_token && b.visitor_token !== token) { // we had no identity yet (or a stale one): this is it
+      if (token) forgetVisitor();
+      token = b.visitor_token;
+      store.set("token", token);
+      drop();
+      connect();
+    }
+    var cid = b.conversation_id;
+    saveContact({ name: v.name, email: v.email }, cid);
+    if (cid) {
+      conv(cid).status = "open";
+      current = cid;
+      dropNotices(cid);
+      setActive(true);
+    }
+    if (b.message) addMessage(b.message, "ack");
+    offMsg.inp.value = "";
+    saveOffDraft({});
+    thanksP.textContent = fmt("thanksMail", { e: v.email });
+    showPane("thanks");
+    thanksBack.focus({ preventScroll: true });
+  }
+
+  // the contacts form under the holding message
+  function askBox(cid) {
+    var box = el("div", "ask"), c = contact();
+    if (c.cid === cid && (c.email || c.phone)) { contactsSaved(box, c); return box; }
+    var p = { box: box, cid: cid, f: el("form", "", { "data-testid": "widget-contacts-form", novalidate: "" }),
+      em: field("input", { type: "email", autocomplete: "email", autocapitalize: "off", spellcheck: "false",
+        placeholder: "name@example.com", "data-testid": "widget-contacts-email" }),
+      ph: field("input", { type: "tel", autocomplete: "tel", "data-testid": "widget-contacts-phone" }),
+      nm: field("input", { type: "text", autocomplete: "name", "data-testid": "widget-contacts-name" }),
+      er: el("div", "ferr", { role: "alert", "data-testid": "widget-contacts-error" }),
+      btn: el("button", "btn", { type: "submit", "data-testid": "widget-contacts-submit" }) };
+    p.em.lbl.textContent = t("fEmail");
+    p.ph.lbl.textContent = t("fPhone");
+    p.nm.lbl.textContent = t("fNameOpt");
+    p.btn.textContent = t("ctSend");
+    p.er.hidden = true;
+    p.nm.inp.value = c.name || "";
+    p.em.inp.value = c.email || "";
+    [p.em.wrap, p.ph.wrap, p.nm.wrap, p.er, p.btn].forEach(function (n) { p.f.appendChild(n); });
+    p.f.addEventListener("submit", function (e) { e.preventDefault(); contactsSubmit(p); });
+    box.appendChild(p.f);
+    return box;
+  }
+  function contactsSubmit(p) {
+    if (p.ref) return;
+    var v = { email: p.em.inp.value.trim(), phone: p.ph.inp.value.trim(), name: p.nm.inp.value.replace(/\s+/g, " ").trim() };
+    var none = !v.email && !v.phone, e1 = badEmail(v.email), e2 = badPhone(v.phone), e3 = badName(v.name);
+    fieldError(p.em, e1);
+    fieldError(p.ph, e2);
+    fieldError(p.nm, e3);
+    formError(p.er, none ? t("needContact") : "");
+    var first = none || e1 ? p.em : e2 ? p.ph : e3 ? p.nm : null;
+    if (first) { first.inp.focus(); return; }
+    var frame = { type: "contacts", ref: "k" + ++ctRef };
+    for (var k in v) if (v[k]) frame[k] = v[k];
+    if (!ready || !send(frame)) { formError(p.er, t("net")); return; }
+    p.ref = frame.ref;
+    ctPending[p.ref] = p;
+    p.btn.disabled = true;
+    p.btn.textContent = t("fBusy");
+    p.timer = setTimeout(function () { contactsIdle(p); formError(p.er, t("ctNoAnswer")); }, 15000);
+  }
+  function contactsIdle(p) {
+    clearTimeout(p.timer);
+    delete ctPending[p.ref];
+    p.ref = null;
+    p.btn.disabled = false;
+    p.btn.textContent = t("ctSend");
+  }
+  function onContactsSaved(f) {
+    var p = ctPending[f.ref];
+    if (p) contactsIdle(p);
+    saveContact(f.visitor || {}, f.conversation_id || (p && p.cid) || current);
+    if (p) { p.box.textContent = ""; contactsSaved(p.box, contact()); }
+    paintPane();
+  }
+  function contactsSaved(box, c) {
+    var ok = el("div", "ok", { "data-testid": "widget-contacts-saved", role: "status" }), s = el("span");
+    s.textContent = fmt("ctSaved", { e: [c.email, c.phone].filter(Boolean).join(", ") });
+    ok.appendChild(icon("ok"));
+    ok.appendChild(s);
+    box.appendChild(ok);
+  }
+  function contactsError(f) {
+    var p = ctPending[f.ref];
+    contactsIdle(p);
+    var m = { invalid_email: [p.em, "badEmail"], invalid_phone: [p.ph, "badPhone"], invalid_name: [p.nm, "badName"] }[f.code];
+    if (m) { fieldError(m[0], t(m[1])); m[0].inp.focus(); return; }
+    formError(p.er, t(f.code === "invalid_input" ? "needContact" : f.code === "rate_limited" ? "rate" : "srvErr"));
   }
 
   // --- unread badge and sound -----------------------------------------------------------------
@@ -551,13 +886,16 @@
     store.set("active", null);
     store.set("read", null);
     store.set("notified", null);
+    store.set("contact", null);
     readKey = notifiedKey = null;
     for (var cid in convs) dropConversation(+cid);
     convs = {};
     current = null;
+    paneMode = null;
     setOperator(null);
+    paintPane();
   }
-  function setActive(on) { store.set("active", on && current ? String(current) : null); }
+  function setActive(on) { store.set("active", on && current ? String(current) : null); paintPane(); }
 
   // --- the socket -----------------------------------------------------------------------------
   function send(frame) {
@@ -662,6 +1000,7 @@
         return;
       case "operator.typing": return showTyping(f);
       case "availability": return setOnline(ctx.available(f));
+      case "contacts.saved": return onContactsSaved(f);
       case "sync.result": return onSync(f);
       case "reset":
         dropConversation(f.conversation_id);
@@ -722,6 +1061,7 @@
   }
 
   function onError(f) {
+    if (f.ref && ctPending[f.ref]) return contactsError(f);
     var e = f.ref && pendingEls[f.ref];
     if (e) {
       if (sentOnSocket[f.ref]) { delete sentOnSocket[f.ref]; inFlight--; }
@@ -844,7 +1184,8 @@
     scrollDown();
     markRead();
     connect();
-    if (!W.matchMedia("(pointer: coarse)").matches) input.focus({ preventScroll: true });
+    if (shown === "form") focusForm();
+    else if (!W.matchMedia("(pointer: coarse)").matches) input.focus({ preventScroll: true });
   }
   function close(byUser) {
     if (!isOpen) return;
@@ -877,6 +1218,17 @@
     } else if (greeting.parentNode) {
       greeting.remove();
     }
+    offLead.textContent = tx.offline_text || "";
+    offLead.hidden = !tx.offline_text;
+    offName.lbl.textContent = t("fName");
+    offEmail.lbl.textContent = t("fEmail");
+    offEmail.inp.setAttribute("placeholder", "name@example.com");
+    offMsg.lbl.textContent = t("fMsg");
+    offSend.textContent = t(offBusy ? "fBusy" : "fSend");
+    offBack.textContent = thanksBack.textContent = t("back");
+    thanksH.textContent = t("thanks");
+    noticeBtn.textContent = t("awayBtn");
+    offForm.setAttribute("aria-label", tx.offline_title || t("fMsg"));
     labels();
     setOnline(ctx.available(ctx.cfg()));
   }
@@ -923,11 +1275,16 @@
   setInterval(pageWatch, 2000);
 
   // --- start ----------------------------------------------------------------------------------
+  var draft = offDraft();
+  offName.inp.value = draft.n || "";
+  offEmail.inp.value = draft.e || "";
+  offMsg.inp.value = draft.m || "";
   configure();
   input.value = store.get("draft", true) || "";
   loadCache();
   readOutbox().forEach(function (it) { addPending(it); }); // left unsent by an earlier page
   paintHeader();
+  paintPane();
   autosize();
   updateUnread();
   if (!store.get("cache")) bannerTimer = setTimeout(function () { if (!ready) showBanner(t("connecting")); }, BANNER_GRACE);

@@ -4,6 +4,7 @@ import { t, setLanguage, LANGUAGES } from './i18n.js';
 import { clear, formatDateTime, h, randomId, toast } from './dom.js';
 
 const PHOTO_TYPES = ['image/png', 'image/jpeg', 'image/webp'];
+const DAYS = ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'];
 
 function field(label, control, hint) {
   return h('label', { class: 'field' }, h('span', { class: 'field__label' }, label), control,
@@ -90,7 +91,7 @@ export async function renderSites(root) {
     clear(detail);
     if (selected === 'new') { detail.append(newSiteForm()); return; }
     const site = sites.find((s) => s.id === selected);
-    if (site) detail.append(siteForm(site));
+    if (site) detail.append(siteForm(site), hoursForm(site));
   }
 
   function newSiteForm() {
@@ -172,6 +173,145 @@ export async function renderSites(root) {
       h('label', { class: 'check' }, showOp, ' ', t('sites.showOperator'))),
     h('section', { class: 'form__section' }, h('h3', {}, t('sites.texts')), h('div', { class: 'form__grid form__grid--2' }, ...textBlocks)),
     h('div', { class: 'form__actions form__actions--sticky' }, save, status));
+  }
+
+  // Working hours (GET/PUT /sites/{id}/hours): 24×7, or a time zone and intervals per weekday.
+  // Checked here with clear messages; whatever the server still refuses (an unknown time zone) is shown as it says.
+  function hoursForm(site) {
+    const form = h('form', { class: 'form', testid: 'hours-editor', novalidate: true });
+    const status = h('span', { class: 'form-status', testid: 'hours-status', role: 'status' });
+    const nowLine = h('p', { class: 'field__hint', testid: 'hours-now' });
+    let model = null;   // {always, timezone, days: {mon: [["09:00", "18:00"]], …}}
+    let inputs = [];    // [{day, index, which, el}] for marking bad ones
+
+    function paintNow(a) {
+      if (!a) { nowLine.textContent = ''; return; }
+      const state = !a.within_hours ? 'closed' : a.operators_online ? 'open' : 'noOperators';
+      nowLine.textContent = t('hours.now', { state: t(`hours.now.${state}`) });
+    }
+
+    function fromServer(hours) {
+      const days = {};
+      for (const d of DAYS) days[d] = hours ? (hours.days[d] || []).map((p) => [...p]) : [];
+      if (!hours) for (const d of DAYS.slice(0, 5)) days[d] = [['09:00', '18:00']];   // a first template
+      let tz = hours?.timezone;
+      if (!tz) { try { tz = Intl.DateTimeFormat().resolvedOptions().timeZone; } catch { tz = ''; } }
+      return { always: !hours, timezone: tz || 'Europe/Moscow', days };
+    }
+
+    function render() {
+      inputs = [];
+      const always = h('input', { type: 'checkbox', checked: model.always, testid: 'hours-always', onchange: () => { model.always = always.checked; render(); } });
+      const tz = h('input', { type: 'text', value: model.timezone, list: `tz-${site.id}`, class: 'hours-tz', testid: 'hours-timezone',
+        autocomplete: 'off', spellcheck: 'false', oninput: () => { model.timezone = tz.value; } });
+      let zones = [];
+      try { zones = Intl.supportedValuesOf('timeZone'); } catch { /* older browsers: free text */ }
+      const rows = DAYS.map((day) => {
+        const cell = h('div', { class: 'hours-day' });
+        model.days[day].forEach((pair, index) => {
+          const one = (which) => {
+            const el = h('input', { type: 'text', value: pair[which], inputmode: 'numeric', maxlength: 5, placeholder: which ? '18:00' : '09:00',
+              testid: which ? 'hours-end' : 'hours-start', 'aria-label': `${t(`day.${day}`)}: ${t(which ? 'hours.to' : 'hours.from')}`,
+              oninput: () => { pair[which] = el.value; el.removeAttribute('aria-invalid'); } });
+            inputs.push({ day, index, which, el });
+            return el;
+          };
+          cell.append(h('span', { class: 'hours-int' }, one(0), '–', one(1),
+            h('button', { type: 'button', class: 'btn btn--ghost btn--small', testid: 'hours-remove', 'aria-label': t('hours.remove'), title: t('hours.remove'),
+              onclick: () => { model.days[day].splice(index, 1); render(); } }, '×')));
+        });
+        if (!model.days[day].length) cell.append(h('span', { class: 'hours-off' }, t('hours.dayOff')));
+        if (model.days[day].length < 8) {
+          cell.append(h('button', { type: 'button', class: 'link', testid: 'hours-add', onclick: () => {
+            const last = model.days[day][model.days[day].length - 1];
+            model.days[day].push(last ? [last[1] === '24:00' ? '23:00' : last[1], '24:00'] : ['09:00', '18:00']);
+            render();
+          } }, t('hours.add')));
+        }
+        return h('tr', { testid: 'hours-day', dataset: { day } }, h('th', { scope: 'row' }, t(`day.${day}`)), h('td', {}, cell));
+      });
+      const save = h('button', { type: 'submit', class: 'btn btn--primary', testid: 'hours-save' }, t('hours.save'));
+      clear(form).append(
+        h('h2', {}, t('hours.title')),
+        h('p', { class: 'field__hint' }, t('hours.hint')),
+        h('label', { class: 'check' }, always, ' ', t('hours.always')),
+        model.always ? null : field(t('hours.timezone'), tz, t('hours.timezoneHint')),
+        model.always ? null : h('datalist', { id: `tz-${site.id}` }, ...zones.map((z) => h('option', { value: z }))),
+        model.always ? null : h('table', { class: 'hours-days' }, h('tbody', {}, ...rows)),
+        model.always ? null : h('div', { class: 'form__actions' }, h('button', { type: 'button', class: 'btn btn--small hours-copy', testid: 'hours-copy', onclick: () => {
+          for (const d of DAYS.slice(1, 5)) model.days[d] = model.days.mon.map((p) => [...p]);
+          render();
+        } }, t('hours.copy'))),
+        nowLine,
+        h('div', { class: 'form__actions' }, save, status));
+    }
+
+    /** The hours to send, or throws an Error with a message for the operator (and marks the input). */
+    function collect() {
+      for (const i of inputs) i.el.removeAttribute('aria-invalid');
+      form.querySelector('[data-testid="hours-timezone"]')?.removeAttribute('aria-invalid');
+      if (model.always) return null;
+      const timezone = model.timezone.trim();
+      if (!timezone) throw new Error(t('hours.noTimezone'));
+      const days = {};
+      for (const day of DAYS) {
+        const name = t(`day.${day}`);
+        const norm = (value, index, which) => {
+          const m = /^(\d{1,2})[:.]?(\d{2})$/.exec(value.trim());
+          const out = m ? `${m[1].padStart(2, '0')}:${m[2]}` : '';
+          if (!/^([01]\d|2[0-3]):[0-5]\d$|^24:00$/.test(out)) {
+            mark(day, index, which);
+            throw new Error(t('hours.badTime', { day: name, value: value.trim() }));
+          }
+          return out;
+        };
+        const pairs = model.days[day].map((p, i) => [norm(p[0], i, 0), norm(p[1], i, 1)]);
+        if (pairs.length > 8) throw new Error(t('hours.tooMany', { day: name }));
+        pairs.forEach(([a, b], i) => {
+          if (a === '24:00' || a >= b) { mark(day, i, 0); mark(day, i, 1); throw new Error(t('hours.order', { day: name, start: a, end: b })); }
+        });
+        const sorted = [...pairs].sort((x, y) => (x[0] < y[0] ? -1 : 1));
+        for (let i = 1; i < sorted.length; i += 1) if (sorted[i][0] < sorted[i - 1][1]) throw new Error(t('hours.overlap', { day: name }));
+        if (sorted.length) days[day] = sorted;
+      }
+      return { timezone, days };
+    }
+    function mark(day, index, which) {
+      const found = inputs.find((i) => i.day === day && i.index === index && i.which === which);
+      if (found) { found.el.setAttribute('aria-invalid', 'true'); found.el.focus(); }
+    }
+
+    form.addEventListener('submit', async (e) => {
+      e.preventDefault();
+      const say = (text, bad) => { status.textContent = text; status.className = `form-status${bad ? ' form-status--error' : ''}`; };
+      let hours;
+      try { hours = collect(); } catch (err) { say(err.message, true); return; }
+      const button = form.querySelector('[data-testid="hours-save"]');
+      button.disabled = true;
+      say(t('common.saving'));
+      try {
+        const res = await api('PUT', `/sites/${site.id}/hours`, { hours });
+        model = fromServer(res.hours);
+        render();
+        paintNow(res.availability);
+        say(t('hours.saved'));
+      } catch (err) {
+        say(err.status === 422 ? t('hours.rejected', { message: err.message }) : errorText(err), true);
+        if (err.status === 422 && /time ?zone/i.test(err.message)) form.querySelector('[data-testid="hours-timezone"]')?.setAttribute('aria-invalid', 'true');
+      } finally {
+        button.disabled = false;
+      }
+    });
+
+    form.append(h('h2', {}, t('hours.title')), h('p', { class: 'form-status' }, t('hours.loading')));
+    api('GET', `/sites/${site.id}/hours`).then((res) => {
+      model = fromServer(res.hours);
+      render();
+      paintNow(res.availability);
+    }, (err) => {
+      clear(form).append(h('h2', {}, t('hours.title')), h('p', { class: 'form-status form-status--error' }, errorText(err)));
+    });
+    return form;
   }
 
   clear(root).append(h('div', { class: 'page page--split' },

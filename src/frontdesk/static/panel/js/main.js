@@ -18,7 +18,7 @@ const PAGES = {
 };
 
 function toLogin(reason) {
-  const next = location.pathname + location.search;
+  const next = location.pathname + location.search + location.hash;   // the hash: a link to a conversation
   const q = new URLSearchParams({ next });
   if (reason) q.set('reason', reason);
   location.replace(`/panel/login?${q}`);
@@ -72,6 +72,7 @@ class Panel {
     window.frontdeskPanel = { store: this.store, alerts: this.alerts, connection: this.connection, stats: this.alerts.stats };
     document.addEventListener('click', (e) => this._navigate(e));
     window.addEventListener('popstate', () => this.route());
+    window.addEventListener('hashchange', () => this._openFromHash());
   }
 
   start() {
@@ -79,6 +80,23 @@ class Panel {
     this._renderConnection();
     this.connection.start();
     this.route();
+    this._openFromHash();
+  }
+
+  /** /panel/#/conversations/41 — the link in e-mail notifications: open that conversation. */
+  async _openFromHash() {
+    const m = /^#\/conversations\/(\d{1,18})$/.exec(location.hash);
+    if (!m) return;
+    const id = Number(m[1]);
+    history.replaceState(null, '', location.pathname + location.search);
+    try {
+      if (!this.store.convs.has(id)) await this.store.fetchConversation(id);
+    } catch (err) {
+      toast(err.status === 404 ? t('conv.notFound', { id }) : t('err.generic', { message: err.message }), 'error');
+      return;
+    }
+    if (location.pathname.replace(/\/+$/, '') !== '/panel') this.go('/panel/');
+    this.workplace.open(id);
   }
 
   async _stillLoggedIn() {

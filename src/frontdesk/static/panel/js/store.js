@@ -17,6 +17,7 @@ const GAP_SYNC_DELAY_MS = 1_500;  // live and replay may briefly arrive out of o
 const TYPING_STALE_MS = 30_000;   // a visitor who closed the tab mid-word stops "typing"
 const RESUME_MAX = 200;           // the server reads at most 200 resume entries
 const RETRY_INTERNAL_MS = 2_000;
+const EMAIL_BUSY = new Set(['queued', 'retrying', 'sending']);   // states that will still change
 
 export class Store extends EventTarget {
   constructor(me) {
@@ -31,6 +32,8 @@ export class Store extends EventTarget {
     this.welcomed = false;
     this._gapTimers = new Map();
     this._syncRefs = 0;
+    // conversation id → {list: OUTBOX_EMAIL[], smtp_configured, smtp_problem, at, loading, error}
+    this.emails = new Map();
   }
 
   emit(what, detail = {}) { this.dispatchEvent(new CustomEvent(what, { detail })); }
@@ -149,6 +152,59 @@ export class Store extends EventTarget {
     if (seq > 0 && document.visibilityState === 'visible') this.conn?.send({ type: 'read', conversation_id: conv.id, seq });
   }
 
+  // --- e-mail of offline conversations (GET /outbox; there is no live frame for delivery) ---
+
+  /** Fetch the e-mails of one conversation; a call while one is under way asks for one more after it.
+   * ``poll``: a repeat while some e-mail is on its way (counted, so the polls can slow down). */
+  loadEmails(conv, { poll = false } = {}) {
+    let state = this.emails.get(conv.id);
+    if (!state) {
+      state = { list: [], smtp_configured: true, smtp_problem: null, at: 0, loading: null, error: null, again: false, polls: 0 };
+      this.emails.set(conv.id, state);
+    }
+    state.polls = poll ? state.polls + 1 : 0;
+    if (state.loading) { state.again = true; return state.loading; }
+    state.loading = (async () => {
+      try {
+        const res = await api('GET', `/outbox?conversation_id=${conv.id}&limit=200`);
+        state.list = res.emails;
+        state.smtp_configured = res.smtp_configured;
+        state.smtp_problem = res.smtp_problem;
+        state.error = null;
+      } catch (err) {
+        state.error = err;
+      } finally {
+        state.at = Date.now();
+        state.loading = null;
+        this.changed({ emails: conv.id });
+        if (state.again) { state.again = false; this.loadEmails(conv); }
+      }
+    })();
+    return state.loading;
+  }
+
+  /** Some e-mail of the conversation is still on its way (worth polling). */
+  emailsBusy(conv) {
+    const state = this.emails.get(conv.id);
+    return !!state && state.list.some((e) => EMAIL_BUSY.has(e.state));
+  }
+
+  async retryEmail(conv, emailId) {
+    try {
+      const { email } = await api('POST', `/outbox/${emailId}/retry`);
+      const state = this.emails.get(conv.id);
+      if (state) state.list = state.list.map((e) => (e.id === email.id ? email : e));
+      this.changed({ emails: conv.id });
+    } finally {
+      this.loadEmails(conv);
+    }
+  }
+
+  /** After a message in the open offline conversation: its e-mails were queued with it. */
+  _emailsMayHaveChanged(conv) {
+    if (conv.id === this.activeId && conv.data.is_offline) this.loadEmails(conv);
+  }
+
   // --- operator actions ---------------------------------------------------------------
 
   sendMessage(conv, text, kind) {
@@ -242,6 +298,7 @@ export class Store extends EventTarget {
       return;
     }
     if (!this._insert(conv, m, { live })) return;
+    this._emailsMayHaveChanged(conv);
     const background = conv.id !== this.activeId || document.visibilityState !== 'visible';
     if (m.kind === 'visitor') {
       conv.typingText = '';
@@ -286,7 +343,7 @@ const FRAME_HANDLERS = {
     if (item) this.outbox.delete(frame.client_id);
     if (conv) {
       // shown at once; heldSeq() still counts only gap-free seqs, so the resume point is safe
-      this._insert(conv, m);
+      if (this._insert(conv, m)) this._emailsMayHaveChanged(conv);
       this.changed({ list: true, messages: conv.id });
     }
   },
@@ -316,7 +373,8 @@ const FRAME_HANDLERS = {
   },
 
   'conversation.updated'(frame) {
-    this._conv(frame.conversation);
+    const conv = this._conv(frame.conversation);
+    this._emailsMayHaveChanged(conv);
     this.changed({ list: true, conv: frame.conversation.id });
   },
 

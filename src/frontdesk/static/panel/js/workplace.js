@@ -8,6 +8,10 @@ const TYPING_REPEAT_MS = 2_500;    // re-send is_typing:true at most this often 
 const GROUP_GAP_MS = 5 * 60_000;   // a new message header after 5 minutes of silence
 const WAIT_WARN_MS = 60_000;       // waiting time turns amber after a minute (first reply target)
 const WAIT_ALARM_MS = 180_000;     // and red after three
+// E-mail state of the open offline dialog while some e-mail is still on its way: soon after a reply
+// or a retry (1 s, 2 s, 4 s …), then every 10 s (there is no live frame for delivery).
+const EMAIL_POLL_FIRST_MS = 1_000;
+const EMAIL_POLL_MAX_MS = 10_000;
 
 export function visitorName(conv) {
   const v = conv.data.visitor || {};
@@ -49,6 +53,7 @@ export class Workplace {
     this.listCol = h('aside', { class: 'col col-list' }, this.tabs, this.list);
 
     this.header = h('header', { class: 'dialog-head' });
+    this.mailStrip = h('div', { class: 'mail-strip', testid: 'email-status', hidden: true, role: 'status' });
     this.messages = h('div', { class: 'messages', role: 'log', 'aria-live': 'polite' });
     this.pending = h('div', { class: 'pending' });
     this.typingPreview = h('div', { class: 'typing-preview', testid: 'typing-preview', hidden: true });
@@ -67,7 +72,7 @@ export class Workplace {
       h('div', { class: 'composer__modes', role: 'tablist' }, this.modeReply, this.modeNote, this.charCount),
       h('div', { class: 'composer__row' }, this.input, this.sendButton), this.closedNotice);
     this.emptyState = h('div', { class: 'dialog-empty' });
-    this.dialogCol = h('section', { class: 'col col-dialog' }, this.header, this.scroller, this.composer, this.emptyState);
+    this.dialogCol = h('section', { class: 'col col-dialog' }, this.header, this.mailStrip, this.scroller, this.composer, this.emptyState);
 
     this.visitorCol = h('aside', { class: 'col col-visitor', testid: 'visitor-info', 'aria-label': t('info.title') });
     this.offerHost = h('div', { class: 'offers', 'aria-live': 'assertive' });
@@ -99,9 +104,10 @@ export class Workplace {
     if (parts.list || parts.welcome) { this._renderTabs(); this._renderList(); this._updateCounts(); }
     if (parts.active) { this._renderDialog(true); this._renderVisitor(); }
     else {
-      if (parts.conv === activeId) { this._renderHeader(); this._renderComposerState(); this._renderVisitor(); }
+      if (parts.conv === activeId) { this._renderHeader(); this._renderComposerState(); this._renderVisitor(); this._renderMail(); }
       if (parts.messages === activeId) this._renderMessages();
     }
+    if (parts.emails != null && parts.emails === activeId) this._renderMail();
     if (parts.typing != null) {
       if (parts.typing === activeId) this._renderTyping();
       this._renderList();
@@ -177,7 +183,7 @@ export class Workplace {
     },
     h('span', { class: 'conv__dot', 'aria-hidden': 'true' }),
     h('span', { class: 'conv__main' },
-      h('span', { class: 'conv__top' }, h('span', { class: 'conv__name' }, visitorName(conv)), right),
+      h('span', { class: 'conv__top' }, h('span', { class: 'conv__name' }, visitorName(conv)), d.is_offline ? offlineBadge() : null, right),
       h('span', { class: 'conv__preview' }, preview),
       h('span', { class: 'conv__meta' }, [d.site_name, owner].filter(Boolean).join(' · '))),
     conv.unread ? h('span', { class: 'badge', testid: 'unread-count', title: t('list.unread', { n: conv.unread }) }, String(conv.unread)) : null);
@@ -199,6 +205,12 @@ export class Workplace {
     // a preview that stopped updating long ago is stale (visitor gone mid-word)
     const conv = this._active();
     if (conv && !this.typingPreview.hidden && !this.store.typingText(conv)) this._renderTyping();
+    // e-mail on its way: ask again now and then (no live frame for delivery yet)
+    const mail = conv && conv.data.is_offline ? this.store.emails.get(conv.id) : null;
+    if (mail && !mail.loading && document.visibilityState === 'visible' && this.store.emailsBusy(conv) &&
+        Date.now() - mail.at >= Math.min(EMAIL_POLL_MAX_MS, EMAIL_POLL_FIRST_MS * 2 ** mail.polls)) {
+      this.store.loadEmails(conv, { poll: true });
+    }
   }
 
   // --- opening and switching --------------------------------------------------------------
@@ -253,6 +265,7 @@ export class Workplace {
     this.dialogCol.classList.toggle('col-dialog--empty', !conv);
     this.header.hidden = this.scroller.hidden = this.composer.hidden = !conv;
     this.emptyState.hidden = !!conv;
+    if (!conv) this.mailStrip.hidden = true;
     if (!conv) {
       clear(this.emptyState).append(h('div', { class: 'dialog-empty__title' }, t('dialog.empty.title')),
         h('div', { class: 'dialog-empty__text' }, t('dialog.empty.text')));
@@ -267,6 +280,8 @@ export class Workplace {
     this._renderComposerState();
     this._renderMessages(true);
     this._renderTyping();
+    this._renderMail();
+    if (switched && conv.data.is_offline) this.store.loadEmails(conv);
   }
 
   _renderHeader() {
@@ -287,7 +302,8 @@ export class Workplace {
     clear(this.header).append(
       h('button', { type: 'button', class: 'btn btn--ghost dialog-head__back', 'aria-label': t('dialog.back'), onclick: () => this.close() }, icon('back')),
       h('div', { class: 'dialog-head__who' },
-        h('div', { class: 'dialog-head__name', testid: 'dialog-title' }, visitorName(conv)),
+        h('div', { class: 'dialog-head__top' },
+          h('div', { class: 'dialog-head__name', testid: 'dialog-title' }, visitorName(conv)), d.is_offline ? offlineBadge() : null),
         h('div', { class: `dialog-head__state dialog-head__state--${d.status === 'open' ? (s.isWaiting(conv) ? 'waiting' : 'open') : 'closed'}`, testid: 'dialog-state' },
           state, d.site_name ? ` · ${d.site_name}` : '')),
       h('div', { class: 'dialog-head__actions' }, ...buttons,
@@ -321,7 +337,7 @@ export class Workplace {
     const msgs = this.store.sortedMessages(conv);
     const r = this.renderedSeqs;
     const last = msgs.length ? msgs[msgs.length - 1].seq : 0;
-    const appendOnly = !full && r.convId === conv.id && msgs.length > r.count &&
+    const appendOnly = !full && r.convId === conv.id && msgs.length > r.count && !this.messages.querySelector('.messages__status') &&
       msgs.length - r.count === msgs.filter((m) => m.seq > r.last).length;
     if (appendOnly) {
       const fresh = msgs.filter((m) => m.seq > r.last);
@@ -352,10 +368,66 @@ export class Workplace {
       h('span', { class: 'msg__author' }, who),
       author === 'note' ? h('span', { class: 'msg__note-label' }, t('msg.note')) : null,
       h('time', { class: 'msg__time', datetime: m.created_at }, formatClock(m.created_at)));
+    const mails = h('div', { class: 'msg__mails', dataset: { messageId: m.id } });
+    this._fillMails(mails);
     return h('div', {
       class: `msg msg--${author}${sameGroup ? ' msg--cont' : ''}`, testid: 'chat-message',
       dataset: { author, seq: m.seq }, title: formatDateTime(m.created_at),
-    }, meta, h('div', { class: 'msg__text' }, linkify(m.text)));
+    }, meta, h('div', { class: 'msg__text' }, linkify(m.text)), mails);
+  }
+
+  // --- e-mail of offline conversations ------------------------------------------------------
+
+  /** The strip under the header and the delivery line under each message that was e-mailed. */
+  _renderMail() {
+    const conv = this._active();
+    const offline = !!conv && !!conv.data.is_offline;
+    this.mailStrip.hidden = !offline;
+    if (offline) {
+      const v = conv.data.visitor || {};
+      const state = this.store.emails.get(conv.id);
+      const failed = state ? state.list.filter((e) => e.state === 'failed').length : 0;
+      clear(this.mailStrip).append(...[
+        h('div', { class: 'mail-strip__line' }, h('span', { class: 'mail__icon', 'aria-hidden': 'true' }, '✉'),
+          v.email ? t('mail.strip', { email: v.email }) : t('mail.noEmail')),
+        failed ? h('div', { class: 'mail-strip__failed' }, t('mail.failedCount', { n: failed })) : null,
+        state && !state.smtp_configured
+          ? h('div', { class: 'mail-strip__warn', testid: 'smtp-off', title: state.smtp_problem || '' }, t('mail.smtpOff')) : null,
+        state?.error ? h('div', { class: 'mail-strip__warn' }, t('mail.loadFailed', { message: state.error.message })) : null,
+      ].filter(Boolean));
+    }
+    for (const box of this.messages.querySelectorAll('.msg__mails')) this._fillMails(box);
+  }
+
+  _fillMails(box) {
+    const conv = this._active();
+    const state = conv && this.store.emails.get(conv.id);
+    const id = Number(box.dataset.messageId);
+    const mine = state ? state.list.filter((e) => e.message_id === id).sort((a, b) => a.id - b.id) : [];
+    clear(box).append(...mine.map((e) => this._mailLine(conv, e)));
+    box.hidden = !mine.length;
+  }
+
+  _mailLine(conv, e) {
+    const texts = {
+      sent: () => t('mail.sent'),
+      queued: () => t('mail.queued'),
+      sending: () => t('mail.sending'),
+      retrying: () => t('mail.retrying', { time: formatClock(e.next_attempt_at), n: e.attempts, max: e.max_attempts }),
+      failed: () => t('mail.failed'),
+      waiting_for_configuration: () => t('mail.waiting'),
+    };
+    const text = (texts[e.state] || texts.queued)();
+    const retry = e.state === 'failed' ? h('button', { type: 'button', class: 'link mail__retry', testid: 'email-retry', onclick: async (ev) => {
+      ev.target.disabled = true;
+      try { await this.store.retryEmail(conv, e.id); toast(t('mail.retried')); } catch (err) { toast(t('err.generic', { message: err.message }), 'error'); }
+    } }, t('mail.retry')) : null;
+    return h('div', { class: `mail mail--${e.state}`, testid: 'email-state', dataset: { state: e.state, emailId: e.id, kind: e.kind },
+      title: `${t(`mail.kind.${e.kind}`)}: ${e.to}${e.sent_at ? ` · ${formatDateTime(e.sent_at)}` : ''}` },
+    h('span', { class: 'mail__icon', 'aria-hidden': 'true' }, '✉'),
+    h('span', { class: 'mail__to' }, e.to), ' — ', h('span', { class: 'mail__state' }, text),
+    e.state === 'failed' ? h('span', { class: 'mail__detail' }, ` ${e.last_error || '—'}`) : null, retry,
+    e.state === 'retrying' && e.last_error ? h('div', { class: 'mail__error' }, t('mail.lastError', { error: e.last_error })) : null);
   }
 
   _renderPending(conv) {
@@ -494,7 +566,7 @@ export class Workplace {
       h('dl', { class: 'info' },
         row(t('info.name'), v.name || null, 'visitor-field-name'),
         row(t('info.email'), v.email ? h('span', { class: 'info-email' }, v.email) : null, 'visitor-field-email'),
-        v.phone ? row(t('info.phone'), v.phone) : null,
+        row(t('info.phone'), v.phone || null, 'visitor-field-phone'),
         row(t('info.page'), page, 'visitor-field-page'),
         row(t('info.referrer'), v.referrer ? extLink(v.referrer, v.referrer) : t('info.direct')),
         row(t('info.started'), formatDateTime(d.created_at), 'visitor-field-started'),
@@ -598,6 +670,10 @@ export class Workplace {
     document.body.append(this.helpOverlay);
     closeBtn.focus();
   }
+}
+
+function offlineBadge() {
+  return h('span', { class: 'tag tag--offline', testid: 'offline-badge', title: t('badge.offlineHint') }, t('badge.offline'));
 }
 
 function shortAgent(ua) {
