@@ -64,5 +64,5 @@ def conversation(c: Conversation, *, site: Site, visitor_row: Visitor, assignee:
 
 def visitor_conversation(c: Conversation, assignee: Operator | None) -> dict:
     """What a visitor may know of its own conversation."""
-    return {"id": c.id, "status": c.status, "last_seq": c.last_seq,
+    return {"id": c.id, "status": c.status, "last_seq": c.last_seq, "is_offline": c.is_offline,
             "operator": operator_public(assignee), "created_at": iso(c.created_at)}

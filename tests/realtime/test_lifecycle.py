@@ -94,3 +94,18 @@ async def test_read_marks_are_stored_and_shown_to_operators(sqlite_server):
     assert (conv["visitor_read_seq"], conv["operator_read_seq"]) == (2, 2)
     for ws in (v, ows):
         await ws.close()
+
+
+async def test_welcome_tells_a_returning_visitor_what_contacts_it_left(sqlite_server):
+    v = await visitor_ws(sqlite_server, sqlite_server.demo["site_key"])
+    assert v.welcome["visitor"] == {"name": None, "email": None, "phone": None}
+    await v.send({"type": "message.send", "client_id": "1", "text": "Перезвоните мне"})
+    await v.expect("message.ack")
+    await v.send({"type": "contacts", "phone": "+7 912 345-67-89", "name": "Иван", "ref": "k"})
+    await v.expect("contacts.saved", ref="k")
+    await v.close()
+    # another device with the same visitor token (or a cleared cache with a kept cookie)
+    again = await visitor_ws(sqlite_server, sqlite_server.demo["site_key"], token=v.welcome["visitor_token"])
+    assert again.welcome["visitor"] == {"name": "Иван", "email": None, "phone": "+7 912 345-67-89"}
+    assert again.welcome["conversation"]["is_offline"] is False
+    await again.close()

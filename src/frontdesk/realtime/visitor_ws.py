@@ -41,6 +41,8 @@ class VisitorSession(SocketSession):
             async with rt.sessions() as session:  # issue 6: + within_hours, available
                 availability = await site_availability(session, site, rt.clock())
             await self.conn.send_now({"type": "welcome", "visitor_token": token, "visitor_id": visitor.id,
+                                      "visitor": {"name": visitor.name, "email": visitor.email,
+                                                  "phone": visitor.phone},
                                       "conversation": current, **availability,
                                       "heartbeat": rt.settings.ws_ping_interval})
             await self._resume(p.parse_resume(hello.get("resume")), hello.get("resume"), current)

@@ -1022,6 +1022,10 @@
     }
     setOnline(ctx.available(f));
     var c = f.conversation;
+    // what the server already knows of this visitor (another device, a cleared cache):
+    // do not ask again for contacts it has
+    var v = f.visitor;
+    if (v && (v.name || v.email || v.phone)) saveContact(v, c && c.is_offline && (v.email || v.phone) ? c.id : 0);
     for (var id in convs) { // closed while this visitor was away
       if (convs[id].status === "open" && (!c || c.id !== +id)) {
         convs[id].status = "closed";
