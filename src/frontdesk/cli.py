@@ -114,12 +114,23 @@ def cmd_serve(args: argparse.Namespace) -> int:
         return 0
 
     try:
-        return asyncio.run(run())
+        with asyncio.Runner(loop_factory=_loop_factory()) as runner:
+            return runner.run(run())
     except SystemExit:  # uvicorn's startup failure: port in use, or the app failed to start
         if server.started:
             raise
     print(f"frontdesk: could not start on {settings.host}:{settings.port} (see the log above)", file=sys.stderr)
     return 1
+
+
+def _loop_factory():  # noqa: ANN202
+    """uvloop when installed (it is, with uvicorn[standard]): ≈ 1.5-2× the stdlib loop for sockets.
+    uvicorn picks it only in its own ``run()``; we drive ``Server.serve()`` ourselves."""
+    try:
+        import uvloop
+    except ImportError:
+        return None
+    return uvloop.new_event_loop
 
 
 def _announce(settings: Settings, base: str) -> None:

@@ -15,7 +15,7 @@ import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
-from sqlalchemy import case, select, tuple_, update
+from sqlalchemy import case, insert, select, tuple_, update
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -180,18 +180,27 @@ class MessageWriter:
                             update(Conversation)
                             .where(Conversation.id.in_(replied), Conversation.first_reply_at.is_(None))
                             .values(first_reply_at=now))
+                    rows: list[dict] = []
+                    order: list[int] = []  # batch index of each row
                     for cid in conv_ids:
                         idxs = per_conv[cid]
                         seq = new_last[cid] - len(idxs)
                         for i in idxs:
                             seq += 1
                             item = batch[i]
-                            created.append((i, Message(
-                                conversation_id=cid, seq=seq, kind=item.kind, sender=item.sender,
-                                author_operator_id=item.author.id if item.author else None,
-                                text=item.text, client_id=item.client_id, created_at=now)))
-                    session.add_all([m for _, m in created])
-                    await session.flush()
+                            rows.append({"conversation_id": cid, "seq": seq, "kind": item.kind, "sender": item.sender,
+                                         "author_operator_id": item.author.id if item.author else None,
+                                         "text": item.text, "client_id": item.client_id, "created_at": now})
+                            order.append(i)
+                    # One multi-row INSERT … RETURNING. (The ORM's add_all + flush wants the
+                    # returned ids in parameter order, which SQLite cannot promise for a
+                    # multi-row INSERT, so it sends one INSERT per row: two thread hops per
+                    # message.) (conversation_id, seq) is unique: it matches ids back.
+                    returned = (await session.execute(
+                        insert(Message).returning(Message.id, Message.conversation_id, Message.seq), rows)).all()
+                    ids = {(cid, seq): mid for mid, cid, seq in returned}
+                    created = [(i, Message(id=ids[(row["conversation_id"], row["seq"])], **row))
+                               for i, row in zip(order, rows)]
                     for i, m in created:
                         if batch[i].in_transaction is not None:
                             await batch[i].in_transaction(session, m)

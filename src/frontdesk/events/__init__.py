@@ -7,7 +7,7 @@ sockets receive it and in what shape.
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 
 MESSAGE_CREATED = "message.created"
 CONVERSATION_CREATED = "conversation.created"
@@ -40,7 +40,10 @@ class Event:
     operator_id: int | None = None  # the operator the event is about / who acted
 
     def to_json(self) -> str:
-        return json.dumps(asdict(self), ensure_ascii=False, separators=(",", ":"))
+        # not dataclasses.asdict: it deep-copies the payload first, for every event
+        return json.dumps({"name": self.name, "site_id": self.site_id, "payload": self.payload,
+                           "conversation_id": self.conversation_id, "visitor_id": self.visitor_id,
+                           "operator_id": self.operator_id}, ensure_ascii=False, separators=(",", ":"))
 
     @classmethod
     def from_json(cls, raw: str) -> "Event":
