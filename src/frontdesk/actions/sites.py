@@ -23,11 +23,11 @@ DEFAULT_WIDGET = {
         "ru": {"title": "Онлайн-консультант", "subtitle": "Обычно отвечаем за минуту",
                "greeting": "Здравствуйте! Чем можем помочь?", "placeholder": "Напишите сообщение…",
                "offline_title": "Сейчас нас нет в сети",
-               "offline_text": "Оставьте сообщение — мы ответим на e-mail."},
+               "offline_text": "Оставьте сообщение — мы ответим на e‑mail."},
         "en": {"title": "Chat with us", "subtitle": "We usually reply within a minute",
                "greeting": "Hello! How can we help?", "placeholder": "Type a message…",
                "offline_title": "We are offline right now",
-               "offline_text": "Leave a message and we will reply by e-mail."},
+               "offline_text": "Leave a message and we will reply by e‑mail."},
     },
 }
 
