@@ -141,7 +141,7 @@ def test_offline_form_on_the_demo_page_reaches_the_panel_and_the_mailbox(browser
     expect(form).to_be_visible()
     expect(w.input).to_be_hidden()                                   # instead of the live chat
     expect(page.locator("#frontdesk-widget .rl")).to_have_text("Сейчас нас нет в сети")
-    expect(form).to_contain_text("Оставьте сообщение — мы ответим на e-mail.")
+    expect(form).to_contain_text("Оставьте сообщение — мы ответим на e‑mail.")
 
     # bad input: calm errors next to the fields, nothing sent
     page.get_by_test_id("widget-offline-name").fill("Иван Петров")
