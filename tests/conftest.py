@@ -8,6 +8,13 @@ import pytest
 from tests.support import IN_CI, PostgresCluster, RedisServer, ServerProcess
 
 
+def pytest_collection_modifyitems(items) -> None:  # noqa: ANN001
+    """Browser tests run last. Sync Playwright keeps its event loop running on the main
+    thread for as long as the session-wide Chromium lives; async tests after it could
+    not start theirs."""
+    items.sort(key=lambda item: "/tests/e2e/" in str(item.path).replace("\\", "/"))
+
+
 def _unavailable(what: str, exc: Exception) -> None:
     # A test that needs a service fails under CI; on a laptop without it, it skips.
     if IN_CI:
