@@ -1,0 +1,476 @@
+#!/usr/bin/env python
+"""Core relay benchmark: frontdesk vs a raw uvicorn + Starlette WebSocket relay, same run, same load.
+
+    python bench/relay.py [--visitors N --operators M --seconds S --rate R --idle K
+                           --window W --procs P --only baseline|frontdesk --py-spy]
+
+For each server (the raw baseline of bench/echo_server.py first, then
+`frontdesk serve --demo` on a fresh SQLite data dir) it measures, over real
+sockets on 127.0.0.1:
+
+1. **idle memory**: server RSS before and after K idle visitor sockets (each
+   sent its hello and got its welcome), divided by K;
+2. **throughput**: N visitors send ``message.send`` as fast as acks allow with a
+   window of W outstanding sends each; counted is what operator sockets receive
+   (frontdesk: ``message.created``, i.e. stored and relayed) inside an S-second
+   window after a 1 s ramp. Frontdesk limits each visitor socket to 20 frames/s
+   (burst 40), so its visitors pace themselves at 19/s: the client-side ceiling
+   N × 19 is printed, and must stay well above the result;
+3. **latency**: an open-loop R msg/s spread round-robin over the visitors for S
+   seconds; each text carries the monotonic send time, each operator socket
+   notes its receive time (same machine, same clock): p50/p99/max.
+
+This is a benchmark: it prints (and writes bench/results/relay-*.json), it
+asserts nothing. Everything it starts is stopped by pid at the end.
+"""
+from __future__ import annotations
+
+import argparse
+import math
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import _harness as h  # noqa: E402
+import wsload  # noqa: E402
+
+TARGETS = {"throughput_ratio": 0.30, "p99_ms": 5.0, "idle_kib": 48.0}
+PACE_RATE, PACE_BURST = 19.0, 30.0  # frontdesk allows 20/s, burst 40 per socket
+
+
+def measure_idle(workers: h.Workers, pid: int, count: int, warm: int = 50, server=None) -> dict:  # noqa: ANN001
+    n = len(workers.pipes)
+    # warm the code paths (imports, statement caches, allocator) before the "before" snapshot
+    workers.call("idle_open", [{"count": c, "first_idx": 20_000_000 + i * 1_000_000}
+                               for i, c in enumerate(h.split(warm, n))])
+    workers.call("idle_close")
+    time.sleep(1.0)
+    before = h.rss(pid)
+    st0 = server.stats() if server is not None and server.instrument else {}
+    # two halves: the second half's growth is the marginal (steady-state) cost per socket, after
+    # one-off growth (SQLite page caches, allocator arenas, first-use caches) happened in the first
+    half = count // 2
+    cpu = h.CpuWindow(pid, workers.pids).__enter__()
+    res = workers.call("idle_open", [{"count": c, "first_idx": 10_000_000 + i * 1_000_000}
+                                     for i, c in enumerate(h.split(half, n))], timeout=600)
+    time.sleep(1.0)
+    mid = h.rss(pid)
+    res2 = workers.call("idle_open_more", [{"count": c, "first_idx": 15_000_000 + i * 1_000_000}
+                                           for i, c in enumerate(h.split(count - half, n))], timeout=600)
+    cpu.__exit__()
+    opened1 = sum(r["opened"] for r in res)
+    opened2 = sum(r["opened"] for r in res2)
+    opened = opened1 + opened2
+    failed = sum(r["failed"] for r in res + res2)
+    time.sleep(1.5)
+    after = h.rss(pid)
+    st1 = server.stats() if st0 else {}
+    secs = max(r["seconds"] for r in res) + max(r["seconds"] for r in res2)
+    workers.call("idle_close")
+    time.sleep(0.5)
+    out = {"requested": count, "opened": opened, "failed": failed, "rss_before": before, "rss_mid": mid,
+           "rss_after": after, "kib_per_socket": (after - before) / 1024 / max(opened, 1),
+           "marginal_kib_per_socket": (after - mid) / 1024 / max(opened2, 1), "open_seconds": secs,
+           "server_cpu_pct_while_opening": cpu.server_pct,
+           "server_cpu_ms_per_hello": 1000 * cpu.server_cpu / max(opened1, 1),
+           "opened_per_s": opened / secs if secs else 0.0}
+    if st0 and st1 and opened:
+        d = {k: st1.get(k, 0) - st0.get(k, 0) for k in st1 if k != "t"}
+        out["instrumented_per_hello"] = {
+            "statements": d.get("stmt", 0) / opened, "thread_hops": d.get("hop", 0) / opened,
+            "pool_checkouts": d.get("pool_checkout", 0) / opened,
+            "commits": d.get("hop_commit", 0) / opened, "rollbacks": d.get("hop_rollback", 0) / opened,
+            "mean_hop_ms": d.get("hop_ns", 0) / 1e6 / max(d.get("hop", 1), 1),
+            "hops_over_5ms": d.get("hop_over_5ms", 0) / opened,
+            "gc_cpu_ms_per_hello": sum(d.get(f"gc{g}_cpu_ns", 0) for g in range(3)) / 1e6 / opened,
+            "gc_full_collections": d.get("gc2", 0), "gc_full_cpu_ms": round(d.get("gc2_cpu_ns", 0) / 1e6),
+            "gc_full_longest_ms_so_far": round(st1.get("gc2_max_ns", 0) / 1e6),
+            "by_kind": {k: round(v / opened, 2) for k, v in sorted(d.items())
+                        if (k.startswith("stmt_") or k.startswith("hop_")) and v and k not in ("hop_ns", "hop_over_5ms")},
+            "mean_ms_by_hop": {k[6:]: round(v / 1e6 / max(d.get("hop_" + k[6:], 1), 1), 2)
+                               for k, v in sorted(d.items()) if k.startswith("hopns_") and v}}
+    if failed:
+        out["first_failures"] = [f for r in res for f in r.get("first_failures", [])][:3]
+    return out
+
+
+def stats_delta(a: dict, b: dict) -> dict | None:
+    """Per-message costs from two snapshots of bench/instrumented_serve.py's counters."""
+    if not a or not b:
+        return None
+    d = {k: b.get(k, 0) - a.get(k, 0) for k in b if k != "t"}
+    msgs = d.get("batched_msgs", 0)
+    if not msgs:
+        return None
+    out = {"messages": msgs, "batches": d.get("batches", 0),
+           "msgs_per_batch": msgs / max(d.get("batches", 1), 1),
+           "batch_ms": d.get("batch_ns", 0) / 1e6 / max(d.get("batches", 1), 1),
+           "statements_per_msg": d.get("stmt", 0) / msgs,
+           "statements_per_batch": d.get("stmt", 0) / max(d.get("batches", 1), 1),
+           "hops_per_msg": d.get("hop", 0) / msgs, "hops_per_batch": d.get("hop", 0) / max(d.get("batches", 1), 1),
+           "hop_ms": d.get("hop_ns", 0) / 1e6 / max(d.get("hop", 1), 1),
+           "pool_checkouts_per_msg": d.get("pool_checkout", 0) / msgs,
+           "gc": {f"gen{g}": {"collections": d.get(f"gc{g}", 0), "wall_ms": round(d.get(f"gc{g}_ns", 0) / 1e6, 1),
+                              "cpu_ms": round(d.get(f"gc{g}_cpu_ns", 0) / 1e6, 1),
+                              "max_wall_ms_since_start": round(b.get(f"gc{g}_max_ns", 0) / 1e6, 1),
+                              "collected": d.get(f"gc{g}_collected", 0)}
+                  for g in range(3)},
+           "hops_over_5ms": d.get("hop_over_5ms", 0),
+           "by_kind": {k: v for k, v in sorted(d.items()) if (k.startswith("stmt_") or k.startswith("hop_")) and v
+                       and k not in ("hop_ns", "hop_over_5ms")},
+           "mean_ms_by_hop": {k[6:]: round(v / 1e6 / max(d.get("hop_" + k[6:], 1), 1), 3)
+                              for k, v in sorted(d.items()) if k.startswith("hopns_") and v}}
+    return out
+
+
+def measure_throughput(workers: h.Workers, pid: int, args, paced: bool, profile: str | None,  # noqa: ANN001
+                       server=None) -> dict:  # noqa: ANN001
+    ramp = 1.0
+    start_at = time.monotonic() + 0.5
+    win0, win1 = start_at + ramp, start_at + ramp + args.seconds
+    workers.start("throughput", {"start_at": start_at, "ramp": ramp, "seconds": args.seconds,
+                                 "window": args.window, "pace_rate": PACE_RATE if paced else 0.0,
+                                 "pace_burst": PACE_BURST if paced else 0.0})
+    spy = None
+    time.sleep(max(0.0, win0 - time.monotonic()))
+    st0 = server.stats() if server is not None and server.instrument else {}
+    with h.CpuWindow(pid, workers.pids) as cpu:
+        if profile:
+            import subprocess
+
+            spy = subprocess.Popen(["py-spy", "record", "--pid", str(pid), "--duration", str(int(args.seconds)),
+                                    "--rate", "200", "--format", "raw", "-o", profile],
+                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        time.sleep(max(0.0, win1 - time.monotonic()))
+    st1 = server.stats() if st0 else {}
+    res = workers.collect(timeout=args.seconds + 120)
+    if spy is not None:
+        try:
+            spy.wait(30)
+        except Exception:  # noqa: BLE001
+            h.stop_pid(spy, kill=True)
+    ops_in_window = res[0]["op_in_window"]
+    delivered = min(ops_in_window) if ops_in_window else 0
+    acked_total = sum(r["acked"] for r in res)
+    errors: dict = {}
+    for r in res:
+        for k, v in r["errors"].items():
+            errors[k] = errors.get(k, 0) + v
+    return {
+        "msgs_per_s": delivered / args.seconds,
+        "acks_per_s": sum(r["acked_in_window"] for r in res) / args.seconds,
+        "sent": sum(r["sent"] for r in res), "acked": acked_total,
+        "op_received": res[0]["op_received"],
+        "lost": max(0, acked_total - min(res[0]["op_received"])) if res[0]["op_received"] else None,
+        "errors": errors, "closed_sockets": sum(r["closed"] for r in res),
+        "outstanding_after_drain": sum(r["outstanding_after_drain"] for r in res),
+        "server_cpu_pct": cpu.server_pct, "client_cpu_pct": cpu.client_pct, "other_cpu_pct": cpu.other_pct,
+        "server_cpu_us_per_msg": 1e6 * cpu.server_cpu / max(delivered, 1),
+        "client_ceiling_msgs_per_s": args.visitors * PACE_RATE if paced else None,
+        "instrumented": stats_delta(st0, st1),
+    }
+
+
+def measure_latency(workers: h.Workers, pid: int, args, server=None) -> dict:  # noqa: ANN001
+    n = len(workers.pipes)
+    ramp = 1.0
+    start_at = time.monotonic() + 0.5
+    workers.start("latency", [{"start_at": start_at, "seconds": args.seconds, "rate": args.rate / n, "ramp": ramp}
+                              for _ in range(n)])
+    time.sleep(max(0.0, start_at + ramp - time.monotonic()))
+    st0 = server.stats() if server is not None and server.instrument else {}
+    with h.CpuWindow(pid, workers.pids) as cpu:
+        time.sleep(args.seconds)
+    st1 = server.stats() if st0 else {}
+    res = workers.collect(timeout=args.seconds + 60)
+    lat = sorted(x for r in res for x in r["lat_ns"])
+    errors: dict = {}
+    for r in res:
+        for k, v in r["errors"].items():
+            errors[k] = errors.get(k, 0) + v
+    ms = 1e-6
+    sent = sum(r["sent"] for r in res)
+    return {"rate": args.rate, "samples": len(lat), "sent": sent, "acked": sum(r["acked"] for r in res),
+            "op_received": res[0]["op_received"],
+            "p50_ms": h.percentile(lat, 50) * ms, "p90_ms": h.percentile(lat, 90) * ms,
+            "p99_ms": h.percentile(lat, 99) * ms, "p999_ms": h.percentile(lat, 99.9) * ms,
+            "max_ms": (lat[-1] * ms) if lat else math.nan,
+            "max_client_send_lag_ms": 1000 * max(r["max_send_lag_s"] for r in res),
+            "errors": errors, "server_cpu_pct": cpu.server_pct, "client_cpu_pct": cpu.client_pct,
+            "other_cpu_pct": cpu.other_pct,
+            "server_cpu_us_per_msg": 1e6 * cpu.server_cpu / (args.rate * args.seconds),
+            "instrumented": stats_delta(st0, st1)}
+
+
+def run_target(kind: str, args, log) -> dict:  # noqa: ANN001
+    server = h.BaselineServer(loop=args.baseline_loop).start() if kind == "baseline" else \
+        h.FrontdeskServer(instrument=args.instrument, whatif=args.whatif).start()
+    workers = None
+    try:
+        if kind == "baseline":
+            cfg = {"kind": "baseline", "port": server.port}
+        else:
+            cfg = server.login()
+        cfg["run_tag"] = kind[0]
+        pid = server.pid
+        out: dict = {"server_pid": pid, "server_nofile": h.nofile(pid), "rss_start": h.rss(pid)}
+        workers = h.Workers(args.procs, cfg)
+        if args.idle:
+            log(f"  {kind}: idle memory with {args.idle:,} visitor sockets …")
+            out["idle"] = measure_idle(workers, pid, args.idle, server=server if kind == "frontdesk" else None)
+        if args.idle_only:
+            out["rss_end"] = h.rss(pid)
+            return out
+        log(f"  {kind}: connecting {args.operators} operators + {args.visitors} visitors, warm-up …")
+        ops = [args.operators] + [0] * (args.procs - 1)
+        shares = h.split(args.visitors, args.procs)
+        first = [sum(shares[:i]) for i in range(args.procs)]
+        setup = workers.call("setup", [{"visitors": shares[i], "operators": ops[i], "take": False,
+                                        "warmup": True, "first_idx": first[i]} for i in range(args.procs)],
+                             timeout=300)
+        take_s = None
+        if kind == "frontdesk":
+            # operators take their chats (no re-offer storms from the offer repeater during the run)
+            take_s = server.take_all([c for s in setup for c in s["conversations"]])
+        workers.pipes[0].send({"cmd": "wait_ops", "kw": {"messages": args.visitors, "conversations": 0}})
+        if not workers.pipes[0].poll(120):
+            raise TimeoutError("operators did not receive the warm-up")
+        wait = workers.pipes[0].recv()["result"]
+        out["setup"] = {"connect_s": max(s["connect_s"] for s in setup), "warmup_s": max(s["warmup_s"] for s in setup),
+                        "warmup_received": wait["received"], "take_s": take_s}
+        time.sleep(0.5)
+        log(f"  {kind}: throughput, {args.seconds:g} s …")
+        profile = None
+        if args.py_spy and kind == "frontdesk":
+            h.RESULTS.mkdir(exist_ok=True)
+            profile = str(h.RESULTS / f"pyspy-throughput-{time.strftime('%Y%m%d-%H%M%S')}.txt")
+        out["throughput"] = measure_throughput(workers, pid, args, paced=(kind == "frontdesk"), profile=profile,
+                                               server=server if kind == "frontdesk" else None)
+        if profile:
+            out["throughput"]["py_spy_raw"] = profile
+        time.sleep(0.5)
+        log(f"  {kind}: latency at {args.rate:,} msg/s, {args.seconds:g} s …")
+        out["latency"] = measure_latency(workers, pid, args, server=server if kind == "frontdesk" else None)
+        out["rss_end"] = h.rss(pid)
+        workers.call("close_all")
+        return out
+    finally:
+        if workers is not None:
+            workers.close()
+        if kind == "baseline":
+            server.stop()
+        else:
+            server.cleanup()
+
+
+def ratio(a: float | None, b: float | None) -> str:
+    if not a or not b:
+        return "–"
+    return f"{a / b:.2f}"
+
+
+def table(res: dict, args) -> str:  # noqa: ANN001
+    b, f = res.get("baseline", {}), res.get("frontdesk", {})
+
+    def g(d: dict, *path):  # noqa: ANN202
+        for p in path:
+            if isinstance(d, (list, tuple)) and isinstance(p, int) and p < len(d):
+                d = d[p]
+            elif isinstance(d, dict) and p in d:
+                d = d[p]
+            else:
+                return None
+        return d
+
+    bt, ft = g(b, "throughput", "msgs_per_s"), g(f, "throughput", "msgs_per_s")
+    b50, f50 = g(b, "latency", "p50_ms"), g(f, "latency", "p50_ms")
+    b99, f99 = g(b, "latency", "p99_ms"), g(f, "latency", "p99_ms")
+    bi, fi = g(b, "idle", "kib_per_socket"), g(f, "idle", "kib_per_socket")
+
+    def num(x, fmt="{:,.0f}") -> str:  # noqa: ANN001
+        return "–" if x is None else fmt.format(x)
+
+    def verdict(ok: bool | None) -> str:
+        return "–" if ok is None else ("**met**" if ok else "**missed**")
+
+    rows = [
+        "| metric | raw relay (baseline) | frontdesk | frontdesk / baseline | target | |",
+        "|---|---:|---:|---:|---|---|",
+        f"| visitor→operator relay, msg/s (frontdesk: stored + relayed) | {num(bt)} | {num(ft)} | {ratio(ft, bt)} "
+        f"| ≥ 0.30 × baseline | {verdict(None if not (bt and ft) else ft / bt >= TARGETS['throughput_ratio'])} |",
+        f"| latency p50 at {args.rate:,} msg/s, ms | {num(b50, '{:.2f}')} | {num(f50, '{:.2f}')} | {ratio(f50, b50)} | – | |",
+        f"| latency p99 at {args.rate:,} msg/s, ms | {num(b99, '{:.2f}')} | {num(f99, '{:.2f}')} | {ratio(f99, b99)} "
+        f"| ≤ 5 ms | {verdict(None if f99 is None else f99 <= TARGETS['p99_ms'])} |",
+        f"| server RSS per idle visitor socket, KiB ({args.idle:,} sockets) | {num(bi, '{:.1f}')} | {num(fi, '{:.1f}')} "
+        f"| {ratio(fi, bi)} | ≤ 48 KiB | {verdict(None if fi is None else fi <= TARGETS['idle_kib'])} |",
+    ]
+    detail = [
+        "",
+        "| detail | raw relay (baseline) | frontdesk |",
+        "|---|---:|---:|",
+        f"| server CPU during throughput window | {num(g(b, 'throughput', 'server_cpu_pct'), '{:.0f} %')} "
+        f"| {num(g(f, 'throughput', 'server_cpu_pct'), '{:.0f} %')} |",
+        f"| load-generator CPU during throughput window | {num(g(b, 'throughput', 'client_cpu_pct'), '{:.0f} %')} "
+        f"| {num(g(f, 'throughput', 'client_cpu_pct'), '{:.0f} %')} |",
+        f"| other processes on the machine during throughput / latency window (CPU, 200 % = both cores) "
+        f"| {_other(b)} | {_other(f)} |",
+        f"| server CPU per relayed message at saturation, µs | {num(g(b, 'throughput', 'server_cpu_us_per_msg'), '{:.0f}')} "
+        f"| {num(g(f, 'throughput', 'server_cpu_us_per_msg'), '{:.0f}')} |",
+        f"| server CPU at {args.rate:,} msg/s | {num(g(b, 'latency', 'server_cpu_pct'), '{:.0f} %')} "
+        f"| {num(g(f, 'latency', 'server_cpu_pct'), '{:.0f} %')} |",
+        f"| latency p90 / p99.9 / max, ms | {_trip(b)} | {_trip(f)} |",
+        f"| client-side ceiling (visitors × 19/s) | – | {num(g(f, 'throughput', 'client_ceiling_msgs_per_s'))} |",
+        f"| acked but not received by every operator (after drain) | {num(g(b, 'throughput', 'lost'))} "
+        f"| {num(g(f, 'throughput', 'lost'))} |",
+        f"| error frames (throughput / latency) | {_errs(b)} | {_errs(f)} |",
+        f"| connect {args.visitors:,} visitors / warm-up, s | {_setup(b)} | {_setup(f)} |",
+        f"| RSS per idle socket, second half only (marginal), KiB | {num(g(b, 'idle', 'marginal_kib_per_socket'), '{:.1f}')} "
+        f"| {num(g(f, 'idle', 'marginal_kib_per_socket'), '{:.1f}')} |",
+        f"| relayed messages per server CPU-second (1e6 / CPU µs per message) "
+        f"| {num(_per_cpu(b))} | {num(_per_cpu(f))} (ratio {ratio(_per_cpu(f), _per_cpu(b))}) |",
+        f"| idle sockets opened per s (hello → welcome; 64 at a time) | {num(g(b, 'idle', 'opened_per_s'))} "
+        f"| {num(g(f, 'idle', 'opened_per_s'))} |",
+        f"| server CPU while opening them; CPU ms per hello | {_hello(b)} | {_hello(f)} |",
+        f"| server RSS: start → before idle → with idle → end, MiB | {_rss(b)} | {_rss(f)} |",
+        f"| server open-file limit (soft) | {num(g(b, 'server_nofile', 0))} | {num(g(f, 'server_nofile', 0))} |",
+    ]
+    if getattr(args, "idle_only", False):
+        rows = [r for r in rows if "idle" in r or r.startswith("|---") or r.startswith("| metric")]
+        detail = [r for r in detail if "idle" in r or "RSS" in r or "open-file" in r or "per hello" in r
+                  or r.startswith("|---")
+                  or r.startswith("| detail") or r == ""]
+    return "\n".join(rows + detail)
+
+
+def _per_cpu(d: dict) -> float | None:
+    t = d.get("throughput")
+    return 1e6 / t["server_cpu_us_per_msg"] if t and t.get("server_cpu_us_per_msg") else None
+
+
+def _hello(d: dict) -> str:
+    i = d.get("idle")
+    if not i or "server_cpu_ms_per_hello" not in i:
+        return "–"
+    return f"{i['server_cpu_pct_while_opening']:.0f} %; {i['server_cpu_ms_per_hello']:.2f}"
+
+
+def _other(d: dict) -> str:
+    if "throughput" not in d:
+        return "–"
+    return f"{d['throughput']['other_cpu_pct']:.0f} % / {d['latency']['other_cpu_pct']:.0f} %"
+
+
+def _trip(d: dict) -> str:
+    lat = d.get("latency")
+    if not lat:
+        return "–"
+    return f"{lat['p90_ms']:.2f} / {lat['p999_ms']:.2f} / {lat['max_ms']:.2f}"
+
+
+def _errs(d: dict) -> str:
+    if "throughput" not in d:
+        return "–"
+    e1, e2 = d["throughput"]["errors"], d["latency"]["errors"]
+    return f"{sum(e1.values())} / {sum(e2.values())}" + (f" ({', '.join(sorted(set(e1) | set(e2)))})" if e1 or e2 else "")
+
+
+def _setup(d: dict) -> str:
+    s = d.get("setup")
+    return "–" if not s else f"{s['connect_s']:.1f} / {s['warmup_s']:.1f}"
+
+
+def _rss(d: dict) -> str:
+    if "idle" not in d:
+        return "–"
+    mib = 1 / 2**20
+    return (f"{d['rss_start'] * mib:.0f} → {d['idle']['rss_before'] * mib:.0f} → {d['idle']['rss_after'] * mib:.0f}"
+            f" → {d['rss_end'] * mib:.0f}")
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--visitors", type=int, default=500, help="visitor sockets that send (default 500)")
+    ap.add_argument("--operators", type=int, default=2, help="operator sockets, all receive every message (default 2)")
+    ap.add_argument("--seconds", type=float, default=10, help="measured seconds per phase (default 10)")
+    ap.add_argument("--rate", type=int, default=1000, help="offered msg/s for the latency phase (default 1000)")
+    ap.add_argument("--idle", type=int, default=2000, help="idle visitor sockets for the memory figure (default 2000)")
+    ap.add_argument("--idle-only", action="store_true", help="only the idle-memory phase (e.g. with --idle 10000)")
+    ap.add_argument("--window", type=int, default=4, help="outstanding sends per visitor (default 4)")
+    ap.add_argument("--procs", type=int, default=1, help="load-generator processes (default 1; the machine has 2 cores)")
+    ap.add_argument("--only", choices=["baseline", "frontdesk"], help="run one server only")
+    ap.add_argument("--baseline-loop", default="auto", choices=["auto", "asyncio"],
+                    help="event loop of the baseline (auto = uvloop as installed; asyncio = what frontdesk's cli runs)")
+    ap.add_argument("--py-spy", action="store_true", help="py-spy record (raw) of frontdesk during the throughput window")
+    ap.add_argument("--instrument", action="store_true",
+                    help="run frontdesk through bench/instrumented_serve.py: statements, thread hops, batch sizes")
+    ap.add_argument("--whatif", default="", metavar="PATCHES",
+                    help="prototype only: run frontdesk with bench/whatif_serve.py patches "
+                         "(comma-separated: uvloop, core_insert, event_json) to measure a recommendation")
+    ap.add_argument("--wait-quiet", type=float, default=0,
+                    help="first wait up to this many seconds for other processes to leave the CPUs alone")
+    ap.add_argument("--no-json", action="store_true")
+    args = ap.parse_args()
+    if args.rate / args.visitors > PACE_RATE:
+        print(f"warning: {args.rate} msg/s over {args.visitors} visitors exceeds frontdesk's 20 frames/s per socket",
+              file=sys.stderr)
+    limits = wsload.raise_nofile()
+    t_start = time.monotonic()
+
+    def log(msg: str) -> None:
+        print(f"[{time.monotonic() - t_start:5.1f}s] {msg}", file=sys.stderr, flush=True)
+
+    other_before = h.wait_quiet(args.wait_quiet, log)
+    t_start = time.monotonic()
+    info = h.machine()
+    results: dict = {"machine": info, "args": vars(args), "bench_nofile": limits, "other_cpu_before_pct": other_before}
+    for kind in ("baseline", "frontdesk"):
+        if args.only and args.only != kind:
+            continue
+        log(f"{kind} …")
+        results[kind] = run_target(kind, args, log)
+    results["elapsed_s"] = time.monotonic() - t_start
+    print()
+    print(f"Core relay — {info['date']}, commit {info['commit']}, {info['cpus']} cores ({info['cpu']}), "
+          f"Python {info['python']}, uvicorn {info['uvicorn']}, websockets {info['websockets']}")
+    if args.whatif:
+        print(f"** frontdesk column = PROTOTYPE with bench/whatif_serve.py patches: {args.whatif} **")
+    print(f"{args.visitors} visitors (window {args.window}), {args.operators} operator sockets, {args.seconds:g} s per "
+          f"phase, {args.procs} load process(es); baseline loop: {args.baseline_loop}; "
+          f"run took {results['elapsed_s']:.0f} s")
+    print(f"machine before the run: other processes used {results['other_cpu_before_pct']:.0f} % CPU "
+          f"(of 200 %)")
+    print()
+    print(table(results, args))
+    inst = [(k, results[k][ph]["instrumented"]) for k in ("frontdesk",) if k in results
+            for ph in ("throughput", "latency") if results[k].get(ph, {}).get("instrumented")]
+    if inst:
+        print()
+        print("| instrumented frontdesk | throughput phase | latency phase |")
+        print("|---|---:|---:|")
+        t, l = results["frontdesk"].get("throughput", {}).get("instrumented") or {}, \
+            results["frontdesk"].get("latency", {}).get("instrumented") or {}
+        for key, label, fmt in [("msgs_per_batch", "messages per group-commit batch", "{:.1f}"),
+                                ("batch_ms", "batch wall time, ms", "{:.2f}"),
+                                ("statements_per_batch", "SQL statements per batch", "{:.1f}"),
+                                ("hops_per_batch", "aiosqlite thread hops per batch", "{:.1f}"),
+                                ("statements_per_msg", "SQL statements per message", "{:.2f}"),
+                                ("hops_per_msg", "aiosqlite thread hops per message", "{:.2f}"),
+                                ("hop_ms", "mean hop wall time, ms", "{:.2f}"),
+                                ("pool_checkouts_per_msg", "pool checkouts per message", "{:.2f}")]:
+            print(f"| {label} | {fmt.format(t[key]) if key in t else '–'} | {fmt.format(l[key]) if key in l else '–'} |")
+        print(f"\nby kind (throughput phase): {t.get('by_kind')}")
+        print(f"by kind (latency phase): {l.get('by_kind')}")
+        print(f"garbage collector (throughput phase): {t.get('gc')}; (latency phase): {l.get('gc')}")
+    ih = results.get("frontdesk", {}).get("idle", {}).get("instrumented_per_hello")
+    if ih:
+        print("\nper visitor hello (idle phase): " + ", ".join(
+            f"{k} {v:.2f}" if isinstance(v, float) else f"{k} {v}" for k, v in ih.items()))
+    if not args.no_json:
+        print(f"\nJSON: {h.save_json('relay', results)}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
