@@ -29,7 +29,8 @@ this one process; nothing under src/ is edited. Patches (FD_WHATIF, comma-separa
 
 Adopted in src/ at 1cf5dd1 and therefore gone from here: one multi-row
 INSERT … RETURNING per batch, uvloop for ``serve``, Event.to_json without
-``dataclasses.asdict``.
+``dataclasses.asdict``. ``gc`` was adopted at 07fd9e1 (kept here to measure
+older commits; on 07fd9e1 and later it changes nothing).
 
 With FD_BENCH_STATS set, bench/instrumented_serve.py's counters are installed too (around the patches).
 
