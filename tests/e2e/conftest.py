@@ -185,7 +185,10 @@ def widget_server(tmp_path_factory):
     """One `frontdesk serve --demo` shared by the widget tests: each test is its own visitor
     (a fresh browser context), so they do not see each other. Tests that crash a server
     start their own."""
-    proc = ServerProcess(tmp_path_factory.mktemp("widget") / "data").start()
+    # The offline grace has its own test (tests/realtime/test_presence.py); here it must not set the
+    # demo admin offline in the middle of a later test after test_typing_goes_both_ways closes its panel.
+    proc = ServerProcess(tmp_path_factory.mktemp("widget") / "data",
+                         env={"FRONTDESK_OFFLINE_GRACE": "3600"}).start()
     yield proc
     proc.stop()
 

@@ -1,8 +1,6 @@
 """A retried send with the same client_id yields exactly one message."""
 import asyncio
 
-import httpx
-
 from tests.support import admin, visitor_ws
 
 
@@ -61,6 +59,4 @@ async def test_client_id_is_validated(sqlite_server):
         await v.send({"type": "message.send", "client_id": bad, "text": "hi"})
         err = await v.expect("error")
         assert err["code"] == "invalid_frame"
-    with httpx.Client(base_url=sqlite_server.url):
-        pass
     await v.close()

@@ -7,7 +7,6 @@ from sqlalchemy import select
 
 from frontdesk import serialize
 from frontdesk.actions import ActionError, conversations, operators
-from frontdesk.actions.operators import check_email
 from frontdesk.models import Operator, Site
 from frontdesk.web.auth import CSRF_COOKIE, SESSION_COOKIE, current_operator, current_session
 
@@ -164,5 +163,3 @@ async def list_sites(request: Request, op: Operator = Depends(current_operator))
         rows = (await session.execute(select(Site).where(Site.id.in_(ids)).order_by(Site.id))).scalars().all()
     return {"sites": [site_out(request, s) for s in rows]}
 
-
-__all__ = ["router", "check_email"]
