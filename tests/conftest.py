@@ -2,13 +2,14 @@
 from __future__ import annotations
 
 import os
+from datetime import UTC
 
 import pytest
 
 from tests.support import IN_CI, PostgresCluster, RedisServer, ServerProcess
 
 
-def pytest_collection_modifyitems(items) -> None:  # noqa: ANN001
+def pytest_collection_modifyitems(items) -> None:
     """Browser tests run last. Sync Playwright keeps its event loop running on the main
     thread for as long as the session-wide Chromium lives; async tests after it could
     not start theirs."""
@@ -65,6 +66,76 @@ def sqlite_server(tmp_path):
     proc = ServerProcess(tmp_path / "data").start()
     yield proc
     proc.stop()
+
+
+class HandClock:
+    """Moves only when told to: ``clock.now = …`` or ``clock.advance(seconds)``."""
+
+    def __init__(self, now=None) -> None:
+        from datetime import datetime
+
+        self.now = now or datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
+
+    def __call__(self):
+        return self.now
+
+    def advance(self, seconds: float):
+        from datetime import timedelta
+
+        self.now += timedelta(seconds=seconds)
+        return self.now
+
+
+async def make_runtime(settings, clock=None):
+    """An in-process Runtime as the app builds it (database, memory broker, hub, writer), without HTTP."""
+    from frontdesk import db, migrate
+    from frontdesk.actions import conversations
+    from frontdesk.actions.writer import MessageWriter
+    from frontdesk.broker import broker_from_url
+    from frontdesk.realtime.hub import Hub
+    from frontdesk.runtime import Runtime
+
+    engine = db.create_engine(settings.resolved_database_url())
+    await migrate.upgrade(engine)
+    broker = broker_from_url(settings.broker_url)
+    await broker.connect()
+    runtime = Runtime(settings=settings, engine=engine, sessions=db.session_factory(engine), broker=broker)
+    if clock is not None:
+        runtime.clock = clock
+    hub = Hub()
+    hub.clock = runtime.clock
+    runtime.dispatch_local = hub.dispatch
+    runtime.operator_connected = hub.operator_connected
+
+    async def fetch(cid, after, upto):
+        return await conversations.message_events(runtime, cid, after, upto)
+
+    hub.sequencer.fetch = fetch
+    await hub.start(broker)
+    runtime.writer = MessageWriter(runtime, settings.write_batch_max)
+    runtime.writer.start()
+    runtime.hub = hub  # tests look at the hub's sockets
+
+    async def close() -> None:
+        await runtime.writer.stop()
+        await hub.stop()
+        await broker.disconnect()
+        await engine.dispose()
+
+    return runtime, close
+
+
+@pytest.fixture
+async def rt(tmp_path, database_url):
+    """An in-process Runtime on both engines whose clock is a ``HandClock``: action-level tests
+    call e.g. ``check_no_reply(rt, later)`` instead of waiting."""
+    from frontdesk.settings import Settings
+
+    settings = Settings(data_dir=tmp_path / "data", database_url=database_url, smtp_url="smtp://127.0.0.1:9",
+                        mail_retry_base=5, mail_retry_max=900, mail_max_attempts=3)
+    runtime, close = await make_runtime(settings, HandClock())
+    yield runtime
+    await close()
 
 
 # --- browsers --------------------------------------------------------------------

@@ -32,7 +32,7 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def wait_until(predicate, timeout: float = 15.0, interval: float = 0.05, what: str = "condition"):  # noqa: ANN001, ANN201
+def wait_until(predicate, timeout: float = 15.0, interval: float = 0.05, what: str = "condition"):
     deadline = time.monotonic() + timeout
     while True:
         value = predicate()
@@ -68,7 +68,7 @@ class ServerProcess:
     def demo(self) -> dict:
         return json.loads((self.data_dir / "demo.json").read_text())
 
-    def start(self) -> "ServerProcess":
+    def start(self) -> ServerProcess:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         env = {**os.environ, "FRONTDESK_BROKER_URL": self.broker_url, "FRONTDESK_LOG_LEVEL": "warning",
                # no holding messages unless a test asks: a slow CI run must not add system messages
@@ -91,7 +91,7 @@ class ServerProcess:
             except httpx.HTTPError:
                 return False
 
-        wait_until(healthy, 30, what="server /healthz")
+        wait_until(healthy, 90, what="server /healthz")
         return self
 
     def kill(self) -> None:
@@ -108,7 +108,7 @@ class ServerProcess:
             except subprocess.TimeoutExpired:
                 self.kill()
 
-    def restart(self, *, kill: bool = True) -> "ServerProcess":
+    def restart(self, *, kill: bool = True) -> ServerProcess:
         self.kill() if kill else self.stop()
         return self.start()
 
@@ -134,7 +134,7 @@ class PostgresCluster:
                 return str(d / name)
         return None
 
-    def start(self) -> "PostgresCluster":
+    def start(self) -> PostgresCluster:
         initdb, pg_ctl = self._bin("initdb"), self._bin("pg_ctl")
         if not initdb or not pg_ctl:
             raise RuntimeError("PostgreSQL binaries (initdb, pg_ctl) not found")
@@ -182,7 +182,7 @@ class RedisServer:
         self.port = free_port()
         self.proc: subprocess.Popen | None = None
 
-    def start(self) -> "RedisServer":
+    def start(self) -> RedisServer:
         exe = shutil.which("redis-server")
         if not exe:
             raise RuntimeError("redis-server not found")
@@ -226,7 +226,7 @@ class OperatorClient:
     def cookie_header(self) -> str:
         return "; ".join(f"{k}={v}" for k, v in self.http.cookies.items())
 
-    def call(self, method: str, path: str, **kw) -> httpx.Response:  # noqa: ANN003
+    def call(self, method: str, path: str, **kw) -> httpx.Response:
         headers = {"x-csrf-token": self.csrf, "origin": self.server.url, **kw.pop("headers", {})}
         return self.http.request(method, path, headers=headers, **kw)
 
@@ -234,7 +234,7 @@ class OperatorClient:
         r = self.call("PUT", "/api/v1/me/status", json={"status": status})
         assert r.status_code == 200, r.text
 
-    async def ws(self, resume: dict | None = None) -> "Frames":
+    async def ws(self, resume: dict | None = None) -> Frames:
         conn = await websockets.connect(self.server.ws_url + "/ws/operator", max_size=2**22,
                                         additional_headers={"Cookie": self.cookie_header, "Origin": self.server.url})
         frames = Frames(conn)
@@ -251,7 +251,7 @@ def admin(server: ServerProcess) -> OperatorClient:
     return OperatorClient(server, d["admin_email"], d["admin_password"])
 
 
-def make_site(server: ServerProcess, name: str = "Shop", **fields) -> dict:  # noqa: ANN003
+def make_site(server: ServerProcess, name: str = "Shop", **fields) -> dict:
     a = admin(server)
     try:
         r = a.call("POST", "/api/v1/sites", json={"name": name, **fields})
@@ -277,7 +277,7 @@ def make_operator(server: ServerProcess, email: str | None = None, name: str = "
 class Frames:
     """A WebSocket that speaks JSON frames, with waits that have deadlines."""
 
-    def __init__(self, conn) -> None:  # noqa: ANN001
+    def __init__(self, conn) -> None:
         self.conn = conn
         self.welcome: dict | None = None
         self.seen: list[dict] = []
@@ -290,7 +290,7 @@ class Frames:
         self.seen.append(frame)
         return frame
 
-    async def expect(self, type_: str, timeout: float = 10, **match) -> dict:  # noqa: ANN003
+    async def expect(self, type_: str, timeout: float = 10, **match) -> dict:
         """Next frame of this type (and matching fields); other frames are kept in ``seen``."""
         deadline = asyncio.get_running_loop().time() + timeout
         while True:

@@ -7,12 +7,13 @@ import getpass
 import json
 import sys
 from pathlib import Path
+from typing import NoReturn
 
 from frontdesk.settings import Settings
 
 
 class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> None:  # one line on stderr, exit 2 (the contract)
+    def error(self, message: str) -> NoReturn:  # one line on stderr, exit 2 (the contract)
         print(f"frontdesk: {message}", file=sys.stderr)
         raise SystemExit(2)
 
@@ -52,7 +53,7 @@ def cmd_migrate(args: argparse.Namespace) -> int:
 
 
 def cmd_create_operator(args: argparse.Namespace) -> int:
-    from frontdesk.actions.operators import create_operator
+    from frontdesk.actions.operators import add_operator
 
     password = args.password
     if password is None:
@@ -63,7 +64,7 @@ def cmd_create_operator(args: argparse.Namespace) -> int:
     settings = _settings(args)
 
     async def create(session):  # noqa: ANN001, ANN202
-        op = await create_operator(session, email=args.email, name=args.name, password=password, admin=args.admin)
+        op = await add_operator(session, email=args.email, name=args.name, password=password, admin=args.admin)
         return op.id
 
     op_id = asyncio.run(_with_db(settings, create))
@@ -72,12 +73,12 @@ def cmd_create_operator(args: argparse.Namespace) -> int:
 
 
 def cmd_create_site(args: argparse.Namespace) -> int:
-    from frontdesk.actions.sites import create_site
+    from frontdesk.actions.sites import add_site
 
     settings = _settings(args)
 
     async def create(session):  # noqa: ANN001, ANN202
-        site = await create_site(session, name=args.name, origins=args.origin, notify=args.notify)
+        site = await add_site(session, name=args.name, origins=args.origin, notify=args.notify)
         return site.site_key
 
     key = asyncio.run(_with_db(settings, create))
@@ -191,7 +192,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     except KeyboardInterrupt:
         return 0
-    except Exception as exc:  # noqa: BLE001 - settings/DB errors: one line, not a traceback
+    except Exception as exc:
         if args.command == "serve":
             raise
         print(f"frontdesk: {exc.__class__.__name__}: {exc}", file=sys.stderr)

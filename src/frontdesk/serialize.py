@@ -2,8 +2,9 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Protocol
 
-from frontdesk.models import Conversation, Message, Operator, Site, Visitor
+from frontdesk.models import Conversation, Message, Site, Visitor
 
 
 def iso(dt: datetime | None) -> str | None:
@@ -12,26 +13,54 @@ def iso(dt: datetime | None) -> str | None:
     return dt.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
-def photo_url(op: Operator) -> str | None:
+class OperatorLike(Protocol):
+    """An ``Operator`` row or an ``actions.identity.OperatorRef``."""
+
+    id: int
+    name: str
+    email: str
+    role: str
+    status: str
+    language: str
+    is_active: bool
+    photo_type: str | None
+    photo_version: int
+
+
+class MessageLike(Protocol):
+    id: int
+    conversation_id: int
+    seq: int
+    kind: str
+    text: str
+    client_id: str | None
+    created_at: datetime
+
+
+def photo_url(op: OperatorLike) -> str | None:
     if not op.photo_type:
         return None
     return f"/api/v1/operators/{op.id}/photo?v={op.photo_version}"
 
 
-def operator_public(op: Operator | None) -> dict | None:
+def operator_public(op: OperatorLike | None) -> dict | None:
     if op is None:
         return None
+    return _public(op)
+
+
+def _public(op: OperatorLike) -> dict:
     return {"id": op.id, "name": op.name, "photo_url": photo_url(op)}
 
 
-def operator_private(op: Operator) -> dict:
-    return {**operator_public(op), "email": op.email, "role": op.role, "status": op.status,
+def operator_private(op: OperatorLike) -> dict:
+    return {**_public(op), "email": op.email, "role": op.role, "status": op.status,
             "language": op.language, "is_active": op.is_active}
 
 
-def message(m: Message, author: Operator | None = None) -> dict:
+def message(m: Message | MessageLike, author: OperatorLike | None = None) -> dict:
     if m.kind in ("operator", "note") and author is not None:
-        who = {"type": "operator", **operator_public(author)}
+        who = {"type": "operator", **_public(author)}
     elif m.kind == "visitor":
         who = {"type": "visitor"}
     else:
@@ -47,7 +76,7 @@ def visitor(v: Visitor) -> dict:
             "first_seen_at": iso(v.first_seen_at), "last_seen_at": iso(v.last_seen_at)}
 
 
-def conversation(c: Conversation, *, site: Site, visitor_row: Visitor, assignee: Operator | None,
+def conversation(c: Conversation, *, site: Site, visitor_row: Visitor, assignee: OperatorLike | None,
                  last_message: Message | None) -> dict:
     return {
         "id": c.id, "site_id": c.site_id, "site_name": site.name, "status": c.status,
@@ -62,7 +91,7 @@ def conversation(c: Conversation, *, site: Site, visitor_row: Visitor, assignee:
     }
 
 
-def visitor_conversation(c: Conversation, assignee: Operator | None) -> dict:
+def visitor_conversation(c: Conversation, assignee: OperatorLike | None) -> dict:
     """What a visitor may know of its own conversation."""
     return {"id": c.id, "status": c.status, "last_seq": c.last_seq, "is_offline": c.is_offline,
             "operator": operator_public(assignee), "created_at": iso(c.created_at)}

@@ -36,7 +36,7 @@ _READ_MESSAGES = """() => {
 class WidgetPage:
     """One browser tab with the widget."""
 
-    def __init__(self, page, server: ServerProcess) -> None:  # noqa: ANN001
+    def __init__(self, page, server: ServerProcess) -> None:
         self.page = page
         self.server = server
         self.errors: list[str] = []
@@ -44,18 +44,18 @@ class WidgetPage:
 
     # --- locators (get_by_test_id pierces the open shadow root) ---
     @property
-    def launcher(self):  # noqa: ANN201
+    def launcher(self):
         return self.page.get_by_test_id("widget-launcher")
 
     @property
-    def window(self):  # noqa: ANN201
+    def window(self):
         return self.page.get_by_test_id("widget-window")
 
     @property
-    def input(self):  # noqa: ANN201
+    def input(self):
         return self.page.get_by_test_id("widget-input")
 
-    def messages(self, author: str | None = None, **attrs: str):  # noqa: ANN201
+    def messages(self, author: str | None = None, **attrs: str):
         sel = '[data-testid="widget-message"]'
         if author:
             sel += f'[data-author="{author}"]'
@@ -64,11 +64,11 @@ class WidgetPage:
         return self.page.locator(sel)
 
     # --- actions ---
-    def goto(self, path: str = "/demo/") -> "WidgetPage":
+    def goto(self, path: str = "/demo/") -> WidgetPage:
         self.page.goto(path if path.startswith("http") else self.server.url + path)
         return self
 
-    def open(self) -> "WidgetPage":
+    def open(self) -> WidgetPage:
         from playwright.sync_api import expect
 
         self.launcher.click()
@@ -153,7 +153,7 @@ class CustomerSite:
         site = self
 
         class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:  # noqa: N802
+            def do_GET(self) -> None:
                 body = host_page(site.server, self.path, site.site_key).encode()
                 self.send_response(200)
                 self.send_header("Content-Type", "text/html; charset=utf-8")
@@ -161,7 +161,7 @@ class CustomerSite:
                 self.end_headers()
                 self.wfile.write(body)
 
-            def log_message(self, *args) -> None:  # noqa: ANN002
+            def log_message(self, *args) -> None:
                 pass
 
         self.httpd = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
@@ -171,11 +171,11 @@ class CustomerSite:
     def url(self) -> str:
         return f"http://localhost:{self.port}"
 
-    def __enter__(self) -> "CustomerSite":
+    def __enter__(self) -> CustomerSite:
         self.thread.start()
         return self
 
-    def __exit__(self, *exc) -> None:  # noqa: ANN002
+    def __exit__(self, *exc) -> None:
         self.httpd.shutdown()
         self.httpd.server_close()
 

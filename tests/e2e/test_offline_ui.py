@@ -47,7 +47,7 @@ class Shop:
             a.close()
 
 
-def widget_on(browser, server: ServerProcess, url: str) -> WidgetPage:  # noqa: ANN001
+def widget_on(browser, server: ServerProcess, url: str) -> WidgetPage:
     ctx = browser.new_context(locale="ru-RU", viewport={"width": 1280, "height": 800})
     ctx.set_default_timeout(15_000)
     return WidgetPage(ctx.new_page(), server).goto(url)
@@ -62,16 +62,16 @@ def fill_offline_form(w: WidgetPage, name: str, email: str, message: str) -> Non
 
 def wait_mail(sink: SmtpSink, to: str, containing: str, timeout: float = 20) -> object:
     """The e-mail to ``to`` whose plain-text body contains ``containing``."""
-    def found():  # noqa: ANN202
+    def found():
         return next((r for r in sink.to(to) if containing in r.text()), None)
     return wait_until(found, timeout, what=f"an e-mail to {to} with {containing!r}")
 
 
-def email_state(page: Page, kind: str):  # noqa: ANN201
+def email_state(page: Page, kind: str):
     return page.locator(f"[data-testid='email-state'][data-kind='{kind}']")
 
 
-def login_via(browser, server: ServerProcess, url: str, email: str, password: str) -> Page:  # noqa: ANN001
+def login_via(browser, server: ServerProcess, url: str, email: str, password: str) -> Page:
     """Follow a link into the panel as a signed-out operator: login page, then the page linked."""
     context = browser.new_context(viewport={"width": 1280, "height": 800}, locale="ru-RU")
     page = context.new_page()

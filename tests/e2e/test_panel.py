@@ -57,7 +57,7 @@ class SyncVisitor:
             self.send({"type": "pong"})
         return frame
 
-    def expect(self, type_: str, timeout: float = 15, **match) -> dict:  # noqa: ANN003
+    def expect(self, type_: str, timeout: float = 15, **match) -> dict:
         deadline = time.monotonic() + timeout
         while True:
             left = deadline - time.monotonic()
@@ -105,8 +105,8 @@ class SyncVisitor:
         self.ws.__exit__(None, None, None)
 
 
-def open_panel(browser, server: ServerProcess, email: str, password: str, *,  # noqa: ANN001
-               viewport: dict | None = None, setup=None) -> Page:  # noqa: ANN001
+def open_panel(browser, server: ServerProcess, email: str, password: str, *,
+               viewport: dict | None = None, setup=None) -> Page:
     """A fresh browser context, logged in through the login page; waits until the socket is open.
     ``setup(page)`` runs before the first navigation (e.g. to route the operator socket)."""
     context = browser.new_context(viewport=viewport or {"width": 1280, "height": 800}, locale="ru-RU")
@@ -133,7 +133,7 @@ def set_status(page: Page, status: str) -> None:
     expect(page.get_by_test_id("operator-status")).to_have_value(status)
 
 
-def conversation_item(page: Page, conversation_id: int):  # noqa: ANN201
+def conversation_item(page: Page, conversation_id: int):
     return page.locator(f"[data-testid='conversation-item'][data-conversation-id='{conversation_id}']")
 
 
@@ -166,7 +166,7 @@ class Desk:
         finally:
             a.close()
 
-    def visitor(self, server: ServerProcess, **kw) -> "SyncVisitor":  # noqa: ANN003
+    def visitor(self, server: ServerProcess, **kw) -> SyncVisitor:
         return SyncVisitor(server, site_key=self.site_key, **kw)
 
 

@@ -8,7 +8,16 @@ import re
 import pytest
 from playwright.sync_api import Page, WebSocketRoute, expect
 
-from tests.e2e.test_panel import Desk, close_page, conversation_item, open_panel, seqs, set_status, texts, wait_connected
+from tests.e2e.test_panel import (
+    Desk,
+    close_page,
+    conversation_item,
+    open_panel,
+    seqs,
+    set_status,
+    texts,
+    wait_connected,
+)
 
 pytestmark = pytest.mark.e2e
 
@@ -39,7 +48,7 @@ class SwitchableNetwork:
         self.down = False
 
 
-def banner(page: Page):  # noqa: ANN201
+def banner(page: Page):
     return page.get_by_test_id("connection-banner")
 
 

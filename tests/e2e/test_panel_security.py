@@ -32,7 +32,7 @@ def srv(tmp_path_factory):
 def evil_origin():
     """A plain page on another port: the attacker's site."""
     class Page(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:  # noqa: N802
+        def do_GET(self) -> None:
             body = b"<!doctype html><title>evil</title><p>cats"
             self.send_response(200)
             self.send_header("Content-Type", "text/html")
@@ -40,7 +40,7 @@ def evil_origin():
             self.end_headers()
             self.wfile.write(body)
 
-        def log_message(self, *args) -> None:  # noqa: ANN002
+        def log_message(self, *args) -> None:
             pass
 
     port = free_port()
@@ -52,7 +52,7 @@ def evil_origin():
     httpd.server_close()
 
 
-def login(srv, desk: Desk) -> OperatorClient:  # noqa: ANN001
+def login(srv, desk: Desk) -> OperatorClient:
     return OperatorClient(srv, desk.email, desk.password)
 
 

@@ -101,7 +101,7 @@ def test_typing_goes_both_ways(widget_page: WidgetPage, widget_operator):
             "Cookie": widget_operator.cookie_header, "Origin": server.url}, open_timeout=10) as ops:
         ops.send(json.dumps({"type": "hello", "resume": {}}))
 
-        def next_frame(kind: str, **match):  # noqa: ANN003, ANN202
+        def next_frame(kind: str, **match):
             while True:
                 frame = json.loads(ops.recv(timeout=10))
                 if frame["type"] == kind and all(frame.get(k) == v for k, v in match.items()):

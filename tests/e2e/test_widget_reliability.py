@@ -13,7 +13,7 @@ from tests.support import ServerProcess, admin, wait_until
 pytestmark = pytest.mark.e2e
 
 
-def _scripts_survive_our_crash(ctx) -> None:  # noqa: ANN001
+def _scripts_survive_our_crash(ctx) -> None:
     """While our server is down a returning visitor's browser still has the two scripts
     (HTTP cache / CDN): serve them from the files the server would send."""
     ctx.route(re.compile(r"/widget\.js$"), lambda route: route.fulfill(
@@ -149,7 +149,7 @@ def test_heartbeat_is_answered_and_a_silent_link_is_replaced(widget_context, wid
     page.clock.install()
     links: list[dict] = []
 
-    def proxy(ws) -> None:  # noqa: ANN001 - between the widget and the real server
+    def proxy(ws) -> None:
         upstream = ws.connect_to_server()
         link = {"page": ws, "to_server": [], "mute": False}
         links.append(link)

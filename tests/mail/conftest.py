@@ -8,7 +8,7 @@ import os
 import threading
 import time
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 from pathlib import Path
 
@@ -40,13 +40,13 @@ class _Collector:
         self.received: list[Received] = []
         self.lock = threading.Lock()
 
-    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):  # noqa: ANN001, ANN201, N802
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
         if address.startswith("bounce@"):  # a mailbox that does not exist: a permanent refusal
             return "550 5.1.1 <%s>: no such user" % address
         envelope.rcpt_tos.append(address)
         return "250 OK"
 
-    async def handle_DATA(self, server, session, envelope):  # noqa: ANN001, ANN201, N802 - aiosmtpd's hook name
+    async def handle_DATA(self, server, session, envelope):
         with self.lock:
             self.received.append(Received(envelope.mail_from, list(envelope.rcpt_tos), envelope.original_content))
         return "250 Message accepted for delivery"
@@ -70,7 +70,7 @@ class SmtpSink:
         with self.collector.lock:
             return list(self.collector.received)
 
-    def start(self) -> "SmtpSink":
+    def start(self) -> SmtpSink:
         self.controller = Controller(self.collector, hostname="127.0.0.1", port=self.port)
         self.controller.start()
         return self
@@ -131,7 +131,7 @@ class HandClock:
     """Moves only when told to: ``clock.now = …`` or ``clock.advance(seconds)``."""
 
     def __init__(self, now: datetime | None = None) -> None:
-        self.now = now or datetime(2026, 11, 23, 12, 0, tzinfo=timezone.utc)
+        self.now = now or datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
 
     def __call__(self) -> datetime:
         return self.now
@@ -156,37 +156,7 @@ class ClockFile:
         os.replace(tmp, self.path)  # atomic: the server never reads a half-written file
 
     def set(self, instant: datetime) -> None:
-        self._write((instant - datetime.now(timezone.utc)).total_seconds())
+        self._write((instant - datetime.now(UTC)).total_seconds())
 
     def advance(self, seconds: float) -> None:
         self._write(float(self.path.read_text()) + seconds)
-
-
-@pytest.fixture
-async def rt(tmp_path, database_url):
-    """An in-process Runtime (database on both engines, memory broker, hub, writer) whose clock
-    is a ``HandClock``: action-level tests call e.g. ``check_no_reply(rt, later)`` instead of waiting."""
-    from frontdesk import db, migrate
-    from frontdesk.actions.messages import MessageWriter
-    from frontdesk.broker import broker_from_url
-    from frontdesk.realtime.hub import Hub
-    from frontdesk.runtime import Runtime
-    from frontdesk.settings import Settings
-
-    settings = Settings(data_dir=tmp_path / "data", database_url=database_url, smtp_url="smtp://127.0.0.1:9",
-                        mail_retry_base=5, mail_retry_max=900, mail_max_attempts=3)
-    engine = db.create_engine(settings.resolved_database_url())
-    await migrate.upgrade(engine)
-    broker = broker_from_url("memory://")
-    await broker.connect()
-    hub = Hub()
-    await hub.start(broker)
-    runtime = Runtime(settings=settings, engine=engine, sessions=db.session_factory(engine), broker=broker,
-                      hub=hub, clock=HandClock())
-    runtime.writer = MessageWriter(runtime, settings.write_batch_max)
-    runtime.writer.start()
-    yield runtime
-    await runtime.writer.stop()
-    await hub.stop()
-    await broker.disconnect()
-    await engine.dispose()

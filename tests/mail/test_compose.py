@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import email
 import email.policy
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
@@ -36,11 +36,11 @@ def test_from_address_defaults_to_the_public_host():
         compose.sender_address(Settings(mail_from="not an address"))
 
 
-def _row(**kw) -> OutboxEmail:  # noqa: ANN003
+def _row(**kw) -> OutboxEmail:
     values = dict(to_addr="ivan@example.com", to_name="Иван «Грозный»", reply_to="", reply_to_name="",
                   from_name="Магазин", subject="Ответ на ваше сообщение", text="Здравствуйте!\nДа.",
                   html="<p>Здравствуйте!</p>", header_message_id="<1.frontdesk@shop.example>",
-                  created_at=datetime(2026, 11, 23, 12, 0, tzinfo=timezone.utc))
+                  created_at=datetime(2026, 11, 23, 12, 0, tzinfo=UTC))
     values.update(kw)
     return OutboxEmail(**values)
 

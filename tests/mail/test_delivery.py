@@ -22,7 +22,7 @@ def _raw_header(raw: bytes, name: str) -> str:
     return BytesHeaderParser(policy=email.policy.compat32).parsebytes(raw)[name]
 
 
-def _outbox(op, **params) -> dict:  # noqa: ANN001, ANN003
+def _outbox(op, **params) -> dict:
     r = op.http.get("/api/v1/outbox", params=params)
     assert r.status_code == 200, r.text
     return r.json()

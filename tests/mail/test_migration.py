@@ -22,15 +22,15 @@ async def test_migration_0002_goes_up_and_down_and_matches_the_models(tmp_path, 
     engine = db.create_engine(Settings(data_dir=tmp_path, database_url=database_url).resolved_database_url())
     cfg = alembic_config()
 
-    async def alembic(fn, *args) -> None:  # noqa: ANN001, ANN002
-        def run(sync_conn) -> None:  # noqa: ANN001
+    async def alembic(fn, *args) -> None:
+        def run(sync_conn) -> None:
             cfg.attributes["connection"] = sync_conn
             fn(cfg, *args)
 
         async with engine.begin() as conn:
             await conn.run_sync(run)
 
-    def schema(sync_conn) -> tuple[set, set]:  # noqa: ANN001
+    def schema(sync_conn) -> tuple[set, set]:
         insp = inspect(sync_conn)
         return set(insp.get_table_names()), {c["name"] for c in insp.get_columns("sites")}
 

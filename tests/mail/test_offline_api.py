@@ -18,7 +18,7 @@ HOURS = {"timezone": "Europe/Moscow", "days": {d: [["09:00", "18:00"]] for d in 
 GOOD = {"name": "Иван", "email": "ivan@example.com", "message": "Здравствуйте"}
 
 
-async def _next_message(frames, **match) -> dict:  # noqa: ANN001, ANN003
+async def _next_message(frames, **match) -> dict:
     """The next message.created whose MESSAGE has these fields (own echoes etc. are skipped)."""
     while True:
         m = (await frames.expect("message.created"))["message"]
@@ -41,7 +41,7 @@ def test_bad_input_gets_a_clear_error_and_sends_nothing_and_the_form_is_rate_lim
     key = server.demo["site_key"]
     http = httpx.Client(base_url=server.url, timeout=15)
 
-    def offline(body, **kw):  # noqa: ANN001, ANN003, ANN202
+    def offline(body, **kw):
         return http.post("/api/v1/widget/offline", params={"site": kw.pop("site", key)}, json=body, **kw)
 
     cases = [

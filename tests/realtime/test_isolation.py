@@ -7,7 +7,7 @@ import httpx
 import pytest
 import websockets
 
-from tests.support import admin, make_operator, make_site, visitor_ws
+from tests.support import make_operator, make_site, visitor_ws
 
 MALFORMED = ["abc", -1, 0, 1.5, None, True, {}, [], "1 OR 1=1", "99999999999999999999999", "٣"]
 

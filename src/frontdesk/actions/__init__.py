@@ -1,21 +1,16 @@
-"""Use cases. The only code that writes domain state and publishes events.
+"""Use cases: the only code that reads or writes domain state and publishes events.
 
-``check_*`` functions validate untrusted input and raise ``ActionError``;
-``do_*`` / verbs trust their input. Events are published after commit.
+Imports go one way (checked by the import-linter contracts in pyproject.toml)::
+
+    background → admin → offline_form, contacts, no_reply → conversations, visitors, operators
+      → emails, hours → writer → queries → validate → errors
+
+Public actions take the runtime (``rt``) and plain values, own their transaction,
+and publish events only after it committed. ``web/`` and ``realtime/`` decode input,
+call an action and encode its result; they never open a database session.
 """
 from __future__ import annotations
 
+from frontdesk.actions.errors import ActionError, not_found
 
-class ActionError(Exception):
-    """A refusal the client should see: ``code`` is snake_case, ``status`` the HTTP status."""
-
-    def __init__(self, code: str, message: str, status: int = 422) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
-        self.status = status
-
-
-def not_found(what: str = "conversation") -> ActionError:
-    # One message for "does not exist" and "not yours": nothing leaks by comparison.
-    return ActionError("not_found", f"{what} not found", 404)
+__all__ = ["ActionError", "not_found"]

@@ -8,13 +8,20 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from frontdesk.actions import ActionError
+from frontdesk import serialize
 from frontdesk.actions import operators as ops
+from frontdesk.actions.errors import ActionError, not_found
+from frontdesk.actions.identity import OperatorRef
+from frontdesk.actions.validate import check_id, check_name, check_password
 from frontdesk.models import Operator, OperatorSession, Site, SiteMember
+
+if TYPE_CHECKING:
+    from frontdesk.runtime import Runtime
 
 # What an uploaded photo may be, recognised by its first bytes (never by the
 # file name or the browser's Content-Type, both chosen by the uploader).
@@ -51,7 +58,7 @@ def photo_path(photo_dir: Path, operator_id: int) -> Path:
     return Path(photo_dir) / str(operator_id)
 
 
-async def store_photo(rt, operator_id: int, data: bytes) -> Operator:  # noqa: ANN001
+async def store_photo(rt: Runtime, operator_id: int, data: bytes) -> dict:
     """Write the photo (atomically: a reader never sees half a file), then record its type and version."""
     mime = check_photo(data, rt.settings.photo_max_bytes)
     path = photo_path(rt.settings.photo_dir, operator_id)
@@ -63,52 +70,95 @@ async def store_photo(rt, operator_id: int, data: bytes) -> Operator:  # noqa: A
         op = await _operator(session, operator_id)
         op.photo_type = mime
         op.photo_version = (op.photo_version or 0) + 1  # new URL, so caches pick the new photo up
-    return op
+        return serialize.operator_private(op)
 
 
-async def remove_photo(rt, operator_id: int) -> Operator:  # noqa: ANN001
+async def remove_photo(rt: Runtime, operator_id: int) -> dict:
     async with rt.sessions() as session, session.begin():
         op = await _operator(session, operator_id)
         op.photo_type = None
         op.photo_version = (op.photo_version or 0) + 1
+        out = serialize.operator_private(op)
     photo_path(rt.settings.photo_dir, operator_id).unlink(missing_ok=True)
-    return op
+    return out
 
 
-async def change_password(rt, operator_id: int, current: object, new: object, keep_token: str | None) -> None:  # noqa: ANN001
+async def photo_file(rt: Runtime, operator_id: object) -> tuple[Path, str]:
+    """The file and MIME type of an operator's photo (public: the widget shows it)."""
+    oid = check_id(operator_id, "photo")
+    async with rt.sessions() as session:
+        op = await session.get(Operator, oid)
+    path = photo_path(rt.settings.photo_dir, oid)
+    if op is None or not op.photo_type or not path.exists():
+        raise not_found("photo")
+    return path, op.photo_type
+
+
+async def change_password(rt: Runtime, operator_id: int, current: object, new: object,
+                          keep_token: str | None) -> None:
     """Needs the current password; ends every other session of the operator (other browsers, stolen cookies)."""
+    new = check_password(new)
+    async with rt.sessions() as session:
+        op = await _operator(session, operator_id)
+    if not await ops.verify_hash(op.password_hash, current):
+        raise ActionError("wrong_password", "the current password is wrong", 403)
+    new_hash = await ops.hash_password(new)
     async with rt.sessions() as session, session.begin():
         op = await _operator(session, operator_id)
-        if not ops.verify_password(op, current):
-            raise ActionError("wrong_password", "the current password is wrong", 403)
-        ops.set_password(op, new)
-        await ops.end_other_sessions(session, op, keep_token)
-    _close_sockets(rt, operator_id)
+        op.password_hash = new_hash
+        await ops.end_other_sessions(session, operator_id, keep_token)
+    await ops.access_changed(rt, operator_id)
 
 
-async def reset_password(rt, operator_id: int, new: object) -> Operator:  # noqa: ANN001
+async def reset_password(rt: Runtime, operator_id: object, new: object) -> dict:
     """An administrator sets a new password: every session of that operator ends."""
+    oid = check_id(operator_id, "operator")
+    new_hash = await ops.hash_password(check_password(new))
     async with rt.sessions() as session, session.begin():
-        op = await _operator(session, operator_id)
-        ops.set_password(op, new)
-        await ops.end_other_sessions(session, op, None)
-    _close_sockets(rt, operator_id)
-    return op
+        op = await _operator(session, oid)
+        op.password_hash = new_hash
+        await ops.end_other_sessions(session, oid, None)
+        out = serialize.operator_private(op)
+    await ops.access_changed(rt, oid)
+    return out
 
 
-async def update_operator(rt, admin: Operator, operator_id: int, *, name: object = None, role: object = None,  # noqa: ANN001
-                          is_active: object = None) -> Operator:
+async def create_operator(rt: Runtime, *, email: object, name: object, password: object, admin: bool = False,
+                          site_ids: list[int] | None = None) -> dict:
+    async with rt.sessions() as session, session.begin():
+        if site_ids is not None:
+            known = set((await session.execute(select(Site.id).where(Site.id.in_(site_ids)))).scalars())
+            if known != set(site_ids):
+                raise ActionError("invalid_input", f"unknown site ids: {sorted(set(site_ids) - known)}")
+        op = await ops.add_operator(session, email=email, name=name, password=password, admin=admin,
+                                    site_ids=None if site_ids is None else sorted(set(site_ids)))
+        members = await memberships(session)
+        return {**serialize.operator_private(op), "site_ids": members.get(op.id, [])}
+
+
+async def list_operators(rt: Runtime) -> list[dict]:
+    """Admin: every operator with its sites."""
+    async with rt.sessions() as session:
+        rows = (await session.execute(select(Operator).order_by(Operator.id))).scalars().all()
+        members = await memberships(session)
+    return [{**serialize.operator_private(o), "site_ids": members.get(o.id, [])} for o in rows]
+
+
+async def update_operator(rt: Runtime, admin: OperatorRef, operator_id: object, *, name: object = None,
+                          role: object = None, is_active: object = None) -> dict:
     """Rename, change role, deactivate or reactivate. An administrator cannot lock themself out."""
-    deactivated = False
+    oid = check_id(operator_id, "operator")
+    deactivated = role_changed = False
     async with rt.sessions() as session, session.begin():
-        op = await _operator(session, operator_id)
+        op = await _operator(session, oid)
         if name is not None:
-            op.name = ops.check_name(name)
+            op.name = check_name(name)
         if role is not None:
             if role not in ("admin", "operator"):
                 raise ActionError("invalid_input", "role must be admin or operator")
             if op.id == admin.id and role != "admin":
                 raise ActionError("conflict", "you cannot take the administrator role from yourself", 409)
+            role_changed = op.role != role
             op.role = role
         if is_active is not None:
             if not isinstance(is_active, bool):
@@ -121,26 +171,28 @@ async def update_operator(rt, admin: Operator, operator_id: int, *, name: object
                 await session.execute(delete(OperatorSession).where(OperatorSession.operator_id == op.id))
     if deactivated:
         # offline first, so visitors' availability and offers are right at once
-        await ops.set_status(rt, operator_id, "offline")
-        _close_sockets(rt, operator_id)
-        async with rt.sessions() as session:
-            op = await _operator(session, operator_id)
-    return op
+        await ops.set_status(rt, oid, "offline")
+    if deactivated or role_changed:
+        await ops.access_changed(rt, oid)
+    async with rt.sessions() as session:
+        return serialize.operator_private(await _operator(session, oid))
 
 
-async def set_memberships(rt, operator_id: int, site_ids: object) -> list[int]:  # noqa: ANN001
+async def set_memberships(rt: Runtime, operator_id: object, site_ids: object) -> list[int]:
     """Which sites an operator works on (administrators see every site regardless)."""
     if not isinstance(site_ids, list) or not all(isinstance(s, int) and not isinstance(s, bool) for s in site_ids):
         raise ActionError("invalid_input", "site_ids must be a list of site ids")
+    oid = check_id(operator_id, "operator")
     wanted = set(site_ids)
     async with rt.sessions() as session, session.begin():
-        await _operator(session, operator_id)
+        await _operator(session, oid)
         existing = set((await session.execute(select(Site.id).where(Site.id.in_(wanted)))).scalars())
         if existing != wanted:
             raise ActionError("invalid_input", f"unknown site ids: {sorted(wanted - existing)}")
-        await session.execute(delete(SiteMember).where(SiteMember.operator_id == operator_id))
+        await session.execute(delete(SiteMember).where(SiteMember.operator_id == oid))
         for sid in sorted(wanted):
-            session.add(SiteMember(site_id=sid, operator_id=operator_id))
+            session.add(SiteMember(site_id=sid, operator_id=oid))
+    await ops.access_changed(rt, oid)  # open panels now see exactly the new sites
     return sorted(wanted)
 
 
@@ -155,14 +207,5 @@ async def memberships(session: AsyncSession) -> dict[int, list[int]]:
 async def _operator(session: AsyncSession, operator_id: int) -> Operator:
     op = await session.get(Operator, operator_id)
     if op is None:
-        raise ActionError("not_found", "operator not found", 404)
+        raise not_found("operator")
     return op
-
-
-def _close_sockets(rt, operator_id: int) -> None:  # noqa: ANN001
-    """Close this node's panel sockets of the operator; their reconnect meets the session check.
-
-    Other nodes' sockets close at their next reconnect (see the report: a
-    cross-node "sessions ended" event is needed to close them at once)."""
-    for conn in list(rt.hub.operators.get(operator_id, ())):
-        conn.close(4401)

@@ -1,53 +1,41 @@
-"""Conversations: open one for a visitor, take, close, reopen, read, list, history."""
+"""Conversations: open one for a visitor, send, take, close, reopen, read, list, history, resume."""
 from __future__ import annotations
 
-from sqlalchemy import func, select
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from frontdesk import events as ev
 from frontdesk import serialize
-from frontdesk.actions import ActionError, not_found
-from frontdesk.actions.messages import PendingMessage, check_client_id, check_text
-from frontdesk.events import Event
-from frontdesk.models import Conversation, Message, Operator, Site, Visitor
+from frontdesk.actions import queries
+from frontdesk.actions.emails import reply_email_hook
+from frontdesk.actions.errors import ActionError, not_found
+from frontdesk.actions.identity import OperatorRef, VisitorRef
+from frontdesk.actions.validate import check_client_id, check_id, check_page_args, check_text, preview_text
+from frontdesk.actions.writer import PendingMessage
+from frontdesk.models import Conversation, Message
 
-HISTORY_PAGE_MAX = 200
+if TYPE_CHECKING:
+    from frontdesk.runtime import Runtime
+
+PendingFactory = Callable[[int], PendingMessage]
+
 # A resume gap larger than this is answered with `reset` (reload through REST)
 # rather than pushed through the socket in one go.
 REPLAY_MAX = 500
 
 
-async def load_conversation(session: AsyncSession, conv: Conversation) -> dict:
-    site = await session.get(Site, conv.site_id)
-    visitor = await session.get(Visitor, conv.visitor_id)
-    assignee = await session.get(Operator, conv.assignee_id) if conv.assignee_id else None
-    last = (await session.execute(
-        select(Message).where(Message.conversation_id == conv.id).order_by(Message.seq.desc()).limit(1)
-    )).scalar_one_or_none()
-    return serialize.conversation(conv, site=site, visitor_row=visitor, assignee=assignee, last_message=last)
+# --- visitors ----------------------------------------------------------------------
 
-
-async def conversation_events_for_new(rt, conversation_id: int) -> list[Event]:  # noqa: ANN001
-    async with rt.sessions() as session:
-        conv = await session.get(Conversation, conversation_id)
-        full = await load_conversation(session, conv)
-        assignee = await session.get(Operator, conv.assignee_id) if conv.assignee_id else None
-    common = dict(conversation_id=conv.id, visitor_id=conv.visitor_id)
-    return [
-        Event(ev.CONVERSATION_CREATED, conv.site_id,
-              {"conversation": full, "visitor_conversation": serialize.visitor_conversation(conv, assignee)},
-              **common),
-        Event(ev.CONVERSATION_OFFERED, conv.site_id, {"conversation": full, "repeat": 0}, **common),
-    ]
-
-
-async def open_conversation_id(rt, visitor: Visitor) -> int:  # noqa: ANN001
+async def open_conversation_id(rt: Runtime, visitor: VisitorRef) -> int:
     """The visitor's open conversation, created (unannounced until its first message) when absent."""
     async with rt.sessions() as session:
-        cid = await _find_open(session, visitor.id)
-        if cid is not None:
-            return cid
+        conv = await queries.find_open(session, visitor.id)
+        if conv is not None:
+            return conv.id
         conv = Conversation(site_id=visitor.site_id, visitor_id=visitor.id, created_at=rt.clock())
         session.add(conv)
         try:
@@ -55,18 +43,26 @@ async def open_conversation_id(rt, visitor: Visitor) -> int:  # noqa: ANN001
             return conv.id
         except IntegrityError:  # another tab / node created it first
             await session.rollback()
-            cid = await _find_open(session, visitor.id)
-            assert cid is not None
-            return cid
+            found = await queries.find_open(session, visitor.id)
+            assert found is not None
+            return found.id
 
 
-async def _find_open(session: AsyncSession, visitor_id: int) -> int | None:
-    return (await session.execute(
-        select(Conversation.id).where(Conversation.visitor_id == visitor_id, Conversation.status == "open")
-    )).scalar_one_or_none()
+async def store_in_open_conversation(rt: Runtime, visitor: VisitorRef, make: PendingFactory,
+                                     conversation_hint: int | None = None) -> dict:
+    """Store a visitor's message in its open conversation; when that was closed meanwhile, in a new one."""
+    cid = conversation_hint or await open_conversation_id(rt, visitor)
+    for _attempt in range(3):
+        try:
+            return await rt.writer.store(make(cid))
+        except ActionError as exc:
+            if exc.code != "conversation_closed":
+                raise
+            cid = await open_conversation_id(rt, visitor)  # closed meanwhile: start a new one
+    raise ActionError("internal", "could not open a conversation; retry", 503)
 
 
-async def send_visitor_message(rt, visitor: Visitor, client_id: object, text: object,  # noqa: ANN001
+async def send_visitor_message(rt: Runtime, visitor: VisitorRef, client_id: object, text: object,
                                conversation_hint: int | None = None) -> dict:
     """Store a visitor message in the visitor's open conversation (created when there is none).
 
@@ -75,163 +71,256 @@ async def send_visitor_message(rt, visitor: Visitor, client_id: object, text: ob
     """
     client_id = check_client_id(client_id)
     text = check_text(text, rt.settings.max_message_chars)
-    cid = conversation_hint or await open_conversation_id(rt, visitor)
-    for _attempt in range(3):
-        try:
-            return await rt.writer.store(PendingMessage(
-                conversation_id=cid, site_id=visitor.site_id, visitor_id=visitor.id, kind="visitor",
-                sender=f"v{visitor.id}", text=text, client_id=client_id, require_open=True))
-        except ActionError as exc:
-            if exc.code != "conversation_closed":
-                raise
-            cid = await open_conversation_id(rt, visitor)  # closed meanwhile: start a new one
-    raise ActionError("internal", "could not open a conversation; retry", 503)
+    return await store_in_open_conversation(rt, visitor, lambda cid: PendingMessage(
+        conversation_id=cid, site_id=visitor.site_id, visitor_id=visitor.id, kind="visitor",
+        sender=f"v{visitor.id}", text=text, client_id=client_id, require_open=True), conversation_hint)
 
 
-async def check_operator_conversation(session: AsyncSession, operator: Operator, conversation_id: object) -> Conversation:
-    """The conversation if this operator may act on it; ``not_found`` otherwise."""
-    if isinstance(conversation_id, str) and conversation_id.isdigit():
-        conversation_id = int(conversation_id)
-    if not isinstance(conversation_id, int) or isinstance(conversation_id, bool) or conversation_id <= 0:
-        raise not_found()
-    conv = await session.get(Conversation, conversation_id)
-    if conv is None:
-        raise not_found()
-    if not operator.is_admin:
-        from frontdesk.actions.operators import operator_site_ids
+async def visitor_typing(rt: Runtime, visitor: VisitorRef, conversation_id: int | None, text: str) -> None:
+    """Ephemeral: broker only, never stored."""
+    if conversation_id is None:
+        return
+    await rt.publish(ev.Event(ev.VISITOR_TYPING, visitor.site_id,
+                              {"text": preview_text(text, rt.settings.max_message_chars)},
+                              conversation_id=conversation_id, visitor_id=visitor.id))
 
-        if conv.site_id not in await operator_site_ids(session, operator):
+
+async def visitor_read(rt: Runtime, visitor: VisitorRef, conversation_id: int, seq: int) -> None:
+    """The visitor has seen its conversation up to ``seq`` (never moves back, never past last_seq)."""
+    async with rt.sessions() as session, session.begin():
+        await session.execute(update(Conversation).where(
+            Conversation.id == conversation_id, Conversation.visitor_id == visitor.id,
+            Conversation.visitor_read_seq < seq, Conversation.last_seq >= seq).values(visitor_read_seq=seq))
+
+
+async def visitor_open_conversation(rt: Runtime, visitor: VisitorRef) -> dict | None:
+    """The visitor's open (announced) conversation as the visitor may see it."""
+    async with rt.sessions() as session:
+        conv = await queries.find_open(session, visitor.id)
+        if conv is None or conv.last_seq == 0:
+            return None
+        assignee = (await queries.authors(session, [conv.assignee_id])).get(conv.assignee_id or 0)
+        return serialize.visitor_conversation(conv, assignee)
+
+
+async def visitor_messages(rt: Runtime, visitor: VisitorRef, conversation_id: object, after_seq: object,
+                           limit: object) -> dict:
+    """A page of the visitor's own conversation (notes never); any other id is ``not_found``."""
+    cid = check_id(conversation_id)
+    after, lim = check_page_args(after_seq, limit)
+    async with rt.sessions() as session:
+        conv = await session.get(Conversation, cid)
+        if conv is None or conv.visitor_id != visitor.id:
             raise not_found()
-    return conv
+        msgs = await queries.messages_after(session, cid, after, lim, include_notes=False)
+    return {"messages": msgs, "last_seq": conv.last_seq, "has_more": len(msgs) == lim}
 
 
-async def send_operator_message(rt, operator: Operator, conversation_id: object, client_id: object,  # noqa: ANN001
+# --- operators ---------------------------------------------------------------------
+
+async def send_operator_message(rt: Runtime, operator: OperatorRef, conversation_id: object, client_id: object,
                                 text: object, kind: object = "operator") -> dict:
+    """An operator's reply or internal note. A reply in a conversation nobody holds takes it;
+    a reply in an offline conversation is e-mailed to the visitor in the same transaction."""
     client_id = check_client_id(client_id)
     text = check_text(text, rt.settings.max_message_chars)
     if kind not in ("operator", "note"):
         raise ActionError("invalid_frame", "kind must be operator or note")
     async with rt.sessions() as session:
-        conv = await check_operator_conversation(session, operator, conversation_id)
+        conv = await queries.operator_conversation(session, operator, conversation_id)
         if conv.status != "open" and kind == "operator":
             # A stored retry of a message sent before the close is still answered.
-            dup = (await session.execute(select(Message).where(
-                Message.sender == f"o{operator.id}", Message.client_id == client_id))).scalar_one_or_none()
+            dup = (await session.execute(select(Message.id).where(
+                Message.sender == f"o{operator.id}", Message.client_id == client_id))).first()
             if dup is None:
                 raise ActionError("conversation_closed", "the conversation is closed; reopen it first", 409)
-        needs_take = kind == "operator" and conv.assignee_id is None
+        needs_take = kind == "operator" and conv.assignee_id is None and conv.status == "open"
     if needs_take:
         await take_conversation(rt, operator, conv.id)
-    email_hook = None
-    if kind == "operator" and conv.is_offline:  # issue 6: the reply is e-mailed too, queued atomically with it
-        from frontdesk.actions.offline import reply_email_hook
-
-        email_hook = reply_email_hook(rt, operator, conv.id)
+    hook = reply_email_hook(rt, operator, conv.id) if kind == "operator" and conv.is_offline else None
     return await rt.writer.store(PendingMessage(
         conversation_id=conv.id, site_id=conv.site_id, visitor_id=conv.visitor_id, kind=kind,
-        sender=f"o{operator.id}", text=text, client_id=client_id, author=operator, in_transaction=email_hook))
+        sender=f"o{operator.id}", text=text, client_id=client_id, author=operator, in_transaction=hook))
 
 
-async def take_conversation(rt, operator: Operator, conversation_id: object) -> dict:  # noqa: ANN001
+async def take_conversation(rt: Runtime, operator: OperatorRef, conversation_id: object) -> dict:
     async with rt.sessions() as session:
         async with session.begin():
-            conv = await check_operator_conversation(session, operator, conversation_id)
+            conv = await queries.operator_conversation(session, operator, conversation_id)
             if conv.status != "open":
                 raise ActionError("conversation_closed", "the conversation is closed", 409)
             changed = conv.assignee_id != operator.id
             conv.assignee_id = operator.id
-        full = await load_conversation(session, conv)
+        full = await queries.load_conversation(session, conv)
     if changed:
-        await rt.publish(Event(ev.CONVERSATION_ASSIGNED, conv.site_id,
-                               {"operator": serialize.operator_public(operator)},
-                               conversation_id=conv.id, visitor_id=conv.visitor_id, operator_id=operator.id))
+        await rt.publish(queries.conversation_event(
+            ev.CONVERSATION_ASSIGNED, conv, {"operator": serialize.operator_public(operator)}, operator.id))
     return full
 
 
-async def close_conversation(rt, operator: Operator, conversation_id: object) -> dict:  # noqa: ANN001
+async def close_conversation(rt: Runtime, operator: OperatorRef, conversation_id: object) -> dict:
     async with rt.sessions() as session:
         async with session.begin():
-            conv = await check_operator_conversation(session, operator, conversation_id)
+            conv = await queries.operator_conversation(session, operator, conversation_id)
             changed = conv.status == "open"
             conv.status = "closed"
             conv.closed_at = conv.closed_at if not changed else rt.clock()
-        full = await load_conversation(session, conv)
+        full = await queries.load_conversation(session, conv)
     if changed:
-        await rt.publish(Event(ev.CONVERSATION_CLOSED, conv.site_id,
-                               {"by": serialize.operator_public(operator), "closed_at": full["closed_at"]},
-                               conversation_id=conv.id, visitor_id=conv.visitor_id, operator_id=operator.id))
+        await rt.publish(queries.conversation_event(
+            ev.CONVERSATION_CLOSED, conv, {"by": serialize.operator_public(operator), "closed_at": full["closed_at"]},
+            operator.id))
     return full
 
 
-async def reopen_conversation(rt, operator: Operator, conversation_id: object) -> dict:  # noqa: ANN001
+async def reopen_conversation(rt: Runtime, operator: OperatorRef, conversation_id: object) -> dict:
     async with rt.sessions() as session:
         try:
             async with session.begin():
-                conv = await check_operator_conversation(session, operator, conversation_id)
+                conv = await queries.operator_conversation(session, operator, conversation_id)
                 changed = conv.status == "closed"
                 conv.status = "open"
                 conv.closed_at = None
         except IntegrityError:
             raise ActionError("conflict", "the visitor already has another open conversation", 409) from None
-        full = await load_conversation(session, conv)
+        full = await queries.load_conversation(session, conv)
     if changed:
-        await rt.publish(Event(ev.CONVERSATION_REOPENED, conv.site_id, {"conversation": full},
-                               conversation_id=conv.id, visitor_id=conv.visitor_id, operator_id=operator.id))
+        await rt.publish(queries.conversation_event(ev.CONVERSATION_REOPENED, conv, {"conversation": full},
+                                                    operator.id))
     return full
 
 
-async def messages_after(session: AsyncSession, conversation_id: int, after_seq: int, limit: int,
-                         *, include_notes: bool) -> list[dict]:
-    q = select(Message).where(Message.conversation_id == conversation_id, Message.seq > after_seq)
-    if not include_notes:
-        q = q.where(Message.kind != "note")
-    rows = (await session.execute(q.order_by(Message.seq).limit(limit))).scalars().all()
-    ids = {m.author_operator_id for m in rows if m.author_operator_id}
-    authors = {}
-    if ids:
-        authors = {o.id: o for o in (await session.execute(select(Operator).where(Operator.id.in_(ids)))).scalars()}
-    return [serialize.message(m, authors.get(m.author_operator_id)) for m in rows]
+async def operator_typing(rt: Runtime, operator: OperatorRef, conversation_id: object, is_typing: bool) -> None:
+    """Ephemeral: the visitor sees "Анна печатает…"; never stored."""
+    async with rt.sessions() as session:
+        conv = await queries.operator_conversation(session, operator, conversation_id)
+    await rt.publish(queries.conversation_event(
+        ev.OPERATOR_TYPING, conv, {"is_typing": bool(is_typing), "operator": serialize.operator_public(operator)},
+        operator.id))
 
 
-def check_page_args(after_seq: object, limit: object) -> tuple[int, int]:
-    try:
-        after = int(after_seq)
-        lim = int(limit)
-    except (TypeError, ValueError):
-        raise ActionError("invalid_input", "after_seq and limit must be integers") from None
-    if after < 0 or lim < 1:
-        raise ActionError("invalid_input", "after_seq must be ≥ 0 and limit ≥ 1")
-    return after, min(lim, HISTORY_PAGE_MAX)
+async def operator_read(rt: Runtime, operator: OperatorRef, conversation_id: object, seq: int) -> None:
+    """Operators have seen the conversation up to ``seq`` (never moves back, never past last_seq)."""
+    async with rt.sessions() as session, session.begin():
+        conv = await queries.operator_conversation(session, operator, conversation_id)
+        conv.operator_read_seq = max(conv.operator_read_seq, min(seq, conv.last_seq))
 
 
-async def list_open_for_operator(session: AsyncSession, operator: Operator, status: str = "open",
-                                 limit: int = 200, before_id: int | None = None) -> list[dict]:
-    from frontdesk.actions.operators import operator_site_ids
-
-    q = select(Conversation).where(Conversation.status == status)
-    if not operator.is_admin:
-        q = q.where(Conversation.site_id.in_(await operator_site_ids(session, operator)))
-    q = q.where(Conversation.last_seq > 0)  # not yet announced (no message) = not a conversation yet
-    if before_id is not None:
-        q = q.where(Conversation.id < before_id)
-    q = q.order_by(Conversation.id.desc()).limit(limit)
-    convs = (await session.execute(q)).scalars().all()
-    return [await load_conversation(session, c) for c in convs]
+async def list_for_operator(rt: Runtime, operator: OperatorRef, status: str = "open", limit: int = 200,
+                            before_id: int | None = None) -> list[dict]:
+    """Conversations of the operator's sites, newest first (only announced ones: with a message)."""
+    async with rt.sessions() as session:
+        q = select(Conversation).where(Conversation.status == status, Conversation.last_seq > 0)
+        if not operator.is_admin:
+            q = q.where(Conversation.site_id.in_(await queries.operator_site_ids(session, operator)))
+        if before_id is not None:
+            q = q.where(Conversation.id < before_id)
+        convs = list((await session.execute(q.order_by(Conversation.id.desc()).limit(limit))).scalars().all())
+        return await queries.load_conversations(session, convs)
 
 
-async def count_open(session: AsyncSession) -> int:
-    return (await session.execute(select(func.count()).select_from(Conversation)
-                                  .where(Conversation.status == "open"))).scalar_one()
+async def get_for_operator(rt: Runtime, operator: OperatorRef, conversation_id: object) -> dict:
+    async with rt.sessions() as session:
+        conv = await queries.operator_conversation(session, operator, conversation_id)
+        return await queries.load_conversation(session, conv)
 
 
-async def message_events(rt, conversation_id: int, after_seq: int, upto_seq: int) -> list[Event]:  # noqa: ANN001
+async def operator_messages(rt: Runtime, operator: OperatorRef, conversation_id: object, after_seq: object,
+                            limit: object) -> dict:
+    """A page of history (notes included): ``{"messages", "last_seq", "has_more"}``."""
+    after, lim = check_page_args(after_seq, limit)
+    async with rt.sessions() as session:
+        conv = await queries.operator_conversation(session, operator, conversation_id)
+        msgs = await queries.messages_after(session, conv.id, after, lim, include_notes=True)
+    return {"messages": msgs, "last_seq": conv.last_seq, "has_more": len(msgs) == lim}
+
+
+# --- resume (both sockets) -----------------------------------------------------------
+
+@dataclass
+class Replay:
+    """What one resume entry gets: the missing messages, or a ``reset``, or ``not_found``."""
+
+    conversation_id: int
+    last_seq: int = 0
+    messages: list[dict] = field(default_factory=list)
+    reset: str | None = None  # "unknown_seq" | "gap_too_large"
+    found: bool = True
+
+
+async def resume(rt: Runtime, who: OperatorRef | VisitorRef, wanted: dict[int, int],
+                 include_current: int | None = None) -> list[Replay]:
+    """Per conversation id → the last seq the client holds: what it misses, from the database.
+    ``include_current`` (visitors): the open conversation, replayed from the start when the client
+    did not name it (a fresh tab)."""
+    if include_current is not None and include_current not in wanted:
+        wanted = {**wanted, include_current: 0}
+    out: list[Replay] = []
+    if not wanted:
+        return out
+    is_operator = isinstance(who, OperatorRef)
+    operator = who if isinstance(who, OperatorRef) else None
+    async with rt.sessions() as session:
+        for cid, after in wanted.items():
+            conv = await session.get(Conversation, cid)
+            if conv is None:
+                out.append(Replay(cid, found=False))
+                continue
+            if operator is not None:
+                try:
+                    await queries.operator_conversation(session, operator, cid)
+                except ActionError:
+                    out.append(Replay(cid, found=False))
+                    continue
+            elif conv.visitor_id != who.id:
+                out.append(Replay(cid, found=False))
+                continue
+            item = Replay(cid, last_seq=conv.last_seq)
+            if after > conv.last_seq:
+                item.reset = "unknown_seq"
+            elif conv.last_seq - after > REPLAY_MAX:
+                item.reset = "gap_too_large"
+            elif after < conv.last_seq:
+                item.messages = await queries.messages_after(session, cid, after, REPLAY_MAX,
+                                                             include_notes=is_operator)
+            out.append(item)
+    return out
+
+
+async def sync(rt: Runtime, who: OperatorRef | VisitorRef, conversation_id: int, after_seq: int,
+               limit: int) -> dict:
+    """A ``sync`` frame: one page (≤ 200) after ``after_seq``, with ``has_more``."""
+    if isinstance(who, OperatorRef):
+        return await operator_messages(rt, who, conversation_id, after_seq, limit)
+    return await visitor_messages(rt, who, conversation_id, after_seq, limit)
+
+
+async def message_events(rt: Runtime, conversation_id: int, after_seq: int, upto_seq: int) -> list[ev.Event]:
     """``message.created`` events for seqs (after_seq, upto_seq], read from the database —
     how the hub fills a hole that pub/sub left (see realtime.hub._Sequencer)."""
     async with rt.sessions() as session:
         conv = await session.get(Conversation, conversation_id)
         if conv is None:
             return []
-        msgs = await messages_after(session, conversation_id, after_seq, max(0, upto_seq - after_seq),
-                                    include_notes=True)
-    return [Event(ev.MESSAGE_CREATED, conv.site_id, {"message": m}, conversation_id=conversation_id,
-                  visitor_id=conv.visitor_id) for m in msgs if m["seq"] <= upto_seq]
+        msgs = await queries.messages_after(session, conversation_id, after_seq, max(0, upto_seq - after_seq),
+                                            include_notes=True)
+    return [queries.conversation_event(ev.MESSAGE_CREATED, conv, {"message": m}) for m in msgs
+            if m["seq"] <= upto_seq]
+
+
+async def events_since(rt: Runtime, since: object, limit: int = 5000) -> list[ev.Event] | None:
+    """Every ``message.created`` since ``since`` (a datetime), in seq order per conversation —
+    how a node catches up after its broker connection was down. None when there are more than
+    ``limit`` (the caller then asks its clients to resume instead)."""
+    async with rt.sessions() as session:
+        rows = (await session.execute(select(Message).where(Message.created_at >= since)
+                                      .order_by(Message.conversation_id, Message.seq).limit(limit + 1))).scalars().all()
+        if len(rows) > limit:
+            return None
+        convs = {c.id: c for c in (await session.execute(select(Conversation).where(
+            Conversation.id.in_({m.conversation_id for m in rows})))).scalars()} if rows else {}
+        by_id = await queries.authors(session, (m.author_operator_id for m in rows))
+    return [queries.conversation_event(ev.MESSAGE_CREATED, convs[m.conversation_id],
+                                       {"message": serialize.message(m, by_id.get(m.author_operator_id or 0))})
+            for m in rows]
+

@@ -1,10 +1,11 @@
-"""Operators: create, authenticate, sessions, status, site membership."""
+"""Operators: accounts, passwords, sessions, status."""
 from __future__ import annotations
 
-import hashlib
-import re
+import asyncio
 import secrets
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
+from typing import TYPE_CHECKING
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -12,51 +13,54 @@ from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from frontdesk import events as ev
-from frontdesk.actions import ActionError
+from frontdesk import serialize
+from frontdesk.actions import hours, queries
+from frontdesk.actions.errors import ActionError
+from frontdesk.actions.identity import OperatorRef
+from frontdesk.actions.validate import check_email, check_name, check_password
+from frontdesk.actions.visitors import token_hash
 from frontdesk.events import Event
 from frontdesk.models import Operator, OperatorSession, Site, SiteMember
+
+if TYPE_CHECKING:
+    from frontdesk.runtime import Runtime
 
 _hasher = PasswordHasher()
 # Computed once so that a login with an unknown e-mail costs the same time as a wrong password.
 _DUMMY_HASH = _hasher.hash("not-a-real-password")
-EMAIL_RE = re.compile(r"^[^@\s<>\"',;]{1,64}@[A-Za-z0-9.-]{1,253}\.[A-Za-z]{2,63}$")
+# argon2 costs ~50 ms of CPU on purpose: never on the event loop, and never more than two at a
+# time (a flood of logins queues here instead of starving every socket).
+_HASH_POOL = ThreadPoolExecutor(max_workers=2, thread_name_prefix="argon2")
 STATUSES = ("online", "away", "offline")
-MIN_PASSWORD = 8
 
 
-def token_hash(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
+async def hash_password(password: str) -> str:
+    return await asyncio.get_running_loop().run_in_executor(_HASH_POOL, _hasher.hash, password)
 
 
-def check_email(email: object) -> str:
-    if not isinstance(email, str) or not EMAIL_RE.match(email.strip()):
-        raise ActionError("invalid_input", "a valid e-mail address is required")
-    return email.strip().lower()
+async def verify_hash(password_hash: str, password: object) -> bool:
+    if not isinstance(password, str):
+        return False
+
+    def verify() -> bool:
+        try:
+            return _hasher.verify(password_hash, password)
+        except (VerificationError, InvalidHashError):
+            return False
+
+    return await asyncio.get_running_loop().run_in_executor(_HASH_POOL, verify)
 
 
-def check_name(name: object, what: str = "name", max_len: int = 100) -> str:
-    if not isinstance(name, str) or not name.strip() or len(name.strip()) > max_len:
-        raise ActionError("invalid_input", f"{what} must be 1-{max_len} characters")
-    if any(ch in name for ch in "\r\n\x00"):
-        raise ActionError("invalid_input", f"{what} must be one line")
-    return name.strip()
-
-
-def check_password(password: object) -> str:
-    if not isinstance(password, str) or len(password) < MIN_PASSWORD or len(password) > 256:
-        raise ActionError("invalid_input", f"password must be {MIN_PASSWORD}-256 characters")
-    return password
-
-
-async def create_operator(session: AsyncSession, *, email: object, name: object, password: object,
-                          admin: bool = False, site_ids: list[int] | None = None) -> Operator:
-    """Create an operator; ``site_ids`` None = member of every existing site."""
+async def add_operator(session: AsyncSession, *, email: object, name: object, password: object,
+                       admin: bool = False, site_ids: list[int] | None = None) -> Operator:
+    """Inside the caller's transaction (the CLI, the demo, ``admin.create_operator``);
+    ``site_ids`` None = member of every existing site."""
     email = check_email(email)
     name = check_name(name)
-    password = check_password(password)
+    clean_password = check_password(password)
     if (await session.execute(select(Operator.id).where(Operator.email == email))).first():
         raise ActionError("conflict", f"an operator with e-mail {email} exists", 409)
-    op = Operator(email=email, name=name, password_hash=_hasher.hash(password),
+    op = Operator(email=email, name=name, password_hash=await hash_password(clean_password),
                   role="admin" if admin else "operator")
     session.add(op)
     await session.flush()
@@ -67,40 +71,32 @@ async def create_operator(session: AsyncSession, *, email: object, name: object,
     return op
 
 
-async def authenticate(session: AsyncSession, email: str, password: str) -> Operator | None:
-    op = (await session.execute(select(Operator).where(Operator.email == email.strip().lower()))).scalar_one_or_none()
-    try:
-        _hasher.verify(op.password_hash if op else _DUMMY_HASH, password)
-    except (VerificationError, InvalidHashError):
+async def login(rt: Runtime, email: str, password: str, user_agent: str = "") -> tuple[OperatorRef, str, str] | None:
+    """Check the password (argon2 off the event loop) and start a session:
+    (operator, session token, csrf token), or None for a wrong e-mail or password."""
+    async with rt.sessions() as session:
+        op = (await session.execute(select(Operator).where(
+            Operator.email == email.strip().lower()))).scalar_one_or_none()
+    ok = await verify_hash(op.password_hash if op else _DUMMY_HASH, password)
+    if not ok or op is None or not op.is_active:
         return None
-    if op is None or not op.is_active:
-        return None
-    return op
+    token, csrf = await start_session(rt, op.id, user_agent)
+    return OperatorRef.of(op), token, csrf
 
 
-def set_password(op: Operator, password: object) -> None:
-    op.password_hash = _hasher.hash(check_password(password))
-
-
-def verify_password(op: Operator, password: object) -> bool:
-    try:
-        return isinstance(password, str) and _hasher.verify(op.password_hash, password)
-    except (VerificationError, InvalidHashError):
-        return False
-
-
-async def start_session(rt, op: Operator, user_agent: str = "") -> tuple[str, str]:  # noqa: ANN001
+async def start_session(rt: Runtime, operator_id: int, user_agent: str = "") -> tuple[str, str]:
     """Returns (session token, csrf token); both 256-bit."""
     token, csrf = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
     async with rt.sessions() as session, session.begin():
         session.add(OperatorSession(
-            token_hash=token_hash(token), csrf_token=csrf, operator_id=op.id,
+            token_hash=token_hash(token), csrf_token=csrf, operator_id=operator_id,
             expires_at=rt.clock() + timedelta(days=rt.settings.session_days), user_agent=user_agent[:300]))
     return token, csrf
 
 
-async def session_operator(rt, token: str | None) -> tuple[Operator, OperatorSession] | None:  # noqa: ANN001
-    if not token or len(token) > 200:
+async def session_operator(rt: Runtime, token: str | None) -> tuple[OperatorRef, str] | None:
+    """The operator of a session token and the session's csrf token, or None."""
+    if not token or len(token) > 200 or not token.isascii():
         return None
     async with rt.sessions() as session:
         row = (await session.execute(
@@ -111,62 +107,80 @@ async def session_operator(rt, token: str | None) -> tuple[Operator, OperatorSes
     sess, op = row
     if sess.expires_at < rt.clock() or not op.is_active:
         return None
-    return op, sess
+    return OperatorRef.of(op), sess.csrf_token
 
 
-async def end_session(rt, token: str) -> None:  # noqa: ANN001
+async def end_session(rt: Runtime, operator_id: int, token: str) -> None:
+    """Log out this session; this operator's sockets are closed on every node (they re-check)."""
     async with rt.sessions() as session, session.begin():
         await session.execute(delete(OperatorSession).where(OperatorSession.token_hash == token_hash(token)))
+    await access_changed(rt, operator_id)
 
 
-async def end_other_sessions(session: AsyncSession, op: Operator, keep_token: str | None) -> None:
-    q = delete(OperatorSession).where(OperatorSession.operator_id == op.id)
+async def end_other_sessions(session: AsyncSession, operator_id: int, keep_token: str | None) -> None:
+    q = delete(OperatorSession).where(OperatorSession.operator_id == operator_id)
     if keep_token:
         q = q.where(OperatorSession.token_hash != token_hash(keep_token))
     await session.execute(q)
 
 
-async def operator_site_ids(session: AsyncSession, op: Operator) -> set[int]:
-    if op.is_admin:
-        return set((await session.execute(select(Site.id))).scalars())
-    return set((await session.execute(
-        select(SiteMember.site_id).where(SiteMember.operator_id == op.id))).scalars())
+async def access_changed(rt: Runtime, operator_id: int) -> None:
+    """The operator's sessions, role or sites changed: every node closes its panel sockets (4401);
+    they reconnect and are authorised afresh."""
+    await rt.publish(Event(ev.OPERATOR_ACCESS_CHANGED, None, {}, operator_id=operator_id))
 
 
-async def sites_online(session: AsyncSession, site_ids: set[int]) -> dict[int, bool]:
-    """Per site: is any active operator working on it online?"""
-    online = (await session.execute(select(Operator).where(
-        Operator.status == "online", Operator.is_active.is_(True)))).scalars().all()
-    result = {sid: False for sid in site_ids}
-    if not online:
-        return result
-    if any(o.is_admin for o in online):
-        return {sid: True for sid in site_ids}
-    members = (await session.execute(select(SiteMember.site_id).where(
-        SiteMember.operator_id.in_([o.id for o in online]), SiteMember.site_id.in_(site_ids)))).scalars()
-    for sid in members:
-        result[sid] = True
-    return result
+async def site_ids_of(rt: Runtime, operator: OperatorRef) -> set[int]:
+    async with rt.sessions() as session:
+        return await queries.operator_site_ids(session, operator)
 
 
-async def set_status(rt, operator_id: int, status: object) -> str:  # noqa: ANN001
+async def profile(rt: Runtime, operator: OperatorRef, csrf: str) -> dict:
+    """``GET /me``: the operator, its sites and the settings the panel needs."""
+    async with rt.sessions() as session:
+        op = await session.get(Operator, operator.id)
+        site_ids = await queries.operator_site_ids(session, operator)
+    assert op is not None
+    return {"operator": serialize.operator_private(op), "csrf_token": csrf,
+            "site_ids": sorted(site_ids), "smtp_enabled": bool(rt.settings.smtp_url),
+            "settings": {"offer_repeat": rt.settings.offer_repeat,
+                         "max_message_chars": rt.settings.max_message_chars,
+                         "photo_max_bytes": rt.settings.photo_max_bytes}}
+
+
+async def update_profile(rt: Runtime, operator: OperatorRef, *, name: object = None,
+                         language: object = None) -> dict:
+    async with rt.sessions() as session, session.begin():
+        row = await session.get(Operator, operator.id)
+        assert row is not None
+        if name is not None:
+            row.name = check_name(name)
+        if language is not None:
+            if language not in ("ru", "en"):
+                raise ActionError("invalid_input", "language must be ru or en")
+            row.language = language
+        return serialize.operator_private(row)
+
+
+async def set_status(rt: Runtime, operator_id: int, status: object) -> str:
+    """online / away / offline. Tells every panel and, when a site's availability changes, its visitors."""
     if status not in STATUSES:
         raise ActionError("invalid_input", "status must be online, away or offline")
+    assert isinstance(status, str)
+    rt.presence_changed(operator_id, status)
     async with rt.sessions() as session:
         async with session.begin():
             op = await session.get(Operator, operator_id)
             if op is None:
                 raise ActionError("not_found", "operator not found", 404)
-            site_ids = await operator_site_ids(session, op)
-            before = await sites_online(session, site_ids)
+            site_ids = await queries.operator_site_ids(session, op)
+            before = await queries.sites_online(session, site_ids)
             changed = op.status != status
             op.status = status
-        after = await sites_online(session, site_ids) if changed else before
+        after = await queries.sites_online(session, site_ids) if changed else before
     if changed:
         events = [Event(ev.OPERATOR_STATUS_CHANGED, None, {"status": status}, operator_id=operator_id)]
-        # issue 6: the availability frame also carries within_hours/available (actions/offline.py)
-        from frontdesk.actions.offline import availability_events
-
-        events += await availability_events(rt, {sid: after[sid] for sid in site_ids if after[sid] != before[sid]})
+        events += await hours.availability_events(
+            rt, {sid: after[sid] for sid in site_ids if after[sid] != before[sid]})
         await rt.publish(*events)
     return status

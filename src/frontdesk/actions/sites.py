@@ -1,16 +1,23 @@
-"""Sites: create, widget settings, allowed origins."""
+"""Sites: create, change, widget settings, allowed origins."""
 from __future__ import annotations
 
 import re
 import secrets
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from frontdesk.actions import ActionError
-from frontdesk.actions.operators import check_email, check_name
+from frontdesk import serialize
+from frontdesk.actions import queries
+from frontdesk.actions.errors import ActionError, not_found
+from frontdesk.actions.identity import OperatorRef
+from frontdesk.actions.validate import check_email, check_id, check_name
 from frontdesk.models import Site
+
+if TYPE_CHECKING:
+    from frontdesk.runtime import Runtime
 
 COLOR_RE = re.compile(r"^#[0-9a-fA-F]{6}$")
 TEXT_KEYS = ("title", "subtitle", "greeting", "placeholder", "offline_title", "offline_text")
@@ -46,7 +53,8 @@ def check_widget(widget: object) -> dict:
     """Merge a partial widget settings object over the defaults, validating every field."""
     if not isinstance(widget, dict):
         raise ActionError("invalid_input", "widget settings must be an object")
-    out = {**DEFAULT_WIDGET, "texts": {lang: dict(t) for lang, t in DEFAULT_WIDGET["texts"].items()}}
+    texts_default: dict = DEFAULT_WIDGET["texts"]  # type: ignore[assignment]
+    out: dict = {**DEFAULT_WIDGET, "texts": {lang: dict(t) for lang, t in texts_default.items()}}
     for key, value in widget.items():
         if key == "color":
             if not isinstance(value, str) or not COLOR_RE.match(value):
@@ -73,16 +81,23 @@ def check_widget(widget: object) -> dict:
                         raise ActionError("invalid_input", f"texts.{lang}.{tkey}: unknown key or longer than 500")
                     out["texts"][lang][tkey] = tval
         else:
-            raise ActionError("invalid_input", f"unknown widget setting {key!r}")
+            raise ActionError("invalid_input", f"unknown widget setting {str(key)[:40]!r}")
     return out
 
 
-def widget_settings(site: Site) -> dict:
-    return check_widget(site.widget or {})
+def widget_settings_of(widget: dict | None) -> dict:
+    return check_widget(widget or {})
 
 
-async def create_site(session: AsyncSession, *, name: object, origins: list | None = None,
-                      notify: list | None = None, widget: dict | None = None) -> Site:
+def site_json(site: Site) -> dict:
+    return {"id": site.id, "name": site.name, "site_key": site.site_key,
+            "allowed_origins": site.allowed_origins, "notify_emails": site.notify_emails,
+            "widget": widget_settings_of(site.widget), "created_at": serialize.iso(site.created_at)}
+
+
+async def add_site(session: AsyncSession, *, name: object, origins: list | None = None,
+                   notify: list | None = None, widget: dict | None = None) -> Site:
+    """Inside the caller's transaction (the CLI, the demo, ``create_site``)."""
     name = check_name(name, "site name", 200)
     site = Site(
         site_key=secrets.token_urlsafe(16),  # 128 bits; public, but not guessable
@@ -93,18 +108,56 @@ async def create_site(session: AsyncSession, *, name: object, origins: list | No
     )
     session.add(site)
     await session.flush()
-    # Admins see every site; other operators only the sites they are members of
-    # (granted explicitly: `create-operator` with no --site, or the admin panel).
+    # Admins see every site; other operators only the sites they are members of.
     return site
 
 
-async def site_by_key(session: AsyncSession, site_key: object) -> Site | None:
-    if not isinstance(site_key, str) or not 1 <= len(site_key) <= 64:
-        return None
-    return (await session.execute(select(Site).where(Site.site_key == site_key))).scalar_one_or_none()
 
 
-def origin_allowed(site: Site, origin: str | None) -> bool:
-    if not site.allowed_origins:
-        return True
-    return origin is not None and origin.rstrip("/").lower() in site.allowed_origins
+async def create_site(rt: Runtime, *, name: object, origins: list | None = None, notify: list | None = None,
+                      widget: dict | None = None) -> dict:
+    async with rt.sessions() as session, session.begin():
+        site = await add_site(session, name=name, origins=origins, notify=notify, widget=widget)
+        return site_json(site)
+
+
+async def update_site(rt: Runtime, site_id: object, *, name: object = None, origins: list | None = None,
+                      notify: list | None = None, widget: dict | None = None) -> dict:
+    """Admin: change a site; widget settings are merged over the current ones."""
+    sid = check_id(site_id, "site")
+    async with rt.sessions() as session, session.begin():
+        site = await session.get(Site, sid)
+        if site is None:
+            raise not_found("site")
+        if name is not None:
+            site.name = check_name(name, "site name", 200)
+        if origins is not None:
+            site.allowed_origins = sorted({check_origin(o) for o in origins})
+        if notify is not None:
+            site.notify_emails = [check_email(e) for e in notify]
+        if widget is not None:
+            site.widget = check_widget({**(site.widget or {}), **widget})
+        return site_json(site)
+
+
+async def get_site(rt: Runtime, operator: OperatorRef, site_id: object) -> dict:
+    sid = check_id(site_id, "site")
+    async with rt.sessions() as session:
+        if sid not in await queries.operator_site_ids(session, operator):
+            raise not_found("site")
+        site = await session.get(Site, sid)
+        if site is None:
+            raise not_found("site")
+        return site_json(site)
+
+
+async def list_sites(rt: Runtime, operator: OperatorRef) -> list[dict]:
+    async with rt.sessions() as session:
+        ids = await queries.operator_site_ids(session, operator)
+        rows = (await session.execute(select(Site).where(Site.id.in_(ids)).order_by(Site.id))).scalars().all()
+        return [site_json(s) for s in rows]
+
+
+async def site_ids_exist(rt: Runtime, site_ids: list[int]) -> set[int]:
+    async with rt.sessions() as session:
+        return set((await session.execute(select(Site.id).where(Site.id.in_(site_ids)))).scalars())

@@ -1,12 +1,20 @@
-"""The broker contract: publish JSON-able events on a channel, receive them on every node.
+"""The broker contract: publish events, receive every node's events (this node's included).
 
 Pub/sub is at-most-once: anything that must not be lost is in the database and
-replayed from there; the broker only carries *news* between nodes.
+replayed from there; the broker only carries *news* between nodes. The memory
+broker hands the event object itself to the local hub (nothing is encoded);
+brokers between nodes encode it once per publish.
 """
 from __future__ import annotations
 
 import abc
 from collections.abc import AsyncIterator
+
+from frontdesk.events import Event
+
+
+class BrokerUnavailable(Exception):
+    """The link to the broker is down; ``messages()`` may be called again to reconnect."""
 
 
 class Broker(abc.ABC):
@@ -17,17 +25,13 @@ class Broker(abc.ABC):
     async def disconnect(self) -> None: ...
 
     @abc.abstractmethod
-    async def publish(self, channel: str, message: str) -> None: ...
+    async def publish(self, event: Event) -> None: ...
 
     @abc.abstractmethod
-    async def subscribe(self, channel: str) -> None: ...
-
-    @abc.abstractmethod
-    async def unsubscribe(self, channel: str) -> None: ...
-
-    @abc.abstractmethod
-    def messages(self) -> AsyncIterator[tuple[str, str]]:
-        """Yield ``(channel, message)`` for every subscribed channel until disconnect."""
+    def messages(self) -> AsyncIterator[Event | None]:
+        """First ``None`` once subscribed, then every event published by any node until
+        disconnect. Raises ``BrokerUnavailable``
+        when the link breaks (events published meanwhile are lost: catch up from the database)."""
 
 
 def broker_from_url(url: str) -> Broker:

@@ -1,18 +1,28 @@
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
+from typing import Any
 
-from frontdesk.broker.base import Broker
+from frontdesk.broker.base import Broker, BrokerUnavailable
+from frontdesk.events import CHANNEL, Event
+
+log = logging.getLogger(__name__)
 
 
 class RedisBroker(Broker):
-    """Redis pub/sub: every node publishes to and listens on the same channels."""
+    """Redis pub/sub: every node publishes to and listens on one channel.
+
+    When the link breaks, ``messages()`` raises ``BrokerUnavailable``; calling it again opens
+    a new subscription (the hub does, with backoff, and then catches up from the database)."""
 
     def __init__(self, url: str) -> None:
         import redis.asyncio as aioredis
 
-        self._redis = aioredis.Redis.from_url(url, decode_responses=True)
-        self._pubsub = self._redis.pubsub(ignore_subscribe_messages=True)
+        # short timeouts: a publish during an outage fails fast (the action still succeeds)
+        self._redis = aioredis.Redis.from_url(url, socket_connect_timeout=2, socket_timeout=5,
+                                              health_check_interval=10)
+        self._pubsub: Any = None
         self._closed = False
 
     async def connect(self) -> None:
@@ -20,25 +30,38 @@ class RedisBroker(Broker):
 
     async def disconnect(self) -> None:
         self._closed = True
-        await self._pubsub.aclose()
+        if self._pubsub is not None:
+            try:
+                await self._pubsub.aclose()
+            except Exception:  # noqa: BLE001 - already gone
+                pass
         await self._redis.aclose()
 
-    async def publish(self, channel: str, message: str) -> None:
-        await self._redis.publish(channel, message)
+    async def publish(self, event: Event) -> None:
+        await self._redis.publish(CHANNEL, event.to_json())
 
-    async def subscribe(self, channel: str) -> None:
-        await self._pubsub.subscribe(channel)
-
-    async def unsubscribe(self, channel: str) -> None:
-        await self._pubsub.unsubscribe(channel)
-
-    async def messages(self) -> AsyncIterator[tuple[str, str]]:
+    async def messages(self) -> AsyncIterator[Event | None]:
+        if self._pubsub is not None:
+            try:
+                await self._pubsub.aclose()
+            except Exception:  # noqa: BLE001 - the old link is broken anyway
+                pass
+        pubsub = self._redis.pubsub(ignore_subscribe_messages=True)
+        self._pubsub = pubsub
+        try:
+            await pubsub.subscribe(CHANNEL)
+        except Exception as exc:  # noqa: BLE001
+            raise BrokerUnavailable(str(exc)) from None
+        yield None  # subscribed
         while not self._closed:
             try:
-                msg = await self._pubsub.get_message(timeout=1.0)
-            except Exception:  # connection closed during shutdown
+                msg = await pubsub.get_message(timeout=1.0)
+            except Exception as exc:  # noqa: BLE001 - connection lost (or closed during shutdown)
                 if self._closed:
                     return
-                raise
+                raise BrokerUnavailable(str(exc)) from None
             if msg is not None and msg.get("type") == "message":
-                yield msg["channel"], msg["data"]
+                try:
+                    yield Event.from_json(msg["data"])
+                except Exception:  # noqa: BLE001 - one garbled message must not stop the stream
+                    log.warning("dropping an undecodable broker message")

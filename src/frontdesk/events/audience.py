@@ -24,12 +24,13 @@ _OPERATOR_EVENTS = {
 }
 
 
+_AVAILABILITY = ("operators_online", "within_hours", "available", "next_open_at")
+
+
 def visitor_frame(event: Event) -> dict | None:
     """The frame visitors of ``event.visitor_id`` get, or None when they get nothing."""
     if event.name == ev.SITE_AVAILABILITY:
-        # issue 6: + within_hours and available (= operators_online and within_hours) when present
-        return {"type": "availability", **{k: event.payload[k] for k in ("operators_online", "within_hours", "available")
-                                           if k in event.payload}}
+        return {"type": "availability", **{k: event.payload[k] for k in _AVAILABILITY if k in event.payload}}
     if event.name not in _VISITOR_EVENTS or event.visitor_id is None:
         return None
     p = event.payload

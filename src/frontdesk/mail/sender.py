@@ -166,7 +166,7 @@ class OutboxSender:
                 handled = await self.run_once()
             except asyncio.CancelledError:
                 raise
-            except Exception:  # noqa: BLE001 - e.g. the database is briefly away; try again next round
+            except Exception:
                 log.exception("outbox round failed")
                 handled = 0
             if handled < CLAIM_BATCH:

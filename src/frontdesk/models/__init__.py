@@ -1,7 +1,7 @@
 """Database tables. Import from here: ``from frontdesk.models import Message``."""
 from frontdesk.models.base import Base, utcnow
-from frontdesk.models.conversation import Conversation, Message, MessageKind, ConversationStatus
-from frontdesk.models.operator import Operator, OperatorSession, OperatorRole, OperatorStatus, SiteMember
+from frontdesk.models.conversation import Conversation, ConversationStatus, Message, MessageKind
+from frontdesk.models.operator import Operator, OperatorRole, OperatorSession, OperatorStatus, SiteMember
 from frontdesk.models.outbox import OutboxEmail, OutboxKind, OutboxStatus
 from frontdesk.models.site import Site
 from frontdesk.models.visitor import Visitor

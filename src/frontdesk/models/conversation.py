@@ -3,7 +3,7 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
-from sqlalchemy import text, Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from frontdesk.models.base import Base, UTCDateTime, utcnow
@@ -48,6 +48,8 @@ class Conversation(Base):
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     visitor_read_seq: Mapped[int] = mapped_column(Integer, default=0)
     operator_read_seq: Mapped[int] = mapped_column(Integer, default=0)
+    # how many times the unanswered conversation was offered again (actions/background.py)
+    offer_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
 
 class Message(Base):

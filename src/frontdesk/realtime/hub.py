@@ -11,13 +11,17 @@ import asyncio
 import enum
 import logging
 from collections import OrderedDict, defaultdict
+from collections.abc import Awaitable, Callable
+from datetime import datetime, timedelta
+from typing import Any
 
 from starlette.websockets import WebSocket, WebSocketState
 
 from frontdesk import events as ev
-from frontdesk.events import CHANNEL, Event
+from frontdesk.broker.base import Broker, BrokerUnavailable
+from frontdesk.events import Event
 from frontdesk.events.audience import message_seq, operator_frame, operator_receives, visitor_frame
-from frontdesk.realtime.protocol import CLOSE_OVERFLOW, dumps
+from frontdesk.realtime.protocol import CLOSE_OVERFLOW, CLOSE_RESUME, CLOSE_UNAUTHORIZED, dumps
 
 log = logging.getLogger(__name__)
 
@@ -35,7 +39,7 @@ class Connection:
     def __init__(self, ws: WebSocket, queue_size: int) -> None:
         self.ws = ws
         self.state = ConnState.REPLAYING
-        self._queue: asyncio.Queue = asyncio.Queue(maxsize=queue_size + 1)  # +1: room for the close marker
+        self._queue: asyncio.Queue[Any] = asyncio.Queue(maxsize=queue_size + 1)  # +1: room for the close marker
         self._limit = queue_size
         # conversation id → highest seq sent; replay and live overlap is dropped here
         self.delivered: dict[int, int] = {}
@@ -87,7 +91,14 @@ class Connection:
                         continue
                     self.delivered[cid] = seq
                 await self.ws.send_text(text)
-        except Exception:  # noqa: BLE001 - peer gone; the reader side notices too
+        except Exception:  # noqa: BLE001 - peer gone (the reader notices too), or a frame we could not send
+            # never leave a socket open that no longer sends: the client reconnects and resumes
+            self.close_code = self.close_code or 1011
+            try:
+                if self.ws.application_state is not WebSocketState.DISCONNECTED:
+                    await self.ws.close(1011)
+            except Exception:  # noqa: BLE001
+                pass
             return
         finally:
             self.state = ConnState.CLOSED
@@ -121,9 +132,11 @@ class _Sequencer:
     HOLD_SECONDS = 0.25
     TRACKED = 10_000  # conversations remembered; a forgotten one restarts from its next message
 
-    def __init__(self, release, fetch=None) -> None:  # noqa: ANN001
-        self._release = release  # callable(Event): the actual fan-out
-        self.fetch = fetch  # async (conversation_id, after_seq, upto_seq) -> list[Event]
+    def __init__(self, release: Callable[[Event], None], spawn: Callable[..., object] | None = None) -> None:
+        self._release = release  # the actual fan-out
+        # async (conversation_id, after_seq, upto_seq) -> list[Event], set by the app
+        self.fetch: Callable[[int, int, int], Awaitable[list[Event]]] | None = None
+        self.spawn: Callable[..., object] = spawn or (lambda coro, name="": asyncio.ensure_future(coro))
         self._next: OrderedDict[int, int] = OrderedDict()
         self._held: dict[int, dict[int, Event]] = {}
         self._timers: dict[int, asyncio.TimerHandle] = {}
@@ -141,7 +154,7 @@ class _Sequencer:
             if cid not in self._timers:
                 loop = asyncio.get_running_loop()
                 self._timers[cid] = loop.call_later(
-                    self.HOLD_SECONDS, lambda: asyncio.ensure_future(self._fill_gap(cid)))
+                    self.HOLD_SECONDS, lambda: self.spawn(self._fill_gap(cid), "fill-gap"))
 
     def _deliver(self, event: Event, cid: int, seq: int) -> None:
         self._next[cid] = seq + 1
@@ -172,7 +185,7 @@ class _Sequencer:
         if self.fetch is not None:
             try:
                 missing = await self.fetch(cid, self._next[cid] - 1, first_held - 1)
-            except Exception:  # noqa: BLE001 - deliver what we have; clients resume from the DB
+            except Exception:
                 log.exception("fetching missing messages failed")
         for event in missing:
             seq = event.payload["message"]["seq"]
@@ -186,16 +199,29 @@ class _Sequencer:
 
 
 class Hub:
+    """This node's sockets and the fan-out of every event to them.
+
+    ``run`` consumes the broker; when the broker link breaks it reconnects with backoff
+    (0.5 s doubling to 5 s) and then catches up: every message stored meanwhile is read
+    from the database and dispatched (sockets drop what they already sent), or, when
+    there is too much to replay, every socket is asked to reconnect and resume."""
+
+    RECONNECT_MAX = 5.0
+    CATCH_UP_MARGIN = 30.0  # seconds before the outage started: clocks of nodes differ a little
+
     def __init__(self) -> None:
         self.visitors: dict[int, set[VisitorConnection]] = defaultdict(set)
         self.site_visitors: dict[int, set[VisitorConnection]] = defaultdict(set)
         self.operators: dict[int, set[OperatorConnection]] = defaultdict(set)
         self._task: asyncio.Task | None = None
-        self.on_operator_gone = None  # callback(operator_id) when its last socket here closes
+        self.on_operator_gone: Callable[[int], None] | None = None  # its last socket here closed
         self.sequencer = _Sequencer(self._fan_out)
+        # set by the app: async (since) -> list[Event] | None (None = too many: resume instead)
+        self.catch_up: Callable[[datetime], Awaitable[list[Event] | None]] | None = None
+        self.clock: Callable[[], datetime] | None = None
+        self.outages = 0
 
-    async def start(self, broker) -> None:  # noqa: ANN001
-        await broker.subscribe(CHANNEL)
+    async def start(self, broker: Broker) -> None:
         self._task = asyncio.create_task(self._run(broker), name="hub")
 
     async def stop(self) -> None:
@@ -206,12 +232,54 @@ class Hub:
             except asyncio.CancelledError:
                 pass
 
-    async def _run(self, broker) -> None:  # noqa: ANN001
-        async for _channel, raw in broker.messages():
+    async def _run(self, broker: Broker) -> None:
+        delay = 0.5
+        down_since: datetime | None = None
+        while True:
             try:
-                self.dispatch(Event.from_json(raw))
-            except Exception:  # noqa: BLE001 - one bad event must not stop delivery
-                log.exception("dispatching an event failed")
+                async for event in broker.messages():
+                    if event is None:  # subscribed: anything stored from now on arrives live
+                        delay = 0.5
+                        if down_since is not None:
+                            await self._catch_up(down_since)
+                            down_since = None
+                        continue
+                    try:
+                        self.dispatch(event)
+                    except Exception:
+                        log.exception("dispatching an event failed")
+                return  # the broker was closed (shutdown)
+            except BrokerUnavailable as exc:
+                if down_since is None:
+                    self.outages += 1
+                    down_since = self.clock() if self.clock else None
+                    log.warning("broker link lost (%s); reconnecting", exc)
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("broker loop failed; reconnecting")
+                if down_since is None and self.clock:
+                    down_since = self.clock()
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, self.RECONNECT_MAX)
+
+    async def _catch_up(self, since: datetime) -> None:
+        events = None
+        if self.catch_up is not None:
+            try:
+                events = await self.catch_up(since - timedelta(seconds=self.CATCH_UP_MARGIN))
+            except Exception:
+                log.exception("catching up after a broker outage failed")
+        if events is None:
+            log.warning("broker outage: asking every socket on this node to resume")
+            everyone: list[Connection] = [c for cs in self.visitors.values() for c in cs]
+            everyone += [c for cs in self.operators.values() for c in cs]
+            for conn in everyone:
+                conn.close(CLOSE_RESUME)
+            return
+        log.info("broker back: %d stored messages replayed to this node's sockets", len(events))
+        for event in events:
+            self.dispatch(event)
 
     # --- registry -----------------------------------------------------------
     def add_visitor(self, conn: VisitorConnection) -> None:
@@ -235,10 +303,6 @@ class Hub:
     def operator_connected(self, operator_id: int) -> bool:
         return bool(self.operators.get(operator_id))
 
-    def counts(self) -> dict:
-        return {"visitor_sockets": sum(len(s) for s in self.visitors.values()),
-                "operator_sockets": sum(len(s) for s in self.operators.values())}
-
     # --- fan-out --------------------------------------------------------------
     def dispatch(self, event: Event) -> None:
         key = message_seq(event)
@@ -249,26 +313,31 @@ class Hub:
 
     def _fan_out(self, event: Event) -> None:
         if event.name == ev.OPERATOR_STATUS_CHANGED:
-            for conn in self.operators.get(event.operator_id, ()):
+            for conn in self.operators.get(event.operator_id or 0, ()):
                 conn.status = event.payload["status"]
+        elif event.name == ev.OPERATOR_ACCESS_CHANGED:
+            for conn in list(self.operators.get(event.operator_id or 0, ())):
+                conn.close(CLOSE_UNAUTHORIZED)  # it reconnects and is authorised afresh
+            return
         key = message_seq(event)
         vframe = visitor_frame(event)
         if vframe is not None:
-            if event.name == ev.SITE_AVAILABILITY:
-                targets = self.site_visitors.get(event.site_id, ())
-            else:
-                targets = self.visitors.get(event.visitor_id, ())
+            targets: set[VisitorConnection] | tuple = (
+                self.site_visitors.get(event.site_id or 0, ()) if event.name == ev.SITE_AVAILABILITY
+                else self.visitors.get(event.visitor_id or 0, ()))
             if targets:
-                text = dumps(vframe)
+                text = dumps(vframe)  # encoded once for every socket
                 for conn in list(targets):
                     conn.push(text, key)
         oframe = operator_frame(event)
         if oframe is not None and self.operators:
-            text = dumps(oframe)
+            text = None
             for conns in list(self.operators.values()):
                 for conn in list(conns):
                     if operator_receives(event, operator_id=conn.operator_id, site_ids=conn.site_ids,
                                          status=conn.status):
+                        if text is None:
+                            text = dumps(oframe)
                         conn.push(text, key)
 
 

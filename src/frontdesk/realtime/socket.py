@@ -6,20 +6,29 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
-from frontdesk.actions import ActionError
+from frontdesk.actions import conversations
+from frontdesk.actions.errors import ActionError
+from frontdesk.actions.identity import OperatorRef, VisitorRef
+from frontdesk.realtime import frames as f
 from frontdesk.realtime import protocol as p
 from frontdesk.realtime.hub import Connection
+
+if TYPE_CHECKING:
+    from frontdesk.runtime import Runtime
 
 log = logging.getLogger(__name__)
 
 
 class SocketSession:
     conn: Connection
+    decode: Callable[[str], Any]
 
-    def __init__(self, rt, ws: WebSocket) -> None:  # noqa: ANN001
+    def __init__(self, rt: Runtime, ws: WebSocket) -> None:
         self.rt = rt
         self.ws = ws
         self.bucket = p.TokenBucket()
@@ -32,20 +41,24 @@ class SocketSession:
         except Exception:  # noqa: BLE001 - already gone
             pass
 
-    async def receive_hello(self) -> dict | None:
-        """The first frame, which must be a valid hello; closes 4400 otherwise."""
+    async def receive_hello(self) -> Any:
+        """The first frame, which must be a valid hello; closes 4400 (with an error frame) otherwise."""
         try:
             raw = await asyncio.wait_for(self._receive_text(), p.HELLO_TIMEOUT)
-        except (asyncio.TimeoutError, WebSocketDisconnect):
+        except (TimeoutError, WebSocketDisconnect):
             await self.close(p.CLOSE_BAD_HELLO)
             return None
-        try:
-            frame = p.decode(raw) if raw is not None else None
-        except p.FrameError as exc:
-            await self.close(p.CLOSE_BAD_HELLO, p.error_frame(exc.code, exc.message))
+        if raw is None:
+            await self.close(p.CLOSE_BAD_HELLO, p.error_frame("invalid_frame", "binary frames are not accepted"))
             return None
-        if frame is None or frame.get("type") != "hello":
-            await self.close(p.CLOSE_BAD_HELLO, p.error_frame("invalid_frame", "the first frame must be hello"))
+        try:
+            frame = self.decode(raw)
+        except p.FrameError as exc:
+            await self.close(p.CLOSE_BAD_HELLO, p.error_frame(exc.code, exc.message, exc.ref))
+            return None
+        if not isinstance(frame, (f.VisitorHello, f.OperatorHello)):
+            await self.close(p.CLOSE_BAD_HELLO, p.error_frame("invalid_frame", "the first frame must be hello",
+                                                              f.ref_of(frame)))
             return None
         return frame
 
@@ -54,9 +67,8 @@ class SocketSession:
         message = await self.ws.receive()
         if message["type"] == "websocket.disconnect":
             raise WebSocketDisconnect(message.get("code", 1000))
-        if message.get("text") is not None:
-            return message["text"]
-        return None
+        text = message.get("text")
+        return text if isinstance(text, str) else None
 
     async def serve(self) -> None:
         """Run writer + heartbeat + reader until the socket ends."""
@@ -70,7 +82,7 @@ class SocketSession:
                 self.conn.close(1000)
                 try:
                     await asyncio.wait_for(writer, 2)
-                except (asyncio.TimeoutError, Exception):  # noqa: BLE001
+                except (TimeoutError, Exception):  # noqa: BLE001
                     writer.cancel()
 
     async def _heartbeat(self) -> None:
@@ -84,76 +96,71 @@ class SocketSession:
         while self.conn.close_code is None:
             try:
                 raw = await asyncio.wait_for(self._receive_text(), idle)
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 self.conn.close(1000)
                 return
             except (WebSocketDisconnect, RuntimeError):
                 return
             if self.ws.application_state is WebSocketState.DISCONNECTED:
                 return
-            if not self.bucket.allow():
-                if self.bucket.dropped >= p.FLOOD_CLOSE_AFTER:
-                    self.conn.close(p.CLOSE_FLOOD)
-                    return
-                self.conn.push(p.error_frame("rate_limited", "too many frames; slow down"))
-                continue
-            if raw is None:
-                self.conn.push(p.error_frame("invalid_frame", "binary frames are not accepted"))
-                continue
-            frame: dict | None = None
-            try:
-                frame = p.decode(raw)
-                kind = frame["type"]
-                if kind == "ping":
-                    self.conn.push({"type": "pong"})
-                elif kind == "pong":
-                    pass
-                else:
-                    await self.handle(kind, frame)
-            except p.FrameError as exc:
-                self.conn.push(p.error_frame(exc.code, exc.message, exc.ref))
-            except ActionError as exc:
-                self.conn.push(p.error_frame(exc.code, exc.message, p.ref_of(frame or {})))
-            except Exception:  # noqa: BLE001 - never let one frame kill the server or the socket
-                log.exception("handling a frame failed")
-                self.conn.push(p.error_frame("internal", "the server failed; retry", p.ref_of(frame or {})))
+            await self.on_raw(raw)
 
-    async def handle(self, kind: str, frame: dict) -> None:
+    async def on_raw(self, raw: str | None) -> None:
+        """One inbound frame: rate limit, decode, handle; every refusal is one ``error`` frame."""
+        if not self.bucket.allow():
+            if self.bucket.dropped >= p.FLOOD_CLOSE_AFTER:
+                self.conn.close(p.CLOSE_FLOOD)
+                return
+            ref = None
+            if raw is not None:
+                try:
+                    ref = f.ref_of(self.decode(raw))
+                except p.FrameError as exc:
+                    ref = exc.ref
+            self.conn.push(p.error_frame("rate_limited", "too many frames; slow down", ref))
+            return
+        if raw is None:
+            self.conn.push(p.error_frame("invalid_frame", "binary frames are not accepted"))
+            return
+        frame = None
+        try:
+            frame = self.decode(raw)
+            if isinstance(frame, f.Ping):
+                self.conn.push({"type": "pong"})
+            elif isinstance(frame, f.Pong):
+                pass
+            elif isinstance(frame, (f.VisitorHello, f.OperatorHello)):
+                raise p.FrameError("invalid_frame", "hello was already received", frame.ref)
+            else:
+                await self.handle(frame)
+        except p.FrameError as exc:
+            log.info("frame refused: %s %s", exc.code, exc.message[:120])
+            self.conn.push(p.error_frame(exc.code, exc.message, exc.ref))
+        except ActionError as exc:
+            self.conn.push(p.error_frame(exc.code, exc.message, f.ref_of(frame)))
+        except Exception:
+            log.exception("handling a frame failed")
+            self.conn.push(p.error_frame("internal", "the server failed; retry", f.ref_of(frame)))
+
+    async def handle(self, frame: Any) -> None:
         raise NotImplementedError
 
-    def unknown(self, kind: str, frame: dict) -> None:
-        raise p.FrameError("unknown_type", f"unknown frame type {kind[:40]!r}", p.ref_of(frame))
+    async def resume(self, who: OperatorRef | VisitorRef, wanted: dict[int, int],
+                     include_current: int | None = None) -> None:
+        """Send what the client misses, from the database (``message.created`` frames, in seq
+        order), or ``reset``; a conversation that is not the client's gets ``not_found``."""
+        for item in await conversations.resume(self.rt, who, wanted, include_current):
+            cid = item.conversation_id
+            if not item.found:
+                await self.conn.send_now(p.error_frame("not_found", "conversation not found", str(cid)))
+            elif item.reset:
+                await self.conn.send_now({"type": "reset", "conversation_id": cid, "reason": item.reset})
+            else:
+                self.conn.mark_delivered(cid, wanted.get(cid, 0))
+                for m in item.messages:
+                    await self.conn.send_now({"type": "message.created", "message": m}, (cid, m["seq"]))
+                self.conn.mark_delivered(cid, item.last_seq)
 
-    async def replay(self, conversation_id: int, after_seq: int, last_seq: int, *, include_notes: bool) -> None:
-        """Send what the client misses of one conversation, from the database, or ``reset``."""
-        from frontdesk.actions.conversations import REPLAY_MAX, messages_after
-
-        if after_seq > last_seq:
-            await self.conn.send_now({"type": "reset", "conversation_id": conversation_id, "reason": "unknown_seq"})
-            return
-        if last_seq - after_seq > REPLAY_MAX:
-            await self.conn.send_now({"type": "reset", "conversation_id": conversation_id, "reason": "gap_too_large"})
-            return
-        self.conn.mark_delivered(conversation_id, after_seq)
-        if after_seq == last_seq:
-            return
-        async with self.rt.sessions() as session:
-            msgs = await messages_after(session, conversation_id, after_seq, REPLAY_MAX, include_notes=include_notes)
-        for m in msgs:
-            await self.conn.send_now({"type": "message.created", "message": m}, (conversation_id, m["seq"]))
-        self.conn.mark_delivered(conversation_id, last_seq)
-
-    async def sync(self, frame: dict, conversation_id: int, *, include_notes: bool) -> None:
-        from frontdesk.actions.conversations import check_page_args, messages_after
-
-        try:
-            after, limit = check_page_args(frame.get("after_seq", 0), frame.get("limit", 200))
-        except ActionError as exc:
-            raise p.FrameError("invalid_frame", exc.message, p.ref_of(frame)) from None
-        async with self.rt.sessions() as session:
-            msgs = await messages_after(session, conversation_id, after, limit, include_notes=include_notes)
-            from frontdesk.models import Conversation
-
-            conv = await session.get(Conversation, conversation_id)
-        self.conn.push({"type": "sync.result", "ref": frame.get("ref"), "conversation_id": conversation_id,
-                        "messages": msgs, "last_seq": conv.last_seq, "has_more": len(msgs) == limit})
+    async def sync(self, who: OperatorRef | VisitorRef, frame: f.Sync) -> None:
+        page = await conversations.sync(self.rt, who, frame.conversation_id, frame.after_seq, frame.limit)
+        self.conn.push({"type": "sync.result", "ref": frame.ref, "conversation_id": frame.conversation_id, **page})

@@ -3,12 +3,13 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy import select
 
 from frontdesk import serialize
-from frontdesk.actions import ActionError, conversations, operators
-from frontdesk.models import Operator, Site
+from frontdesk.actions import conversations, operators, sites
+from frontdesk.actions.errors import ActionError
+from frontdesk.actions.identity import OperatorRef
 from frontdesk.web.auth import CSRF_COOKIE, SESSION_COOKIE, current_operator, current_session
+from frontdesk.web.common import client_ip, public_base, site_out
 
 router = APIRouter(prefix="/api/v1", tags=["operator"])
 
@@ -37,27 +38,21 @@ class ReplyIn(Strict):
     kind: str = Field("operator", pattern="^(operator|note)$")
 
 
-def _cookie_secure(request: Request) -> bool:
-    rt = request.app.state.rt
-    return (rt.settings.public_url or str(request.base_url)).startswith("https")
-
-
 @router.post("/auth/login")
 async def login(body: LoginIn, request: Request, response: Response) -> dict:
     rt = request.app.state.rt
     limiter = request.app.state.login_limiter
-    ip = request.client.host if request.client else ""
+    ip = client_ip(request)
     email = body.email.strip().lower()
     if limiter.blocked(ip, email):
         raise ActionError("rate_limited", "too many failed logins; wait a minute", 429)
-    async with rt.sessions() as session:
-        op = await operators.authenticate(session, email, body.password)
-    if op is None:
+    found = await operators.login(rt, email, body.password, request.headers.get("user-agent", ""))
+    if found is None:
         limiter.failed(ip, email)
         raise ActionError("invalid_credentials", "wrong e-mail or password", 401)
     limiter.succeeded(ip, email)
-    token, csrf = await operators.start_session(rt, op, request.headers.get("user-agent", ""))
-    secure = _cookie_secure(request)
+    op, token, csrf = found
+    secure = public_base(request).startswith("https")
     max_age = rt.settings.session_days * 86400
     response.set_cookie(SESSION_COOKIE, token, max_age=max_age, httponly=True, samesite="lax",
                         secure=secure, path="/")
@@ -68,8 +63,8 @@ async def login(body: LoginIn, request: Request, response: Response) -> dict:
 
 
 @router.post("/auth/logout")
-async def logout(request: Request, response: Response, _found: tuple = Depends(current_session)) -> dict:
-    await operators.end_session(request.app.state.rt, request.cookies.get(SESSION_COOKIE, ""))
+async def logout(request: Request, response: Response, found: tuple = Depends(current_session)) -> dict:
+    await operators.end_session(request.app.state.rt, found[0].id, request.cookies.get(SESSION_COOKIE, ""))
     response.delete_cookie(SESSION_COOKIE, path="/")
     response.delete_cookie(CSRF_COOKIE, path="/")
     return {"ok": True}
@@ -77,89 +72,65 @@ async def logout(request: Request, response: Response, _found: tuple = Depends(c
 
 @router.get("/me")
 async def me(request: Request, found: tuple = Depends(current_session)) -> dict:
-    op, sess = found
-    rt = request.app.state.rt
-    async with rt.sessions() as session:
-        site_ids = await operators.operator_site_ids(session, op)
-    return {"operator": serialize.operator_private(op), "csrf_token": sess.csrf_token,
-            "site_ids": sorted(site_ids), "smtp_enabled": bool(rt.settings.smtp_url),
-            "settings": {"offer_repeat": rt.settings.offer_repeat,
-                         "max_message_chars": rt.settings.max_message_chars,
-                         "photo_max_bytes": rt.settings.photo_max_bytes}}
+    op, csrf = found
+    return await operators.profile(request.app.state.rt, op, csrf)
 
 
 @router.patch("/me")
-async def update_me(body: ProfileIn, request: Request, op: Operator = Depends(current_operator)) -> dict:
-    rt = request.app.state.rt
-    async with rt.sessions() as session, session.begin():
-        row = await session.get(Operator, op.id)
-        if body.name is not None:
-            row.name = operators.check_name(body.name)
-        if body.language is not None:
-            row.language = body.language
-    return {"operator": serialize.operator_private(row)}
+async def update_me(body: ProfileIn, request: Request, op: OperatorRef = Depends(current_operator)) -> dict:
+    return {"operator": await operators.update_profile(request.app.state.rt, op, name=body.name,
+                                                       language=body.language)}
 
 
 @router.put("/me/status")
-async def put_status(body: StatusIn, request: Request, op: Operator = Depends(current_operator)) -> dict:
-    status = await operators.set_status(request.app.state.rt, op.id, body.status)
-    return {"status": status}
+async def put_status(body: StatusIn, request: Request, op: OperatorRef = Depends(current_operator)) -> dict:
+    return {"status": await operators.set_status(request.app.state.rt, op.id, body.status)}
 
 
 @router.get("/conversations")
 async def list_conversations(request: Request, status: str = Query("open", pattern="^(open|closed)$"),
-                             limit: int = Query(50, ge=1, le=200), before_id: int | None = Query(None, ge=1),
-                             op: Operator = Depends(current_operator)) -> dict:
-    async with request.app.state.rt.sessions() as session:
-        items = await conversations.list_open_for_operator(session, op, status, limit, before_id)
+                             limit: int = Query(50, ge=1, le=200),
+                             before_id: int | None = Query(None, ge=1, le=2**63 - 1),
+                             op: OperatorRef = Depends(current_operator)) -> dict:
+    items = await conversations.list_for_operator(request.app.state.rt, op, status, limit, before_id)
     return {"conversations": items, "has_more": len(items) == limit}
 
 
 @router.get("/conversations/{conversation_id}")
-async def get_conversation(conversation_id: str, request: Request, op: Operator = Depends(current_operator)) -> dict:
-    async with request.app.state.rt.sessions() as session:
-        conv = await conversations.check_operator_conversation(session, op, conversation_id)
-        return {"conversation": await conversations.load_conversation(session, conv)}
+async def get_conversation(conversation_id: str, request: Request,
+                           op: OperatorRef = Depends(current_operator)) -> dict:
+    return {"conversation": await conversations.get_for_operator(request.app.state.rt, op, conversation_id)}
 
 
 @router.get("/conversations/{conversation_id}/messages")
 async def conversation_messages(conversation_id: str, request: Request, after_seq: str = "0", limit: str = "100",
-                                op: Operator = Depends(current_operator)) -> dict:
-    after, lim = conversations.check_page_args(after_seq, limit)
-    async with request.app.state.rt.sessions() as session:
-        conv = await conversations.check_operator_conversation(session, op, conversation_id)
-        msgs = await conversations.messages_after(session, conv.id, after, lim, include_notes=True)
-    return {"messages": msgs, "last_seq": conv.last_seq, "has_more": len(msgs) == lim}
+                                op: OperatorRef = Depends(current_operator)) -> dict:
+    return await conversations.operator_messages(request.app.state.rt, op, conversation_id, after_seq, limit)
 
 
 @router.post("/conversations/{conversation_id}/messages")
-async def reply(conversation_id: str, body: ReplyIn, request: Request, op: Operator = Depends(current_operator)) -> dict:
+async def reply(conversation_id: str, body: ReplyIn, request: Request,
+                op: OperatorRef = Depends(current_operator)) -> dict:
     message = await conversations.send_operator_message(
         request.app.state.rt, op, conversation_id, body.client_id, body.text, body.kind)
     return {"message": message}
 
 
 @router.post("/conversations/{conversation_id}/take")
-async def take(conversation_id: str, request: Request, op: Operator = Depends(current_operator)) -> dict:
+async def take(conversation_id: str, request: Request, op: OperatorRef = Depends(current_operator)) -> dict:
     return {"conversation": await conversations.take_conversation(request.app.state.rt, op, conversation_id)}
 
 
 @router.post("/conversations/{conversation_id}/close")
-async def close(conversation_id: str, request: Request, op: Operator = Depends(current_operator)) -> dict:
+async def close(conversation_id: str, request: Request, op: OperatorRef = Depends(current_operator)) -> dict:
     return {"conversation": await conversations.close_conversation(request.app.state.rt, op, conversation_id)}
 
 
 @router.post("/conversations/{conversation_id}/reopen")
-async def reopen(conversation_id: str, request: Request, op: Operator = Depends(current_operator)) -> dict:
+async def reopen(conversation_id: str, request: Request, op: OperatorRef = Depends(current_operator)) -> dict:
     return {"conversation": await conversations.reopen_conversation(request.app.state.rt, op, conversation_id)}
 
 
 @router.get("/sites")
-async def list_sites(request: Request, op: Operator = Depends(current_operator)) -> dict:
-    from frontdesk.web.api_admin import site_out
-
-    async with request.app.state.rt.sessions() as session:
-        ids = await operators.operator_site_ids(session, op)
-        rows = (await session.execute(select(Site).where(Site.id.in_(ids)).order_by(Site.id))).scalars().all()
-    return {"sites": [site_out(request, s) for s in rows]}
-
+async def list_sites(request: Request, op: OperatorRef = Depends(current_operator)) -> dict:
+    return {"sites": [site_out(request, s) for s in await sites.list_sites(request.app.state.rt, op)]}

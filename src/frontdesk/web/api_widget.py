@@ -1,33 +1,24 @@
-"""Public REST for the widget, keyed by site; the visitor is its Bearer token."""
+"""Public REST for the widget, keyed by site; the visitor is its Bearer token (never a cookie)."""
 from __future__ import annotations
 
 from fastapi import APIRouter, Request
 
-from frontdesk.actions import ActionError, conversations, not_found, sites, visitors
-from frontdesk.actions.offline import site_availability
-from frontdesk.models import Site
+from frontdesk.actions import contacts, conversations, offline_form, visitors
+from frontdesk.actions.errors import ActionError, not_found
+from frontdesk.actions.identity import SiteRef
+from frontdesk.web.common import bearer, client_ip, json_object, public_base
 
 router = APIRouter(prefix="/api/v1/widget", tags=["widget"])
 
 
-async def _site(request: Request, site_key: str | None) -> Site:
-    async with request.app.state.rt.sessions() as session:
-        site = await sites.site_by_key(session, site_key)
-    if site is None:
-        raise ActionError("not_found", "unknown site", 404)
-    if not sites.origin_allowed(site, request.headers.get("origin")):
-        raise ActionError("forbidden", "origin not allowed for this site", 403)
-    return site
+async def _site(request: Request, site_key: str | None) -> SiteRef:
+    return await visitors.site_for_widget(request.app.state.rt, site_key, request.headers.get("origin"))
 
 
 @router.get("/config")
 async def widget_config(request: Request, site: str | None = None) -> dict:
-    row = await _site(request, site)
-    rt = request.app.state.rt
-    async with rt.sessions() as session:  # issue 6: + within_hours, available
-        availability = await site_availability(session, row, rt.clock())
-    return {"site": {"name": row.name}, "widget": sites.widget_settings(row), **availability,
-            "max_message_chars": rt.settings.max_message_chars}
+    """Widget settings, texts, availability (with ``next_open_at``) and the message limit."""
+    return await visitors.widget_config(request.app.state.rt, await _site(request, site))
 
 
 @router.get("/conversations/{conversation_id}/messages")
@@ -35,21 +26,50 @@ async def visitor_history(conversation_id: str, request: Request, site: str | No
                           after_seq: str = "0", limit: str = "100") -> dict:
     rt = request.app.state.rt
     row = await _site(request, site)
-    auth = request.headers.get("authorization", "")
-    token = auth[7:] if auth.lower().startswith("bearer ") else None
+    token = bearer(request)
     if token is None:
         raise ActionError("unauthorized", "visitor token required", 401)
     try:
-        visitor, _ = await visitors.identify_visitor(rt, row, token)
+        visitor = await visitors.visitor_by_token(rt, row, token)
     except ActionError:
         raise not_found() from None  # a foreign token learns nothing
-    after, lim = conversations.check_page_args(after_seq, limit)
-    if not conversation_id.isdigit() or len(conversation_id) > 18:
-        raise not_found()
-    owned = await visitors.visitor_conversation_ids(rt, visitor, [int(conversation_id)])
-    if not owned:
-        raise not_found()
-    cid = int(conversation_id)
-    async with rt.sessions() as session:
-        msgs = await conversations.messages_after(session, cid, after, lim, include_notes=False)
-    return {"messages": msgs, "last_seq": owned[cid], "has_more": len(msgs) == lim}
+    return await conversations.visitor_messages(rt, visitor, conversation_id, after_seq, limit)
+
+
+@router.post("/offline", status_code=201)
+async def offline_message(request: Request, site: str | None = None) -> dict:
+    """The offline form. Body ``{name, email, message, client_id?, page?: {url, title}, lang?}``;
+    optional ``Authorization: Bearer <visitor token>`` attaches it to that visitor."""
+    rt = request.app.state.rt
+    row = await _site(request, site)
+    data = await json_object(request)
+    ip = client_ip(request)
+    limiter = request.app.state.offline_limiter
+    if not limiter.reserve(ip, row.id, rt.settings.offline_rate_limit):
+        raise ActionError("rate_limited", "too many offline messages from this address; try again later", 429)
+    try:
+        result = await offline_form.submit_offline_message(
+            rt, row, token=bearer(request), name=data.get("name"), email=data.get("email"),
+            message=data.get("message"), client_id=data.get("client_id"), page=data.get("page"),
+            lang=data.get("lang"), user_agent=request.headers.get("user-agent", ""), ip=ip,
+            public_base=public_base(request))
+    except BaseException:
+        limiter.release(ip, row.id)
+        raise
+    if result["duplicate"]:
+        limiter.release(ip, row.id)
+    return result
+
+
+@router.post("/contacts")
+async def visitor_contacts(request: Request, site: str | None = None) -> dict:
+    """The visitor leaves contacts: ``{email?, phone?, name?}`` (at least e-mail or phone); Bearer token required."""
+    rt = request.app.state.rt
+    row = await _site(request, site)
+    token = bearer(request)
+    if token is None:
+        raise ActionError("unauthorized", "visitor token required", 401)
+    data = await json_object(request)
+    visitor = await visitors.visitor_by_token(rt, row, token)
+    return await contacts.save_contacts(rt, visitor, email=data.get("email"), phone=data.get("phone"),
+                                        name=data.get("name"))

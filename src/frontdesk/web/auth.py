@@ -1,15 +1,17 @@
-"""Operator authentication: session cookie, CSRF token, Origin check, login rate limit."""
+"""Operator authentication: session cookie, CSRF token, Origin check."""
 from __future__ import annotations
 
-import time
-from collections import defaultdict, deque
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from fastapi import Depends, Request
 
-from frontdesk.actions import ActionError
-from frontdesk.actions.operators import session_operator
-from frontdesk.models import Operator
+from frontdesk.actions import operators
+from frontdesk.actions.errors import ActionError
+from frontdesk.actions.identity import OperatorRef
+
+if TYPE_CHECKING:
+    from frontdesk.runtime import Runtime
 
 SESSION_COOKIE = "fd_session"
 CSRF_COOKIE = "fd_csrf"
@@ -22,7 +24,7 @@ def _origin_of(url: str) -> str:
     return f"{parts.scheme}://{parts.netloc}".lower()
 
 
-def origin_ok(rt, origin: str | None, host: str | None, scheme: str, *, required: bool) -> bool:  # noqa: ANN001
+def origin_ok(rt: Runtime, origin: str | None, host: str | None, *, required: bool) -> bool:
     """Is ``origin`` this server's own origin (FRONTDESK_PUBLIC_URL, else the Host the request came to)?"""
     if not origin:
         return not required
@@ -35,55 +37,27 @@ def origin_ok(rt, origin: str | None, host: str | None, scheme: str, *, required
     return origin.rstrip("/").lower() in expected
 
 
-async def current_session(request: Request) -> tuple[Operator, object]:
+async def current_session(request: Request) -> tuple[OperatorRef, str]:
+    """(operator, csrf token) of the request's session cookie; unsafe methods also need the
+    same-origin Origin (when sent) and the CSRF header."""
     rt = request.app.state.rt
-    found = await session_operator(rt, request.cookies.get(SESSION_COOKIE))
+    found = await operators.session_operator(rt, request.cookies.get(SESSION_COOKIE))
     if found is None:
         raise ActionError("unauthorized", "log in first", 401)
-    op, sess = found
+    op, csrf = found
     if request.method in _UNSAFE:
-        if not origin_ok(rt, request.headers.get("origin"), request.headers.get("host"),
-                         request.url.scheme, required=False):
+        if not origin_ok(rt, request.headers.get("origin"), request.headers.get("host"), required=False):
             raise ActionError("csrf_failed", "cross-origin request refused", 403)
-        if request.headers.get(CSRF_HEADER) != sess.csrf_token:
+        if request.headers.get(CSRF_HEADER) != csrf:
             raise ActionError("csrf_failed", f"missing or wrong {CSRF_HEADER} header", 403)
-    return op, sess
+    return op, csrf
 
 
-async def current_operator(found: tuple = Depends(current_session)) -> Operator:
+async def current_operator(found: tuple = Depends(current_session)) -> OperatorRef:
     return found[0]
 
 
-async def current_admin(op: Operator = Depends(current_operator)) -> Operator:
+async def current_admin(op: OperatorRef = Depends(current_operator)) -> OperatorRef:
     if not op.is_admin:
         raise ActionError("forbidden", "administrators only", 403)
     return op
-
-
-class LoginLimiter:
-    """At most N failed logins per minute per (address, e-mail); bounded memory."""
-
-    WINDOW = 60.0
-    MAX_KEYS = 10_000
-
-    def __init__(self, max_failures: int) -> None:
-        self.max_failures = max_failures
-        self._failures: dict[tuple[str, str], deque] = defaultdict(deque)
-
-    def _recent(self, key: tuple[str, str]) -> deque:
-        q = self._failures[key]
-        cutoff = time.monotonic() - self.WINDOW
-        while q and q[0] < cutoff:
-            q.popleft()
-        return q
-
-    def blocked(self, ip: str, email: str) -> bool:
-        return len(self._recent((ip, email))) >= self.max_failures
-
-    def failed(self, ip: str, email: str) -> None:
-        if len(self._failures) > self.MAX_KEYS:
-            self._failures.clear()
-        self._recent((ip, email)).append(time.monotonic())
-
-    def succeeded(self, ip: str, email: str) -> None:
-        self._failures.pop((ip, email), None)

@@ -8,7 +8,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from frontdesk.actions import ActionError
+from frontdesk.actions.errors import ActionError
 
 log = logging.getLogger(__name__)
 
@@ -19,10 +19,6 @@ _HTTP_CODES = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "
 
 def error_response(status: int, code: str, message: str, headers: dict | None = None) -> JSONResponse:
     return JSONResponse({"error": {"code": code, "message": message}}, status_code=status, headers=headers)
-
-
-class ApiError(ActionError):
-    pass
 
 
 def install(app: FastAPI) -> None:

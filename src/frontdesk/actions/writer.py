@@ -1,52 +1,40 @@
-"""Storing messages: validation, the group-commit writer, idempotency and seq.
+"""The message writer: one task per node stores every message (group commit).
 
-Every message goes through ``MessageWriter``: one task takes all pending sends,
-stores them in **one** transaction (one UPDATE … RETURNING hands out the seqs
-of every conversation in the batch, one multi-row INSERT stores the rows), commits,
-and only then resolves each sender's future (→ ack) and publishes
-``message.created``. On SQLite a per-message transaction costs a thread hop per
-statement (≈2.9k msg/s); batching amortises that over the batch.
+It takes all pending sends, stores them in **one** transaction (one UPDATE …
+RETURNING hands out the seqs of every conversation in the batch, one multi-row
+INSERT stores the rows), commits, and only then resolves each sender's future
+(→ ack) and publishes ``message.created``. On SQLite a per-message transaction
+costs a thread hop per statement (≈2.9k msg/s); batching amortises that.
+
+**One message never fails another.** Text is validated where it is decoded
+(``validate.check_text``), so nothing that cannot be stored reaches a batch; and if
+a batch fails anyway, for any reason, its messages are stored one by one, so each
+sender gets its own answer.
 """
 from __future__ import annotations
 
 import asyncio
 import logging
-import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING
 
 from sqlalchemy import insert, select, update
-from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from frontdesk import events as ev
 from frontdesk import serialize
-from frontdesk.actions import ActionError
+from frontdesk.actions import queries
+from frontdesk.actions.errors import ActionError
 from frontdesk.events import Event
-from frontdesk.models import Conversation, Message, Operator, utcnow
+from frontdesk.models import Conversation, Message
+from frontdesk.serialize import OperatorLike
+
+if TYPE_CHECKING:
+    from frontdesk.runtime import Runtime
 
 log = logging.getLogger(__name__)
-
-CLIENT_ID_RE = re.compile(r"^[A-Za-z0-9_.:\-]{1,64}$")
-
-
-def check_text(text: object, max_chars: int) -> str:
-    if not isinstance(text, str):
-        raise ActionError("invalid_frame", "text must be a string")
-    text = text.strip()
-    if not text:
-        raise ActionError("empty_text", "message text is empty")
-    if len(text) > max_chars:
-        raise ActionError("text_too_long", f"message text is longer than {max_chars} characters", 413)
-    if "\x00" in text:
-        text = text.replace("\x00", "")
-    return text
-
-
-def check_client_id(client_id: object) -> str:
-    if not isinstance(client_id, str) or not CLIENT_ID_RE.match(client_id):
-        raise ActionError("invalid_frame", "client_id must be 1-64 characters of [A-Za-z0-9_.:-]")
-    return client_id
 
 
 @dataclass(slots=True)
@@ -61,7 +49,7 @@ class StoredMessage:
     author_operator_id: int | None
     text: str
     client_id: str | None
-    created_at: object
+    created_at: datetime
 
 
 @dataclass
@@ -73,20 +61,20 @@ class PendingMessage:
     sender: str  # "v<visitor id>" | "o<operator id>" | "system"
     text: str
     client_id: str | None
-    author: Operator | None = None
+    author: OperatorLike | None = None
     # Visitor messages go to the visitor's *open* conversation: when it was closed
     # meanwhile, the send fails with conversation_closed and the caller opens a new one.
     require_open: bool = False
     # Runs inside the storing transaction after the row is flushed (e.g. to queue
     # an e-mail atomically with the message); not run for an idempotent retry.
-    in_transaction: Callable[[AsyncSession, "StoredMessage"], Awaitable[None]] | None = None
-    future: asyncio.Future = field(default=None)  # type: ignore[assignment]
+    in_transaction: Callable[[AsyncSession, StoredMessage], Awaitable[None]] | None = None
+    future: asyncio.Future[dict] = field(default=None)  # type: ignore[arg-type]  # set by store()
 
 
 class MessageWriter:
     """The single writer of messages on this node (group commit)."""
 
-    def __init__(self, runtime, batch_max: int = 256) -> None:  # noqa: ANN001
+    def __init__(self, runtime: Runtime, batch_max: int = 256) -> None:
         self._rt = runtime
         self._batch_max = batch_max
         self._queue: asyncio.Queue[PendingMessage] = asyncio.Queue()
@@ -116,25 +104,26 @@ class MessageWriter:
                 batch.append(self._queue.get_nowait())
             try:
                 await self._store_batch(batch)
-            except (IntegrityError, DBAPIError) as exc:
-                # A conflict from another node (same client_id at the same time)
-                # or a deadlock: store one by one so each gets its own answer.
-                log.info("batch of %d failed (%s); storing one by one", len(batch), exc.__class__.__name__)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # noqa: BLE001 - the writer must survive anything
+                if len(batch) == 1:
+                    log.error("storing a message failed: %s", _brief(exc))
+                    _fail(batch[0])
+                    continue
+                # A conflict with another node (same client_id at the same time), a
+                # deadlock, or one bad row: store one by one so each gets its own answer.
+                log.info("batch of %d failed (%s); storing one by one", len(batch), type(exc).__name__)
                 for item in batch:
                     if item.future.done():
                         continue
                     try:
                         await self._store_batch([item])
+                    except asyncio.CancelledError:
+                        raise
                     except Exception as one_exc:  # noqa: BLE001
-                        log.exception("storing a message failed")
-                        if not item.future.done():
-                            item.future.set_exception(ActionError("internal", "could not store; retry", 503))
-                            del one_exc
-            except Exception:  # noqa: BLE001 - the writer must survive anything
-                log.exception("storing a batch failed")
-                for item in batch:
-                    if not item.future.done():
-                        item.future.set_exception(ActionError("internal", "could not store; retry", 503))
+                        log.error("storing a message failed: %s", _brief(one_exc))
+                        _fail(item)
 
     async def _store_batch(self, batch: list[PendingMessage]) -> None:
         rt = self._rt
@@ -162,7 +151,7 @@ class MessageWriter:
                         Message.client_id.in_({c for _, c in first_of_key}),
                         Message.sender.in_({snd for snd, _ in first_of_key})))).scalars().all()
                     rows = [m for m in rows if (m.sender, m.client_id) in first_of_key]
-                    authors = await _authors(session, rows)
+                    authors = await queries.authors(session, {m.author_operator_id for m in rows})
                     for m in rows:
                         i = first_of_key[(m.sender, m.client_id)]
                         results[i] = serialize.message(m, authors.get(m.author_operator_id))
@@ -203,7 +192,7 @@ class MessageWriter:
                             update(Conversation)
                             .where(Conversation.id.in_(replied), Conversation.first_reply_at.is_(None))
                             .values(first_reply_at=now))
-                    rows: list[dict] = []
+                    new_rows: list[dict] = []
                     order: list[int] = []  # batch index of each row
                     for cid in conv_ids:
                         idxs = per_conv[cid]
@@ -211,22 +200,24 @@ class MessageWriter:
                         for i in idxs:
                             seq += 1
                             item = batch[i]
-                            rows.append({"conversation_id": cid, "seq": seq, "kind": item.kind, "sender": item.sender,
-                                         "author_operator_id": item.author.id if item.author else None,
-                                         "text": item.text, "client_id": item.client_id, "created_at": now})
+                            new_rows.append({
+                                "conversation_id": cid, "seq": seq, "kind": item.kind, "sender": item.sender,
+                                "author_operator_id": item.author.id if item.author else None,
+                                "text": item.text, "client_id": item.client_id, "created_at": now})
                             order.append(i)
                     # One multi-row INSERT … RETURNING. (The ORM's add_all + flush wants the
                     # returned ids in parameter order, which SQLite cannot promise for a
                     # multi-row INSERT, so it sends one INSERT per row: two thread hops per
                     # message.) (conversation_id, seq) is unique: it matches ids back.
                     returned = (await session.execute(
-                        insert(Message).returning(Message.id, Message.conversation_id, Message.seq), rows)).all()
+                        insert(Message).returning(Message.id, Message.conversation_id, Message.seq), new_rows)).all()
                     ids = {(cid, seq): mid for mid, cid, seq in returned}
                     created = [(i, StoredMessage(id=ids[(row["conversation_id"], row["seq"])], **row))
-                               for i, row in zip(order, rows)]
+                               for i, row in zip(order, new_rows)]
                     for i, m in created:
-                        if batch[i].in_transaction is not None:
-                            await batch[i].in_transaction(session, m)
+                        hook = batch[i].in_transaction
+                        if hook is not None:
+                            await hook(session, m)
             # committed
         events: list[Event] = []
         for i, m in created:
@@ -250,25 +241,25 @@ class MessageWriter:
             else:
                 item.future.set_result(results[i])
         if events:
-            await _publish_with_conversations(rt, events)
+            await self._publish(events)
+
+    async def _publish(self, events: list[Event]) -> None:
+        """conversation.created needs the full CONVERSATION (with its first message): load it now."""
+        out: list[Event] = []
+        for e in events:
+            if e.name == ev.CONVERSATION_CREATED and e.payload.get("announce") and e.conversation_id:
+                out.extend(await queries.new_conversation_events(self._rt, e.conversation_id))
+            else:
+                out.append(e)
+        await self._rt.publish(*out)
 
 
-async def _authors(session, rows) -> dict[int, Operator]:  # noqa: ANN001
-    ids = {m.author_operator_id for m in rows if m.author_operator_id}
-    if not ids:
-        return {}
-    ops = (await session.execute(select(Operator).where(Operator.id.in_(ids)))).scalars().all()
-    return {o.id: o for o in ops}
+def _fail(item: PendingMessage) -> None:
+    if not item.future.done():
+        item.future.set_exception(ActionError("internal", "could not store; retry with the same client_id", 503))
 
 
-async def _publish_with_conversations(rt, events: list[Event]) -> None:  # noqa: ANN001
-    """conversation.created needs the full CONVERSATION (with its first message): load it now."""
-    from frontdesk.actions.conversations import conversation_events_for_new
+def _brief(exc: BaseException) -> str:
+    return f"{type(exc).__name__}: {str(exc)[:300]}"
 
-    out: list[Event] = []
-    for e in events:
-        if e.name == ev.CONVERSATION_CREATED and e.payload.get("announce"):
-            out.extend(await conversation_events_for_new(rt, e.conversation_id))
-        else:
-            out.append(e)
-    await rt.publish(*out)
+

@@ -1,0 +1,213 @@
+"""Everything that runs by itself, in one place, under one supervisor.
+
+* **presence grace** — an operator whose last panel tab on this node closed is set
+  offline after ``FRONTDESK_OFFLINE_GRACE`` seconds, unless a tab came back or the
+  operator set a status explicitly meanwhile;
+* **offer repeat** — a conversation nobody took is offered again every
+  ``FRONTDESK_OFFER_REPEAT`` seconds; the repeat number is claimed with one
+  conditional UPDATE, so with any number of nodes exactly one node publishes it;
+* **offline tick** — the holding message for unanswered visitors, and availability
+  frames when working hours start or end (each node tells its own sockets);
+* **mail** — the outbox sender (claims are atomic, safe on every node).
+
+A loop that crashes is logged and restarted with backoff (1 s doubling to 60 s);
+fire-and-forget tasks are kept (``Supervisor.spawn``) so none is collected mid-flight.
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from sqlalchemy import select, update
+
+from frontdesk import events as ev
+from frontdesk.actions import hours, no_reply, operators, queries
+from frontdesk.mail.sender import CLAIM_BATCH, OutboxSender
+from frontdesk.models import Conversation
+
+if TYPE_CHECKING:
+    from frontdesk.runtime import Runtime
+
+log = logging.getLogger(__name__)
+
+Loop = Callable[[], Awaitable[None]]
+
+
+class Supervisor:
+    """Runs named loops forever, restarting a crashed one with backoff; keeps one-shot tasks."""
+
+    BACKOFF_MAX = 60.0
+
+    def __init__(self) -> None:
+        self._loops: dict[str, asyncio.Task] = {}
+        self._spawned: set[asyncio.Task] = set()
+        self.restarts: dict[str, int] = {}
+
+    def run(self, name: str, loop: Loop) -> None:
+        self._loops[name] = asyncio.create_task(self._guard(name, loop), name=name)
+
+    async def _guard(self, name: str, loop: Loop) -> None:
+        delay = 1.0
+        while True:
+            started = asyncio.get_running_loop().time()
+            try:
+                await loop()
+                return  # a loop that returns is done
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("background loop %s crashed; restarting in %.0f s", name, delay)
+                self.restarts[name] = self.restarts.get(name, 0) + 1
+            if asyncio.get_running_loop().time() - started > 300:
+                delay = 1.0  # it ran well for a while: start the backoff over
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, self.BACKOFF_MAX)
+
+    def spawn(self, coro: Awaitable[object], name: str = "task") -> asyncio.Task:
+        """A one-shot task whose reference is kept until it ends; its failure is logged."""
+        task = asyncio.ensure_future(coro)
+        self._spawned.add(task)
+
+        def done(t: asyncio.Task) -> None:
+            self._spawned.discard(t)
+            if not t.cancelled() and t.exception() is not None:
+                log.error("task %s failed", name, exc_info=t.exception())
+
+        task.add_done_callback(done)
+        return task
+
+    async def stop(self) -> None:
+        tasks = [*self._loops.values(), *self._spawned]
+        for t in tasks:
+            t.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        self._loops.clear()
+        self._spawned.clear()
+
+
+class Presence:
+    """Sets an operator offline when its last panel tab on this node has been gone for the grace period."""
+
+    def __init__(self, rt: Runtime, supervisor: Supervisor) -> None:
+        self.rt = rt
+        self.supervisor = supervisor
+        self.timers: dict[int, asyncio.TimerHandle] = {}
+
+    def operator_gone(self, operator_id: int) -> None:
+        self.cancel(operator_id)
+        loop = asyncio.get_running_loop()
+        self.timers[operator_id] = loop.call_later(
+            self.rt.settings.offline_grace,
+            lambda: self.supervisor.spawn(self._expire(operator_id), "presence-expire"))
+
+    def cancel(self, operator_id: int) -> None:
+        timer = self.timers.pop(operator_id, None)
+        if timer is not None:
+            timer.cancel()
+
+    def status_set(self, operator_id: int, status: str) -> None:
+        """An explicit status wins over a pending grace timer."""
+        self.cancel(operator_id)
+
+    async def _expire(self, operator_id: int) -> None:
+        self.timers.pop(operator_id, None)
+        if not self.rt.operator_connected(operator_id):
+            await operators.set_status(self.rt, operator_id, "offline")
+
+    def stop(self) -> None:
+        for t in self.timers.values():
+            t.cancel()
+        self.timers.clear()
+
+
+async def repeat_offers(rt: Runtime, now: datetime) -> int:
+    """Offer again every conversation that has waited unassigned for another full
+    ``offer_repeat`` period. Returns how many this node published."""
+    period = rt.settings.offer_repeat
+    async with rt.sessions() as session:
+        waiting = (await session.execute(select(Conversation).where(
+            Conversation.status == "open", Conversation.assignee_id.is_(None),
+            Conversation.last_seq > 0))).scalars().all()
+    due_now = [(conv, int((now - conv.created_at).total_seconds() // period)) for conv in waiting]
+    out = []
+    for conv, due in due_now:
+        if due <= conv.offer_count:
+            continue
+        async with rt.sessions() as session:
+            async with session.begin():
+                claimed = (await session.execute(
+                    update(Conversation)
+                    .where(Conversation.id == conv.id, Conversation.offer_count < due,
+                           Conversation.assignee_id.is_(None), Conversation.status == "open")
+                    .values(offer_count=due).execution_options(synchronize_session=False))).rowcount
+            if claimed == 1:  # this node won the repeat; every other node's UPDATE matched nothing
+                out.append(queries.conversation_event(
+                    ev.CONVERSATION_OFFERED, conv,
+                    {"conversation": await queries.load_conversation(session, conv), "repeat": due}))
+    await rt.publish(*out)
+    return len(out)
+
+
+def file_offset_clock(path: str) -> Callable[[], datetime]:
+    """Tests only (FRONTDESK_TEST_CLOCK_FILE): the real UTC clock plus the number of seconds
+    written in ``path``, read at every call (missing or garbled = +0). Time keeps running, so
+    retries and timeouts still work while a test jumps to 09:00 Moscow or a minute ahead."""
+    file = Path(path)
+
+    def clock() -> datetime:
+        try:
+            offset = float(file.read_text().strip() or 0)
+        except (OSError, ValueError):
+            offset = 0.0
+        return datetime.now(UTC) + timedelta(seconds=offset)
+
+    return clock
+
+
+class Background:
+    """What the app's lifespan starts after the writer and stops before it."""
+
+    def __init__(self, rt: Runtime) -> None:
+        self.rt = rt
+        self.supervisor = Supervisor()
+        self.presence = Presence(rt, self.supervisor)
+        self.sender = OutboxSender(rt)
+        rt.spawn = self.supervisor.spawn
+        rt.presence_changed = self.presence.status_set
+        rt.operator_gone = self.presence.operator_gone
+
+    def start(self) -> None:
+        rt, s = self.rt, self.supervisor
+        s.run("offer-repeat", self._offer_loop)
+        s.run("offline-tick", self._offline_loop)
+        if self.sender.enabled:  # without SMTP rows simply stay queued ("waiting_for_configuration")
+            s.run("outbox-sender", self._mail_loop)
+        del rt
+
+    async def stop(self) -> None:
+        self.presence.stop()
+        await self.supervisor.stop()
+
+    async def _offer_loop(self) -> None:
+        while True:
+            await asyncio.sleep(min(5.0, self.rt.settings.offer_repeat))
+            await repeat_offers(self.rt, self.rt.clock())
+
+    async def _offline_loop(self) -> None:
+        watcher = hours.HoursWatcher()
+        while True:
+            now = self.rt.clock()
+            await no_reply.check_no_reply(self.rt, now)
+            for event in await watcher.tick(self.rt, now):
+                self.rt.dispatch_local(event)
+            await asyncio.sleep(self.rt.settings.offline_tick)
+
+    async def _mail_loop(self) -> None:
+        while True:
+            handled = await self.sender.run_once()
+            if handled < CLAIM_BATCH:
+                await asyncio.sleep(self.rt.settings.mail_poll_interval)

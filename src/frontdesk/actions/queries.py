@@ -1,0 +1,144 @@
+"""Shared reads, used by several actions. Functions that take a ``session`` run inside
+the caller's transaction (they are building blocks, not public actions); the few that
+take ``rt`` open their own read-only session."""
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import TYPE_CHECKING
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from frontdesk import events as ev
+from frontdesk import serialize
+from frontdesk.actions.errors import not_found
+from frontdesk.actions.validate import check_id
+from frontdesk.events import Event
+from frontdesk.models import Conversation, Message, Operator, Site, SiteMember, Visitor
+
+if TYPE_CHECKING:
+    from frontdesk.runtime import Runtime
+
+
+async def authors(session: AsyncSession, ids: Iterable[int | None]) -> dict[int, Operator]:
+    wanted = {i for i in ids if i}
+    if not wanted:
+        return {}
+    ops = (await session.execute(select(Operator).where(Operator.id.in_(wanted)))).scalars().all()
+    return {o.id: o for o in ops}
+
+
+async def load_conversation(session: AsyncSession, conv: Conversation) -> dict:
+    """The CONVERSATION shape of docs/protocol.md."""
+    site = await session.get(Site, conv.site_id)
+    visitor = await session.get(Visitor, conv.visitor_id)
+    assignee = await session.get(Operator, conv.assignee_id) if conv.assignee_id else None
+    last = (await session.execute(
+        select(Message).where(Message.conversation_id == conv.id).order_by(Message.seq.desc()).limit(1)
+    )).scalar_one_or_none()
+    assert site is not None and visitor is not None
+    return serialize.conversation(conv, site=site, visitor_row=visitor, assignee=assignee, last_message=last)
+
+
+async def load_conversations(session: AsyncSession, convs: list[Conversation]) -> list[dict]:
+    """Many CONVERSATIONs in a constant number of queries (the operator's welcome)."""
+    if not convs:
+        return []
+    ids = [c.id for c in convs]
+    sites = {s.id: s for s in (await session.execute(
+        select(Site).where(Site.id.in_({c.site_id for c in convs})))).scalars()}
+    visitors = {v.id: v for v in (await session.execute(
+        select(Visitor).where(Visitor.id.in_({c.visitor_id for c in convs})))).scalars()}
+    assignees = await authors(session, (c.assignee_id for c in convs))
+    pairs = [(c.id, c.last_seq) for c in convs if c.last_seq > 0]
+    last: dict[int, Message] = {}
+    if pairs:
+        rows = (await session.execute(select(Message).where(
+            Message.conversation_id.in_(ids), Message.seq.in_({s for _, s in pairs})))).scalars()
+        wanted = set(pairs)
+        last = {m.conversation_id: m for m in rows if (m.conversation_id, m.seq) in wanted}
+    return [serialize.conversation(c, site=sites[c.site_id], visitor_row=visitors[c.visitor_id],
+                                   assignee=assignees.get(c.assignee_id or 0), last_message=last.get(c.id))
+            for c in convs]
+
+
+async def messages_after(session: AsyncSession, conversation_id: int, after_seq: int, limit: int,
+                         *, include_notes: bool) -> list[dict]:
+    q = select(Message).where(Message.conversation_id == conversation_id, Message.seq > after_seq)
+    if not include_notes:
+        q = q.where(Message.kind != "note")
+    rows = (await session.execute(q.order_by(Message.seq).limit(limit))).scalars().all()
+    by_id = await authors(session, (m.author_operator_id for m in rows))
+    return [serialize.message(m, by_id.get(m.author_operator_id or 0)) for m in rows]
+
+
+async def find_open(session: AsyncSession, visitor_id: int) -> Conversation | None:
+    return (await session.execute(select(Conversation).where(
+        Conversation.visitor_id == visitor_id, Conversation.status == "open"))).scalar_one_or_none()
+
+
+async def operator_site_ids(session: AsyncSession, op: Operator) -> set[int]:
+    if op.is_admin:
+        return set((await session.execute(select(Site.id))).scalars())
+    return set((await session.execute(
+        select(SiteMember.site_id).where(SiteMember.operator_id == op.id))).scalars())
+
+
+async def operator_conversation(session: AsyncSession, operator: Operator, conversation_id: object) -> Conversation:
+    """The conversation if this operator may act on it; ``not_found`` otherwise (also for a malformed id)."""
+    cid = check_id(conversation_id)
+    conv = await session.get(Conversation, cid)
+    if conv is None:
+        raise not_found()
+    if not operator.is_admin:
+        member = (await session.execute(select(SiteMember.site_id).where(
+            SiteMember.operator_id == operator.id, SiteMember.site_id == conv.site_id))).first()
+        if member is None:
+            raise not_found()
+    return conv
+
+
+async def sites_online(session: AsyncSession, site_ids: set[int]) -> dict[int, bool]:
+    """Per site: is any active operator working on it online?"""
+    online = (await session.execute(select(Operator).where(
+        Operator.status == "online", Operator.is_active.is_(True)))).scalars().all()
+    result = {sid: False for sid in site_ids}
+    if not online:
+        return result
+    if any(o.is_admin for o in online):
+        return {sid: True for sid in site_ids}
+    members = (await session.execute(select(SiteMember.site_id).where(
+        SiteMember.operator_id.in_([o.id for o in online]), SiteMember.site_id.in_(site_ids)))).scalars()
+    for sid in members:
+        result[sid] = True
+    return result
+
+
+async def site_by_key(session: AsyncSession, site_key: object) -> Site | None:
+    if not isinstance(site_key, str) or not 1 <= len(site_key) <= 64 or not site_key.isascii():
+        return None
+    return (await session.execute(select(Site).where(Site.site_key == site_key))).scalar_one_or_none()
+
+
+def conversation_event(name: str, conv: Conversation, payload: dict, operator_id: int | None = None) -> Event:
+    return Event(name, conv.site_id, payload, conversation_id=conv.id, visitor_id=conv.visitor_id,
+                 operator_id=operator_id)
+
+
+async def new_conversation_events(rt: Runtime, conversation_id: int) -> list[Event]:
+    """``conversation.created`` + the first ``conversation.offered`` of a conversation whose first
+    message was just stored."""
+    async with rt.sessions() as session:
+        conv = await session.get(Conversation, conversation_id)
+        assert conv is not None
+        full = await load_conversation(session, conv)
+        assignee = await session.get(Operator, conv.assignee_id) if conv.assignee_id else None
+    return [
+        conversation_event(ev.CONVERSATION_CREATED, conv, {
+            "conversation": full, "visitor_conversation": serialize.visitor_conversation(conv, assignee)}),
+        conversation_event(ev.CONVERSATION_OFFERED, conv, {"conversation": full, "repeat": 0}),
+    ]
+
+
+async def updated_event(session: AsyncSession, conv: Conversation) -> Event:
+    return conversation_event(ev.CONVERSATION_UPDATED, conv, {"conversation": await load_conversation(session, conv)})

@@ -1,0 +1,145 @@
+"""Checks of untrusted input, in one place. Each ``check_*`` returns the clean value or raises
+``ActionError`` with a documented code. Nothing here touches the database.
+
+What a valid string is (docs/protocol.md § Text):
+
+* well-formed Unicode — a lone surrogate is refused (``invalid_text``); the WebSocket
+  frame decoder (realtime/frames.py) refuses it even earlier, JSON bodies here;
+* message text: CR LF and lone CR become LF; NUL and the other C0/C1 control characters
+  except TAB and LF are removed; leading/trailing whitespace is trimmed; length is counted
+  in Unicode code points (what the composers count too); bidi controls are kept (they are
+  legitimate in right-to-left text) and every UI shows text in an isolated direction;
+* one-line fields (names, e-mail, phone) refuse every control, line and paragraph separator.
+"""
+from __future__ import annotations
+
+import re
+import unicodedata
+
+from frontdesk.actions.errors import ActionError, not_found
+
+CLIENT_ID_RE = re.compile(r"^[A-Za-z0-9_.:\-]{1,64}$")
+EMAIL_RE = re.compile(r"^[^@\s<>\"',;]{1,64}@[A-Za-z0-9.-]{1,253}\.[A-Za-z]{2,63}$")
+PHONE_RE = re.compile(r"^\+?[0-9(][0-9 ()\-.]{2,30}[0-9]$")
+MAX_ID = 2**63 - 1
+HISTORY_PAGE_MAX = 200
+NAME_MAX = 100
+MIN_PASSWORD = 8
+# control characters removed from message text: C0 except TAB and LF, DEL, C1
+_STRIP_CONTROLS = dict.fromkeys([*range(0x00, 0x09), 0x0B, 0x0C, *range(0x0E, 0x20), 0x7F, *range(0x80, 0xA0)])
+
+
+def well_formed(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def check_text(text: object, max_chars: int) -> str:
+    """A message text: see the module docstring."""
+    if not isinstance(text, str):
+        raise ActionError("invalid_frame", "text must be a string")
+    if not well_formed(text):
+        raise ActionError("invalid_text", "text is not well-formed Unicode (lone surrogate)")
+    text = text.replace("\r\n", "\n").replace("\r", "\n").translate(_STRIP_CONTROLS).strip()
+    if not text:
+        raise ActionError("empty_text", "message text is empty")
+    if len(text) > max_chars:
+        raise ActionError("text_too_long", f"message text is longer than {max_chars} characters", 413)
+    return text
+
+
+def preview_text(text: str, max_chars: int) -> str:
+    """A typing preview: never refused (it is only a preview), cut to ``max_chars`` code points."""
+    return text[:max_chars] if well_formed(text) else ""
+
+
+def check_client_id(client_id: object) -> str:
+    if not isinstance(client_id, str) or not CLIENT_ID_RE.match(client_id):
+        raise ActionError("invalid_frame", "client_id must be 1-64 characters of [A-Za-z0-9_.:-]")
+    return client_id
+
+
+def check_id(value: object, what: str = "conversation") -> int:
+    """An id from a URL or a JSON body: a JSON integer, or a string of ASCII digits, in 1..2^63-1.
+    Anything else is ``not_found`` — the same answer as an id that is not yours."""
+    if isinstance(value, bool):
+        raise not_found(what)
+    if isinstance(value, str):
+        if not (value.isascii() and value.isdigit()) or len(value) > 19:
+            raise not_found(what)
+        value = int(value)
+    if not isinstance(value, int) or not 1 <= value <= MAX_ID:
+        raise not_found(what)
+    return value
+
+
+def check_page_args(after_seq: object, limit: object) -> tuple[int, int]:
+    """History paging: ``after_seq`` ≥ 0 and ``limit`` ≥ 1, ASCII integers; limit capped at 200."""
+    out = []
+    for name, value in (("after_seq", after_seq), ("limit", limit)):
+        if isinstance(value, str):
+            if not (value.isascii() and value.isdigit()) or len(value) > 19:
+                raise ActionError("invalid_input", f"{name} must be a non-negative integer")
+            value = int(value)
+        if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_ID:
+            raise ActionError("invalid_input", f"{name} must be a non-negative integer")
+        out.append(value)
+    after, lim = out
+    if lim < 1:
+        raise ActionError("invalid_input", "limit must be ≥ 1")
+    return after, min(lim, HISTORY_PAGE_MAX)
+
+
+def has_control(value: str) -> bool:
+    return any(unicodedata.category(ch) in ("Cc", "Zl", "Zp", "Cs") for ch in value)
+
+
+def check_name(name: object, what: str = "name", max_len: int = NAME_MAX, code: str = "invalid_input") -> str:
+    """A one-line name (operator, site): no control characters or line separators."""
+    if not isinstance(name, str) or not name.strip() or len(name.strip()) > max_len:
+        raise ActionError(code, f"{what} must be 1-{max_len} characters")
+    if has_control(name):
+        raise ActionError(code, f"{what} must be one line without control characters")
+    return " ".join(name.split())
+
+
+def check_email(email: object, code: str = "invalid_input") -> str:
+    if (not isinstance(email, str) or len(email.strip()) > 254 or has_control(email)
+            or not email.strip().isascii() or not EMAIL_RE.match(email.strip())
+            or ".." in email or email.strip().startswith(".")):
+        raise ActionError(code, "a valid e-mail address is required, e.g. name@example.com")
+    return email.strip().lower()
+
+
+def check_visitor_name(name: object) -> str:
+    """1–100 characters on one line: it goes into e-mail headers (mail/ encodes it safely too)."""
+    return check_name(name, "name", NAME_MAX, code="invalid_name")
+
+
+def check_visitor_email(email: object) -> str:
+    return check_email(email, code="invalid_email")
+
+
+def check_phone(phone: object) -> str:
+    if not isinstance(phone, str) or has_control(phone) or not PHONE_RE.match(phone.strip()) \
+            or sum(ch.isdigit() for ch in phone) < 5:
+        raise ActionError("invalid_phone", "a phone number is 5-32 digits, spaces, ( ) - . and an optional leading +")
+    return " ".join(phone.split())
+
+
+def check_password(password: object) -> str:
+    if not isinstance(password, str) or len(password) < MIN_PASSWORD or len(password) > 256:
+        raise ActionError("invalid_input", f"password must be {MIN_PASSWORD}-256 characters")
+    if not well_formed(password):
+        raise ActionError("invalid_input", "password is not well-formed Unicode")
+    return password
+
+
+def clip(value: object, n: int) -> str:
+    """An optional descriptive string (page URL, title, language): cut, never refused."""
+    if not isinstance(value, str) or not well_formed(value):
+        return ""
+    return value[:n]

@@ -1,0 +1,82 @@
+"""In-process rate limits of the REST API (per node). The socket's inbound limit is
+realtime/protocol.py's TokenBucket."""
+from __future__ import annotations
+
+import time
+from collections import defaultdict, deque
+
+
+class SlidingWindow:
+    """At most ``limit`` events per ``window`` seconds per key; bounded memory (past ``max_keys``
+    keys the oldest-touched keys are forgotten, never the whole table)."""
+
+    def __init__(self, window: float, max_keys: int = 10_000) -> None:
+        self.window = window
+        self.max_keys = max_keys
+        self._hits: dict[object, deque[float]] = defaultdict(deque)
+
+    def _recent(self, key: object) -> deque[float]:
+        q = self._hits[key]
+        cutoff = time.monotonic() - self.window
+        while q and q[0] < cutoff:
+            q.popleft()
+        return q
+
+    def count(self, key: object) -> int:
+        n = len(self._recent(key))
+        if n == 0:
+            self._hits.pop(key, None)
+        return n
+
+    def hit(self, key: object) -> None:
+        if key not in self._hits and len(self._hits) >= self.max_keys:
+            # forget the keys whose last event is oldest (an attacker filling the table with
+            # addresses cannot reset everyone else's counts)
+            for old in sorted(self._hits, key=lambda k: self._hits[k][-1] if self._hits[k] else 0.0)[
+                    : max(1, self.max_keys // 10)]:
+                del self._hits[old]
+        self._recent(key).append(time.monotonic())
+
+    def clear(self, key: object) -> None:
+        self._hits.pop(key, None)
+
+
+class LoginLimiter:
+    """Failed logins: at most N per minute per (address, e-mail), and 4·N per minute per e-mail
+    from any address (an account cannot be guessed at from many addresses)."""
+
+    def __init__(self, max_failures: int) -> None:
+        self.max_failures = max_failures
+        self._pair = SlidingWindow(60.0)
+        self._account = SlidingWindow(60.0)
+
+    def blocked(self, ip: str, email: str) -> bool:
+        return (self._pair.count((ip, email)) >= self.max_failures
+                or self._account.count(email) >= 4 * self.max_failures)
+
+    def failed(self, ip: str, email: str) -> None:
+        self._pair.hit((ip, email))
+        self._account.hit(email)
+
+    def succeeded(self, ip: str, email: str) -> None:
+        self._pair.clear((ip, email))
+
+
+class OfflineLimiter:
+    """At most N accepted offline messages per hour per (client address, site). ``reserve`` counts
+    the attempt before the message is stored (so parallel posts cannot all pass the check);
+    ``release`` gives the slot back when nothing was stored."""
+
+    def __init__(self) -> None:
+        self._hits = SlidingWindow(3600.0)
+
+    def reserve(self, ip: str, site_id: int, limit: int) -> bool:
+        if self._hits.count((ip, site_id)) >= limit:
+            return False
+        self._hits.hit((ip, site_id))
+        return True
+
+    def release(self, ip: str, site_id: int) -> None:
+        q = self._hits._recent((ip, site_id))
+        if q:
+            q.pop()
