@@ -61,7 +61,7 @@ class BaselineServer:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    def start(self) -> "BaselineServer":
+    def start(self) -> BaselineServer:
         self.proc = subprocess.Popen([sys.executable, str(HERE / "echo_server.py"), "--port", str(self.port),
                                       "--loop", self.loop], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         wait_port(self.port, self.proc)
@@ -110,7 +110,7 @@ class FrontdeskServer:
 
         return json.loads((self.data_dir / "demo.json").read_text())
 
-    def start(self) -> "FrontdeskServer":
+    def start(self) -> FrontdeskServer:
         import httpx
 
         if self.whatif:
@@ -228,7 +228,7 @@ class Workers:
             out.append(r.get("result"))
         return out
 
-    def collect_one(self, i: int, timeout: float = 300):  # noqa: ANN201
+    def collect_one(self, i: int, timeout: float = 300):
         if not self.pipes[i].poll(timeout):
             raise TimeoutError("a load process did not answer")
         r = self.pipes[i].recv()
@@ -281,12 +281,12 @@ class CpuWindow:
     def __init__(self, server_pid: int, load_pids: list[int]) -> None:
         self.server_pid, self.load_pids = server_pid, load_pids + [os.getpid()]
 
-    def __enter__(self) -> "CpuWindow":
+    def __enter__(self) -> CpuWindow:
         self.t0 = time.monotonic()
         self.s0, self.c0, self.b0 = cpu_seconds([self.server_pid]), cpu_seconds(self.load_pids), busy_seconds()
         return self
 
-    def __exit__(self, *exc) -> None:  # noqa: ANN002
+    def __exit__(self, *exc) -> None:
         dt = time.monotonic() - self.t0
         s, c, b = (cpu_seconds([self.server_pid]) - self.s0, cpu_seconds(self.load_pids) - self.c0,
                    busy_seconds() - self.b0)
@@ -296,7 +296,7 @@ class CpuWindow:
         self.other_pct = max(0.0, 100 * (b - s - c) / dt)
 
 
-def wait_quiet(max_wait: float, log=print, threshold: float = 15.0) -> float:  # noqa: ANN001
+def wait_quiet(max_wait: float, log=print, threshold: float = 15.0) -> float:
     """Wait (up to ``max_wait`` s) until the machine's busy CPU over 2 s is below ``threshold`` %
     of one core; returns the last reading (percent, 200 % = both cores busy)."""
     deadline = time.monotonic() + max_wait

@@ -45,14 +45,14 @@ def instrument() -> None:
     event.listen(Engine, "before_cursor_execute", lambda *a: STATS.update(["stmt"]))
     orig = ac.Connection._execute
 
-    async def _execute(self, fn, *args, **kwargs):  # noqa: ANN001, ANN202
+    async def _execute(self, fn, *args, **kwargs):
         STATS["hop"] += 1
         return await orig(self, fn, *args, **kwargs)
 
     ac.Connection._execute = _execute
 
 
-async def run(args) -> None:  # noqa: ANN001
+async def run(args) -> None:
     from sqlalchemy import insert, text
 
     from frontdesk import db, migrate

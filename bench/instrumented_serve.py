@@ -35,7 +35,7 @@ def _install() -> None:
     from sqlalchemy.engine import Engine
     from sqlalchemy.pool import Pool
 
-    def before(conn, cursor, statement, params, context, executemany) -> None:  # noqa: ANN001
+    def before(conn, cursor, statement, params, context, executemany) -> None:
         verb = statement.lstrip().split(None, 1)[0].upper()
         STATS["stmt"] += 1
         STATS["stmt_" + verb] += 1
@@ -45,14 +45,14 @@ def _install() -> None:
 
     event.listen(Engine, "before_cursor_execute", before)
 
-    def checkout(dbapi_conn, record, proxy) -> None:  # noqa: ANN001
+    def checkout(dbapi_conn, record, proxy) -> None:
         STATS["pool_checkout"] += 1
 
     event.listen(Pool, "checkout", checkout)
 
     orig = ac.Connection._execute
 
-    async def _execute(self, fn, *args, **kwargs):  # noqa: ANN001, ANN202
+    async def _execute(self, fn, *args, **kwargs):
         t = time.perf_counter_ns()
         try:
             return await orig(self, fn, *args, **kwargs)
@@ -72,7 +72,7 @@ def _install() -> None:
 
     orig_batch = messages.MessageWriter._store_batch
 
-    async def _store_batch(self, batch):  # noqa: ANN001, ANN202
+    async def _store_batch(self, batch):
         t = time.perf_counter_ns()
         try:
             return await orig_batch(self, batch)
@@ -100,7 +100,7 @@ def _install() -> None:
 
     gc.callbacks.append(on_gc)
 
-    def histogram(signum, frame) -> None:  # noqa: ANN001 - SIGUSR1: which objects the collector walks
+    def histogram(signum, frame) -> None:
         import collections as c
 
         try:
@@ -115,10 +115,10 @@ def _install() -> None:
                 json.dump({"tracked": sum(by_type.values()), "full_collect_ms": full_ms, "counts": [gc.get_count()],
                            "generations": [len(gc.get_objects(g)) for g in range(3)],
                            "top": by_type.most_common(40)}, f, indent=1)
-        except Exception as exc:  # noqa: BLE001 - never disturb the server
+        except Exception as exc:
             print("histogram failed:", repr(exc), file=sys.stderr)
 
-    def garbage(signum, frame) -> None:  # noqa: ANN001 - SIGUSR2: what the cyclic garbage is made of
+    def garbage(signum, frame) -> None:
         import collections as c
 
         try:
@@ -138,7 +138,7 @@ def _install() -> None:
                     json.dump({"objects": n, "top": by_type.most_common(30), "named": coros.most_common(30)}, f,
                               indent=1)
             threading.Timer(2.0, dump).start()
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:
             print("garbage dump failed:", repr(exc), file=sys.stderr)
 
     import signal

@@ -32,8 +32,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import _harness as h  # noqa: E402
-import wsload  # noqa: E402
+import _harness as h
+import wsload
 
 
 def check_history(server: h.FrontdeskServer, results: list[dict]) -> dict:
@@ -198,7 +198,7 @@ def main() -> int:
     res["elapsed_s"] = time.monotonic() - t_start
     r, c = res["reconnect"], res["check"]
 
-    def s(x) -> str:  # noqa: ANN001
+    def s(x) -> str:
         return "–" if x is None else f"{x:.1f}"
 
     print()
@@ -238,7 +238,7 @@ def main() -> int:
     if op:
         print(f"| then: one operator tab hello → welcome, s (welcome lists {op['conversations']:,} conversations, "
               f"{op['bytes'] / 2**20:.1f} MiB) | {op['seconds']:.1f} |")
-    print(f"| target: 10,000 visitors all resumed within 15 s | see README |")
+    print("| target: 10,000 visitors all resumed within 15 s | see README |")
     if r.get("welcomes_per_second_after_healthy"):
         print(f"\nwelcomes in each second after the server was healthy: {r['welcomes_per_second_after_healthy']}")
     if not args.no_json:

@@ -33,14 +33,14 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import _harness as h  # noqa: E402
-import wsload  # noqa: E402
+import _harness as h
+import wsload
 
 TARGETS = {"throughput_ratio": 0.30, "p99_ms": 5.0, "idle_kib": 48.0}
 PACE_RATE, PACE_BURST = 19.0, 30.0  # frontdesk allows 20/s, burst 40 per socket
 
 
-def measure_idle(workers: h.Workers, pid: int, count: int, warm: int = 50, server=None) -> dict:  # noqa: ANN001
+def measure_idle(workers: h.Workers, pid: int, count: int, warm: int = 50, server=None) -> dict:
     n = len(workers.pipes)
     # warm the code paths (imports, statement caches, allocator) before the "before" snapshot
     workers.call("idle_open", [{"count": c, "first_idx": 20_000_000 + i * 1_000_000}
@@ -125,8 +125,8 @@ def stats_delta(a: dict, b: dict) -> dict | None:
     return out
 
 
-def measure_throughput(workers: h.Workers, pid: int, args, paced: bool, profile: str | None,  # noqa: ANN001
-                       server=None) -> dict:  # noqa: ANN001
+def measure_throughput(workers: h.Workers, pid: int, args, paced: bool, profile: str | None,
+                       server=None) -> dict:
     ramp = 1.0
     start_at = time.monotonic() + 0.5
     win0, win1 = start_at + ramp, start_at + ramp + args.seconds
@@ -149,7 +149,7 @@ def measure_throughput(workers: h.Workers, pid: int, args, paced: bool, profile:
     if spy is not None:
         try:
             spy.wait(30)
-        except Exception:  # noqa: BLE001
+        except Exception:
             h.stop_pid(spy, kill=True)
     ops_in_window = res[0]["op_in_window"]
     delivered = min(ops_in_window) if ops_in_window else 0
@@ -173,7 +173,7 @@ def measure_throughput(workers: h.Workers, pid: int, args, paced: bool, profile:
     }
 
 
-def measure_latency(workers: h.Workers, pid: int, args, server=None) -> dict:  # noqa: ANN001
+def measure_latency(workers: h.Workers, pid: int, args, server=None) -> dict:
     n = len(workers.pipes)
     ramp = 1.0
     start_at = time.monotonic() + 0.5
@@ -204,7 +204,7 @@ def measure_latency(workers: h.Workers, pid: int, args, server=None) -> dict:  #
             "instrumented": stats_delta(st0, st1)}
 
 
-def run_target(kind: str, args, log) -> dict:  # noqa: ANN001
+def run_target(kind: str, args, log) -> dict:
     server = h.BaselineServer(loop=args.baseline_loop).start() if kind == "baseline" else \
         h.FrontdeskServer(instrument=args.instrument, whatif=args.whatif).start()
     workers = None
@@ -271,10 +271,10 @@ def ratio(a: float | None, b: float | None) -> str:
     return f"{a / b:.2f}"
 
 
-def table(res: dict, args) -> str:  # noqa: ANN001
+def table(res: dict, args) -> str:
     b, f = res.get("baseline", {}), res.get("frontdesk", {})
 
-    def g(d: dict, *path):  # noqa: ANN202
+    def g(d: dict, *path):
         for p in path:
             if isinstance(d, (list, tuple)) and isinstance(p, int) and p < len(d):
                 d = d[p]
@@ -289,7 +289,7 @@ def table(res: dict, args) -> str:  # noqa: ANN001
     b99, f99 = g(b, "latency", "p99_ms"), g(f, "latency", "p99_ms")
     bi, fi = g(b, "idle", "kib_per_socket"), g(f, "idle", "kib_per_socket")
 
-    def num(x, fmt="{:,.0f}") -> str:  # noqa: ANN001
+    def num(x, fmt="{:,.0f}") -> str:
         return "–" if x is None else fmt.format(x)
 
     def verdict(ok: bool | None) -> str:

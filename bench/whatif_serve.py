@@ -40,6 +40,7 @@ from __future__ import annotations
 
 import os
 import sys
+from datetime import UTC
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -50,7 +51,7 @@ PATCHES = ("gc", "switch", "writer_thread", "writer_raw", "hello_cache")
 _URLS: dict = {}
 
 
-def _url(rt) -> str:  # noqa: ANN001 - resolved_database_url() resolves a path each call
+def _url(rt) -> str:
     if id(rt) not in _URLS:
         _URLS[id(rt)] = rt.settings.resolved_database_url()
     return _URLS[id(rt)]
@@ -74,12 +75,12 @@ def patch_writer_thread() -> None:
     executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="writer")
     engines: dict = {}
 
-    def engine_for(url: str):  # noqa: ANN202
+    def engine_for(url: str):
         if url not in engines:
             eng = create_engine(url.replace("sqlite+aiosqlite", "sqlite"), connect_args={"timeout": 30})
 
             @event.listens_for(eng, "connect")
-            def _pragmas(dbapi_conn, _record) -> None:  # noqa: ANN001 - as frontdesk.db does
+            def _pragmas(dbapi_conn, _record) -> None:
                 cur = dbapi_conn.cursor()
                 cur.execute("PRAGMA journal_mode=WAL")
                 cur.execute("PRAGMA synchronous=NORMAL")
@@ -90,7 +91,7 @@ def patch_writer_thread() -> None:
             engines[url] = eng
         return engines[url]
 
-    def store_sync(url: str, batch: list, now) -> tuple:  # noqa: ANN001, C901 - mirrors the original
+    def store_sync(url: str, batch: list, now) -> tuple:
         results: dict = {}
         failures: dict = {}
         to_insert: list = []
@@ -156,7 +157,7 @@ def patch_writer_thread() -> None:
                 created = [(i, Message(id=ids[(r["conversation_id"], r["seq"])], **r)) for i, r in zip(order, rows_in)]
         return results, failures, duplicates_in_batch, created
 
-    async def _store_batch(self, batch):  # noqa: ANN001, ANN202
+    async def _store_batch(self, batch):
         url = _url(self._rt)
         if not url.startswith("sqlite") or any(item.in_transaction is not None for item in batch):
             return await original(self, batch)
@@ -195,7 +196,6 @@ def patch_writer_raw() -> None:
     import asyncio
     import sqlite3
     from concurrent.futures import ThreadPoolExecutor
-    from datetime import timezone
     from types import SimpleNamespace
 
     from frontdesk import events as ev
@@ -217,8 +217,8 @@ def patch_writer_raw() -> None:
             conns[path] = c
         return conns[path]
 
-    def store_raw(path: str, batch: list, now):  # noqa: ANN001, ANN202
-        ts = now.astimezone(timezone.utc).replace(tzinfo=None).strftime("%Y-%m-%d %H:%M:%S.%f")
+    def store_raw(path: str, batch: list, now):
+        ts = now.astimezone(UTC).replace(tzinfo=None).strftime("%Y-%m-%d %H:%M:%S.%f")
         failures: dict = {}
         to_insert: list = []
         first_of_key: dict = {}
@@ -276,7 +276,7 @@ def patch_writer_raw() -> None:
             raise
         return failures, duplicates_in_batch, created
 
-    async def _store_batch(self, batch):  # noqa: ANN001, ANN202
+    async def _store_batch(self, batch):
         url = _url(self._rt)
         if not url.startswith("sqlite") or any(item.in_transaction is not None for item in batch):
             return await original(self, batch)
@@ -325,7 +325,7 @@ def patch_hello_cache() -> None:
     avail_cache: dict = {}
     orig_site, orig_avail = sites.site_by_key, offline.site_availability
 
-    async def site_by_key(session, site_key):  # noqa: ANN001, ANN202
+    async def site_by_key(session, site_key):
         hit = site_cache.get(site_key)
         if hit and time.monotonic() - hit[0] < ttl:
             return hit[1]
@@ -335,7 +335,7 @@ def patch_hello_cache() -> None:
         site_cache[site_key] = (time.monotonic(), site)
         return site
 
-    async def site_availability(session, site, now):  # noqa: ANN001, ANN202
+    async def site_availability(session, site, now):
         hit = avail_cache.get(site.id)
         if hit and time.monotonic() - hit[0] < ttl:
             return hit[1]

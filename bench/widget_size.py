@@ -66,7 +66,7 @@ def sizes(server_url: str) -> list[dict]:
     return rows
 
 
-def timings(browser, url: str, runs: int) -> dict:  # noqa: ANN001
+def timings(browser, url: str, runs: int) -> dict:
     out: dict[str, list[float]] = {"load_baseline": [], "load_widget": [], "launcher_first": [],
                                    "launcher_next": [], "window_open": []}
     for i in range(runs * 2):

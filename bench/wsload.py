@@ -53,7 +53,7 @@ def encode_text(payload: bytes) -> bytes:
 class WS(asyncio.Protocol):
     """One client WebSocket. ``handler(ws, payload)`` gets every text frame (bytes)."""
 
-    def __init__(self, request: bytes, handler) -> None:  # noqa: ANN001
+    def __init__(self, request: bytes, handler) -> None:
         loop = asyncio.get_running_loop()
         self.request = request
         self.handler = handler
@@ -64,11 +64,11 @@ class WS(asyncio.Protocol):
         self.close_code: int | None = None
         self.transport = None
 
-    def connection_made(self, transport) -> None:  # noqa: ANN001
+    def connection_made(self, transport) -> None:
         self.transport = transport
         transport.write(self.request)
 
-    def connection_lost(self, exc) -> None:  # noqa: ANN001
+    def connection_lost(self, exc) -> None:
         self.open = False
         if not self.ready.done():
             self.ready.set_exception(ConnectionError("closed during handshake"))
@@ -145,7 +145,7 @@ def upgrade_request(port: int, path: str, headers: dict | None = None) -> bytes:
     return ("\r\n".join(lines) + "\r\n\r\n").encode()
 
 
-async def connect(port: int, path: str, handler, headers: dict | None = None, timeout: float = 15) -> WS:  # noqa: ANN001
+async def connect(port: int, path: str, handler, headers: dict | None = None, timeout: float = 15) -> WS:
     loop = asyncio.get_running_loop()
     req = upgrade_request(port, path, headers)
     _, proto = await asyncio.wait_for(
@@ -185,7 +185,7 @@ class Visitor:
                  "tokens", "t", "timer", "errors", "ack_waiter", "closed_code", "conversation_id", "last_seq",
                  "seqs")
 
-    def __init__(self, worker: "Worker", idx: int) -> None:
+    def __init__(self, worker: Worker, idx: int) -> None:
         self.w, self.idx = worker, idx
         self.ws: WS | None = None
         self.welcome: asyncio.Future = asyncio.get_running_loop().create_future()
@@ -286,7 +286,7 @@ class Operator:
     __slots__ = ("w", "idx", "ws", "welcome", "received", "in_window", "lat", "take", "taken", "created_convs",
                  "closed_code")
 
-    def __init__(self, worker: "Worker", idx: int, take: bool) -> None:
+    def __init__(self, worker: Worker, idx: int, take: bool) -> None:
         self.w, self.idx = worker, idx
         self.ws: WS | None = None
         self.welcome: asyncio.Future = asyncio.get_running_loop().create_future()
@@ -617,7 +617,7 @@ class Worker:
                                           "page": {"url": "https://shop.example/bench", "title": "bench"}}).encode())
                     welcome = json.loads(await asyncio.wait_for(v.welcome, 60))
                     break
-                except (OSError, ConnectionError, asyncio.TimeoutError) as exc:
+                except (TimeoutError, OSError, ConnectionError) as exc:
                     kind = type(exc).__name__ + (f": {exc}"[:60] if isinstance(exc, ConnectionError) else "")
                     errors[kind] = errors.get(kind, 0) + 1
                     if v.ws is not None:
@@ -638,7 +638,7 @@ class Worker:
                 v.ws.send(self.pending[v.idx])
                 try:
                     await asyncio.wait_for(v.ack_waiter, 30)
-                except asyncio.TimeoutError:
+                except TimeoutError:
                     failures.append(f"visitor {v.idx}: retry not acked")
                 v.ack_waiter = None
 
@@ -656,7 +656,7 @@ class Worker:
                            for v in picked]}
 
 
-def worker_main(wid: int, cfg: dict, conn) -> None:  # noqa: ANN001
+def worker_main(wid: int, cfg: dict, conn) -> None:
     """Entry point of one load process (multiprocessing spawn target)."""
     raise_nofile()
     try:
@@ -678,7 +678,7 @@ def worker_main(wid: int, cfg: dict, conn) -> None:  # noqa: ANN001
             try:
                 result = await getattr(w, "cmd_" + cmd)(**kw)
                 conn.send({"ok": True, "result": result})
-            except Exception:  # noqa: BLE001 - report to the orchestrator, keep serving
+            except Exception:
                 conn.send({"ok": False, "error": traceback.format_exc()})
 
     with runner:
