@@ -79,16 +79,12 @@ class FrontdeskServer:
     """`frontdesk serve --demo` on a fresh data dir (what tests/support.ServerProcess runs), or the
     same through bench/instrumented_serve.py when ``instrument`` is set."""
 
-    def __init__(self, env: dict | None = None, data_dir: Path | None = None, instrument: bool = False,
-                 whatif: str = "") -> None:
+    def __init__(self, env: dict | None = None, data_dir: Path | None = None, instrument: bool = False) -> None:
         self.own_dir = data_dir is None
         self.data_dir = Path(data_dir or tempfile.mkdtemp(prefix="fd-bench-"))
         self.port = wsload.free_port()
         self.env = {**os.environ, "FRONTDESK_BROKER_URL": "memory://", "FRONTDESK_LOG_LEVEL": "warning", **(env or {})}
         self.instrument = instrument
-        self.whatif = whatif
-        if whatif:
-            self.env["FD_WHATIF"] = whatif
         self.stats_path = self.data_dir / "bench-stats.json"
         if instrument:
             self.env["FD_BENCH_STATS"] = str(self.stats_path)
@@ -113,9 +109,7 @@ class FrontdeskServer:
     def start(self) -> FrontdeskServer:
         import httpx
 
-        if self.whatif:
-            head = [sys.executable, str(HERE / "whatif_serve.py")]
-        elif self.instrument:
+        if self.instrument:
             head = [sys.executable, str(HERE / "instrumented_serve.py")]
         else:
             head = [sys.executable, "-m", "frontdesk.cli"]

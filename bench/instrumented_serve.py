@@ -68,7 +68,7 @@ def _install() -> None:
 
     ac.Connection._execute = _execute
 
-    from frontdesk.actions import messages
+    from frontdesk.actions import writer as messages
 
     orig_batch = messages.MessageWriter._store_batch
 

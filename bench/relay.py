@@ -206,7 +206,7 @@ def measure_latency(workers: h.Workers, pid: int, args, server=None) -> dict:
 
 def run_target(kind: str, args, log) -> dict:
     server = h.BaselineServer(loop=args.baseline_loop).start() if kind == "baseline" else \
-        h.FrontdeskServer(instrument=args.instrument, whatif=args.whatif).start()
+        h.FrontdeskServer(instrument=args.instrument).start()
     workers = None
     try:
         if kind == "baseline":
@@ -405,9 +405,6 @@ def main() -> int:
     ap.add_argument("--py-spy", action="store_true", help="py-spy record (raw) of frontdesk during the throughput window")
     ap.add_argument("--instrument", action="store_true",
                     help="run frontdesk through bench/instrumented_serve.py: statements, thread hops, batch sizes")
-    ap.add_argument("--whatif", default="", metavar="PATCHES",
-                    help="prototype only: run frontdesk with bench/whatif_serve.py patches "
-                         "(comma-separated: uvloop, core_insert, event_json) to measure a recommendation")
     ap.add_argument("--wait-quiet", type=float, default=0,
                     help="first wait up to this many seconds for other processes to leave the CPUs alone")
     ap.add_argument("--no-json", action="store_true")
@@ -434,8 +431,6 @@ def main() -> int:
     print()
     print(f"Core relay — {info['date']}, commit {info['commit']}, {info['cpus']} cores ({info['cpu']}), "
           f"Python {info['python']}, uvicorn {info['uvicorn']}, websockets {info['websockets']}")
-    if args.whatif:
-        print(f"** frontdesk column = PROTOTYPE with bench/whatif_serve.py patches: {args.whatif} **")
     print(f"{args.visitors} visitors (window {args.window}), {args.operators} operator sockets, {args.seconds:g} s per "
           f"phase, {args.procs} load process(es); baseline loop: {args.baseline_loop}; "
           f"run took {results['elapsed_s']:.0f} s")

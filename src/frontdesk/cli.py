@@ -5,6 +5,7 @@ import argparse
 import asyncio
 import getpass
 import json
+import logging
 import sys
 from pathlib import Path
 from typing import NoReturn
@@ -89,6 +90,14 @@ def cmd_create_site(args: argparse.Namespace) -> int:
     return 0
 
 
+def _one_line_for_bad_input(record: logging.LogRecord) -> bool:
+    """A client's invalid UTF-8 is the client's error: one line in the log, not a stack trace."""
+    if record.exc_info and str(record.msg).startswith("Invalid UTF-8"):
+        record.exc_info = None
+        record.exc_text = None
+    return True
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
@@ -100,6 +109,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     app = build_app(settings)
     base = settings.public_url.rstrip("/") or f"http://{settings.host}:{settings.port}"
 
+    logging.getLogger("uvicorn.error").addFilter(_one_line_for_bad_input)
     config = uvicorn.Config(app, host=settings.host, port=settings.port, log_level=settings.log_level,
                             ws_max_size=settings.ws_max_frame, ws_per_message_deflate=False,
                             proxy_headers=True, lifespan="on")

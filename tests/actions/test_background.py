@@ -56,7 +56,7 @@ async def test_an_offer_repeat_is_published_once_by_any_number_of_loops(rt):
     published = []
     publish = rt.publish
 
-    async def counting(*events) -> None:  # noqa: ANN002
+    async def counting(*events) -> None:
         published.extend(e for e in events if e.name == "conversation.offered" and e.payload["repeat"] > 0)
         await publish(*events)
 

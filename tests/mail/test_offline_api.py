@@ -121,7 +121,9 @@ async def test_working_hours_switch_the_widget_by_the_clock(clock_server):
     assert plain.http.get(f"/api/v1/sites/{site_id}/hours").json()["hours"] is None
     r = op.call("PUT", f"/api/v1/sites/{site_id}/hours", json={"hours": HOURS})
     assert r.status_code == 200, r.text
-    assert r.json()["availability"] == {"operators_online": True, "within_hours": False, "available": False}
+    got = r.json()["availability"]
+    assert got.pop("next_open_at") == "2026-11-23T06:00:00.000000Z"  # Monday 09:00 Moscow
+    assert got == {"operators_online": True, "within_hours": False, "available": False}
 
     def config() -> dict:
         c = httpx.get(f"{server.url}/api/v1/widget/config", params={"site": key}).json()
@@ -133,19 +135,23 @@ async def test_working_hours_switch_the_widget_by_the_clock(clock_server):
 
     server.clock.set(MONDAY.replace(hour=9, minute=30))  # working hours begin: connected visitors are told
     frame = await v.expect("availability")
-    assert frame == {"type": "availability", "operators_online": True, "within_hours": True, "available": True}
+    assert frame == {"type": "availability", "operators_online": True, "within_hours": True, "available": True,
+                     "next_open_at": None}
     assert config()["available"] is True
 
     op.set_status("offline")  # the last operator leaves: the visitor is told, the widget offers the form
     frame = await v.expect("availability")
-    assert frame == {"type": "availability", "operators_online": False, "within_hours": True, "available": False}
+    assert frame == {"type": "availability", "operators_online": False, "within_hours": True, "available": False,
+                     "next_open_at": None}
 
     server.clock.set(MONDAY.replace(hour=18, minute=30))
     frame = await v.expect("availability")
     assert (frame["within_hours"], frame["available"]) == (False, False)
+    assert frame["next_open_at"] == "2026-11-24T06:00:00.000000Z"  # Tuesday 09:00 Moscow
     op.set_status("online")  # online outside working hours: still unavailable
     frame = await v.expect("availability")
-    assert frame == {"type": "availability", "operators_online": True, "within_hours": False, "available": False}
+    assert frame == {"type": "availability", "operators_online": True, "within_hours": False, "available": False,
+                     "next_open_at": "2026-11-24T06:00:00.000000Z"}
     server.clock.set((MONDAY + timedelta(days=5)).replace(hour=12))  # Saturday noon: closed
     assert config() == {"operators_online": True, "within_hours": False, "available": False}
     await v.close()

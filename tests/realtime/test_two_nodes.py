@@ -36,7 +36,7 @@ async def test_visitor_and_operator_on_different_nodes(tmp_path, postgres, redis
         node_b.stop()
 
 
-async def _collect_messages(ws, wanted: set[str], timeout: float = 40) -> dict[str, int]:  # noqa: ANN001
+async def _collect_messages(ws, wanted: set[str], timeout: float = 40) -> dict[str, int]:
     """client_id → how many message.created frames carried it, until every wanted one arrived."""
     import asyncio
 
