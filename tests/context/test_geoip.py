@@ -206,3 +206,52 @@ def test_storage_of_junk_and_unknown_mode():
         assert store_ip(None, mode) is None
     with pytest.raises(ValueError, match="full, truncated, none"):
         store_ip("8.8.8.8", "partial")
+
+
+# ----------------------------------------------------------------------------- local ranges
+
+
+def _python_says_local(address) -> bool:
+    return (not address.is_global) or address.is_multicast or address.is_reserved
+
+
+def test_fast_local_check_agrees_with_ipaddress_on_random_addresses():
+    import random
+
+    rnd = random.Random(2024)
+    # 192.0.0.0/24, 2001::/23 and 2002::/16 are where Python versions themselves disagree
+    # (CVE-2024-4032 fixes); the explicit cases below pin our answer there.
+    unsettled = [ipaddress.ip_network(n) for n in ("192.0.0.0/24", "2001::/23", "2002::/16")]
+    checked = 0
+    for _ in range(5_000):
+        v4 = ipaddress.IPv4Address(rnd.getrandbits(32))
+        # IPv6: random global unicast, plus a share from the special ranges
+        v6 = ipaddress.IPv6Address(rnd.choice([0x2000, 0xFC00, 0xFE80, 0xFF00, 0x2001, 0x0000, 0x0064])
+                                   << 112 | rnd.getrandbits(112))
+        for address in (v4, v6):
+            if any(address in net for net in unsettled if net.version == address.version):
+                continue
+            assert geoip.is_local(address) == _python_says_local(address), address
+            checked += 1
+    assert checked > 9_000
+
+
+@pytest.mark.parametrize("ip, local", [
+    ("9.255.255.255", False), ("10.0.0.0", True), ("10.255.255.255", True), ("11.0.0.0", False),
+    ("100.63.255.255", False), ("100.64.0.0", True), ("100.127.255.255", True), ("100.128.0.0", False),
+    ("172.15.255.255", False), ("172.16.0.0", True), ("172.31.255.255", True), ("172.32.0.0", False),
+    ("192.0.0.8", True), ("192.0.0.9", False), ("192.0.1.0", False), ("198.17.255.255", False),
+    ("198.18.0.0", True), ("223.255.255.255", False), ("224.0.0.0", True), ("255.255.255.255", True),
+    ("2001:db8::", True), ("2001:db9::", False), ("2001:4860::", False), ("2001:20::1", False),
+    ("2001:10::1", True), ("2002::1", True), ("2a02:6b8::", False), ("fbff::", True), ("fc00::", True),
+    ("1fff:ffff::", True), ("2000::", False), ("3fff:ffff::", False), ("4000::", True),
+    ("fe80::", True), ("ff02::1", True), ("::", True), ("::2", True),
+])
+def test_local_range_boundaries(ip, local):
+    assert geoip.is_local(ipaddress.ip_address(ip)) is local
+
+
+def test_lookups_are_cached_per_instance(bundled):
+    first = bundled.lookup("77.88.8.8")
+    assert bundled.lookup("77.88.8.8") is first
+    assert bundled._cached_lookup.cache_info().hits >= 1

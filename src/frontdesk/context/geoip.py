@@ -24,6 +24,7 @@ IPv6 /48) or ``none``.
 
 from __future__ import annotations
 
+import bisect
 import ipaddress
 import logging
 import os
@@ -117,10 +118,56 @@ def parse_ip(value: object) -> ipaddress.IPv4Address | ipaddress.IPv6Address | N
     return address
 
 
+# Addresses that cannot be placed on a map, from the IANA special-purpose registries (the same
+# ranges Python's ``is_global`` knows, plus multicast and reserved), as sorted integer
+# intervals: ``ipaddress``'s own ``is_global`` walks a list of network objects on every call
+# and costs more than the GeoIP lookup itself. tests/context/test_geoip.py checks that the
+# two agree.
+_LOCAL_V4 = (
+    "0.0.0.0/8", "10.0.0.0/8", "100.64.0.0/10", "127.0.0.0/8", "169.254.0.0/16",
+    "172.16.0.0/12", "192.0.0.0/24", "192.0.2.0/24", "192.168.0.0/16", "198.18.0.0/15",
+    "198.51.100.0/24", "203.0.113.0/24", "224.0.0.0/4", "240.0.0.0/4",
+)
+_LOCAL_V6 = (
+    # everything outside global unicast 2000::/3 (loopback, unspecified, NAT64, discard,
+    # unique-local fc00::/7, link-local fe80::/10, multicast ff00::/8, the reserved rest)
+    "::/3", "4000::/2", "8000::/1",
+    # inside 2000::/3: IETF protocol assignments, documentation, 6to4
+    "2001::/23", "2001:db8::/32", "2002::/16",
+)
+# …except these blocks inside 2001::/23 and 192.0.0.0/24, which are global
+_GLOBAL_EXCEPTIONS = (
+    "192.0.0.9/32", "192.0.0.10/32",
+    "2001:1::1/128", "2001:1::2/128", "2001:3::/32", "2001:4:112::/48", "2001:20::/28",
+    "2001:30::/28",
+)
+
+
+def _intervals(cidrs: tuple[str, ...]) -> tuple[list[int], list[int]]:
+    spans = sorted((int(n.network_address), int(n.broadcast_address))
+                   for n in map(ipaddress.ip_network, cidrs))
+    return [a for a, _ in spans], [b for _, b in spans]
+
+
+_LOCAL_SPANS = {4: _intervals(_LOCAL_V4), 6: _intervals(_LOCAL_V6)}
+_EXCEPTION_SPANS = {
+    4: _intervals(tuple(c for c in _GLOBAL_EXCEPTIONS if "." in c)),
+    6: _intervals(tuple(c for c in _GLOBAL_EXCEPTIONS if ":" in c)),
+}
+
+
+def _in_spans(value: int, spans: tuple[list[int], list[int]]) -> bool:
+    starts, ends = spans
+    i = bisect.bisect_right(starts, value) - 1
+    return i >= 0 and value <= ends[i]
+
+
 def is_local(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
     """True for every address that cannot be placed on a map: private, loopback, link-local,
-    shared (100.64/10), documentation, multicast, reserved, unspecified."""
-    return (not address.is_global) or address.is_multicast or address.is_reserved
+    shared (100.64/10), documentation, benchmarking, multicast, reserved, unspecified."""
+    value = int(address)
+    return (_in_spans(value, _LOCAL_SPANS[address.version])
+            and not _in_spans(value, _EXCEPTION_SPANS[address.version]))
 
 
 def store_ip(ip: object, mode: str) -> str | None:
@@ -182,11 +229,12 @@ class GeoIP:
     (≈50 MB), to also answer the network owner.
     ``strict``: raise :class:`GeoIPDataError` for an unusable ``mmdb_path`` instead of
     logging it and falling back.
+    ``cache_size``: answers kept in an LRU keyed by the address string (0 = no cache).
     """
 
     def __init__(self, mmdb_path: str | os.PathLike[str] | None = None, *,
                  use_installed_city_db: bool = True, asn: bool = False,
-                 strict: bool = False) -> None:
+                 strict: bool = False, cache_size: int = 8192) -> None:
         self.mmdb_path = os.fspath(mmdb_path) if mmdb_path else ""
         self.mmdb_error = ""
         self._asn = asn
@@ -194,6 +242,9 @@ class GeoIP:
         self._readers: list[tuple[str, Any]] = []
         self._fast: Any = None
         self._fast_failed = False
+        # The same visitor's address comes back with every page view: answers are cached per
+        # instance (bounded; ~1 KB an entry at most).
+        self._cached_lookup = lru_cache(maxsize=cache_size)(self._lookup) if cache_size else self._lookup
         if self.mmdb_path:
             try:
                 self._readers.append(("mmdb", _open_mmdb(self.mmdb_path)))
@@ -257,6 +308,11 @@ class GeoIP:
 
     def lookup(self, ip: object) -> Location:
         """Location of ``ip``. Never raises."""
+        if not isinstance(ip, str) or len(ip) > MAX_IP_CHARS:
+            return Location(ip="", status="invalid")
+        return self._cached_lookup(ip)
+
+    def _lookup(self, ip: str) -> Location:
         address = parse_ip(ip)
         if address is None:
             return Location(ip="", status="invalid")

@@ -205,9 +205,26 @@ def _compile_host_pattern(pattern: str) -> re.Pattern[str]:
     return re.compile(prefix + core)
 
 
-_HOST_PATTERNS: tuple[tuple[Rule, tuple[re.Pattern[str], ...]], ...] = tuple(
-    (rule, tuple(_compile_host_pattern(p) for p in rule.hosts)) for rule in RULES if rule.hosts
-)
+# Host matching without a loop over ~80 patterns: exact hosts (with www./m.) and "*.suffix"
+# patterns go into dicts keyed by host / domain suffix; only the TLD-wildcard patterns
+# ("google.*") are one regex alternation, a named group per rule row. The lowest row index
+# among the candidates wins, as if the table were scanned in order.
+_EXACT_HOSTS: dict[str, int] = {}
+_SUFFIX_HOSTS: dict[str, int] = {}
+_WILD_PARTS: list[str] = []
+for _index, _rule in enumerate(RULES):
+    _wild = []
+    for _pattern in _rule.hosts:
+        if _pattern.endswith(".*"):
+            _wild.append(_compile_host_pattern(_pattern).pattern)
+        elif _pattern.startswith("*."):
+            _SUFFIX_HOSTS.setdefault(_pattern[2:], _index)
+        else:
+            for _prefix in ("", "www.", "m."):
+                _EXACT_HOSTS.setdefault(_prefix + _pattern, _index)
+    if _wild:
+        _WILD_PARTS.append(f"(?P<r{_index}>" + "|".join(_wild) + ")")
+_WILD_REGEX = re.compile("|".join(_WILD_PARTS))
 _CLICK_ID_RULES: dict[str, Rule] = {
     param: rule for rule in RULES for param in rule.click_ids
 }
@@ -269,6 +286,8 @@ def _decode_bytes(raw: bytes) -> str:
 
 def _clean_text(text: str, limit: int = MAX_VALUE_CHARS) -> str:
     """Collapse whitespace, drop control and bidi-override characters, cut to ``limit``."""
+    if text.isprintable():  # the usual case; isprintable() is False for Cc/Cf/Cs/Co/Cn/Z* but " "
+        return " ".join(text.split())[:limit]
     out = []
     for ch in text:
         cat = unicodedata.category(ch)
@@ -280,6 +299,12 @@ def _clean_text(text: str, limit: int = MAX_VALUE_CHARS) -> str:
     return cleaned[:limit]
 
 
+def _unescape(text: str) -> str:
+    if "%" not in text and "+" not in text:
+        return text
+    return _decode_bytes(unquote_to_bytes(text.replace("+", " ")))
+
+
 def _query_params(query: str) -> dict[str, str]:
     """First value of each parameter, percent- and plus-decoded, cp1251 tolerated."""
     params: dict[str, str] = {}
@@ -287,10 +312,10 @@ def _query_params(query: str) -> dict[str, str]:
         if not piece:
             continue
         key, _, value = piece.partition("=")
-        key = _decode_bytes(unquote_to_bytes(key.replace("+", " "))).strip().lower()
+        key = _unescape(key).strip().lower()
         if not key or key in params:
             continue
-        params[key] = _decode_bytes(unquote_to_bytes(value.replace("+", " ")))
+        params[key] = _unescape(value)
     return params
 
 
@@ -302,12 +327,17 @@ _SHOW_ASCII = frozenset(
 )
 
 
+_KEEP_ESCAPED = frozenset("#%&+/;=?")  # the printable ASCII characters not in _SHOW_ASCII
+
+
 def _readable_escapes(text: str) -> str:
     def replace(match: re.Match[str]) -> str:
         run = match.group(0)
         decoded = _decode_bytes(unquote_to_bytes(run))
         if "\ufffd" in decoded:
             return run
+        if decoded.isprintable() and _KEEP_ESCAPED.isdisjoint(decoded):
+            return decoded
         out = []
         for ch in decoded:
             cat = unicodedata.category(ch)
@@ -390,13 +420,23 @@ def _strip_www(host: str) -> str:
 
 def match_referrer_host(host: str) -> Rule | None:
     """The first table row whose host pattern matches ``host`` (lower-case, Unicode)."""
-    if not host:
+    if not host or len(host) > 253:
         return None
-    for rule, patterns in _HOST_PATTERNS:
-        for pattern in patterns:
-            if pattern.fullmatch(host):
-                return rule
-    return None
+    candidates = []
+    if host in _EXACT_HOSTS:
+        candidates.append(_EXACT_HOSTS[host])
+    suffix = host
+    while True:
+        if suffix in _SUFFIX_HOSTS:
+            candidates.append(_SUFFIX_HOSTS[suffix])
+        dot = suffix.find(".")
+        if dot < 0:
+            break
+        suffix = suffix[dot + 1:]
+    match = _WILD_REGEX.fullmatch(host)
+    if match is not None and match.lastgroup is not None:
+        candidates.append(int(match.lastgroup[1:]))
+    return RULES[min(candidates)] if candidates else None
 
 
 def _openstat_rule(value: str) -> Rule:

@@ -67,13 +67,21 @@ _AUTOMATION_FAMILIES = frozenset({
     "Apache-HttpClient", "okhttp", "PhantomJS", "Java", "aiohttp", "Scrapy", "PostmanRuntime",
     "Electron Headless", "Puppeteer",
 })
-_BOT_WORDS = re.compile(
-    r"headless|crawler|spider|scraper|\bbot\b|bot/|bot;|lighthouse|facebookexternalhit"
-    r"|python-|curl/|wget/|httpclient|go-http|okhttp|node-fetch|axios/|preview",
-    re.I,
-)
-_TABLET_WORDS = re.compile(r"ipad|tablet|kindle|silk/|playbook", re.I)
-_PHONE_WORDS = re.compile(r"iphone|ipod|windows phone|mobile|mobi\b|blackberry|opera mini", re.I)
+# Plain substring tests on the lower-cased string: a case-insensitive regex alternation of
+# the same words is ~50x slower in Python's re (no literal prefix to scan for).
+_BOT_WORDS = ("headless", "crawler", "spider", "scraper", "bot/", "bot;", "lighthouse",
+              "facebookexternalhit", "python-", "curl/", "wget/", "httpclient", "go-http",
+              "okhttp", "node-fetch", "axios/", "preview")
+_BOT_WORD = re.compile(r"\bbot\b")  # "bot" as a word, not "Cubot" (a phone brand)
+_TABLET_WORDS = ("ipad", "tablet", "kindle", "silk/", "playbook")
+_PHONE_WORDS = ("iphone", "ipod", "windows phone", "mobi", "blackberry", "opera mini")
+_DESKTOP_WORDS = ("windows nt", "macintosh", "x11")
+
+
+def _looks_like_bot(low: str) -> bool:
+    return any(w in low for w in _BOT_WORDS) or ("bot" in low and _BOT_WORD.search(low) is not None)
+
+
 _CLEAN = re.compile(r"[\x00-\x1f\x7f]+")
 
 
@@ -124,15 +132,16 @@ def _device_type(ua: str, result: ua_parser.Result) -> str:
     family = result.user_agent.family if result.user_agent else ""
     os_family = result.os.family if result.os else ""
     device = result.device.family if result.device else ""
-    if device == "Spider" or family in _AUTOMATION_FAMILIES or _BOT_WORDS.search(ua):
+    low = ua.lower()
+    if device == "Spider" or family in _AUTOMATION_FAMILIES or _looks_like_bot(low):
         return "bot"
-    if device in ("iPad", "Kindle") or _TABLET_WORDS.search(ua):
+    if device in ("iPad", "Kindle") or any(w in low for w in _TABLET_WORDS):
         return "tablet"
-    if device in ("iPhone", "iPod") or _PHONE_WORDS.search(ua):
+    if device in ("iPhone", "iPod") or any(w in low for w in _PHONE_WORDS):
         return "phone"
     if os_family == "Android":
         return "tablet"  # Android without "Mobile" is a tablet by Google's own convention
-    if os_family in _DESKTOP_OS or re.search(r"windows nt|macintosh|x11", ua, re.I):
+    if os_family in _DESKTOP_OS or any(w in low for w in _DESKTOP_WORDS):
         return "desktop"
     return "unknown"
 
@@ -199,7 +208,7 @@ def parse_uncached(ua: str) -> UserAgentInfo:
     try:
         result = _get_parser().parse(ua)
     except Exception:  # a parser bug on hostile input must not reach the caller
-        return UserAgentInfo(device_type="bot" if _BOT_WORDS.search(ua) else "unknown")
+        return UserAgentInfo(device_type="bot" if _looks_like_bot(ua.lower()) else "unknown")
     return _build(ua, result)
 
 
@@ -209,9 +218,10 @@ def _parse_cached(ua: str) -> UserAgentInfo:
 
 
 def parse_user_agent(ua: str | None) -> UserAgentInfo:
-    """Browser / OS / device type of ``ua``. Cached (LRU, :data:`CACHE_SIZE` entries); never
-    raises, answers an all-empty ``unknown`` for junk."""
-    return _parse_cached(_normalise(ua))
+    """Browser / OS / device type of ``ua``. Cached (LRU, :data:`CACHE_SIZE` entries, keyed by
+    the string cut to :data:`MAX_UA_CHARS`); never raises, answers an all-empty ``unknown``
+    for junk."""
+    return _parse_cached(ua[:MAX_UA_CHARS] if isinstance(ua, str) else "")
 
 
 def cache_info() -> Any:
