@@ -35,7 +35,7 @@ import unicodedata
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import SplitResult, unquote_to_bytes, urlsplit
+from urllib.parse import SplitResult, urlsplit
 
 # URLs longer than this are cut before parsing and storing: browsers send at most a few KB
 # (Chrome trims referrers to 4 KB), anything longer is a bot or an attack.
@@ -299,10 +299,19 @@ def _clean_text(text: str, limit: int = MAX_VALUE_CHARS) -> str:
     return cleaned[:limit]
 
 
+def _run_bytes(run: str) -> bytes:
+    """"%D0%B4%D0%B8" → b"\xd0\xb4\xd0\xb8" (C speed; urllib's unquote_to_bytes loops in Python)."""
+    return bytes.fromhex(run.replace("%", ""))
+
+
 def _unescape(text: str) -> str:
-    if "%" not in text and "+" not in text:
+    """Form-decode one query key or value: "+" is a space, each run of %XX escapes is UTF-8
+    (else cp1251); a "%" not followed by two hex digits stays as it is."""
+    if "+" in text:
+        text = text.replace("+", " ")
+    if "%" not in text:
         return text
-    return _decode_bytes(unquote_to_bytes(text.replace("+", " ")))
+    return _ESCAPE_RUN.sub(lambda m: _decode_bytes(_run_bytes(m.group(0))), text)
 
 
 def _query_params(query: str) -> dict[str, str]:
@@ -333,7 +342,7 @@ _KEEP_ESCAPED = frozenset("#%&+/;=?")  # the printable ASCII characters not in _
 def _readable_escapes(text: str) -> str:
     def replace(match: re.Match[str]) -> str:
         run = match.group(0)
-        decoded = _decode_bytes(unquote_to_bytes(run))
+        decoded = _decode_bytes(_run_bytes(run))
         if "\ufffd" in decoded:
             return run
         if decoded.isprintable() and _KEEP_ESCAPED.isdisjoint(decoded):
