@@ -105,9 +105,11 @@ def paired(fn, base, items, seconds: float, base_items=None) -> tuple[float, flo
     deadline = time.perf_counter() + 2 * seconds
     while time.perf_counter() < deadline:
         n, t = _slice(fn, items, time.perf_counter() + 0.05)
-        totals[0] += n; totals[1] += t
+        totals[0] += n
+        totals[1] += t
         n, t = _slice(base, base_items, time.perf_counter() + 0.05)
-        totals[2] += n; totals[3] += t
+        totals[2] += n
+        totals[3] += t
     return totals[0] / totals[1], totals[2] / totals[3]
 
 
@@ -141,7 +143,8 @@ def main() -> None:
 
     # --- traffic source
     def split_both(pair):
-        urlsplit(pair[0]); urlsplit(pair[1])
+        urlsplit(pair[0])
+        urlsplit(pair[1])
     rows.append(("source: classify (12 real pairs)",
                  *_pair_row(paired(lambda p: sources.classify(*p), split_both, PAIRS, s), "urlsplit ×2")))
 
@@ -191,7 +194,7 @@ def main() -> None:
 
     print(f"\nVisitor context — Python {platform.python_version()}, {platform.machine()}, "
           f"one core, ~{s:g} s per operation + as long for its baseline, interleaved\n")
-    print(f"| operation | ops/s | µs/op | baseline | baseline ops/s | cost vs baseline |")
+    print("| operation | ops/s | µs/op | baseline | baseline ops/s | cost vs baseline |")
     print("|---|---:|---:|---|---:|---:|")
     for name, ops, base_name, base_ops in rows:
         print(f"| {name} | {ops:,.0f} | {1e6 / ops:.1f} | {base_name} | {base_ops:,.0f} | "

@@ -302,3 +302,7 @@ def test_to_dict_round_trips_the_fields():
 
 def test_label_unknown_language_falls_back_to_english():
     assert label(classify(SHOP, ""), "de") == "direct"
+
+
+def test_site_hosts_as_a_single_string():
+    assert classify(SHOP, "https://old-shop.example.com/", "old-shop.example.com").kind == "internal"

@@ -187,6 +187,8 @@ _NO_SOURCE_SCHEMES = frozenset({"javascript", "data", "about", "blob", "file", "
                                 "chrome-extension", "moz-extension", "safari-extension",
                                 "edge", "view-source", "vbscript"})
 _APP_SCHEMES = frozenset({"android-app", "ios-app"})
+# "yandex.ru/search?text=…" — a referrer written down without its scheme
+_SCHEMELESS = re.compile(r"[\w.-]+\.[a-z]{2,}(?:[/?:]|$)", re.I)
 
 
 def _compile_host_pattern(pattern: str) -> re.Pattern[str]:
@@ -496,7 +498,7 @@ def classify(landing: str | None, referrer: str | None, site_hosts: Iterable[str
     ref_text = referrer_raw.strip()
     if ref_text:
         ref_parts = _split(ref_text)
-        if ref_parts is not None and not ref_parts.scheme and re.match(r"^[\w.-]+\.[a-z]{2,}(?:[/?:]|$)", ref_text, re.I):
+        if ref_parts is not None and not ref_parts.scheme and _SCHEMELESS.match(ref_text):
             ref_parts = _split("http://" + ref_text)  # a referrer logged without its scheme
         if ref_parts is not None:
             ref_scheme = ref_parts.scheme.lower()
@@ -504,6 +506,8 @@ def classify(landing: str | None, referrer: str | None, site_hosts: Iterable[str
                 ref_host = _host_of(ref_parts)
                 ref_params = _query_params(ref_parts.query)
 
+    if isinstance(site_hosts, str):  # one host given as a bare string
+        site_hosts = (site_hosts,)
     site = {_normalise_site_host(h) for h in site_hosts if isinstance(h, str)}
     site.discard("")
     if landing_parts is not None:
