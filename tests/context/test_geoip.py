@@ -255,3 +255,9 @@ def test_lookups_are_cached_per_instance(bundled):
     first = bundled.lookup("77.88.8.8")
     assert bundled.lookup("77.88.8.8") is first
     assert bundled._cached_lookup.cache_info().hits >= 1
+
+
+def test_directory_as_mmdb_is_reported(tmp_path):
+    lookup = GeoIP(tmp_path, use_installed_city_db=False)
+    assert lookup.mmdb_error.endswith("not a file")
+    assert lookup.lookup("8.8.8.8").country_code == "US"

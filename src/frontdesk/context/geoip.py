@@ -235,7 +235,7 @@ class GeoIP:
     def __init__(self, mmdb_path: str | os.PathLike[str] | None = None, *,
                  use_installed_city_db: bool = True, asn: bool = False,
                  strict: bool = False, cache_size: int = 8192) -> None:
-        self.mmdb_path = os.fspath(mmdb_path) if mmdb_path else ""
+        self.mmdb_path = os.path.expanduser(os.fspath(mmdb_path)) if mmdb_path else ""
         self.mmdb_error = ""
         self._asn = asn
         self._lock = threading.Lock()
@@ -373,8 +373,10 @@ def _open_mmdb(path: str) -> Any:
         import maxminddb
     except ImportError as exc:  # pragma: no cover - maxminddb is a runtime dependency
         raise GeoIPDataError(f"GeoIP database {path}: the maxminddb package is missing") from exc
-    if not os.path.isfile(path):
+    if not os.path.exists(path):
         raise GeoIPDataError(f"GeoIP database {path}: no such file")
+    if not os.path.isfile(path):
+        raise GeoIPDataError(f"GeoIP database {path}: not a file")
     try:
         return maxminddb.open_database(path)
     except (maxminddb.InvalidDatabaseError, OSError, ValueError) as exc:
