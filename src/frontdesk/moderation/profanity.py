@@ -100,7 +100,13 @@ class Match:
 
 
 def _fold_char(ch: str) -> str:
-    """Lower-case one character and strip decoration; keeps й and maps ё to е."""
+    """Lower-case one character and strip decoration; keeps й and maps ё to е.
+
+    Combining marks and invisible format characters (zero-width space, soft hyphen)
+    fold to "" so that "fu\u0308ck" and "ху\u200bй" read as one word.
+    """
+    if unicodedata.category(ch) in ("Mn", "Me", "Cf"):
+        return ""
     low = ch.lower()
     if len(low) != 1:
         low = low[0]
@@ -127,7 +133,7 @@ def _fold(ch: str) -> str:
 
 
 def _is_wordish(ch: str) -> bool:
-    return ch.isalpha() or ch in _IN_WORD_SYMBOLS
+    return ch == "" or ch.isalpha() or ch in _IN_WORD_SYMBOLS
 
 
 _RUNS = re.compile(r"(.)\1+")
@@ -382,7 +388,11 @@ class ProfanityFilter:
                 yield pieces[k][0], pieces[m][1], joined
             k = m + 1
 
-        # 3. runs of >= 3 one-letter pieces separated by one non-word character: "х у й"
+        # 3. runs of >= 3 one-letter pieces, all separated by the same one or two
+        #    non-word characters: "х у й", "f . u . c . k"
+        def gap(m: int) -> str:
+            return "".join(text[pieces[m][1] : pieces[m + 1][0]])
+
         k = 0
         while k < len(pieces):
             m = k
@@ -391,6 +401,7 @@ class ProfanityFilter:
                 and m + 1 < len(pieces)
                 and pieces[m + 1][1] - pieces[m + 1][0] == 1
                 and 1 <= pieces[m + 1][0] - pieces[m][1] <= 2
+                and (m == k or gap(m) == gap(k))
             ):
                 m += 1
             if m - k >= 2:

@@ -1,0 +1,357 @@
+"""Ban values, expiry presets and a fast in-memory ban index. Pure: no I/O, no clock.
+
+Semantics (docs/moderation.md has the long version):
+
+* A ban has a kind: ``visitor`` (the visitor key: their id or token hash, an opaque
+  string), ``ip`` (one address, IPv4 or IPv6) or ``subnet`` (a CIDR block).
+* Values are normalised once, by `check_ban_value`, before they are stored:
+  canonical address text (``2001:db8::1``, never ``2001:0DB8:0:0::1``); an
+  IPv4-mapped IPv6 address or block (``::ffff:1.2.3.4``, ``::ffff:1.2.3.0/120``) is
+  stored as the IPv4 one (``1.2.3.4``, ``1.2.3.0/24``); a CIDR block with host bits
+  set is CLEARED, not refused (``192.168.1.77/24`` -> ``192.168.1.0/24``), so an
+  operator can type the visitor's own address with a prefix; the UI shows the
+  normalised value. Junk is refused with `BanValueError` and a message for people.
+* A ban is active at ``now`` while it is not lifted and ``now < expires_at``
+  (``expires_at`` None = permanent). An expired or lifted ban never matches.
+* `BanSet.match(visitor_key, ip, now)` returns the active ban that applies, or None.
+  An IPv4 visitor seen as ``::ffff:a.b.c.d`` is the same as ``a.b.c.d``; IPv6 blocks
+  that contain the mapped range (``::/0`` … ``::ffff:0:0/96``) match IPv4 visitors.
+  With several bans applying, the one that lasts longest wins: a permanent one
+  first, then the latest ``expires_at``; ties go to the most recent ``created_at``,
+  then the larger id, so the answer does not depend on insertion order.
+"""
+from __future__ import annotations
+
+import ipaddress
+import re
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta, timezone, tzinfo
+from typing import Iterable, Literal
+
+__all__ = [
+    "BAN_KINDS",
+    "EXPIRY_PRESETS",
+    "Ban",
+    "BanSet",
+    "BanValueError",
+    "check_ban_value",
+    "normalise_ip",
+    "parse_expiry",
+]
+
+BanKind = Literal["visitor", "ip", "subnet"]
+BAN_KINDS: tuple[str, ...] = ("visitor", "ip", "subnet")
+EXPIRY_PRESETS: tuple[str, ...] = ("1h", "1d", "1w", "custom", "permanent")
+
+_VISITOR_KEY = re.compile(r"[A-Za-z0-9._:+/=-]{1,256}")
+_MAPPED_V6 = ipaddress.IPv6Network("::ffff:0:0/96")
+_MAX_EXPIRY = timedelta(days=3660)      # ~10 years: beyond that, say "permanent"
+
+IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+class BanValueError(ValueError):
+    """A ban value, kind or expiry that cannot be used; str(exc) is for people (en)."""
+
+
+def _parse_address(text: str) -> IPAddress:
+    if "%" in text:
+        raise BanValueError(f"an IPv6 zone (%…) is not allowed: {text!r}")
+    try:
+        addr = ipaddress.ip_address(text)
+    except ValueError:
+        raise BanValueError(f"not an IP address: {text!r}") from None
+    if isinstance(addr, ipaddress.IPv6Address) and addr.ipv4_mapped is not None:
+        return addr.ipv4_mapped
+    return addr
+
+
+def normalise_ip(ip: str | IPAddress | None) -> IPAddress | None:
+    """An address as the index sees it (IPv4-mapped IPv6 -> IPv4); None for junk."""
+    if ip is None:
+        return None
+    if isinstance(ip, (ipaddress.IPv4Address, ipaddress.IPv6Address)):
+        if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+            return ip.ipv4_mapped
+        return ip
+    try:
+        return _parse_address(str(ip).strip())
+    except BanValueError:
+        return None
+
+
+def _parse_network(text: str) -> IPNetwork:
+    if "%" in text:
+        raise BanValueError(f"an IPv6 zone (%…) is not allowed: {text!r}")
+    addr_part, _, prefix_part = text.partition("/")
+    if not prefix_part.isdigit():
+        raise BanValueError(f"a subnet needs a prefix length after '/', like 10.0.0.0/8: {text!r}")
+    try:
+        net = ipaddress.ip_network(text, strict=False)   # host bits cleared, see module doc
+    except ValueError:
+        raise BanValueError(f"not a subnet (CIDR) like 192.168.1.0/24 or 2001:db8::/32: {text!r}") from None
+    if isinstance(net, ipaddress.IPv6Network) and net.prefixlen >= 96 and net.subnet_of(_MAPPED_V6):
+        v4 = ipaddress.IPv4Address(int(net.network_address) & 0xFFFFFFFF)
+        return ipaddress.IPv4Network(f"{v4}/{net.prefixlen - 96}")
+    return net
+
+
+def check_ban_value(kind: str, value: str) -> str:
+    """The normalised value to store for a ban of this kind; BanValueError for junk.
+
+    visitor: the visitor key as is (1–256 characters of [A-Za-z0-9._:+/=-]).
+    ip:      one address, canonical text; ::ffff:a.b.c.d becomes a.b.c.d.
+    subnet:  CIDR with host bits cleared; an address without /prefix is refused
+             (ban it as kind ip); a mapped IPv6 block becomes the IPv4 block.
+    """
+    if kind not in BAN_KINDS:
+        raise BanValueError(f"ban kind must be one of {', '.join(BAN_KINDS)}, not {kind!r}")
+    if not isinstance(value, str):
+        raise BanValueError("a ban value must be text")
+    text = value.strip()
+    if not text:
+        raise BanValueError("a ban value must not be empty")
+    if kind == "visitor":
+        if not _VISITOR_KEY.fullmatch(text):
+            raise BanValueError(f"not a visitor key: {text[:60]!r}")
+        return text
+    if len(text) > 64:
+        raise BanValueError("an address or subnet is at most 64 characters")
+    if kind == "ip":
+        if "/" in text:
+            raise BanValueError(f"an IP ban takes one address; use kind subnet for {text!r}")
+        return str(_parse_address(text))
+    return str(_parse_network(text))
+
+
+def _aware(dt: datetime, what: str) -> datetime:
+    if not isinstance(dt, datetime):
+        raise BanValueError(f"{what} must be a datetime")
+    if dt.tzinfo is None or dt.utcoffset() is None:
+        raise BanValueError(f"{what} must carry a time zone")
+    return dt
+
+
+def parse_expiry(
+    preset: str,
+    now: datetime,
+    *,
+    custom: str | None = None,
+    tz: tzinfo = timezone.utc,
+) -> datetime | None:
+    """expires_at for a UI choice; None means permanent.
+
+    preset: "1h", "1d", "1w", any "<n>h" / "<n>d" / "<n>w", "permanent", or "custom"
+    with `custom` an ISO 8601 datetime ("2026-12-31T18:00", "2026-12-31 18:00+03:00",
+    "2026-12-31" = midnight). A custom time without an offset is read in `tz` (the
+    operator's zone). It must lie after `now` and within ~10 years. Also accepted:
+    an ISO datetime passed directly as `preset`.
+    """
+    now = _aware(now, "now")
+    p = (preset or "").strip().lower()
+    if p == "permanent":
+        return None
+    m = re.fullmatch(r"(\d{1,5})([hdw])", p)
+    if m:
+        n = int(m.group(1))
+        if n == 0:
+            raise BanValueError("an expiry must be in the future")
+        delta = {"h": timedelta(hours=n), "d": timedelta(days=n), "w": timedelta(weeks=n)}[m.group(2)]
+        if delta > _MAX_EXPIRY:
+            raise BanValueError("an expiry more than 10 years ahead: choose permanent")
+        return now + delta
+    text = custom if p == "custom" else preset
+    if not text or not str(text).strip():
+        raise BanValueError("choose 1h, 1d, 1w, permanent or a custom date and time")
+    text = str(text).strip()
+    try:
+        when = datetime.fromisoformat(text.replace("Z", "+00:00") if text.endswith("Z") else text)
+    except ValueError:
+        raise BanValueError(f"not a date and time (ISO 8601, like 2026-12-31T18:00): {text!r}") from None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=tz)
+    if when <= now:
+        raise BanValueError("an expiry must be in the future")
+    if when - now > _MAX_EXPIRY:
+        raise BanValueError("an expiry more than 10 years ahead: choose permanent")
+    return when
+
+
+@dataclass(frozen=True, slots=True)
+class Ban:
+    """One ban. `value` must already be normalised (use `Ban.create` or `check_ban_value`)."""
+
+    id: int | str
+    kind: str
+    value: str
+    reason: str
+    author: str
+    created_at: datetime
+    expires_at: datetime | None = None   # None = permanent
+    lifted_at: datetime | None = None
+    lifted_by: str | None = None
+
+    @classmethod
+    def create(
+        cls,
+        id: int | str,
+        kind: str,
+        value: str,
+        *,
+        reason: str = "",
+        author: str = "",
+        created_at: datetime,
+        expires_at: datetime | None = None,
+    ) -> "Ban":
+        """A new ban with its value checked and normalised."""
+        created_at = _aware(created_at, "created_at")
+        if expires_at is not None:
+            expires_at = _aware(expires_at, "expires_at")
+            if expires_at <= created_at:
+                raise BanValueError("a ban must expire after it is created")
+        return cls(id, kind, check_ban_value(kind, value), reason, author, created_at, expires_at)
+
+    def active(self, now: datetime) -> bool:
+        """Not lifted, and not expired at `now` (a ban expiring exactly at now is over)."""
+        if self.lifted_at is not None:
+            return False
+        return self.expires_at is None or now < self.expires_at
+
+    def lifted(self, now: datetime, by: str = "") -> "Ban":
+        """A copy lifted at `now` by `by` (the author of the lift)."""
+        return replace(self, lifted_at=_aware(now, "now"), lifted_by=by)
+
+    def _rank(self) -> tuple:
+        # larger = wins: permanent, then latest expiry, then newest, then largest id
+        never = self.expires_at is None
+        exp = self.expires_at.timestamp() if self.expires_at else float("inf")
+        return (never, exp, self.created_at.timestamp(), str(self.id))
+
+
+def _better(a: Ban | None, b: Ban) -> Ban:
+    return b if a is None or b._rank() > a._rank() else a
+
+
+class BanSet:
+    """An index of bans answering `match` in O(number of distinct prefix lengths).
+
+    visitors and single IPs: dicts; subnets: per IP version, a dict per prefix
+    length from the masked network address to its bans. Inactive bans may stay in
+    the set (they never match); `prune(now)` drops them. Not thread-safe for writes
+    (one owner updates it, e.g. from the broker's ban events); reads are plain dict
+    look-ups.
+    """
+
+    def __init__(self, bans: Iterable[Ban] = ()) -> None:
+        self._by_id: dict[int | str, Ban] = {}
+        self._visitors: dict[str, dict[int | str, Ban]] = {}
+        self._ips: dict[tuple[int, int], dict[int | str, Ban]] = {}
+        # version -> prefixlen -> masked network int -> bans
+        self._nets: dict[int, dict[int, dict[int, dict[int | str, Ban]]]] = {4: {}, 6: {}}
+        for ban in bans:
+            self.add(ban)
+
+    def __len__(self) -> int:
+        return len(self._by_id)
+
+    def __contains__(self, ban_id: object) -> bool:
+        return ban_id in self._by_id
+
+    def get(self, ban_id: int | str) -> Ban | None:
+        return self._by_id.get(ban_id)
+
+    def __iter__(self):
+        return iter(list(self._by_id.values()))
+
+    def _slot(self, ban: Ban) -> dict[int | str, Ban]:
+        if ban.kind == "visitor":
+            return self._visitors.setdefault(ban.value, {})
+        if ban.kind == "ip":
+            addr = ipaddress.ip_address(ban.value)
+            return self._ips.setdefault((addr.version, int(addr)), {})
+        if ban.kind == "subnet":
+            net = ipaddress.ip_network(ban.value)
+            by_len = self._nets[net.version].setdefault(net.prefixlen, {})
+            return by_len.setdefault(int(net.network_address), {})
+        raise BanValueError(f"unknown ban kind {ban.kind!r}")
+
+    def add(self, ban: Ban) -> None:
+        """Insert or replace (same id) a ban. Its value must be normalised already."""
+        if check_ban_value(ban.kind, ban.value) != ban.value:
+            raise BanValueError(f"ban value not normalised: {ban.value!r}")
+        if ban.id in self._by_id:
+            self.remove(ban.id)
+        self._by_id[ban.id] = ban
+        self._slot(ban)[ban.id] = ban
+
+    def remove(self, ban_id: int | str) -> Ban | None:
+        ban = self._by_id.pop(ban_id, None)
+        if ban is None:
+            return None
+        slot = self._slot(ban)
+        slot.pop(ban_id, None)
+        if not slot:   # keep the dicts small: drop empty slots and prefix levels
+            if ban.kind == "visitor":
+                self._visitors.pop(ban.value, None)
+            elif ban.kind == "ip":
+                addr = ipaddress.ip_address(ban.value)
+                self._ips.pop((addr.version, int(addr)), None)
+            else:
+                net = ipaddress.ip_network(ban.value)
+                by_len = self._nets[net.version][net.prefixlen]
+                by_len.pop(int(net.network_address), None)
+                if not by_len:
+                    del self._nets[net.version][net.prefixlen]
+        return ban
+
+    def prune(self, now: datetime) -> int:
+        """Drop bans that are no longer active; returns how many."""
+        dead = [b.id for b in self._by_id.values() if not b.active(now)]
+        for ban_id in dead:
+            self.remove(ban_id)
+        return len(dead)
+
+    def active(self, now: datetime) -> list[Ban]:
+        return [b for b in self._by_id.values() if b.active(now)]
+
+    @staticmethod
+    def _best(slot: dict[int | str, Ban] | None, now: datetime, best: Ban | None) -> Ban | None:
+        if slot:
+            for ban in slot.values():
+                if ban.active(now):
+                    best = _better(best, ban)
+        return best
+
+    def match(
+        self,
+        visitor_key: str | None,
+        ip: str | IPAddress | None,
+        now: datetime,
+    ) -> Ban | None:
+        """The active ban that applies to this visitor and address, or None.
+
+        `ip` may be text or an ipaddress object; unparsable text is treated as no
+        address (the visitor key still counts). Longest-lasting ban wins (see module doc).
+        """
+        best: Ban | None = None
+        if visitor_key:
+            best = self._best(self._visitors.get(visitor_key), now, best)
+        addr = normalise_ip(ip)
+        if addr is None:
+            return best
+        value = int(addr)
+        best = self._best(self._ips.get((addr.version, value)), now, best)
+        if addr.version == 4:
+            for plen, nets in self._nets[4].items():
+                best = self._best(nets.get(value >> (32 - plen) << (32 - plen) if plen else 0), now, best)
+            # IPv6 blocks that contain ::ffff:0:0/96 cover every IPv4 visitor in them
+            mapped = value | (0xFFFF << 32)
+            for plen, nets in self._nets[6].items():
+                if plen <= 96:
+                    key = mapped >> (128 - plen) << (128 - plen) if plen else 0
+                    best = self._best(nets.get(key), now, best)
+        else:
+            for plen, nets in self._nets[6].items():
+                best = self._best(nets.get(value >> (128 - plen) << (128 - plen) if plen else 0), now, best)
+        return best
