@@ -60,16 +60,28 @@ _TO_CYR = {
 }
 # A second Cyrillic reading for the ambiguous ones: "бл@дь", "хuй", "bля".
 _TO_CYR_ALT = {**_TO_CYR, "@": "я", "u": "у", "b": "б", "n": "н"}
+_TR_CYR = str.maketrans(_TO_CYR)
+_TR_CYR_ALT = str.maketrans(_TO_CYR_ALT)
+_HAS_CYR = re.compile("[а-яё]").search
+_ALL_CYR = re.compile("[а-яё]+").fullmatch
+_HAS_AMBIGUOUS = re.compile("[@ubn]").search
 # Latin letters that can pass for Cyrillic ones in a word written wholly in them.
 _LOOKALIKE_LAT = frozenset("aceopxykmth")
+_ALL_LOOKALIKE = re.compile("[aceopxykmth0-9@$!]*[aceopxykmth][aceopxykmth0-9@$!]*").fullmatch
 # Digits and symbols inside a Latin word.
 _TO_LAT = {"0": "o", "1": "i", "3": "e", "4": "a", "5": "s", "7": "t", "@": "a", "$": "s", "!": "i"}
+_TR_LAT = str.maketrans(_TO_LAT)
 
 _IN_WORD_SYMBOLS = frozenset("0123456789@$*!")
 _EDGE_STRIP = "!*"          # "блядь!" and "*важно*": not part of the word at its edges
 _JOINERS = frozenset(".-_'’·`~,|/\\+")   # one of these between pieces: "х.у.й", "бл-ять"
 _WILDCARD = "*"
-_MAX_WILDCARDS = 2
+_MAX_WILDCARDS = 2          # per word; "f***" is not guessed
+_MAX_STARRED_WORDS = 8      # per message: bounds the cost of "a**b c**d …" floods
+_ALPHABET_RU = "абвгдежзийклмнопрстуфхцчшщъыьэюя"
+_ALPHABET_EN = "abcdefghijklmnopqrstuvwxyz"
+_STAR2_RU = "аеиоуыэюяйбдзхцтл"
+_STAR2_EN = "aeiouyckhst"
 
 _VOWELS_RU = frozenset("аеиоуыэюя")
 _PREFIXES_RU = (
@@ -227,7 +239,10 @@ class ProfanityFilter:
     # -- rules ------------------------------------------------------------------
 
     @staticmethod
-    def _compile_rules(lines: list[str]) -> dict[str, tuple[re.Pattern[str], list[str]]]:
+    def _compile_rules(lines: list[str]) -> dict[str, list[tuple[object, list[str]]]]:
+        """Per language, up to four compiled regexes (one per rule kind), each with the
+        labels of its alternatives: prefix chain and root alternation are factored so
+        the engine walks the chain once, and "any" rules are a plain search."""
         prefixes = sorted(_PREFIXES_RU, key=len, reverse=True)
         pref = "(?:" + "|".join(prefixes) + ")"
         vowel_end = [p for p in prefixes if p[-1] in _VOWELS_RU]
@@ -240,37 +255,37 @@ class ProfanityFilter:
         eb_chain = (
             f"(?:{multi}?(?:{'|'.join(vowel_end)}|(?:{'|'.join(cons_end)})[ъь]))?"
         )
-        by_lang: dict[str, list[str]] = {}
+        del pref
+        heads = {"root": chain, "ebroot": eb_chain, "word": "", "any": ""}
+        grouped: dict[str, dict[str, list[tuple[str, str]]]] = {}
         for line in lines:
             lang, kind, pattern = line.split(None, 2)
-            if kind == "root":
-                rx = chain + "(?:" + pattern + ")"
-            elif kind == "ebroot":
-                rx = eb_chain + "(?:" + pattern + ")"
-            elif kind == "any":
-                rx = r"\w*(?:" + pattern + r")\w*"
-            elif kind == "word":
-                rx = "(?:" + pattern + ")"
-            else:
+            if kind not in heads:
                 raise ValueError(f"unknown rule kind {kind!r} in {line!r}")
-            re.compile(rx)  # fail early on a broken line
-            by_lang.setdefault(lang, []).append((rx, f"{lang} {kind} {pattern}"))
-        out = {}
-        for lang, items in by_lang.items():
-            names = [label for _, label in items]
-            big = "|".join(f"(?P<r{i}>{rx})" for i, (rx, _) in enumerate(items))
-            out[lang] = (re.compile(big), names)
+            re.compile(pattern)  # fail early on a broken line
+            grouped.setdefault(lang, {}).setdefault(kind, []).append(
+                (pattern, f"{lang} {kind} {pattern}")
+            )
+        out: dict[str, list[tuple[object, list[str]]]] = {}
+        for lang, kinds in grouped.items():
+            compiled = []
+            for kind in ("word", "root", "ebroot", "any"):
+                items = kinds.get(kind)
+                if not items:
+                    continue
+                alts = "|".join(f"(?P<r{i}>{pat})" for i, (pat, _) in enumerate(items))
+                rx = re.compile(heads[kind] + "(?:" + alts + ")")
+                method = rx.search if kind == "any" else rx.fullmatch
+                compiled.append((method, [label for _, label in items]))
+            out[lang] = compiled
         return out
 
     def _rule(self, lang: str, s: str) -> str | None:
-        compiled = self._rules.get(lang)
-        if compiled is None:
-            return None
-        rx, names = compiled
-        m = rx.fullmatch(s)
-        if m is None:
-            return None
-        return names[int(m.lastgroup[1:])]
+        for method, names in self._rules.get(lang, ()):
+            m = method(s)
+            if m is not None:
+                return names[int(m.lastgroup[1:])]
+        return None
 
     def _whitelisted(self, s: str) -> bool:
         return s in self._whitelist or (
@@ -281,19 +296,17 @@ class ProfanityFilter:
 
     def _readings(self, word: str) -> list[tuple[str, str]]:
         """(language, reading) pairs for one folded candidate word."""
-        has_cyr = any(c in _CYR for c in word)
-        out: list[tuple[str, str]] = []
-        if has_cyr:
-            out.append(("ru", "".join(_TO_CYR.get(c, c) for c in word)))
-            if any(c in _TO_CYR_ALT and _TO_CYR_ALT[c] != _TO_CYR[c] for c in word):
-                out.append(("ru", "".join(_TO_CYR_ALT.get(c, c) for c in word)))
-        else:
-            lat = "".join(_TO_LAT.get(c, c) for c in word)
-            out.append(("en", lat))
-            out.append(("ru-lat", lat))
-            letters = [c for c in word if c.isalpha()]
-            if letters and all(c in _LOOKALIKE_LAT for c in letters):
-                out.append(("ru", "".join(_TO_CYR.get(c, c) for c in word)))
+        if _HAS_CYR(word):
+            if _ALL_CYR(word):
+                return [("ru", word)]
+            out = [("ru", word.translate(_TR_CYR))]
+            if _HAS_AMBIGUOUS(word):
+                out.append(("ru", word.translate(_TR_CYR_ALT)))
+            return out
+        lat = word.translate(_TR_LAT)
+        out = [("en", lat), ("ru-lat", lat)]
+        if _ALL_LOOKALIKE(word):
+            out.append(("ru", word.translate(_TR_CYR)))
         return out
 
     def _check_uncached(self, word: str) -> str | None:
@@ -303,17 +316,20 @@ class ProfanityFilter:
         stars = word.count(_WILDCARD)
         if stars:
             return self._check_wildcards(word, stars)
-        seen: set[tuple[str, str, bool]] = set()
         for lang, reading in self._readings(word):
             # as written; with runs of 3+ letters collapsed ("fuuuck", "хууууй"); with
             # every double collapsed too ("fuuck") but then rules only, since the
             # exact list would take "cook" for "cok"
-            collapsed3 = _collapse3(reading)
-            for cand, use_list in ((reading, True), (collapsed3, True), (_collapse(reading), False)):
-                if (lang, cand, use_list) in seen:
-                    continue
-                seen.add((lang, cand, use_list))
-                if self._whitelisted(cand):
+            cands = [(reading, True)]
+            if _RUNS.search(reading):
+                c3 = _collapse3(reading)
+                if c3 != reading:
+                    cands.append((c3, True))
+                c2 = _collapse(reading)
+                if c2 != reading and c2 != c3:
+                    cands.append((c2, False))
+            for cand, use_list in cands:
+                if cand != word and self._whitelisted(cand):
                     return None
                 if use_list and cand in self._words:
                     return f"list:{cand}"
@@ -326,8 +342,11 @@ class ProfanityFilter:
         letters = sum(1 for c in word if c.isalpha())
         if stars > _MAX_WILDCARDS or letters < 2 or letters < stars:
             return None
-        alphabet = "абвгдежзийклмнопрстуфхцчшщъыьэюя" if any(c in _CYR for c in word) \
-            else "abcdefghijklmnopqrstuvwxyz"
+        cyr = bool(_HAS_CYR(word))
+        if stars == 1:
+            alphabet = _ALPHABET_RU if cyr else _ALPHABET_EN
+        else:  # two stars hide vowels and a few consonants: "пи**ец", "f**k", "бл**ь"
+            alphabet = _STAR2_RU if cyr else _STAR2_EN
         parts = word.split(_WILDCARD)
         for fill in product(alphabet, repeat=stars):
             cand = parts[0] + "".join(f + p for f, p in zip(fill, parts[1:]))
@@ -413,7 +432,12 @@ class ProfanityFilter:
     def find(self, text: str) -> list[Match]:
         """Every bad word in the text, in order, without overlaps."""
         found: list[Match] = []
+        starred = 0
         for start, end, word in self._candidates(text):
+            if _WILDCARD in word:
+                starred += 1
+                if starred > _MAX_STARRED_WORDS:
+                    continue
             hit = self._check(word)
             if hit:
                 found.append(Match(start, end, text[start:end], hit))
@@ -432,7 +456,15 @@ class ProfanityFilter:
         return out
 
     def has_profanity(self, text: str) -> bool:
-        return any(True for start, end, word in self._candidates(text) if self._check(word))
+        starred = 0
+        for _start, _end, word in self._candidates(text):
+            if _WILDCARD in word:
+                starred += 1
+                if starred > _MAX_STARRED_WORDS:
+                    continue
+            if self._check(word):
+                return True
+        return False
 
     def mask(self, text: str, matches: list[Match] | None = None) -> str:
         """Each bad word becomes its first letter and asterisks, same length."""
