@@ -153,7 +153,7 @@ def test_a_flood_of_masked_words_is_bounded(pf: ProfanityFilter) -> None:
     # message are expanded, so "a**b c**d …" cannot make one message expensive
     flood = " ".join(f"zq**w{i}" for i in range(200))
     assert pf.find(flood) == []
-    assert pf.find("ok " * 3 + "f**k") and pf.find("f**k " + "x*y " * 20)
-    late = "x*y " * 20 + "f**k"
+    assert pf.find("ok " * 3 + "f**k") and pf.find("f**k " + "z*q " * 20)
+    late = "z*q " * 20 + "f**k"
     assert pf.find(late) == [] and not pf.has_profanity(late)   # the documented limit
-    assert [m.word for m in pf.find(late.replace("x*y", "xy"))] == ["f**k"]
+    assert [m.word for m in pf.find(late.replace("z*q", "zq"))] == ["f**k"]
