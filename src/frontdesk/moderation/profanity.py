@@ -160,6 +160,26 @@ def _collapse3(s: str) -> str:
     return _RUNS3.sub(r"\1", s)
 
 
+_ADDRESS = re.compile(
+    r"(?:[a-z][a-z0-9+.-]*://|www\.)\S*"            # URL
+    r"|[^\s@]+@[^\s@]+\.[^\s@]+"                   # e-mail
+    r"|(?:[a-z0-9-]{2,}\.)+[a-z]{2,6}(?:[/:?#]\S*)?",  # host name: orbit.ch, push.it/x
+    re.IGNORECASE,
+)
+
+
+def _inside_address(text: str, start: int, end: int) -> bool:
+    """Whether text[start:end] sits in a URL, e-mail or host name: its dots are not
+    an obfuscation there ("bit.ch" is a domain, not "bitch")."""
+    a, b = start, end
+    while a > 0 and not text[a - 1].isspace():
+        a -= 1
+    while b < len(text) and not text[b].isspace():
+        b += 1
+    chunk = text[a:b].rstrip(".,!?;:)»\"'").lstrip("(«\"'")
+    return bool(_ADDRESS.fullmatch(chunk))
+
+
 def _upstream_dir() -> Path | None:
     """The word lists shipped in badwords-py, found without importing its native module."""
     spec = importlib.util.find_spec("badwords")
@@ -233,13 +253,16 @@ class ProfanityFilter:
                 self.upstream_version = "?"
         words.update(_norm_entry(w) for w in extra_words)
         self._words = frozenset(words)
-        self._rules = self._compile_rules(_read_lines(data / "patterns.txt"))
+        self._rules = self._compile_rules(_read_lines(data / "patterns.txt"), joined=False)
+        # for words glued from pieces ("bit.ch", "push-it") an "any" rule must match at
+        # the start: "пи.здец", "mother.fucker" yes; "push-it" -> "pushit" no
+        self._rules_joined = self._compile_rules(_read_lines(data / "patterns.txt"), joined=True)
         self._check = lru_cache(maxsize=65536)(self._check_uncached)
 
     # -- rules ------------------------------------------------------------------
 
     @staticmethod
-    def _compile_rules(lines: list[str]) -> dict[str, list[tuple[object, list[str]]]]:
+    def _compile_rules(lines: list[str], joined: bool) -> dict[str, list[tuple[object, list[str]]]]:
         """Per language, up to four compiled regexes (one per rule kind), each with the
         labels of its alternatives: prefix chain and root alternation are factored so
         the engine walks the chain once, and "any" rules are a plain search."""
@@ -275,13 +298,13 @@ class ProfanityFilter:
                     continue
                 alts = "|".join(f"(?P<r{i}>{pat})" for i, (pat, _) in enumerate(items))
                 rx = re.compile(heads[kind] + "(?:" + alts + ")")
-                method = rx.search if kind == "any" else rx.fullmatch
+                method = (rx.match if joined else rx.search) if kind == "any" else rx.fullmatch
                 compiled.append((method, [label for _, label in items]))
             out[lang] = compiled
         return out
 
-    def _rule(self, lang: str, s: str) -> str | None:
-        for method, names in self._rules.get(lang, ()):
+    def _rule(self, lang: str, s: str, joined: bool = False) -> str | None:
+        for method, names in (self._rules_joined if joined else self._rules).get(lang, ()):
             m = method(s)
             if m is not None:
                 return names[int(m.lastgroup[1:])]
@@ -309,13 +332,13 @@ class ProfanityFilter:
             out.append(("ru", word.translate(_TR_CYR)))
         return out
 
-    def _check_uncached(self, word: str) -> str | None:
+    def _check_uncached(self, word: str, joined: bool = False) -> str | None:
         """The rule that makes a folded word bad, or None."""
         if self._whitelisted(word):
             return None
         stars = word.count(_WILDCARD)
         if stars:
-            return self._check_wildcards(word, stars)
+            return self._check_wildcards(word, stars, joined)
         for lang, reading in self._readings(word):
             # as written; with runs of 3+ letters collapsed ("fuuuck", "хууууй"); with
             # every double collapsed too ("fuuck") but then rules only, since the
@@ -333,12 +356,12 @@ class ProfanityFilter:
                     return None
                 if use_list and cand in self._words:
                     return f"list:{cand}"
-                hit = self._rule(lang, cand)
+                hit = self._rule(lang, cand, joined)
                 if hit:
                     return hit
         return None
 
-    def _check_wildcards(self, word: str, stars: int) -> str | None:
+    def _check_wildcards(self, word: str, stars: int, joined: bool) -> str | None:
         letters = sum(1 for c in word if c.isalpha())
         if stars > _MAX_WILDCARDS or letters < 2 or letters < stars:
             return None
@@ -350,7 +373,7 @@ class ProfanityFilter:
         parts = word.split(_WILDCARD)
         for fill in product(alphabet, repeat=stars):
             cand = parts[0] + "".join(f + p for f, p in zip(fill, parts[1:]))
-            hit = self._check(cand)
+            hit = self._check(cand, joined)
             if hit:
                 return hit
         return None
@@ -363,7 +386,7 @@ class ProfanityFilter:
     # -- text -------------------------------------------------------------------
 
     def _candidates(self, text: str):
-        """Yield (start, end, folded word) for every candidate in the text."""
+        """Yield (start, end, folded word, joined) for every candidate in the text."""
         folded = [_fold(c) for c in text]
         n = len(folded)
         # 1. pieces: maximal runs of word characters
@@ -390,7 +413,7 @@ class ProfanityFilter:
             return "".join(folded[a:b])
 
         for a, b in pieces:
-            yield a, b, word_of(a, b)
+            yield a, b, word_of(a, b), False
 
         # 2. pieces glued by exactly one joiner character: "х.у.й", "бл-ять"
         k = 0
@@ -402,9 +425,9 @@ class ProfanityFilter:
                 and folded[pieces[m][1]] in _JOINERS
             ):
                 m += 1
-            if m > k:
+            if m > k and not _inside_address(text, pieces[k][0], pieces[m][1]):
                 joined = "".join(word_of(a, b) for a, b in pieces[k : m + 1])
-                yield pieces[k][0], pieces[m][1], joined
+                yield pieces[k][0], pieces[m][1], joined, True
             k = m + 1
 
         # 3. runs of >= 3 one-letter pieces, all separated by the same one or two
@@ -424,7 +447,7 @@ class ProfanityFilter:
             ):
                 m += 1
             if m - k >= 2:
-                yield pieces[k][0], pieces[m][1], "".join(folded[a] for a, _ in pieces[k : m + 1])
+                yield pieces[k][0], pieces[m][1], "".join(folded[a] for a, _ in pieces[k : m + 1]), True
                 k = m + 1
             else:
                 k += 1
@@ -433,12 +456,12 @@ class ProfanityFilter:
         """Every bad word in the text, in order, without overlaps."""
         found: list[Match] = []
         starred = 0
-        for start, end, word in self._candidates(text):
+        for start, end, word, joined in self._candidates(text):
             if _WILDCARD in word:
                 starred += 1
                 if starred > _MAX_STARRED_WORDS:
                     continue
-            hit = self._check(word)
+            hit = self._check(word, joined)
             if hit:
                 found.append(Match(start, end, text[start:end], hit))
         if len(found) < 2:
@@ -457,12 +480,12 @@ class ProfanityFilter:
 
     def has_profanity(self, text: str) -> bool:
         starred = 0
-        for _start, _end, word in self._candidates(text):
+        for _start, _end, word, joined in self._candidates(text):
             if _WILDCARD in word:
                 starred += 1
                 if starred > _MAX_STARRED_WORDS:
                     continue
-            if self._check(word):
+            if self._check(word, joined):
                 return True
         return False
 
