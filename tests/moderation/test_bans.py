@@ -202,6 +202,16 @@ def test_ipv4_mapped_ipv6_both_ways() -> None:
     assert covering.match(None, "192.0.2.1", T0).id == 5
     not_covering = BanSet([ban(6, "subnet", "2001:db8::/32")])
     assert not_covering.match(None, "192.0.2.1", T0) is None
+    # ::/80 holds ::ffff:0:0/96; ::/96 is the old IPv4-compatible range, not the mapped one
+    assert BanSet([ban(7, "subnet", "::/80")]).match(None, "192.0.2.1", T0).id == 7
+    assert BanSet([ban(8, "subnet", "::/96")]).match(None, "192.0.2.1", T0) is None
+    assert BanSet([ban(8, "subnet", "::/96")]).match(None, "::c000:201", T0).id == 8
+    # a zone id does not hide an address (a ban can be typed without one)
+    scoped = ipaddress.ip_address("fe80::1%eth0")
+    link = BanSet([ban(9, "subnet", "fe80::/10"), ban(10, "ip", "fe80::2")])
+    assert link.match(None, "fe80::1", T0).id == 9
+    assert link.match(None, scoped, T0).id == 9 and link.match(None, "fe80::1%eth0", T0).id == 9
+    assert link.match(None, "fe80::2%3", T0).id == 10
 
 
 def test_expired_and_lifted_bans_never_match() -> None:

@@ -332,7 +332,7 @@ class BanSet:
         """The active ban that applies to this visitor and address, or None.
 
         `ip` may be text or an ipaddress object; unparsable text is treated as no
-        address (the visitor key still counts). Longest-lasting ban wins (see module doc).
+        address (the visitor key still counts); a zone id is ignored. Longest-lasting ban wins (see module doc).
         Cost: one dict look-up for the visitor, one for the address, one per distinct
         subnet prefix length of its IP version (and of IPv6 lengths <= 96 for IPv4).
         """
@@ -379,10 +379,10 @@ def _ip_key(ip: str | IPAddress | None) -> tuple[int, int] | None:
     """(version, integer) of an address as the index sees it: ::ffff:a.b.c.d -> IPv4.
 
     Text goes through inet_pton (about ten times faster than ipaddress); anything
-    it does not take (junk, zone ids) is no address.
+    it does not take is no address. A zone id (fe80::1%eth0) is ignored.
     """
     if isinstance(ip, str):
-        text = ip.strip()
+        text = ip.strip().partition("%")[0]   # a zone id does not change who it is
         try:
             return 4, int.from_bytes(socket.inet_pton(socket.AF_INET, text), "big")
         except OSError:
@@ -394,8 +394,6 @@ def _ip_key(ip: str | IPAddress | None) -> tuple[int, int] | None:
     elif isinstance(ip, ipaddress.IPv4Address):
         return 4, int(ip)
     elif isinstance(ip, ipaddress.IPv6Address):
-        if ip.scope_id:
-            return None
         value = int(ip)
     else:
         return None
