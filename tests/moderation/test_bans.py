@@ -246,6 +246,9 @@ def test_overlapping_bans_longest_lasting_wins() -> None:
     c = ban(8, "subnet", "192.0.0.0/16", expires=T0 + HOUR, created=T0)
     assert BanSet([a, b, c]).match(None, "192.0.2.1", T0).id == 8
     assert BanSet([c, b, a]).match(None, "192.0.2.1", T0).id == 8
+    d = ban(10, "subnet", "192.0.0.0/12", expires=T0 + HOUR, created=T0)   # 10 > 8 as numbers
+    assert BanSet([d, c, b, a]).match(None, "192.0.2.1", T0).id == 10
+    assert BanSet([a, b, c, d]).match(None, "192.0.2.1", T0).id == 10
 
 
 def test_add_replace_remove() -> None:

@@ -227,7 +227,9 @@ class Ban:
         # larger = wins: permanent, then latest expiry, then newest, then largest id
         never = self.expires_at is None
         exp = self.expires_at.timestamp() if self.expires_at else float("inf")
-        return (never, exp, self.created_at.timestamp(), str(self.id))
+        # ids compare as numbers when they are numbers (10 after 9), else as text
+        tie = (1, self.id, "") if isinstance(self.id, int) else (0, 0, str(self.id))
+        return (never, exp, self.created_at.timestamp(), tie)
 
 
 def _better(a: Ban | None, b: Ban) -> Ban:
