@@ -157,3 +157,17 @@ def test_a_flood_of_masked_words_is_bounded(pf: ProfanityFilter) -> None:
     late = "z*q " * 20 + "f**k"
     assert pf.find(late) == [] and not pf.has_profanity(late)   # the documented limit
     assert [m.word for m in pf.find(late.replace("z*q", "zq"))] == ["f**k"]
+
+
+def test_hostile_input_is_handled(pf: ProfanityFilter) -> None:
+    # long glued tokens, stars in long words, every kind of code point: no error, and
+    # the answers stay right (pytest-timeout guards against a pathological regex)
+    long_word = "б" * 20_000 + "хуй"
+    assert pf.find(long_word) == []                       # one long word, not "хуй"
+    assert [m.word for m in pf.find(long_word + " хуй")] == ["хуй"]
+    assert pf.find("f*" * 5000) == []
+    assert pf.find("x" * 40 + "**" + "y" * 40) == []
+    assert pf.find(".".join("абв" * 2000)) == []
+    weird = "".join(chr(c) for c in range(0x20, 0x3000, 7))
+    assert isinstance(pf.find(weird), list)
+    assert pf.find("") == [] and pf.mask("") == "" and pf.apply("", "mask") == ("", False)

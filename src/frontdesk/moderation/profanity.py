@@ -65,8 +65,7 @@ _TR_CYR_ALT = str.maketrans(_TO_CYR_ALT)
 _HAS_CYR = re.compile("[а-яё]").search
 _ALL_CYR = re.compile("[а-яё]+").fullmatch
 _HAS_AMBIGUOUS = re.compile("[@ubn]").search
-# Latin letters that can pass for Cyrillic ones in a word written wholly in them.
-_LOOKALIKE_LAT = frozenset("aceopxykmth")
+# A Latin word written wholly in letters that pass for Cyrillic ones ("cyka").
 _ALL_LOOKALIKE = re.compile("[aceopxykmth0-9@$!]*[aceopxykmth][aceopxykmth0-9@$!]*").fullmatch
 # Digits and symbols inside a Latin word.
 _TO_LAT = {"0": "o", "1": "i", "3": "e", "4": "a", "5": "s", "7": "t", "@": "a", "$": "s", "!": "i"}
@@ -78,6 +77,7 @@ _JOINERS = frozenset(".-_'’·`~,|/\\+")   # one of these between pieces: "х.�
 _WILDCARD = "*"
 _MAX_WILDCARDS = 2          # per word; "f***" is not guessed
 _MAX_STARRED_WORDS = 8      # per message: bounds the cost of "a**b c**d …" floods
+_MAX_STARRED_LEN = 32       # a longer starred "word" is not a masked swear word
 _ALPHABET_RU = "абвгдежзийклмнопрстуфхцчшщъыьэюя"
 _ALPHABET_EN = "abcdefghijklmnopqrstuvwxyz"
 _STAR2_RU = "аеиоуыэюяйбдзхцтл"
@@ -140,7 +140,9 @@ def _fold(ch: str) -> str:
     try:
         return _FOLD_CACHE[ch]
     except KeyError:
-        out = _FOLD_CACHE[ch] = _fold_char(ch)
+        out = _fold_char(ch)
+        if len(_FOLD_CACHE) < 20_000:   # bounded: a message of rare code points can't grow it
+            _FOLD_CACHE[ch] = out
         return out
 
 
@@ -199,7 +201,7 @@ def _read_lines(path: Path) -> list[str]:
 
 
 def _norm_entry(entry: str) -> str:
-    return "".join(_fold(c) for c in entry if not c in _JOINERS and not c.isspace())
+    return "".join(_fold(c) for c in entry if c not in _JOINERS and not c.isspace())
 
 
 class ProfanityFilter:
@@ -363,7 +365,7 @@ class ProfanityFilter:
 
     def _check_wildcards(self, word: str, stars: int, joined: bool) -> str | None:
         letters = sum(1 for c in word if c.isalpha())
-        if stars > _MAX_WILDCARDS or letters < 2 or letters < stars:
+        if stars > _MAX_WILDCARDS or letters < 2 or letters < stars or len(word) > _MAX_STARRED_LEN:
             return None
         cyr = bool(_HAS_CYR(word))
         if stars == 1:
