@@ -427,7 +427,12 @@ class ProfanityFilter:
                 and folded[pieces[m][1]] in _JOINERS
             ):
                 m += 1
-            if m > k and not _inside_address(text, pieces[k][0], pieces[m][1]):
+            e_prefix = (   # "е-бук", "e-banking", "и-мейл": the "electronic" prefix
+                m > k
+                and folded[pieces[k][0] : pieces[k][1]] in (["е"], ["e"], ["и"], ["i"], ["э"])
+                and folded[pieces[k][1]] == "-"
+            )
+            if m > k and not e_prefix and not _inside_address(text, pieces[k][0], pieces[m][1]):
                 joined = "".join(word_of(a, b) for a, b in pieces[k : m + 1])
                 yield pieces[k][0], pieces[m][1], joined, True
             k = m + 1
