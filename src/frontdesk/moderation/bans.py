@@ -31,6 +31,7 @@ from typing import Iterable, Literal
 
 __all__ = [
     "BAN_KINDS",
+    "MESSAGES",
     "EXPIRY_PRESETS",
     "Ban",
     "BanSet",
@@ -52,17 +53,93 @@ IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 
+# Messages for people, in both UI languages; {value} etc. are filled from the error.
+MESSAGES: dict[str, dict[str, str]] = {
+    "bad_kind": {
+        "en": "Block by visitor, IP or subnet (not {value}).",
+        "ru": "Заблокировать можно по посетителю, по IP или по подсети (не {value}).",
+    },
+    "not_text": {"en": "The value must be text.", "ru": "Значение должно быть строкой."},
+    "empty": {"en": "Enter what to block.", "ru": "Укажите, что заблокировать."},
+    "bad_visitor": {
+        "en": "Not a visitor key: {value}.",
+        "ru": "Это не ключ посетителя: {value}.",
+    },
+    "too_long": {
+        "en": "An address or subnet is at most 64 characters.",
+        "ru": "Адрес или подсеть — не длиннее 64 символов.",
+    },
+    "ip_with_prefix": {
+        "en": "An IP block takes one address; block {value} by subnet.",
+        "ru": "Блокировка по IP — это один адрес; {value} заблокируйте по подсети.",
+    },
+    "zone": {
+        "en": "An IPv6 zone (%…) is not allowed: {value}.",
+        "ru": "Зона IPv6 (%…) не допускается: {value}.",
+    },
+    "not_ip": {"en": "Not an IP address: {value}.", "ru": "Это не IP-адрес: {value}."},
+    "needs_prefix": {
+        "en": "A subnet needs a prefix length after '/', like 10.0.0.0/8: {value}.",
+        "ru": "У подсети после «/» нужна длина префикса, например 10.0.0.0/8: {value}.",
+    },
+    "not_subnet": {
+        "en": "Not a subnet (CIDR) like 192.168.1.0/24 or 2001:db8::/32: {value}.",
+        "ru": "Это не подсеть (CIDR) вида 192.168.1.0/24 или 2001:db8::/32: {value}.",
+    },
+    "not_normalised": {
+        "en": "Ban value not normalised: {value}.",
+        "ru": "Значение блокировки не нормализовано: {value}.",
+    },
+    "bad_time": {
+        "en": "{value} must be a date and time with a time zone.",
+        "ru": "{value}: нужны дата и время с часовым поясом.",
+    },
+    "expires_before_created": {
+        "en": "A block must end after it starts.",
+        "ru": "Блокировка должна заканчиваться позже, чем начинается.",
+    },
+    "past": {"en": "The end of the block must be in the future.", "ru": "Срок блокировки должен быть в будущем."},
+    "too_far": {
+        "en": "More than 10 years ahead: choose “permanent”.",
+        "ru": "Дальше чем на 10 лет: выберите «навсегда».",
+    },
+    "no_choice": {
+        "en": "Choose 1 hour, 1 day, 1 week, permanent or a date and time.",
+        "ru": "Выберите 1 час, 1 день, 1 неделю, навсегда или дату и время.",
+    },
+    "bad_datetime": {
+        "en": "Not a date and time (like 2026-12-31T18:00): {value}.",
+        "ru": "Это не дата и время (например, 2026-12-31T18:00): {value}.",
+    },
+}
+
+
 class BanValueError(ValueError):
-    """A ban value, kind or expiry that cannot be used; str(exc) is for people (en)."""
+    """A ban value, kind or expiry that cannot be used.
+
+    `code` names the problem (a key of MESSAGES), `value` is the offending input
+    (shortened); `message(lang)` is the text for people in "en" or "ru"; str(exc) is
+    the English one.
+    """
+
+    def __init__(self, code: str, value: object = "") -> None:
+        self.code = code
+        text = value if isinstance(value, str) else repr(value)
+        self.value = text if len(text) <= 60 else text[:57] + "…"
+        super().__init__(self.message("en"))
+
+    def message(self, lang: str = "en") -> str:
+        texts = MESSAGES[self.code]
+        return texts.get(lang, texts["en"]).format(value=self.value)
 
 
 def _parse_address(text: str) -> IPAddress:
     if "%" in text:
-        raise BanValueError(f"an IPv6 zone (%…) is not allowed: {text!r}")
+        raise BanValueError("zone", text)
     try:
         addr = ipaddress.ip_address(text)
     except ValueError:
-        raise BanValueError(f"not an IP address: {text!r}") from None
+        raise BanValueError("not_ip", text) from None
     if isinstance(addr, ipaddress.IPv6Address) and addr.ipv4_mapped is not None:
         return addr.ipv4_mapped
     return addr
@@ -84,14 +161,14 @@ def normalise_ip(ip: str | IPAddress | None) -> IPAddress | None:
 
 def _parse_network(text: str) -> IPNetwork:
     if "%" in text:
-        raise BanValueError(f"an IPv6 zone (%…) is not allowed: {text!r}")
+        raise BanValueError("zone", text)
     addr_part, _, prefix_part = text.partition("/")
     if not prefix_part.isdigit():
-        raise BanValueError(f"a subnet needs a prefix length after '/', like 10.0.0.0/8: {text!r}")
+        raise BanValueError("needs_prefix", text)
     try:
         net = ipaddress.ip_network(text, strict=False)   # host bits cleared, see module doc
     except ValueError:
-        raise BanValueError(f"not a subnet (CIDR) like 192.168.1.0/24 or 2001:db8::/32: {text!r}") from None
+        raise BanValueError("not_subnet", text) from None
     if isinstance(net, ipaddress.IPv6Network) and net.prefixlen >= 96 and net.subnet_of(_MAPPED_V6):
         v4 = ipaddress.IPv4Address(int(net.network_address) & 0xFFFFFFFF)
         return ipaddress.IPv4Network(f"{v4}/{net.prefixlen - 96}")
@@ -107,30 +184,30 @@ def check_ban_value(kind: str, value: str) -> str:
              (ban it as kind ip); a mapped IPv6 block becomes the IPv4 block.
     """
     if kind not in BAN_KINDS:
-        raise BanValueError(f"ban kind must be one of {', '.join(BAN_KINDS)}, not {kind!r}")
+        raise BanValueError("bad_kind", kind)
     if not isinstance(value, str):
-        raise BanValueError("a ban value must be text")
+        raise BanValueError("not_text", value)
     text = value.strip()
     if not text:
-        raise BanValueError("a ban value must not be empty")
+        raise BanValueError("empty")
     if kind == "visitor":
         if not _VISITOR_KEY.fullmatch(text):
-            raise BanValueError(f"not a visitor key: {text[:60]!r}")
+            raise BanValueError("bad_visitor", text)
         return text
     if len(text) > 64:
-        raise BanValueError("an address or subnet is at most 64 characters")
+        raise BanValueError("too_long", text)
     if kind == "ip":
         if "/" in text:
-            raise BanValueError(f"an IP ban takes one address; use kind subnet for {text!r}")
+            raise BanValueError("ip_with_prefix", text)
         return str(_parse_address(text))
     return str(_parse_network(text))
 
 
 def _aware(dt: datetime, what: str) -> datetime:
     if not isinstance(dt, datetime):
-        raise BanValueError(f"{what} must be a datetime")
+        raise BanValueError("bad_time", what)
     if dt.tzinfo is None or dt.utcoffset() is None:
-        raise BanValueError(f"{what} must carry a time zone")
+        raise BanValueError("bad_time", what)
     return dt
 
 
@@ -157,25 +234,25 @@ def parse_expiry(
     if m:
         n = int(m.group(1))
         if n == 0:
-            raise BanValueError("an expiry must be in the future")
+            raise BanValueError("past", p)
         delta = {"h": timedelta(hours=n), "d": timedelta(days=n), "w": timedelta(weeks=n)}[m.group(2)]
         if delta > _MAX_EXPIRY:
-            raise BanValueError("an expiry more than 10 years ahead: choose permanent")
+            raise BanValueError("too_far", p)
         return now + delta
     text = custom if p == "custom" else preset
     if not text or not str(text).strip():
-        raise BanValueError("choose 1h, 1d, 1w, permanent or a custom date and time")
+        raise BanValueError("no_choice")
     text = str(text).strip()
     try:
         when = datetime.fromisoformat(text.replace("Z", "+00:00") if text.endswith("Z") else text)
     except ValueError:
-        raise BanValueError(f"not a date and time (ISO 8601, like 2026-12-31T18:00): {text!r}") from None
+        raise BanValueError("bad_datetime", text) from None
     if when.tzinfo is None:
         when = when.replace(tzinfo=tz)
     if when <= now:
-        raise BanValueError("an expiry must be in the future")
+        raise BanValueError("past", p)
     if when - now > _MAX_EXPIRY:
-        raise BanValueError("an expiry more than 10 years ahead: choose permanent")
+        raise BanValueError("too_far", p)
     return when
 
 
@@ -210,7 +287,7 @@ class Ban:
         if expires_at is not None:
             expires_at = _aware(expires_at, "expires_at")
             if expires_at <= created_at:
-                raise BanValueError("a ban must expire after it is created")
+                raise BanValueError("expires_before_created")
         return cls(id, kind, check_ban_value(kind, value), reason, author, created_at, expires_at)
 
     def active(self, now: datetime) -> bool:
@@ -277,12 +354,12 @@ class BanSet:
             net = ipaddress.ip_network(ban.value)
             by_len = self._nets[net.version].setdefault(net.prefixlen, {})
             return by_len.setdefault(int(net.network_address), {})
-        raise BanValueError(f"unknown ban kind {ban.kind!r}")
+        raise BanValueError("bad_kind", ban.kind)
 
     def add(self, ban: Ban) -> None:
         """Insert or replace (same id) a ban. Its value must be normalised already."""
         if check_ban_value(ban.kind, ban.value) != ban.value:
-            raise BanValueError(f"ban value not normalised: {ban.value!r}")
+            raise BanValueError("not_normalised", ban.value)
         if ban.id in self._by_id:
             self.remove(ban.id)
         self._by_id[ban.id] = ban
