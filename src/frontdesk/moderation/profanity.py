@@ -70,6 +70,12 @@ _ALL_LOOKALIKE = re.compile("[aceopxykmth0-9@$!]*[aceopxykmth][aceopxykmth0-9@$!
 # Digits and symbols inside a Latin word.
 _TO_LAT = {"0": "o", "1": "i", "3": "e", "4": "a", "5": "s", "7": "t", "@": "a", "$": "s", "!": "i"}
 _TR_LAT = str.maketrans(_TO_LAT)
+# Cyrillic look-alikes inside a Latin word (і and ї fold to и, so и reads as i here).
+_TR_LAT_FROM_CYR = str.maketrans({
+    **_TO_LAT, "а": "a", "в": "b", "с": "c", "е": "e", "н": "h", "и": "i", "к": "k",
+    "м": "m", "о": "o", "р": "p", "т": "t", "х": "x", "у": "y", "п": "n", "г": "r",
+})
+_HAS_LAT = re.compile("[a-z]").search
 
 _IN_WORD_SYMBOLS = frozenset("0123456789@$*!")
 _EDGE_STRIP = "!*"          # "блядь!" and "*важно*": not part of the word at its edges
@@ -269,7 +275,6 @@ class ProfanityFilter:
         labels of its alternatives: prefix chain and root alternation are factored so
         the engine walks the chain once, and "any" rules are a plain search."""
         prefixes = sorted(_PREFIXES_RU, key=len, reverse=True)
-        pref = "(?:" + "|".join(prefixes) + ")"
         vowel_end = [p for p in prefixes if p[-1] in _VOWELS_RU]
         cons_end = [p for p in prefixes if p[-1] not in _VOWELS_RU]
         # at most two prefixes, a one-letter one only alone: "по-на-хуярить",
@@ -280,7 +285,6 @@ class ProfanityFilter:
         eb_chain = (
             f"(?:{multi}?(?:{'|'.join(vowel_end)}|(?:{'|'.join(cons_end)})[ъь]))?"
         )
-        del pref
         heads = {"root": chain, "ebroot": eb_chain, "word": "", "any": ""}
         grouped: dict[str, dict[str, list[tuple[str, str]]]] = {}
         for line in lines:
@@ -327,6 +331,8 @@ class ProfanityFilter:
             out = [("ru", word.translate(_TR_CYR))]
             if _HAS_AMBIGUOUS(word):
                 out.append(("ru", word.translate(_TR_CYR_ALT)))
+            if _HAS_LAT(word):   # Cyrillic look-alikes in a Latin word: "fuсk", "shіt"
+                out.append(("en", word.translate(_TR_LAT_FROM_CYR)))
             return out
         lat = word.translate(_TR_LAT)
         out = [("en", lat), ("ru-lat", lat)]
