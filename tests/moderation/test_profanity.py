@@ -80,7 +80,7 @@ def test_precision_and_recall(pf: ProfanityFilter) -> None:
     # what we really reach on the committed lists, asserted exactly
     assert ours["precision"] == 1.0 and ours["recall"] == 1.0
     # the curated rules carry the morphology; the upstream list adds rare compounds
-    assert rules["precision"] == 1.0 and rules["recall"] >= 0.95
+    assert rules["precision"] == 1.0 and rules["recall"] >= 0.98
     try:  # for comparison only: badwords-py's own engine on the same lists
         from badwords import Options
         from badwords import ProfanityFilter as Upstream
