@@ -1,0 +1,1 @@
+"""Moderation engines: profanity filter and ban matching (pure, no I/O)."""
