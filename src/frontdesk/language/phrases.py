@@ -97,7 +97,9 @@ def normalize_key(key: str) -> str:
 _FIELD_WEIGHT = {"key": 1.0, "title": 1.0, "text": 0.8, "group": 0.6}
 _EXACT, _PREFIX, _FUZZY_MAX = 1.0, 0.85, 0.75
 _FUZZY_CUTOFF = 85.0  # rapidfuzz ratio, 0..100: one slip in a 6+ letter word
-_USAGE_STEP, _USAGE_CAP = 0.05, 0.25
+_KEY_FUZZY_CUTOFF = 80.0  # keys are short: "/retrun" -> "/return"
+_MORE_FIELDS = 0.05  # a word found in the title *and* the text counts a little more
+_USAGE_STEP, _USAGE_CAP = 0.05, 0.15  # usage reorders near-equal matches only
 _MIN_WORDS_SCORE = 0.4
 
 
@@ -106,25 +108,28 @@ class PhraseIndex:
 
     def __init__(self, phrases: Iterable[Phrase]):
         self.phrases: list[Phrase] = list(phrases)
-        # word form -> {phrase index: best field weight}
+        # word form -> {phrase index: best field weight + a little per further field}
         self._exact: dict[str, dict[int, float]] = {}
         self._surface: dict[str, dict[int, float]] = {}  # the words as written (for prefixes/fuzzy)
         self._keys: dict[str, list[int]] = {}
+        exact_fields: dict[str, dict[int, set[str]]] = {}
+        surface_fields: dict[str, dict[int, set[str]]] = {}
         for i, p in enumerate(self.phrases):
             key = normalize_key(p.key)
             if key:
                 self._keys.setdefault(key, []).append(i)
             for field, text in (("key", key.replace("-", " ").replace("_", " ")), ("title", p.title),
                                 ("text", p.text), ("group", p.group)):
-                w = _FIELD_WEIGHT[field]
                 for tok in _tokens(text):
                     for form in {tok, _stem(tok)}:
-                        post = self._exact.setdefault(form, {})
-                        if post.get(i, 0.0) < w:
-                            post[i] = w
-                    post = self._surface.setdefault(tok, {})
-                    if post.get(i, 0.0) < w:
-                        post[i] = w
+                        exact_fields.setdefault(form, {}).setdefault(i, set()).add(field)
+                    surface_fields.setdefault(tok, {}).setdefault(i, set()).add(field)
+        for src, dst in ((exact_fields, self._exact), (surface_fields, self._surface)):
+            for form, post in src.items():
+                dst[form] = {
+                    i: max(_FIELD_WEIGHT[f] for f in fields) + _MORE_FIELDS * (len(fields) - 1)
+                    for i, fields in post.items()
+                }
         self._surface_sorted = sorted(self._surface)
         self._key_sorted = sorted(self._keys)
 
@@ -181,7 +186,7 @@ class PhraseIndex:
                 scores.setdefault(i, 1.1 - 0.1 * min(1.0, (len(key) - len(qk)) / max(len(key), 1)))
         if len(qk) >= 3:
             for key, ratio, _ in process.extract(
-                qk, self._key_sorted, scorer=fuzz.ratio, score_cutoff=_FUZZY_CUTOFF, limit=10
+                qk, self._key_sorted, scorer=fuzz.ratio, score_cutoff=_KEY_FUZZY_CUTOFF, limit=10
             ):
                 for i in self._keys[key]:
                     scores.setdefault(i, _FUZZY_MAX * ratio / 100)
@@ -292,10 +297,10 @@ def fill(text: str, variables: Mapping[str, str | None], *, fallbacks: Mapping[s
     out = _VAR_RE.sub(repl, text)
     if _GONE not in out:
         return out
-    # "Здравствуйте, {visitor_name}!" -> "Здравствуйте!"
-    out = re.sub(r"[ \t]*,?[ \t]*\x00(?=[\s!?.,;:)]|$)", "", out)
     # "{visitor_name}, добрый день!" -> "Добрый день!"
     out = re.sub(r"(^|\n)[ \t]*\x00[ \t]*,?[ \t]*(\w?)", lambda m: m.group(1) + m.group(2).upper(), out)
+    # "Здравствуйте, {visitor_name}!" -> "Здравствуйте!"
+    out = re.sub(r"[ \t]*,?[ \t]*\x00(?=[\s!?.,;:)]|$)", "", out)
     out = out.replace(_GONE, "")
     return re.sub(r"[ \t]{2,}", " ", out)
 
