@@ -99,6 +99,12 @@ _EXACT, _PREFIX, _FUZZY_MAX = 1.0, 0.85, 0.75
 _FUZZY_CUTOFF = 85.0  # rapidfuzz ratio, 0..100: one slip in a 6+ letter word
 _KEY_FUZZY_CUTOFF = 80.0  # keys are short: "/retrun" -> "/return"
 _MORE_FIELDS = 0.05  # a word found in the title *and* the text counts a little more
+_FIELD_BITS = ((1, "key"), (2, "title"), (4, "text"), (8, "group"))
+_MASK_WEIGHT = [
+    max((_FIELD_WEIGHT[f] for b, f in _FIELD_BITS if m & b), default=0.0)
+    + _MORE_FIELDS * max(0, sum(1 for b, _ in _FIELD_BITS if m & b) - 1)
+    for m in range(16)
+]
 _USAGE_STEP, _USAGE_CAP = 0.05, 0.15  # usage reorders near-equal matches only
 _MIN_WORDS_SCORE = 0.4
 
@@ -112,24 +118,26 @@ class PhraseIndex:
         self._exact: dict[str, dict[int, float]] = {}
         self._surface: dict[str, dict[int, float]] = {}  # the words as written (for prefixes/fuzzy)
         self._keys: dict[str, list[int]] = {}
-        exact_fields: dict[str, dict[int, set[str]]] = {}
-        surface_fields: dict[str, dict[int, set[str]]] = {}
+        exact_fields: dict[str, dict[int, int]] = {}  # form -> {phrase: bit mask of fields}
+        surface_fields: dict[str, dict[int, int]] = {}
         for i, p in enumerate(self.phrases):
             key = normalize_key(p.key)
             if key:
                 self._keys.setdefault(key, []).append(i)
-            for field, text in (("key", key.replace("-", " ").replace("_", " ")), ("title", p.title),
-                                ("text", p.text), ("group", p.group)):
-                for tok in _tokens(text):
-                    for form in {tok, _stem(tok)}:
-                        exact_fields.setdefault(form, {}).setdefault(i, set()).add(field)
-                    surface_fields.setdefault(tok, {}).setdefault(i, set()).add(field)
-        for src, dst in ((exact_fields, self._exact), (surface_fields, self._surface)):
-            for form, post in src.items():
-                dst[form] = {
-                    i: max(_FIELD_WEIGHT[f] for f in fields) + _MORE_FIELDS * (len(fields) - 1)
-                    for i, fields in post.items()
-                }
+            for bit, text in ((1, key.replace("-", " ").replace("_", " ")), (2, p.title), (4, p.text), (8, p.group)):
+                for tok in set(_tokens(text)):
+                    post = surface_fields.setdefault(tok, {})
+                    post[i] = post.get(i, 0) | bit
+                    stem = _stem(tok)
+                    if stem != tok:
+                        post = exact_fields.setdefault(stem, {})
+                        post[i] = post.get(i, 0) | bit
+        for tok, post in surface_fields.items():
+            mine = exact_fields.setdefault(tok, {})
+            for i, mask in post.items():
+                mine[i] = mine.get(i, 0) | mask
+        self._exact = {f: {i: _MASK_WEIGHT[m] for i, m in post.items()} for f, post in exact_fields.items()}
+        self._surface = {f: {i: _MASK_WEIGHT[m] for i, m in post.items()} for f, post in surface_fields.items()}
         self._surface_sorted = sorted(self._surface)
         self._key_sorted = sorted(self._keys)
 

@@ -89,11 +89,27 @@ _WORD_RE = re.compile(r"[^\W_]+(?:['’\-][^\W_]+)*")
 
 _CYR = re.compile(r"[а-яёА-ЯЁ]")
 _LAT = re.compile(r"[a-zA-Z]")
+_DIGIT = re.compile(r"\d")
+_PURE_RU = re.compile(r"[а-яёА-ЯЁ]+(?:-[а-яёА-ЯЁ]+)*")
+_PURE_EN = re.compile(r"[a-zA-Z]+(?:['’\-][a-zA-Z]+)*")
+_ONLY_OURS = re.compile(r"[а-яёА-ЯЁa-zA-Z]+(?:['’\-][а-яёА-ЯЁa-zA-Z]+)*")
+
+
+_SPECIAL = re.compile(r"[./@#{_:]")
+_CHUNK = re.compile(r"\S+")
 
 
 def tokenize(text: str) -> list[tuple[str, int, int]]:
     """Words of ``text`` that are subject to checking, as ``(word, start, end)``."""
-    skipped = [(m.start(), m.end()) for m in _SKIP_RE.finditer(text)]
+    skipped: list[tuple[int, int]] = []
+    if _SPECIAL.search(text):
+        for chunk in _CHUNK.finditer(text):
+            c = chunk.group()
+            if _SPECIAL.search(c):
+                base = chunk.start()
+                skipped.extend((base + m.start(), base + m.end()) for m in _SKIP_RE.finditer(c))
+    if not skipped:
+        return [(m.group(), m.start(), m.end()) for m in _WORD_RE.finditer(text)]
     out = []
     k = 0
     for m in _WORD_RE.finditer(text):
@@ -566,23 +582,22 @@ class SpellChecker:
         return issues
 
     def _check_word(self, word: str, start: int, end: int, allowed: frozenset[str] | set[str]) -> list[Issue]:
-        if any(ch.isdigit() for ch in word):
+        if len(word) < 2 or word.isupper():  # single letters; abbreviations: ООО, СДЭК, USB
             return []
-        letters = sum(1 for ch in word if ch.isalpha())
-        if letters < 2 or _fold(word) in allowed:
+        if _PURE_RU.fullmatch(word):  # the common cases first, without per-letter loops
+            lang: Lang = "ru"
+            mixed = False
+        elif _PURE_EN.fullmatch(word):
+            lang, mixed = "en", False
+        else:
+            if _DIGIT.search(word) or not _ONLY_OURS.fullmatch(word):
+                return []  # digits ("XR500"), or another alphabet ("ї", "é"): not ours to judge
+            lang, mixed = "ru", True
+            if not _CYR.search(word) or not _LAT.search(word):  # apostrophes in Russian, etc.
+                lang, mixed = ("ru" if _CYR.search(word) else "en"), False
+        if not mixed and self.word_is_known(word, lang):
             return []
-        if word.isupper():  # abbreviations: ООО, СДЭК, USB, HDMI
-            return []
-        has_cyr, has_lat = bool(_CYR.search(word)), bool(_LAT.search(word))
-        if not has_cyr and not has_lat:
-            return []  # another script: not ours to judge
-        if any(ch.isalpha() and not (_CYR.match(ch) or _LAT.match(ch)) for ch in word):
-            return []  # e.g. Ukrainian "ї" or accented Latin: not ours to judge
-        lang: Lang = "ru" if has_cyr else "en"
-        if has_cyr and has_lat:
-            if "-" not in word:
-                return self._mixed(word, start, end, allowed)
-        elif self.word_is_known(word, lang):
+        if _fold(word) in allowed:
             return []
         if "-" in word:
             # "Wi-Fi-роутер", "кто-нибудь": judge the parts separately.
@@ -592,6 +607,8 @@ class SpellChecker:
                 issues.extend(self._check_word(part, pos, pos + len(part), allowed))
                 pos += len(part) + 1
             return issues
+        if mixed:
+            return self._mixed(word, start, end, allowed)
         switched = _other_layout(word, lang)
         if switched is not None:
             other: Lang = "en" if lang == "ru" else "ru"
