@@ -295,15 +295,15 @@ class _DeleteIndex:
             del_h.append(dels[valid])
             del_i.append(ids[valid])
         wh = np.concatenate(word_h) if word_h else np.zeros(0, np.uint64)
-        order = np.argsort(wh, kind="stable")
+        order = np.argsort(wh)
         self._word_hashes, self._word_ids = wh[order], order.astype(np.int32)
         dh = np.concatenate(del_h) if del_h else np.zeros(0, np.uint64)
         di = np.concatenate(del_i) if del_i else np.zeros(0, np.int32)
-        order = np.argsort(dh, kind="stable")
+        order = np.argsort(dh)
         self._del_hashes, self._del_ids = dh[order], di[order]
         if self._sound is not None:
             sh = np.concatenate(sound_h) if sound_h else np.zeros(0, np.uint64)
-            order = np.argsort(sh, kind="stable")
+            order = np.argsort(sh)
             self._sound_hashes, self._sound_ids = sh[order], order.astype(np.int32)
 
     def word(self, i: int) -> str:
@@ -416,15 +416,20 @@ def _trim_heap() -> None:
 
 class _Resources:
     def __init__(self) -> None:
+        import importlib.util  # noqa: PLC0415
+
         import pymorphy3  # noqa: PLC0415 - heavy, loaded lazily
-        import symspellpy  # noqa: PLC0415
         import wordfreq  # noqa: PLC0415
 
         self.morph = pymorphy3.MorphAnalyzer(lang="ru")
         dawg = self.morph.dictionary.words
 
         # English: SymSpell's frequency list (already sorted by count) + extras.
-        path = Path(symspellpy.__file__).with_name("frequency_dictionary_en_82_765.txt")
+        # symspellpy ships the file; its code is not needed (so not imported)
+        spec = importlib.util.find_spec("symspellpy")
+        if spec is None or not spec.submodule_search_locations:
+            raise RuntimeError("symspellpy is not installed (it ships the English word list)")
+        path = Path(list(spec.submodule_search_locations)[0]) / "frequency_dictionary_en_82_765.txt"
         en_words: list[str] = []
         en_seen: set[str] = set()
         rows = []
@@ -475,16 +480,14 @@ class _Resources:
 
         ru_words: list[str] = []
         seen: set[str] = set()
-        cyr_only = re.compile(r"^[а-яё]+(?:-[а-яё]+)*$")
         try:  # the raw frequency-bucketed list: faster than iter_wordlist, and not cached by wordfreq
             buckets = wordfreq.read_cBpack(wordfreq.available_languages("large")["ru"])
         except Exception:  # noqa: BLE001 - internal API moved: use the public one
             buckets = [list(wordfreq.iter_wordlist("ru", "large"))]
         for bucket in buckets:
             for w in bucket:
-                if w in seen or not cyr_only.match(w):
-                    continue
-                if w in dawg or w in self.extra_ru:
+                # the dictionary holds Cyrillic words only, so no script check is needed
+                if (w in dawg or w in self.extra_ru) and w not in seen:
                     seen.add(w)
                     ru_words.append(w)
             if len(ru_words) >= RU_VOCAB_LIMIT:
