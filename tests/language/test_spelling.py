@@ -97,6 +97,11 @@ def test_offsets_are_code_points(checker):
     (issue,) = checker.check(text)
     assert (issue.start, issue.end) == (12, 21)  # 2 emoji = 2 code points (4 UTF-16 units)
     assert text[issue.start:issue.end] == "пожалуста"
+    # what the panel's JavaScript needs: UTF-16 code units
+    from frontdesk.language.spelling import utf16_offset
+
+    assert (utf16_offset(text, issue.start), utf16_offset(text, issue.end)) == (14, 23)
+    assert len(text[:issue.start].encode("utf-16-le")) // 2 == 14
 
 
 def test_what_is_never_checked(checker):

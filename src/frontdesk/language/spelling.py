@@ -39,7 +39,7 @@ Lang = Literal["ru", "en"]
 
 MAX_SUGGESTIONS = 5
 
-__all__ = ["Issue", "SpellChecker", "get_spell_checker", "tokenize", "MAX_SUGGESTIONS"]
+__all__ = ["Issue", "SpellChecker", "get_spell_checker", "tokenize", "utf16_offset", "MAX_SUGGESTIONS"]
 
 
 @dataclass(slots=True)
@@ -65,6 +65,12 @@ class Issue:
             "lang": self.lang,
             "kind": self.kind,
         }
+
+
+def utf16_offset(text: str, index: int) -> int:
+    """A code-point offset into ``text`` as a UTF-16 code-unit offset (what JavaScript string
+    indices count): characters outside the BMP (emoji) are one code point but two units."""
+    return index + sum(1 for ch in text[:index] if ord(ch) > 0xFFFF)
 
 
 # ---------------------------------------------------------------------------------------------
