@@ -38,9 +38,9 @@ def read_words(name: str) -> list[str]:
     return words
 
 
-def read_typos() -> list[tuple[str, list[str]]]:
+def read_typos(name: str = "typos.tsv") -> list[tuple[str, list[str]]]:
     rows = []
-    for line in (DATA / "typos.tsv").read_text("utf-8").splitlines():
+    for line in (DATA / name).read_text("utf-8").splitlines():
         if line.strip() and not line.startswith("#"):
             typo, correct = line.split("\t")
             rows.append((typo, correct.split("|")))

@@ -247,17 +247,35 @@ def _prefix_hashes(mat: np.ndarray) -> np.ndarray:
     return out
 
 
-def _sound_table(groups: str) -> np.ndarray:
-    """A code-point map folding each space-separated group of letters onto its first letter."""
-    table = np.arange(0x500, dtype=np.uint64)
-    for group in groups.split():
-        for ch in group:
-            table[ord(ch)] = ord(group[0])
-    return table
+def _sound_key_fn(fold: str, drop: str):
+    """A "sounds like" key: the first letter as typed, then the rest with each space-separated
+    group of ``fold`` letters folded onto its first letter and the ``drop`` letters removed."""
+    table: dict[int, int | None] = {ord(ch): ord(group[0]) for group in fold.split() for ch in group}
+    table.update({ord(ch): None for ch in drop})
+
+    def key(word: str) -> str:
+        return word[:1] + word[1:].translate(table)
+
+    return key
 
 
-# Russian letters confused by ear, mostly unstressed vowels (а/о, е/и/я) and и/ы after ц.
-_RU_SOUNDS = "ао еиёэяы юу"
+# Russian: letters confused by ear — unstressed vowels (а/о, е/и/я, и/ы after ц), ю/у — and the
+# easily forgotten ь, ъ, й ("пожалусто" ~ "пожалуйста", "харашо" ~ "хорошо").
+_RU_SOUND = _sound_key_fn("ао еиёэяы юу", "ьъй")
+# English: the consonant skeleton ("definetly" ~ "definitely", "seperatly" ~ "separately").
+_EN_SOUND = _sound_key_fn("", "aeiouy")
+
+
+def _hash_strings(strings: list[str]) -> np.ndarray:
+    """The word hash of each string (vectorised, in chunks)."""
+    out = []
+    for start in range(0, len(strings), 50_000):
+        chunk = [x[:_MAX_LEN] for x in strings[start : start + 50_000]]
+        width = max(1, max(map(len, chunk)))
+        mat, lengths = _codes(chunk, width)
+        total = _prefix_hashes(mat)[:, -1]
+        out.append(total + lengths.astype(np.uint64) * np.uint64(_K))
+    return np.concatenate(out) if out else np.zeros(0, np.uint64)
 
 
 class _DeleteIndex:
@@ -270,12 +288,11 @@ class _DeleteIndex:
     map hashes to word ids: one of the words, one of their single-letter deletions (~12 bytes per
     entry). Hash hits are only candidates: each is verified with a real edit distance."""
 
-    def __init__(self, words: list[str], sound_map: str = ""):
+    def __init__(self, words: list[str], sound_key=None, alphabet: str = ""):
         words = [w for w in words if 0 < len(w) <= _MAX_LEN]
-        # "Sounds like" key: letters people confuse by ear folded together (Russian unstressed
-        # vowels: "харашо"/"хорошо", "саглосие"/"согласие"), one more hash array.
-        self._sound = _sound_table(sound_map) if sound_map else None
-        sound_h: list[np.ndarray] = []
+        self._alphabet = np.array([ord(c) for c in alphabet], dtype=np.uint64) if alphabet else None
+        # "Sounds like" key (see _RU_SOUND, _EN_SOUND): one more hash array.
+        self._sound = sound_key
         self.size = len(words)
         self._blob = "".join(words)
         self._off = np.zeros(len(words) + 1, dtype=np.int64)
@@ -292,8 +309,6 @@ class _DeleteIndex:
             total = pre[:, -1:]
             length_mix = lengths.astype(np.uint64)[:, None] * np.uint64(_K)
             word_h.append((total + length_mix)[:, 0])
-            if self._sound is not None:
-                sound_h.append((_prefix_hashes(self._sound[mat.astype(np.intp)])[:, -1:] + length_mix)[:, 0])
             # deletion of letter j: P[j] + (H - P[j+1]) / B, length - 1
             dels = pre[:, :-1] + (total - pre[:, 1:]) * np.uint64(_B_INV) + (length_mix - np.uint64(_K))
             valid = np.arange(width)[None, :] < lengths[:, None]
@@ -308,7 +323,7 @@ class _DeleteIndex:
         order = np.argsort(dh)
         self._del_hashes, self._del_ids = dh[order], di[order]
         if self._sound is not None:
-            sh = np.concatenate(sound_h) if sound_h else np.zeros(0, np.uint64)
+            sh = _hash_strings([self._sound(w) for w in words])
             order = np.argsort(sh)
             self._sound_hashes, self._sound_ids = sh[order], order.astype(np.int32)
 
@@ -348,6 +363,7 @@ class _DeleteIndex:
 
     @staticmethod
     def _lookup(hashes: np.ndarray, ids: np.ndarray, keys: np.ndarray) -> list[int]:
+        keys = np.sort(keys)  # sorted keys: numpy's binary search reuses the previous bound
         lo = np.searchsorted(hashes, keys, "left")
         hi = np.searchsorted(hashes, keys, "right")
         hit = hi > lo
@@ -368,24 +384,41 @@ class _DeleteIndex:
         found.update(self._lookup(self._word_hashes, self._word_ids, keys[1:]))  # q has extra letters
         sounds: set[int] = set()
         if self._sound is not None and len(q) >= 5:
-            codes = np.frombuffer(q.encode("utf-32-le"), dtype=np.uint32).astype(np.intp)
-            mapped = self._sound[np.minimum(codes, len(self._sound) - 1)][None, :]
-            h = _prefix_hashes(mapped)[:, -1] + np.array([len(q)], dtype=np.uint64) * np.array([_K], dtype=np.uint64)
-            sounds.update(self._lookup(self._sound_hashes, self._sound_ids, h))
+            sounds.update(self._lookup(self._sound_hashes, self._sound_ids, _hash_strings([self._sound(q)])))
         return found, sounds
+
+    def _insertion_hashes(self, q: str) -> np.ndarray:
+        """Hashes of q with one letter of the alphabet inserted anywhere. Matched against the
+        words' single-letter deletions they find words two letters longer than q ("basicly" →
+        "basically"), which the plain lookup misses. (Adding "one missing and one wrong letter"
+        the same way takes ~10x as many keys, and binary searches over 3.8 M hashes cost ~1 µs
+        each: not worth it.)"""
+        n = len(q)
+        alpha = self._alphabet
+        mat, _ = _codes([q], n)
+        pre = _prefix_hashes(mat)[0]  # n + 1
+        total = pre[n]
+        b = np.array([_B], dtype=np.uint64)
+        kk = np.array([_K], dtype=np.uint64)
+        i = np.arange(n + 1)
+        ins = (
+            pre[i][:, None]
+            + alpha[None, :] * _POW[i][:, None]
+            + ((total - pre[i]) * b)[:, None]
+            + np.array([n + 1], dtype=np.uint64) * kk
+        )
+        return ins.ravel()
 
     def suggest(self, q: str, lang: Lang, limit: int) -> list[str]:
         max_dist = 1 if len(q) <= 4 else 2
-        scored = []
         edits, sounds = self.candidates(q, max_dist)
-        for i in edits | sounds:
-            w = self.word(i)
-            allowed = max_dist + 1 if i in sounds else max_dist
-            if w == q or OSA.distance(q, w, score_cutoff=allowed) > allowed:
-                continue
-            # Frequency breaks near-ties: ~0.08 per factor of 10 in rank.
-            scored.append((_edit_cost(q, w, lang) + 0.08 * math.log10(i + 10), i, w))
-        scored.sort()
+        scored = self._score(q, lang, edits, sounds, max_dist)
+        if len(q) >= 5 and self._alphabet is not None and not any(c <= 1.0 for c, _, _ in scored):
+            # no single plain slip explains q: look further (two letters missing); only here,
+            # as it costs a few times a normal lookup
+            more = set(self._lookup(self._del_hashes, self._del_ids, self._insertion_hashes(q)))
+            scored += self._score(q, lang, more - edits - sounds, set(), 2)
+        scored.sort(key=lambda t: (t[0] + 0.08 * math.log10(t[1] + 10), t[1]))
         out: list[str] = []
         seen: set[str] = set()
         for _, _, w in scored:
@@ -397,6 +430,17 @@ class _DeleteIndex:
                 break
         return out
 
+    def _score(self, q: str, lang: Lang, ids: set[int], sounds: set[int], max_dist: int) -> list[tuple[float, int, str]]:
+        """(edit cost, frequency rank, word) of the candidates within reach."""
+        out = []
+        for i in ids | sounds:
+            w = self.word(i)
+            allowed = max_dist + 1 if i in sounds else max_dist
+            if w == q or OSA.distance(q, w, score_cutoff=allowed) > allowed:
+                continue
+            out.append((_edit_cost(q, w, lang), i, w))
+        return out
+
 
 # ---------------------------------------------------------------------------------------------
 # Shared resources (one per process)
@@ -404,6 +448,12 @@ class _DeleteIndex:
 RU_VOCAB_LIMIT = 400_000  # the most frequent wordfreq words that are dictionary words
 EN_WORDFREQ_MIN_ZIPF = 3.3
 _EN_WORD = re.compile(r"^[a-z]+(?:['-][a-z]+)*$")
+# Prefixes that make new words from any noun or verb (a typo in the rest is still caught).
+_RU_PREFIXES = (
+    "авто", "аудио", "видео", "фото", "радио", "электро", "теле", "мото", "вело", "мини", "микро",
+    "макро", "мега", "супер", "анти", "контр", "пере", "недо", "само", "полу", "псевдо", "онлайн",
+    "интернет", "веб", "смарт", "эко", "гипер", "мульти", "пред", "сверх", "меж",
+)
 _EN_DENY = frozenset({"alot", "ur", "teh", "thx", "pls", "plz", "ya", "yeah", "wanna", "gonna", "gotta", "cuz", "coz"})
 
 
@@ -471,7 +521,7 @@ class _Resources:
                 en_seen.add(w)
                 en_words.append(w)
         del en_buckets
-        self.en = _DeleteIndex(en_words)
+        self.en = _DeleteIndex(en_words, _EN_SOUND, "abcdefghijklmnopqrstuvwxyz")
         self.en_known = frozenset(en_seen)
 
         # Russian: curated shop words, expanded into all their forms.
@@ -500,14 +550,22 @@ class _Resources:
                 break
         del buckets
         ru_words.extend(w for w in extra_ru if w not in seen)
-        self.ru = _DeleteIndex(ru_words, _RU_SOUNDS)
+        self.ru = _DeleteIndex(ru_words, _RU_SOUND, "абвгдеёжзийклмнопрстуфхцчшщъыьэюя")
         del ru_words, seen
         gc.collect()
         _trim_heap()
 
     @lru_cache(maxsize=65536)  # noqa: B019 - one instance per process, lives forever
     def ru_known(self, w: str) -> bool:
-        return w in self.extra_ru or self.morph.word_is_known(w)
+        if w in self.extra_ru or self.morph.word_is_known(w):
+            return True
+        # productive prefixes on a dictionary word: "автоприветствие", "переподключение"
+        for prefix in _RU_PREFIXES:
+            if w.startswith(prefix) and len(w) - len(prefix) >= 5:
+                rest = w[len(prefix):]
+                if self.morph.word_is_known(rest) or rest in self.extra_ru:
+                    return True
+        return False
 
     def en_known_word(self, w: str) -> bool:
         w = w.replace("’", "'")
