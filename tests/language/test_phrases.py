@@ -89,6 +89,13 @@ def test_usage_lists_favourites_for_an_empty_query(index):
     assert len(index.search("", limit=8)) == 8
 
 
+def test_decomposed_and_stressed_queries(index):
+    import unicodedata
+
+    assert [m.phrase.id for m in index.search(unicodedata.normalize("NFD", "счёт"))][:1] == [8]
+    assert [m.phrase.id for m in index.search("гара\u0301нтия")][:1] == [11]
+
+
 def test_limit(index):
     assert len(index.search("доставка", limit=1)) == 1
 

@@ -180,6 +180,23 @@ def test_hyphenated_words(checker):
     assert issue.suggestions[0] == "что-нибудь"
 
 
+def test_productive_prefixes(checker):
+    assert checker.check("Автоприветствие включено, переподключение через минуту, видеозвонок") == []
+    assert [i.word for i in checker.check("переподключене, автопревет")] == ["переподключене", "автопревет"]
+
+
+def test_decomposed_letters_and_stress_marks(checker):
+    import unicodedata
+
+    nfd = unicodedata.normalize("NFD", "Ваш заказ пришёл, подойдите")  # ё and й as two code points
+    assert len(nfd) == len("Ваш заказ пришёл, подойдите") + 2
+    assert checker.check(nfd) == []
+    assert checker.check("доста\u0301вка кронште\u0301йна") == []
+    text = unicodedata.normalize("NFD", "пожалуйста, пожайлуста")
+    (issue,) = checker.check(text)
+    assert text[issue.start:issue.end] == issue.word and issue.suggestions[0] == "пожалуйста"
+
+
 def test_english_contractions_and_possessives(checker):
     assert checker.check("We'll check the customer's order; don't worry, it's the customers' choice") == []
     assert [i.word for i in checker.check("dont worry, thats fine")] == ["dont", "thats"]

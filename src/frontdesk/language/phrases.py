@@ -17,6 +17,7 @@ import csv
 import io
 import math
 import re
+import unicodedata
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
@@ -75,7 +76,7 @@ _STOP = frozenset(
 
 
 def _norm(text: str) -> str:
-    return text.casefold().replace("ё", "е")
+    return unicodedata.normalize("NFC", text).casefold().replace("ё", "е").replace("\u0301", "")
 
 
 def _tokens(text: str) -> list[str]:

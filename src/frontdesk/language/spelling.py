@@ -91,7 +91,10 @@ _SKIP_RE = re.compile(
     re.IGNORECASE | re.VERBOSE,
 )
 # A word: letters/digits, possibly joined by apostrophes or hyphens ("don't", "из-за").
-_WORD_RE = re.compile(r"[^\W_]+(?:['’\-][^\W_]+)*")
+# Combining marks count as part of a word: decomposed "й"/"ё" (NFD text from macOS) and stress
+# marks ("доста́вка") must not split it.
+_WORD_RE = re.compile(r"[^\W_](?:[^\W_]|[\u0300-\u036f])*(?:['’\-](?:[^\W_]|[\u0300-\u036f])+)*")
+_COMBINING = re.compile(r"[\u0300-\u036f]")
 
 _CYR = re.compile(r"[а-яёА-ЯЁ]")
 _LAT = re.compile(r"[a-zA-Z]")
@@ -645,6 +648,12 @@ class SpellChecker:
         allowed = self.extra | {_fold(w) for w in personal} | {_fold(w) for w in site}
         issues: list[Issue] = []
         for word, start, end in tokenize(text):
+            if _COMBINING.search(word):
+                # judge the composed word without stress marks; report the word as typed
+                norm = unicodedata.normalize("NFC", word).replace("\u0301", "").replace("\u0300", "")
+                found = self._check_word(norm, start, start + len(norm), allowed)
+                issues.extend(Issue(word, start, end, i.suggestions, i.lang, i.kind) for i in found[:1])
+                continue
             issues.extend(self._check_word(word, start, end, allowed))
         return issues
 
