@@ -211,6 +211,23 @@ def test_suggest_api(checker):
     assert checker.word_is_known("кронштейнами") and not checker.word_is_known("кронштеинами")
 
 
+def test_odd_input(checker):
+    assert checker.check("") == [] and checker.check("   \n\t") == []
+    long_word = "а" * 5000
+    (issue,) = checker.check(f"Ваш {long_word} заказ")
+    assert (issue.start, issue.end, issue.suggestions) == (4, 5004, [])
+    assert checker.suggest("б" * 60, "ru") == [] and checker.suggest("x" * 60, "en") == []
+    assert checker.check("😀 ✓ — № 5 % 😀") == []
+    assert checker.check("Привет\x00мир") == []  # a NUL splits words; both halves are words
+    issues = checker.check("ну " * 3000 + "пожалуста")
+    assert [i.word for i in issues] == ["пожалуста"] and issues[0].start == 9000
+    assert checker.check("заказ", personal=[""], site=["  "]) == []  # blank entries are harmless
+    assert checker.check("пожалуста")[0].as_dict() == {
+        "word": "пожалуста", "start": 0, "end": 9, "suggestions": checker.suggest("пожалуста"),
+        "lang": "ru", "kind": "unknown",
+    }
+
+
 def test_concurrent_checks_agree(checker):
     text = "Здраствуйте! Ваш заказь передан в доставко, пожалуста ожидайте."
     expected = [(i.word, i.suggestions) for i in checker.check(text)]

@@ -9,9 +9,10 @@ How it works (details and figures in docs/language.md):
   shipped with ``symspellpy`` (82,765 words) plus ``data/extra_en.txt``.
 - **Suggestions**: a frequency-ranked vocabulary (Russian: the ``wordfreq`` "large" list
   filtered to dictionary words; English: the SymSpell list) indexed by single-character
-  deletions (the "symmetric delete" idea of SymSpell) in two numpy arrays of hashes, so a lookup
-  is a few binary searches. Candidates within Damerau distance 2 are ranked by a weighted edit
-  cost (similar sounds, neighbouring keys and doubled letters are cheap slips) and frequency.
+  deletions (the "symmetric delete" idea of SymSpell) in numpy arrays of hashes, so a lookup
+  is a few binary searches, plus a "sounds like" key. Candidates within Damerau distance 2 (3
+  for words that sound alike) are ranked by a weighted edit cost (similar sounds, neighbouring
+  keys and doubled letters are cheap slips) and frequency.
 - Mixed-alphabet words ("заказ" typed with a Latin "а"), and words typed in the wrong keyboard
   layout ("pfrfp" → "заказ") are recognised and suggested in the right form.
 
@@ -413,6 +414,8 @@ class _DeleteIndex:
         return ins.ravel()
 
     def suggest(self, q: str, lang: Lang, limit: int) -> list[str]:
+        if not 0 < len(q) <= _MAX_LEN:
+            return []
         max_dist = 1 if len(q) <= 4 else 2
         edits, sounds = self.candidates(q, max_dist)
         scored = self._score(q, lang, edits, sounds, max_dist)
