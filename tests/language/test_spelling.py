@@ -144,6 +144,17 @@ def test_personal_and_site_dictionaries_are_case_insensitive(checker):
     assert SpellChecker(extra_words=["xiaomy", "Вайлдберриз"]).check(text, personal=["Айгуль"]) == []
 
 
+def test_prebuilt_word_sets():
+    from frontdesk.language.spelling import SpellChecker, WordSet, is_loaded
+
+    site = WordSet.of(["Xiaomy", "Вайлдберриз", " ", ""])
+    assert site == {"xiaomy", "вайлдберриз"} and WordSet.of(site) is site
+    checker = SpellChecker()
+    assert checker.check("Xiaomy и Вайлдберриз", site=site) == []
+    assert [i.word for i in checker.check("Xiaomy и Вайлдберриз", personal=["xiaomy"])] == ["Вайлдберриз"]
+    assert is_loaded()
+
+
 def test_all_caps_abbreviations_are_skipped_but_capitalised_words_are_checked(checker):
     assert checker.check("ТЦ МЕГА, ИНН, СНИЛС, OOO") == []
     (issue,) = checker.check("Пожалуста")

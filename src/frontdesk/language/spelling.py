@@ -40,7 +40,10 @@ Lang = Literal["ru", "en"]
 
 MAX_SUGGESTIONS = 5
 
-__all__ = ["Issue", "SpellChecker", "get_spell_checker", "tokenize", "utf16_offset", "MAX_SUGGESTIONS"]
+__all__ = [
+    "Issue", "SpellChecker", "WordSet", "get_spell_checker", "is_loaded", "tokenize", "utf16_offset",
+    "MAX_SUGGESTIONS",
+]
 
 
 @dataclass(slots=True)
@@ -603,6 +606,30 @@ def _get_resources() -> _Resources:
 # The checker
 
 
+class WordSet(frozenset):
+    """A user dictionary folded for look-ups (case-insensitive, ё = е). Build it once with
+    :meth:`of` and pass it to :meth:`SpellChecker.check` to avoid folding a big site dictionary
+    on every check; plain iterables of words work too."""
+
+    @classmethod
+    def of(cls, words: Iterable[str]) -> WordSet:
+        if isinstance(words, WordSet):
+            return words
+        return cls(_fold(w.strip()) for w in words if w and w.strip())
+
+
+class _Allowed(tuple):
+    """The user dictionaries of one check, looked up in turn (no union is built)."""
+
+    def __contains__(self, folded: object) -> bool:
+        return any(folded in d for d in tuple.__iter__(self))
+
+
+def is_loaded() -> bool:
+    """Whether the dictionaries are loaded (a server can answer "not ready" instead of waiting)."""
+    return _resources is not None
+
+
 class SpellChecker:
     """Spell checker for Russian and English text.
 
@@ -610,7 +637,7 @@ class SpellChecker:
     first use (or on :meth:`load`), once per process and thread-safely; instances are cheap."""
 
     def __init__(self, extra_words: Iterable[str] = ()):
-        self.extra = frozenset(_fold(w) for w in extra_words if w and w.strip())
+        self.extra = WordSet.of(extra_words)
 
     def load(self) -> SpellChecker:
         """Load the dictionaries now (e.g. at server start in a worker thread)."""
@@ -648,7 +675,7 @@ class SpellChecker:
     def check(self, text: str, *, personal: Iterable[str] = (), site: Iterable[str] = ()) -> list[Issue]:
         """Misspelled words of ``text``, in order. ``personal`` (the operator's dictionary) and
         ``site`` (brand and product names) are accepted case-insensitively."""
-        allowed = self.extra | {_fold(w) for w in personal} | {_fold(w) for w in site}
+        allowed = _Allowed((self.extra, WordSet.of(personal), WordSet.of(site)))
         issues: list[Issue] = []
         for word, start, end in tokenize(text):
             if _COMBINING.search(word):
@@ -660,7 +687,7 @@ class SpellChecker:
             issues.extend(self._check_word(word, start, end, allowed))
         return issues
 
-    def _check_word(self, word: str, start: int, end: int, allowed: frozenset[str] | set[str]) -> list[Issue]:
+    def _check_word(self, word: str, start: int, end: int, allowed: _Allowed) -> list[Issue]:
         if len(word) < 2 or word.isupper():  # single letters; abbreviations: ООО, СДЭК, USB
             return []
         if _PURE_RU.fullmatch(word):  # the common cases first, without per-letter loops
@@ -694,7 +721,7 @@ class SpellChecker:
             return [Issue(word, start, end, [switched], other, "layout")]
         return [Issue(word, start, end, self.suggest(word, lang), lang, "unknown")]
 
-    def _mixed(self, word: str, start: int, end: int, allowed) -> list[Issue]:
+    def _mixed(self, word: str, start: int, end: int, allowed: _Allowed) -> list[Issue]:
         cyr = len(_CYR.findall(word))
         lat = len(_LAT.findall(word))
         to_ru = word.translate(_LAT_TO_CYR_HOMO)
