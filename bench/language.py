@@ -40,7 +40,7 @@ QUERIES = ["/дост", "доставка", "доставке курьером",
 
 def pct(values: list[float], p: float) -> float:
     s = sorted(values)
-    return s[min(len(s) - 1, int(round(p / 100 * (len(s) - 1))))]
+    return s[min(len(s) - 1, round(p / 100 * (len(s) - 1)))]
 
 
 def measure(fn, runs: int, before=None) -> tuple[list[float], list[float]]:

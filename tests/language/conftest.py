@@ -16,7 +16,7 @@ def report(name: str, line: str) -> None:
     print(f"\n[language] {line}")
 
 
-def pytest_terminal_summary(terminalreporter) -> None:  # noqa: ANN001
+def pytest_terminal_summary(terminalreporter) -> None:
     if FIGURES:
         terminalreporter.section("language quality")
         for line in FIGURES.values():

@@ -26,15 +26,15 @@ import snowballstemmer
 from rapidfuzz import fuzz, process
 
 __all__ = [
-    "Phrase",
-    "Match",
-    "PhraseIndex",
-    "PhraseCSVError",
     "KNOWN_VARIABLES",
+    "Match",
+    "Phrase",
+    "PhraseCSVError",
+    "PhraseIndex",
     "fill",
-    "phrases_to_csv",
-    "phrases_from_csv",
     "normalize_key",
+    "phrases_from_csv",
+    "phrases_to_csv",
 ]
 
 KNOWN_VARIABLES = ("visitor_name", "operator_name", "site_name", "page_title")
@@ -69,9 +69,7 @@ _TOKEN_RE = re.compile(r"[^\W_]+")
 _CYR_RE = re.compile(r"[а-яё]")
 _STEMMERS = {"ru": snowballstemmer.stemmer("russian"), "en": snowballstemmer.stemmer("english")}
 _STOP = frozenset(
-    """и в во на с со к ко у о об от до по за из не а но или что как это же ли бы то
-    я мы вы ты он она они мне нам вам вас нас вы мой ваш наш
-    the a an to of for in on at is are be and or my your our it this that with""".split()
+    ["и", "в", "во", "на", "с", "со", "к", "ко", "у", "о", "об", "от", "до", "по", "за", "из", "не", "а", "но", "или", "что", "как", "это", "же", "ли", "бы", "то", "я", "мы", "вы", "ты", "он", "она", "они", "мне", "нам", "вам", "вас", "нас", "вы", "мой", "ваш", "наш", "the", "a", "an", "to", "of", "for", "in", "on", "at", "is", "are", "be", "and", "or", "my", "your", "our", "it", "this", "that", "with"]
 )
 
 
@@ -329,7 +327,7 @@ class PhraseCSVError(ValueError):
         super().__init__("; ".join(f"row {n}: {msg}" if n else msg for n, msg in errors))
 
 
-_KEY_RE = re.compile(r"^/?[\w-]{1,%d}$" % MAX_KEY)
+_KEY_RE = re.compile(rf"^/?[\w-]{{1,{MAX_KEY}}}$")
 
 
 def phrases_to_csv(phrases: Iterable[Phrase], *, bom: bool = False) -> str:

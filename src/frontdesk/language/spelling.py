@@ -41,8 +41,14 @@ Lang = Literal["ru", "en"]
 MAX_SUGGESTIONS = 5
 
 __all__ = [
-    "Issue", "SpellChecker", "WordSet", "get_spell_checker", "is_loaded", "tokenize", "utf16_offset",
     "MAX_SUGGESTIONS",
+    "Issue",
+    "SpellChecker",
+    "WordSet",
+    "get_spell_checker",
+    "is_loaded",
+    "tokenize",
+    "utf16_offset",
 ]
 
 
@@ -481,10 +487,11 @@ def _trim_heap() -> None:
 
 class _Resources:
     def __init__(self) -> None:
-        import importlib.util  # noqa: PLC0415
+        # imported here, not at the top: they are heavy and only needed once the checker is used
+        import importlib.util
 
-        import pymorphy3  # noqa: PLC0415 - heavy, loaded lazily
-        import wordfreq  # noqa: PLC0415
+        import pymorphy3
+        import wordfreq
 
         self.morph = pymorphy3.MorphAnalyzer(lang="ru")
         dawg = self.morph.dictionary.words
@@ -494,7 +501,7 @@ class _Resources:
         spec = importlib.util.find_spec("symspellpy")
         if spec is None or not spec.submodule_search_locations:
             raise RuntimeError("symspellpy is not installed (it ships the English word list)")
-        path = Path(list(spec.submodule_search_locations)[0]) / "frequency_dictionary_en_82_765.txt"
+        path = Path(next(iter(spec.submodule_search_locations))) / "frequency_dictionary_en_82_765.txt"
         en_words: list[str] = []
         en_seen: set[str] = set()
         rows = []
