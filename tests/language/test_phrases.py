@@ -62,6 +62,19 @@ def test_ranking_summary(index):
     assert ok == len(rows)
 
 
+def test_word_forms_both_ways():
+    idx = PhraseIndex([
+        Phrase(id="a", title="О доставке", text="Скажу о доставке подробнее."),
+        Phrase(id="b", title="Кронштейны", text="Кронштейнов нет, ждём поставку."),
+        Phrase(id="c", title="Ответ", text="Уточним у курьера."),
+    ])
+    assert [m.phrase.id for m in idx.search("доставка")] == ["a"]  # the phrase says "доставке"
+    assert [m.phrase.id for m in idx.search("кронштейн")] == ["b"]
+    assert [m.phrase.id for m in idx.search("курьер")] == ["c"]
+    assert [m.phrase.id for m in idx.search("курьеры")] == ["c"]
+    assert idx.search("кошка") == [] and idx.search("поставить доставку") == []
+
+
 def test_exact_key_beats_word_matches(index):
     # "/delivery" is the key of phrase 4; phrase 22 has "delivery" in its title and text
     res = index.search("/delivery")

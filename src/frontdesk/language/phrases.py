@@ -138,6 +138,9 @@ class PhraseIndex:
         self._exact = {f: {i: _MASK_WEIGHT[m] for i, m in post.items()} for f, post in exact_fields.items()}
         self._surface = {f: {i: _MASK_WEIGHT[m] for i, m in post.items()} for f, post in surface_fields.items()}
         self._surface_sorted = sorted(self._surface)
+        self._by_first: dict[str, list[str]] = {}
+        for tok in self._surface_sorted:
+            self._by_first.setdefault(tok[0], []).append(tok)
         self._key_sorted = sorted(self._keys)
 
     def __len__(self) -> int:
@@ -171,10 +174,11 @@ class PhraseIndex:
                 for tok in self._surface_sorted[lo:hi]:
                     if tok != qt:
                         take(self._surface[tok], _PREFIX if typing or pref == stem else _PREFIX * 0.9)
-        # typos: "доствка" -> "доставка"
+        # typos: "доствка" -> "доставка"; the first letter must agree (people rarely get it
+        # wrong, and "доставку"/"поставку" are different words)
         if len(qt) >= 4:
             for tok, ratio, _ in process.extract(
-                qt, self._surface_sorted, scorer=fuzz.ratio, score_cutoff=_FUZZY_CUTOFF, limit=20
+                qt, self._by_first.get(qt[0], ()), scorer=fuzz.ratio, score_cutoff=_FUZZY_CUTOFF, limit=20
             ):
                 if tok != qt:
                     take(self._surface[tok], _FUZZY_MAX * ratio / 100)
