@@ -323,7 +323,8 @@
       row.appendChild(ava);
     }
     var bubble = el("div", "bub", { dir: "auto" });
-    renderText(bubble, String(m.text == null ? "" : m.text));
+    var text = String(m.text == null ? "" : m.text);
+    renderText(bubble, author === "system" ? Proto.keepWords(text) : text); // the server's own words: "e‑mail" kept whole
     row.appendChild(bubble);
     e.appendChild(row);
     // the holding message asking for contacts carries the form under it (until they are saved)
