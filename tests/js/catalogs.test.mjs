@@ -73,3 +73,20 @@ test('the parity check itself fails on a missing or empty key', () => {
   assert.throws(() => checkParity('x', { ru: { a: ' ' }, en: { a: 'x' } }, /%\w/g), /is empty/);
   assert.throws(() => checkParity('x', { ru: { a: '%n' }, en: { a: 'n' } }, /%\w/g), /placeholders/);
 });
+
+test('every text key the chat window asks for by name exists', () => {
+  const src = readFileSync(WIDGET + 'chat.js', 'utf8');
+  const used = new Set([...src.matchAll(/\b(?:t|fmt)\("(\w+)"/g)].map((m) => m[1]));
+  assert.ok(used.size > 30, `found ${used.size} keys`);
+  assert.deepEqual([...used].filter((k) => !(k in MSG.ru)), []);
+});
+
+test('every panel text key used by name exists', () => {
+  const missing = [];
+  for (const file of ['workplace.js', 'admin.js', 'main.js', 'alerts.js', 'login.js', 'connection.js', 'store.js']) {
+    let src;
+    try { src = readFileSync(PANEL_JS + file, 'utf8'); } catch { continue; }
+    for (const m of src.matchAll(/\bt\('([\w.]+)'/g)) if (!(m[1] in STRINGS.ru)) missing.push(`${file}: ${m[1]}`);
+  }
+  assert.deepEqual(missing, []);
+});
