@@ -147,7 +147,7 @@ def test_offline_form_on_the_demo_page_reaches_the_panel_and_the_mailbox(browser
     page.get_by_test_id("widget-offline-name").fill("Иван Петров")
     page.get_by_test_id("widget-offline-email").fill("ivan@example")
     page.get_by_test_id("widget-offline-submit").click()
-    expect(form).to_contain_text("Проверьте e-mail: например, name@example.com")
+    expect(form).to_contain_text("Проверьте e\u2011mail: например, name@example.com")
     expect(form).to_contain_text("Напишите сообщение")
     expect(page.get_by_test_id("widget-offline-email")).to_have_attribute("aria-invalid", "true")
     assert posts == []
@@ -155,7 +155,7 @@ def test_offline_form_on_the_demo_page_reaches_the_panel_and_the_mailbox(browser
     text = "Здравствуйте! Нужен счёт для юрлица на 3 пледа."
     page.get_by_test_id("widget-offline-email").fill("ivan@example.com")
     page.get_by_test_id("widget-offline-message").fill(text)
-    expect(form).not_to_contain_text("Проверьте e-mail")             # errors go as the visitor types
+    expect(form).not_to_contain_text("Проверьте e\u2011mail")             # errors go as the visitor types
 
     # the server refuses (rate limit): said in the form, what was typed stays
     page.route("**/api/v1/widget/offline*", lambda route: route.fulfill(
@@ -179,7 +179,7 @@ def test_offline_form_on_the_demo_page_reaches_the_panel_and_the_mailbox(browser
     page.get_by_test_id("widget-offline-submit").click()
     thanks = page.get_by_test_id("widget-offline-thanks")
     expect(thanks).to_contain_text("Спасибо!")
-    expect(thanks).to_contain_text("Мы ответим на e-mail ivan@example.com")
+    expect(thanks).to_contain_text("Мы ответим на e\u2011mail ivan@example.com")
     assert len(posts) == 3 and len({p["client_id"] for p in posts}) == 1   # one message, however many tries
     assert posts[0]["name"] == "Иван Петров" and posts[0]["message"] == text
     token = w.storage("token")
@@ -189,7 +189,7 @@ def test_offline_form_on_the_demo_page_reaches_the_panel_and_the_mailbox(browser
     page.get_by_test_id("widget-offline-done").click()
     expect(w.messages("visitor")).to_have_count(1)
     expect(w.messages("visitor").locator(".bub")).to_have_text(text)
-    expect(page.get_by_test_id("widget-offline-notice")).to_contain_text("Мы ответим на e-mail ivan@example.com")
+    expect(page.get_by_test_id("widget-offline-notice")).to_contain_text("Мы ответим на e\u2011mail ivan@example.com")
     cid = w.conversation_id()
 
     # the notification e-mail, with a link into the panel
@@ -276,7 +276,7 @@ def test_a_live_visitor_is_told_when_the_operator_leaves_and_the_form_continues_
         expect(notice).to_be_hidden()
 
         set_status(panel, "away")                             # the operator steps away
-        expect(notice).to_contain_text("Оператор отошёл. Оставьте e-mail — ответим на почту")
+        expect(notice).to_contain_text("Оператор отошёл. Оставьте e\u2011mail — ответим на почту")
         expect(w.input).to_be_visible()                       # still the chat: the conversation goes on
         w.page.get_by_test_id("widget-offline-open").click()
         expect(w.page.get_by_test_id("widget-offline-form")).to_be_visible()
@@ -286,7 +286,7 @@ def test_a_live_visitor_is_told_when_the_operator_leaves_and_the_form_continues_
         w.page.get_by_test_id("widget-offline-done").click()
         expect(w.messages("visitor", conversation_id=str(cid))).to_have_count(2)   # the same conversation
         expect(w.messages("visitor").last.locator(".bub")).to_have_text(text)
-        expect(notice).to_contain_text("Мы ответим на e-mail petr@example.com")
+        expect(notice).to_contain_text("Мы ответим на e\u2011mail petr@example.com")
 
         # the panel: the conversation became offline, with the visitor's name and e-mail
         expect(panel.locator("[data-testid='chat-message'][data-author='visitor']").last).to_contain_text(text)
@@ -310,13 +310,13 @@ def test_the_holding_message_asks_for_contacts_and_the_visitor_card_shows_them(b
         cid = w.conversation_id()
         clock.advance(NO_REPLY_SECONDS + 10)                 # nobody answered for over a minute
         holding = w.messages("system", client_id=f"ask_contacts:{cid}")
-        expect(holding).to_contain_text("Оставьте, пожалуйста, e-mail или телефон")
+        expect(holding).to_contain_text("Оставьте, пожалуйста, e\u2011mail или телефон")
         contacts = w.page.get_by_test_id("widget-contacts-form")
         expect(contacts).to_be_visible()
 
         submit = w.page.get_by_test_id("widget-contacts-submit")
         submit.click()                                        # nothing given
-        expect(w.page.get_by_test_id("widget-contacts-error")).to_have_text("Укажите e-mail или телефон")
+        expect(w.page.get_by_test_id("widget-contacts-error")).to_have_text("Укажите e\u2011mail или телефон")
         w.page.get_by_test_id("widget-contacts-phone").fill("12")
         submit.click()
         expect(contacts).to_contain_text("Проверьте телефон")

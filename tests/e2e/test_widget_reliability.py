@@ -7,6 +7,7 @@ import re
 import pytest
 from playwright.sync_api import expect
 
+from frontdesk.web.pages import widget_chat_source
 from tests.e2e.conftest import STATIC, CustomerSite, WidgetPage, history, operator_reply, read_json
 from tests.support import ServerProcess, admin, wait_until
 
@@ -18,8 +19,9 @@ def _scripts_survive_our_crash(ctx) -> None:
     (HTTP cache / CDN): serve them from the files the server would send."""
     ctx.route(re.compile(r"/widget\.js$"), lambda route: route.fulfill(
         path=STATIC / "widget" / "loader.js", content_type="text/javascript; charset=utf-8"))
+    chat = widget_chat_source()  # the three parts joined, as the server sends them
     ctx.route(re.compile(r"/static/widget/chat\.js(\?.*)?$"), lambda route: route.fulfill(
-        path=STATIC / "widget" / "chat.js", content_type="text/javascript; charset=utf-8"))
+        body=chat, content_type="text/javascript; charset=utf-8"))
 
 
 def test_server_crash_and_restart_lose_and_double_nothing(browser, tmp_path):

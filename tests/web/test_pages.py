@@ -21,6 +21,24 @@ def test_widget_is_gzipped_and_chat_code_is_versioned_by_content(sqlite_server):
         assert gzip.compress(stale.content)  # same file either way
 
 
+def test_chat_code_is_its_parts_joined_and_named_by_the_hash_of_what_is_served(sqlite_server):
+    import hashlib
+
+    from frontdesk.web.pages import CHAT_PARTS, STATIC, widget_chat_source
+
+    with httpx.Client(base_url=sqlite_server.url) as http:
+        version = re.search(r'VERSION = "([0-9a-f]{12})"', http.get("/widget.js").text).group(1)
+        chat = http.get("/static/widget/chat.js", params={"v": version})
+        assert chat.content == widget_chat_source()
+        assert hashlib.sha256(chat.content).hexdigest()[:12] == version
+        for part in CHAT_PARTS:  # every part, in order, inside one function: nothing leaks into the page
+            assert (STATIC / "widget" / part).read_bytes().rstrip() in chat.content
+        assert chat.text.index("var MSG =") < chat.text.index("var Proto =") < chat.text.index("FrontdeskWidget")
+        assert chat.text.startswith("(function () {") and chat.text.rstrip().endswith("})();")
+        again = http.get("/static/widget/chat.js", params={"v": version}, headers={"If-None-Match": chat.headers["etag"]})
+        assert again.status_code == 304 and "immutable" in again.headers["cache-control"]
+
+
 def test_demo_page_embeds_the_widget_exactly_like_a_customer(sqlite_server):
     html = httpx.get(sqlite_server.url + "/demo/").text
     key = sqlite_server.demo["site_key"]

@@ -24,6 +24,18 @@ def _file(path: Path, media_type: str | None = None, cache: str = "no-cache") ->
     return FileResponse(path, media_type=media_type, headers={"Cache-Control": cache})
 
 
+# The chat window is written as three files and served as one, joined in this order inside one
+# function (no build step; nothing leaks into the customer's page): its texts, its protocol
+# state (no DOM, unit-tested with node: tests/js/), and the DOM part that uses both.
+CHAT_PARTS = ("strings.js", "protocol.js", "chat.js")
+
+
+def widget_chat_source() -> bytes:
+    """/static/widget/chat.js as served: the parts of CHAT_PARTS joined."""
+    parts = [(STATIC / "widget" / name).read_bytes().rstrip() for name in CHAT_PARTS]
+    return b"(function () {\n\"use strict\";\n" + b"\n".join(parts) + b"\n})();\n"
+
+
 class _WidgetAssets:
     """The loader names the chat code by a hash of its content, so chat.js can be
     cached for a year and a new release is still picked up within the loader's 5 minutes."""
@@ -31,13 +43,15 @@ class _WidgetAssets:
     def __init__(self) -> None:
         self._key: tuple | None = None
         self.loader = b""
+        self.chat = b""
         self.chat_version = ""
 
     def refresh(self) -> None:
-        loader, chat = STATIC / "widget" / "loader.js", STATIC / "widget" / "chat.js"
-        key = (loader.stat().st_mtime_ns, chat.stat().st_mtime_ns)
+        loader = STATIC / "widget" / "loader.js"
+        key = tuple(p.stat().st_mtime_ns for p in (loader, *(STATIC / "widget" / n for n in CHAT_PARTS)))
         if key != self._key:
-            self.chat_version = hashlib.sha256(chat.read_bytes()).hexdigest()[:12]
+            self.chat = widget_chat_source()
+            self.chat_version = hashlib.sha256(self.chat).hexdigest()[:12]
             self.loader = loader.read_bytes().replace(b"{{CHAT_VERSION}}", self.chat_version.encode())
             self._key = key
 
@@ -54,10 +68,14 @@ async def widget_loader() -> Response:
 
 
 @router.get("/static/widget/chat.js")
-async def widget_chat(v: str = "") -> Response:
+async def widget_chat(request: Request, v: str = "") -> Response:
     _widget.refresh()
     cache = "public, max-age=31536000, immutable" if v == _widget.chat_version else "no-cache"
-    return _file(STATIC / "widget" / "chat.js", "text/javascript; charset=utf-8", cache)
+    etag = f'"{_widget.chat_version}"'
+    if request.headers.get("if-none-match") == etag:
+        return Response(status_code=304, headers={"Cache-Control": cache, "ETag": etag})
+    return Response(_widget.chat, media_type="text/javascript; charset=utf-8",
+                    headers={"Cache-Control": cache, "ETag": etag})
 
 
 @router.get("/panel")

@@ -1,81 +1,25 @@
-/* frontdesk chat window: loaded on demand by /widget.js (loader.js) into its shadow root.
- * Speaks the visitor socket of docs/protocol.md. Keep it framework-free and under
- * 30 KB gzipped (bench/widget_size.py).
+/* frontdesk chat window, part 3 of 3: the DOM. Loaded on demand by /widget.js (loader.js) into
+ * its shadow root; the server serves strings.js + protocol.js + this file joined as one
+ * /static/widget/chat.js (web/pages.py CHAT_PARTS), so MSG (the texts) and Proto (the protocol
+ * state, no DOM: outbox, seq order, resume point, backoff, typing) are in scope here.
+ * Keep it framework-free and the joined file under 30 KB gzipped (bench/widget_size.py).
  *
  * Rules this file keeps:
  *  - text from anyone is never parsed as HTML: textContent / createTextNode only;
  *    links are built with createElement and only for http(s) URLs;
- *  - nothing is lost: every send has a stable client_id, sits in a persisted
- *    outbox until its ack, and is re-sent after any reconnect (the server dedupes);
- *  - the resume point is the highest seq received in message.created / sync.result
- *    (never from acks); a seq already held is dropped; messages are placed by seq. */
+ *  - what protocol.js decides is the truth: this file renders it and owns the socket and timers. */
 (function () {
   "use strict";
   var W = window, D = document, ctx = W.FrontdeskWidget;
   if (!ctx || ctx.chat) return;
   var store = ctx.store, root = ctx.root, box = ctx.box;
 
-  // --- texts of our own (the site's texts come from the widget settings) -------------
-  var MSG = {
-    ru: {
-      role: "Консультант", minimise: "Свернуть чат", close: "Закрыть чат", send: "Отправить",
-      input: "Сообщение", log: "Сообщения", sending: "отправляется…", delivered: "доставлено",
-      failed: "не отправлено", tooLong: "не отправлено: слишком длинное", empty: "не отправлено: пустое",
-      typing: " печатает…", operator: "Оператор", offline: "Нет соединения, переподключаемся…",
-      connecting: "Подключаемся…", forbidden: "Чат недоступен на этом сайте.",
-      closed: "Диалог завершён. Напишите, если остались вопросы.", today: "Сегодня", yesterday: "Вчера",
-      newer: "Новые сообщения", left: "Осталось символов: ",
-      // offline form, the "operator has left" notice, the contacts form (docs/protocol.md § Offline mode)
-      fName: "Имя", fEmail: "E-mail", fMsg: "Сообщение", fPhone: "Телефон", fNameOpt: "Имя (необязательно)",
-      fSend: "Отправить", fBusy: "Отправляем…", back: "Вернуться в чат",
-      needName: "Представьтесь, пожалуйста", badName: "Имя — одна строка, не длиннее 100 символов",
-      needEmail: "Укажите e-mail — на него придёт ответ", badEmail: "Проверьте e-mail: например, name@example.com",
-      needMsg: "Напишите сообщение", longMsg: "Слишком длинное сообщение: %n из %m символов",
-      rate: "Слишком много сообщений подряд. Попробуйте позже.",
-      net: "Не удалось отправить: нет связи. Ничего не потерялось — нажмите «Отправить» ещё раз.",
-      srvErr: "Не удалось отправить. Попробуйте ещё раз.",
-      thanks: "Спасибо!", thanksMail: "Мы ответим на e-mail %e. Ответ появится и здесь, в чате.",
-      away: "Оператор отошёл. Оставьте e-mail — ответим на почту", awayBtn: "Оставить e-mail",
-      awayKnown: "Мы ответим на e-mail %e — ответ придёт и сюда, в чат.",
-      needContact: "Укажите e-mail или телефон", badPhone: "Проверьте телефон: например, +7 912 345-67-89",
-      ctSend: "Оставить контакты", ctSaved: "Спасибо! Мы свяжемся с вами: %e",
-      ctNoAnswer: "Сервер не ответил. Попробуйте ещё раз."
-    },
-    en: {
-      role: "Consultant", minimise: "Minimise chat", close: "Close chat", send: "Send",
-      input: "Message", log: "Messages", sending: "sending…", delivered: "delivered",
-      failed: "not sent", tooLong: "not sent: too long", empty: "not sent: empty",
-      typing: " is typing…", operator: "Operator", offline: "No connection, reconnecting…",
-      connecting: "Connecting…", forbidden: "The chat is not available on this site.",
-      closed: "The conversation has ended. Write to us if you have more questions.", today: "Today",
-      yesterday: "Yesterday", newer: "New messages", left: "Characters left: ",
-      fName: "Name", fEmail: "E-mail", fMsg: "Message", fPhone: "Phone", fNameOpt: "Name (optional)",
-      fSend: "Send", fBusy: "Sending…", back: "Back to the chat",
-      needName: "Please tell us your name", badName: "The name is one line of at most 100 characters",
-      needEmail: "Your e-mail, so that we can reply", badEmail: "Check the e-mail, e.g. name@example.com",
-      needMsg: "Please write a message", longMsg: "The message is too long: %n of %m characters",
-      rate: "Too many messages in a row. Please try again later.",
-      net: "Not sent: no connection. Nothing is lost — press Send again.",
-      srvErr: "Not sent. Please try again.",
-      thanks: "Thank you!", thanksMail: "We will reply to %e. The answer will also appear here, in the chat.",
-      away: "The operator has left. Leave your e-mail and we will reply there", awayBtn: "Leave e-mail",
-      awayKnown: "We will reply to %e — the answer will also come here, to the chat.",
-      needContact: "Leave an e-mail or a phone number", badPhone: "Check the phone number, e.g. +1 202 555 0143",
-      ctSend: "Leave contacts", ctSaved: "Thank you! We will get in touch: %e",
-      ctNoAnswer: "The server did not answer. Please try again."
-    }
-  };
   function t(k) { return (MSG[ctx.lang] || MSG.en)[k]; }
-  function siteText(k) { var v = ctx.texts()[k]; return typeof v === "string" ? v : ""; }
+  function siteText(k) { var v = ctx.texts()[k]; return typeof v === "string" ? Proto.keepWords(v) : ""; }
 
   // Tunables, each with its reason.
-  var BACKOFF_BASE = 300, BACKOFF_CAP = 10000; // ms: first retry fast, never wait more than 10 s
-  var FLOOD_WAIT = 5000;                       // after close 4429 the protocol asks for ≥ 5 s
   var DEAD_AFTER = 50000;                      // ms of silence = dead link (server pings every 20 s)
-  var TYPING_EVERY = 300;                      // ms: at most one typing frame per 300 ms
-  var IN_FLIGHT = 10;                          // unacked sends per socket; the server allows a burst of 40 frames
   var CACHE_MAX = 200;                         // messages kept for an instant render on the next page
-  var OUTBOX_MAX = 50;                         // unsent messages kept across reloads
   var GROUP_GAP = 5 * 60000;                   // ms: messages of one author closer than this form a group
   var BANNER_GRACE = 1200;                     // ms: quick reconnects do not flash the banner
 
@@ -160,7 +104,9 @@
     ".cmp:focus-within{border-top-color:var(--c)}" +
     ".ta{flex:1;min-width:0;height:40px;max-height:120px;margin:0;padding:10px 0;border:0;outline:0;resize:none;background:none;" +
     "color:#1b1f24;font:inherit;font-size:15px;line-height:20px;overflow-y:auto}.ta::placeholder{color:#687180;opacity:1}" +
-    ".cnt{flex:none;align-self:center;font-size:11.5px;color:#525b68}" +
+    ".cnt{flex:none;align-self:center;font-size:11.5px;color:#525b68;white-space:nowrap}.cnt.over{color:#b42318;font-weight:700}" +
+    ".lim{flex:none;margin:0;padding:8px 14px;border-top:1px solid #f3c5c0;background:#fdecea;color:#8a1c12;font-size:13px;line-height:1.35}" +
+    ".off .lim{display:none}.nxt{font-weight:600}" +
     ".send{flex:none;width:40px;height:40px;margin:0;padding:0;border:0;border-radius:50%;background:var(--c);color:var(--on);" +
     "cursor:pointer;display:flex;align-items:center;justify-content:center}.send svg{width:20px;height:20px}" +
     ".send:disabled{background:#e6e9ee;color:#545d6a;cursor:default}" +
@@ -242,6 +188,7 @@
   var paneEl = el("div", "pane");
   var offForm = el("form", "", { "data-testid": "widget-offline-form", novalidate: "" });
   var offLead = el("p", "lead");
+  var offNext = el("p", "lead nxt", { "data-testid": "widget-offline-next-open" });
   var offName = field("input", { type: "text", autocomplete: "name", "data-testid": "widget-offline-name" });
   var offEmail = field("input", { type: "email", autocomplete: "email", autocapitalize: "off",
     spellcheck: "false", "data-testid": "widget-offline-email" });
@@ -250,7 +197,7 @@
   offErr.hidden = true;
   var offSend = el("button", "btn", { type: "submit", "data-testid": "widget-offline-submit" });
   var offBack = el("button", "lnk", { type: "button" });
-  [offLead, offName.wrap, offEmail.wrap, offMsg.wrap, offErr, offSend, offBack].forEach(function (n) { offForm.appendChild(n); });
+  [offLead, offNext, offName.wrap, offEmail.wrap, offMsg.wrap, offErr, offSend, offBack].forEach(function (n) { offForm.appendChild(n); });
   var thanks = el("div", "thx", { "data-testid": "widget-offline-thanks", role: "status" });
   var okCircle = el("div", "okc");
   okCircle.appendChild(icon("ok"));
@@ -270,7 +217,9 @@
   form.appendChild(input);
   form.appendChild(counter);
   form.appendChild(sendBtn);
-  [head, banner, body, typing, slot, form].forEach(function (n) { win.appendChild(n); });
+  var limitErr = el("div", "lim", { role: "alert", "data-testid": "widget-too-long" });
+  limitErr.hidden = true;
+  [head, banner, body, typing, slot, limitErr, form].forEach(function (n) { win.appendChild(n); });
   root.insertBefore(style, root.firstChild.nextSibling);
   box.appendChild(win);
 
@@ -279,37 +228,33 @@
 
   // --- state ------------------------------------------------------------------------------
   var token = store.get("token");
-  var convs = {};          // conversation id → {status, cursor, op}
+  var S = new Proto.State();
+  var convs = S.convs;     // conversation id → {status, cursor (the resume point), op, took}
   var current = null;      // id of the open conversation, if any
   var operator = null;     // who answers now: {id, name, photo_url}
   var online = ctx.available(ctx.cfg());
-  var byKey = {};          // "cid:seq" → element
   var pendingEls = {};     // client_id → element of a message not yet stored
   var storedIds = {};      // client_ids of own messages already stored (a late outbox event must not revive them)
   var isOpen = false, atBottom = true;
-  var ws = null, ready = false, attempts = 0, stopped = false;
+  var ws = null, ready = false, stopped = false;
   var retryTimer = 0, deadTimer = 0, bannerTimer = 0, typingTimer = 0, typingHide = 0, cacheTimer = 0;
-  var sentOnSocket = {};   // client_ids sent on the current socket and not yet acked
-  var inFlight = 0, heartbeat = 20, syncRef = 0;
-  var typingSent = "", typingAt = 0, lastHref = location.href;
+  var flight = new Proto.Flight(), backoff = new Proto.Backoff(), outbox = new Proto.Outbox(store);
+  var heartbeat = 20, syncRef = 0, lastHref = location.href;
+  var parseKey = Proto.parseKey, cmp = Proto.cmp, keyStr = Proto.keyStr;
   var readKey = parseKey(store.get("read")), notifiedKey = parseKey(store.get("notified")) || readKey;
   var maxChars = ctx.cfg().max_message_chars || 4000;
+  var typingState = new Proto.Typing(0, maxChars);
+  var nextOpen = ctx.cfg().next_open_at || null; // when the shop opens next (ISO-8601 UTC), null = unknown
 
-  function parseKey(s) { var m = /^(\d+):(\d+)$/.exec(s || ""); return m ? [+m[1], +m[2]] : null; }
-  function cmp(a, b) { return a[0] - b[0] || a[1] - b[1]; }
-  function keyStr(k) { return k[0] + ":" + k[1]; }
-  function conv(id) { return convs[id] || (convs[id] = { status: "open", cursor: 0, op: null }); }
+  function conv(id) { return S.conv(id); }
 
   // --- outbox: messages typed but not yet acknowledged; shared by the tabs ---------------
-  function readOutbox() { var o = store.json("outbox"); return Array.isArray(o) ? o : []; }
-  function writeOutbox(items) { store.set("outbox", items.length ? JSON.stringify(items.slice(-OUTBOX_MAX)) : null); }
-  function outboxRemove(clientId) {
-    writeOutbox(readOutbox().filter(function (i) { return i.id !== clientId; }));
-  }
+  function readOutbox() { return outbox.items(); }
+  function outboxRemove(clientId) { outbox.remove(clientId); }
   function newClientId() {
     var a = new Uint8Array(12);
     (W.crypto || W.msCrypto).getRandomValues(a);
-    return "v-" + Date.now().toString(36) + "-" + Array.prototype.map.call(a, function (b) { return (b % 36).toString(36); }).join("");
+    return Proto.newClientId(Date.now(), a);
   }
 
   // --- rendering ------------------------------------------------------------------------------
@@ -378,7 +323,8 @@
       row.appendChild(ava);
     }
     var bubble = el("div", "bub", { dir: "auto" });
-    renderText(bubble, String(m.text == null ? "" : m.text));
+    var text = String(m.text == null ? "" : m.text);
+    renderText(bubble, author === "system" ? Proto.keepWords(text) : text); // the server's own words: "e‑mail" kept whole
     row.appendChild(bubble);
     e.appendChild(row);
     // the holding message asking for contacts carries the form under it (until they are saved)
@@ -435,9 +381,8 @@
 
   // Place e by its key: after every element with a smaller key, before pending sends.
   function place(e) {
-    var n = list.lastElementChild;
-    while (n && (!n._k || cmp(n._k, e._k) > 0)) n = n.previousElementSibling;
-    list.insertBefore(e, n ? n.nextElementSibling : list.firstChild);
+    var kids = list.children, keys = Array.prototype.map.call(kids, function (n) { return n._k || null; });
+    list.insertBefore(e, kids[Proto.insertIndex(keys, e._k)] || null);
   }
 
   function scrollDown() { list.scrollTop = list.scrollHeight; newer.hidden = true; }
@@ -451,13 +396,11 @@
 
   // A stored message: from message.created, replay, sync.result, an ack, or the cache.
   function addMessage(m, how) { // how: "live" | "ack" | "cache"
-    if (!m || typeof m.seq !== "number" || m.kind === "note") return;
-    var c = conv(m.conversation_id);
-    if (how === "live" && m.seq > c.cursor) c.cursor = m.seq;
-    var k = keyStr([m.conversation_id, m.seq]);
+    var verdict = S.receive(m, how); // moves the resume point; null: not for the visitor
+    if (!verdict) return;
     var e = m.client_id && m.kind === "visitor" ? pendingEls[m.client_id] : null;
-    if (byKey[k]) {
-      if (e && e !== byKey[k]) { e.remove(); delete pendingEls[m.client_id]; }
+    if (verdict === "duplicate") {
+      if (e && e !== S.heldAt(m)) { e.remove(); delete pendingEls[m.client_id]; }
       return;
     }
     var moved = !!e;
@@ -470,7 +413,7 @@
     }
     setSeq(e, m);
     if (m.kind === "visitor") setState(e, "delivered");
-    byKey[k] = e;
+    S.hold(m, e);
     place(e);
     if (moved) regroupAll(); else regroupAround(e);
     if (m.kind === "operator" && how === "live" && m.conversation_id === current) {
@@ -496,8 +439,7 @@
   }
 
   function addNotice(cid, text) {
-    var top = conv(cid).cursor;
-    for (var k in byKey) if (byKey[k]._k[0] === cid && byKey[k]._k[1] > top) top = byKey[k]._k[1];
+    var top = S.top(cid);
     dropNotices(cid);
     var e = el("div", "msg sys notice");
     e._t = new Date();
@@ -518,9 +460,8 @@
   }
 
   function dropConversation(cid) {
-    for (var k in byKey) if (byKey[k]._k[0] === cid) { byKey[k].remove(); delete byKey[k]; }
+    S.dropMessages(cid).forEach(function (e) { e.remove(); });
     dropNotices(cid);
-    conv(cid).cursor = 0;
     regroupAll();
     markLastVisitor();
   }
@@ -528,7 +469,7 @@
   // --- header, presence, typing ---------------------------------------------------------------
   function setOperator(op) {
     operator = op && op.name ? op : null;
-    if (current) conv(current).op = operator;
+    if (current) S.setOperator(current, operator);
     paintHeader();
     saveCacheSoon();
   }
@@ -541,7 +482,8 @@
     if (show) avatar.setAttribute("data-testid", "widget-operator-photo"); else avatar.removeAttribute("data-testid");
     win.setAttribute("aria-label", nameEl.textContent);
   }
-  function setOnline(on) {
+  function setOnline(on, frame) { // frame: welcome / availability, with next_open_at from newer servers
+    if (frame && "next_open_at" in frame) nextOpen = frame.next_open_at;
     online = !!on;
     ctx.setOnline(online);
     paintHeader();
@@ -571,8 +513,8 @@
   var EMAIL = /^[^@\s<>"',;]{1,64}@[A-Za-z0-9.-]{1,253}\.[A-Za-z]{2,63}$/;
   var PHONE = /^\+?[0-9(][0-9 ()\-.]{2,30}[0-9]$/;
 
-  function fmt(k, vars) { return t(k).replace(/%(\w)/g, function (m, n) { return n in vars ? vars[n] : m; }); }
-  function chars(s) { return Array.from(s).length; } // as the server counts (code points)
+  function fmt(k, vars) { return Proto.fill(t(k), vars); }
+  var chars = Proto.chars; // as the server counts (code points)
   // what the visitor told us: {name, email, phone, cid: contacts left in this conversation, ecid: e-mail left in it}
   function contact() { var c = store.json("contact"); return c && typeof c === "object" ? c : {}; }
   function saveContact(v, cid) {
@@ -609,7 +551,10 @@
     offBack.hidden = !current;
     var c = contact(), known = c.email && c.ecid === current ? c.email : "";
     notice.hidden = !!mode || online || !current;
-    noticeText.textContent = known ? fmt("awayKnown", { e: known }) : t("away");
+    // "the operator has left" only after an operator took this conversation; before: nobody is here
+    noticeText.textContent = known ? fmt("awayKnown", { e: known }) : t(current && conv(current).took ? "away" : "nobody");
+    offNext.textContent = mode === "form" ? Proto.nextOpenText(nextOpen, new Date(), ctx.lang) : "";
+    offNext.hidden = !offNext.textContent;
     noticeBtn.hidden = !!known;
     if (atBottom && !mode) scrollDown(); // the notice took some height from the list
   }
@@ -796,8 +741,8 @@
   function updateUnread() {
     if (visible()) markRead();
     var count = 0;
-    for (var k in byKey) {
-      var e = byKey[k];
+    for (var k in S.held) {
+      var e = S.held[k];
       if (e._m.kind !== "visitor" && (!readKey || cmp(e._k, readKey) > 0)) count++;
     }
     ctx.setUnread(count);
@@ -870,10 +815,7 @@
   function loadCache() {
     var data = store.json("cache");
     if (!data || data.v !== 1 || !data.convs) return;
-    for (var id in data.convs) {
-      var c = data.convs[id];
-      if (c && typeof c.cursor === "number") convs[+id] = { status: c.status === "closed" ? "closed" : "open", cursor: c.cursor, op: c.op || null };
-    }
+    S.load(data.convs);
     (data.msgs || []).forEach(function (m) { if (convs[m && m.conversation_id]) addMessage(m, "cache"); });
     current = data.current && convs[data.current] && convs[data.current].status === "open" ? data.current : null;
     if (current) operator = convs[current].op;
@@ -889,7 +831,7 @@
     store.set("contact", null);
     readKey = notifiedKey = null;
     for (var cid in convs) dropConversation(+cid);
-    convs = {};
+    for (var id in convs) delete convs[id];
     current = null;
     paneMode = null;
     setOperator(null);
@@ -916,8 +858,8 @@
     sock.onopen = function () {
       if (sock !== ws) return;
       alive();
-      var resume = {};
-      for (var id in convs) resume[id] = convs[id].cursor;
+      var resume;
+      resume = S.resume();
       send({
         type: "hello", visitor_token: used || null, resume: resume, lang: ctx.lang,
         page: { url: location.href, title: D.title, referrer: D.referrer }
@@ -935,7 +877,7 @@
   function drop() { // forget the socket now; its close event (maybe much later) is ignored
     var s = ws;
     ws = null;
-    ready = false;
+    ready = ctx.live = false;
     clearTimeout(deadTimer);
     if (s) { s.onclose = s.onmessage = s.onopen = null; try { s.close(); } catch (e) { /* already gone */ } }
   }
@@ -946,25 +888,22 @@
   function lost(code, usedToken) {
     ws = null;
     ready = false;
-    sentOnSocket = {};
-    inFlight = 0;
+    flight.reset();
+    ctx.live = false;
     clearTimeout(deadTimer);
     if (!bannerTimer && banner.hidden) bannerTimer = setTimeout(function () { showBanner(t("offline")); }, BANNER_GRACE);
-    if (code === 4403) { stopped = true; showBanner(t("forbidden")); return; }
-    if (code === 4401) {
+    var act = Proto.closeAction(code);
+    if (act.stop) { stopped = true; showBanner(t("forbidden")); return; }
+    if (act.reidentify) {
       var stored = store.get("token");
       if (stored && stored !== usedToken) { token = stored; return scheduleRetry(0); } // another tab already re-identified
       if (usedToken) { forgetVisitor(); return scheduleRetry(0); }
     }
-    if (code === 4408) return scheduleRetry(0);
-    scheduleRetry(code === 4429 ? FLOOD_WAIT : null);
+    scheduleRetry(act.delay == null ? null : act.delay);
   }
   function scheduleRetry(delay) {
     if (stopped || retryTimer) return;
-    if (delay == null) {
-      var cap = Math.min(BACKOFF_CAP, BACKOFF_BASE * Math.pow(2, attempts++));
-      delay = cap / 2 + Math.random() * cap / 2; // jitter: tabs and visitors do not reconnect in step
-    }
+    if (delay == null) delay = backoff.next();
     retryTimer = setTimeout(connect, delay);
   }
   function showBanner(text) { banner.textContent = text; banner.hidden = false; }
@@ -999,7 +938,7 @@
         setActive(true);
         return;
       case "operator.typing": return showTyping(f);
-      case "availability": return setOnline(ctx.available(f));
+      case "availability": return setOnline(ctx.available(f), f);
       case "contacts.saved": return onContactsSaved(f);
       case "sync.result": return onSync(f);
       case "reset":
@@ -1012,7 +951,8 @@
 
   function onWelcome(f) {
     ready = true;
-    attempts = 0;
+    ctx.live = true;
+    backoff.reset();
     hideBanner();
     heartbeat = +f.heartbeat || 20;
     alive();
@@ -1020,7 +960,7 @@
       token = f.visitor_token;
       store.set("token", token);
     }
-    setOnline(ctx.available(f));
+    setOnline(ctx.available(f), f);
     var c = f.conversation;
     // what the server already knows of this visitor (another device, a cleared cache):
     // do not ask again for contacts it has
@@ -1043,14 +983,14 @@
     }
     setActive(!!current);
     pump(true);
-    if (input.value.trim()) { typingSent = null; typingChanged(); } // the operator sees the draft again
+    if (input.value.trim()) { typingState.forget(); typingChanged(); } // the operator sees the draft again
     markRead.sent = 0;
     if (visible()) markRead();
   }
 
   function onAck(f) {
     var id = f.client_id;
-    if (sentOnSocket[id]) { delete sentOnSocket[id]; inFlight--; }
+    flight.settle(id);
     outboxRemove(id);
     addMessage(f.message, "ack");
     pump(false);
@@ -1068,8 +1008,8 @@
     if (f.ref && ctPending[f.ref]) return contactsError(f);
     var e = f.ref && pendingEls[f.ref];
     if (e) {
-      if (sentOnSocket[f.ref]) { delete sentOnSocket[f.ref]; inFlight--; }
-      if (f.code === "text_too_long" || f.code === "empty_text" || f.code === "invalid_frame") {
+      flight.settle(f.ref);
+      if (Proto.sendErrorAction(f.code) === "drop") {
         outboxRemove(f.ref); // it can never be stored: say so, keep the text on screen
         delete pendingEls[f.ref];
         setState(e, "failed", t(f.code === "text_too_long" ? "tooLong" : f.code === "empty_text" ? "empty" : "failed"));
@@ -1077,7 +1017,7 @@
         return;
       }
       // internal / rate_limited: the server asks for a retry with the same client_id
-      setTimeout(function () { pump(false); }, 2000);
+      setTimeout(function () { pump(false); }, Proto.RETRY_AFTER);
     } else if (f.code === "not_found" && !f.ref) {
       // a conversation the cache claimed is not this visitor's (another identity): forget
       // every one the server did not confirm as the open conversation
@@ -1090,26 +1030,20 @@
   // reconnect (all = true) every unacked message goes again, with the same client_id.
   function pump(all) {
     if (!ready) return;
-    var items = readOutbox();
-    for (var i = 0; i < items.length && inFlight < IN_FLIGHT; i++) {
-      var it = items[i];
-      if (sentOnSocket[it.id]) continue;
-      if (!all && (!pendingEls[it.id] || pendingEls[it.id]._foreign)) continue; // another tab's: it sends them itself
-      if (!send({ type: "message.send", client_id: it.id, text: it.text })) return;
-      sentOnSocket[it.id] = true;
-      inFlight++;
-    }
+    // another tab's messages (foreign): it sends them itself, except after a reconnect
+    var own = function (id) { return !!pendingEls[id] && !pendingEls[id]._foreign; };
+    flight.pick(readOutbox(), all, own).some(function (it) {
+      if (!send({ type: "message.send", client_id: it.id, text: it.text })) return true;
+      flight.mark(it.id);
+    });
   }
 
   // --- composing ------------------------------------------------------------------------------
   function submit() {
     var text = input.value.replace(/^\s+|\s+$/g, "");
     if (!text) return;
-    if (text.length > maxChars) { updateCounter(); return; }
-    var item = { id: newClientId(), text: text, t: Date.now() };
-    var items = readOutbox();
-    items.push(item);
-    writeOutbox(items);
+    if (Proto.measure(text, maxChars).over) { updateCounter(true); return; } // refused, said so; the text stays
+    var item = outbox.add(text, Date.now(), newClientId());
     input.value = "";
     saveDraft();
     autosize();
@@ -1119,31 +1053,36 @@
     sendBtn.disabled = true;
     scrollDown();
   }
-  function typingChanged() { // at most one frame per TYPING_EVERY; the last value always goes
+  function typingChanged() { // at most one frame per Proto.TYPING_EVERY; the last value always goes
     if (typingTimer) return;
     typingTimer = setTimeout(function () {
       typingTimer = 0;
-      var v = input.value.slice(0, maxChars);
-      if (v.trim() === "") v = "";
-      if (v === typingSent || !ready) return;
-      typingSent = v;
-      typingAt = Date.now();
-      send({ type: "typing", text: v });
-    }, Math.max(0, typingAt + TYPING_EVERY - Date.now()));
+      if (!ready) return;
+      typingState.max = maxChars;
+      var v = typingState.take(input.value, Date.now());
+      if (v !== null) send({ type: "typing", text: v });
+    }, typingState.wait(Date.now()));
   }
   function autosize() {
-    sendBtn.disabled = !input.value.trim();
     updateCounter();
     if (win.hidden) return; // nothing to measure while hidden; open() measures again
     input.style.height = "auto";
     var h = input.scrollHeight; // padding included: one line = 40 px, five lines = 120 px
     input.style.height = h ? Math.min(Math.max(h, 40), 120) + "px" : "";
   }
-  function updateCounter() {
-    var left = maxChars - input.value.length;
-    counter.hidden = left > Math.min(200, maxChars / 10);
-    counter.textContent = String(left);
-    counter.setAttribute("aria-label", t("left") + left);
+  // Counted as the server counts (code points). Near the limit: "3 950 / 4 000"; over it: red,
+  // the send button off and a message saying why (also when Enter is pressed), nothing cut.
+  function updateCounter(tried) {
+    var text = input.value.replace(/^\s+|\s+$/g, ""), m = Proto.measure(text, maxChars);
+    counter.hidden = !m.show;
+    counter.classList.toggle("over", m.over);
+    counter.textContent = m.n.toLocaleString(ctx.lang) + " / " + maxChars.toLocaleString(ctx.lang);
+    counter.setAttribute("aria-label", fmt("count", { n: m.n, m: maxChars }));
+    sendBtn.disabled = !text || m.over;
+    var say = m.over ? fmt("overLimit", { n: m.n.toLocaleString(ctx.lang), m: maxChars.toLocaleString(ctx.lang) }) : "";
+    if (limitErr.textContent !== say) limitErr.textContent = say;
+    limitErr.hidden = !say;
+    if (tried && m.over) input.focus();
   }
   input.addEventListener("input", function () { autosize(); typingChanged(); saveDraft(); });
   function saveDraft() { store.set("draft", input.value || null, true); } // survives the next page of this tab
@@ -1205,16 +1144,17 @@
     var tx = ctx.texts();
     input.setAttribute("placeholder", tx.placeholder || "");
     input.setAttribute("aria-label", t("input"));
-    input.setAttribute("maxlength", String(maxChars = ctx.cfg().max_message_chars || maxChars));
+    maxChars = ctx.cfg().max_message_chars || maxChars; // no maxlength: the browser would cut silently, in UTF-16 units
+    if ("next_open_at" in ctx.cfg()) nextOpen = ctx.cfg().next_open_at;
     sendBtn.setAttribute("aria-label", t("send"));
     list.setAttribute("aria-label", t("log"));
     newer.textContent = t("newer") + " ↓";
     greeting.textContent = "";
     greeting._t = null;
-    if (tx.greeting) {
+    if (siteText("greeting")) {
       var row = el("div", "row"), ava = el("span", "ava", { "aria-hidden": "true" }), b = el("div", "bub", { dir: "auto" });
       fillAvatar(ava, null);
-      b.textContent = tx.greeting;
+      b.textContent = siteText("greeting");
       row.appendChild(ava);
       row.appendChild(b);
       greeting.appendChild(row);
@@ -1222,8 +1162,8 @@
     } else if (greeting.parentNode) {
       greeting.remove();
     }
-    offLead.textContent = tx.offline_text || "";
-    offLead.hidden = !tx.offline_text;
+    offLead.textContent = siteText("offline_text");
+    offLead.hidden = !offLead.textContent;
     offName.lbl.textContent = t("fName");
     offEmail.lbl.textContent = t("fEmail");
     offEmail.inp.setAttribute("placeholder", "name@example.com");

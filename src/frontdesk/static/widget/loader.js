@@ -198,28 +198,41 @@
     }
   }
 
-  var cachedCfg = !!store.get("cfg");
-  if (cachedCfg) mount();
-  fetch(base + "/api/v1/widget/config?site=" + encodeURIComponent(site), { credentials: "omit" })
-    .then(function (r) {
-      if (r.status === 404) throw { unknownSite: true };
-      if (!r.ok) throw 0; // server trouble: cached or default look
-      return r.json();
-    })
-    .then(function (fresh) {
-      cfg = fresh;
-      online = availableIn(fresh);
-      ctx.lang = pickLang();
-      store.set("cfg", JSON.stringify(fresh));
-      mount();
-      if (ctx.chat) ctx.chat.configure();
-    }, function (err) {
-      if (err && err.unknownSite) { // wrong site key: show nothing rather than a broken chat
-        if (W.console) console.warn("frontdesk: unknown site key " + site);
-        store.set("cfg", null);
-        host.remove();
-        return;
-      }
-      mount();
-    });
+  // availability, live: the chat socket's frames while it is up (ctx.live), else the settings
+  // again on return to the tab and each minute while it is visible
+  var askedAt = 0;
+  function getCfg() {
+    askedAt = Date.now();
+    return fetch(base + "/api/v1/widget/config?site=" + encodeURIComponent(site), { credentials: "omit", cache: "no-store" })
+      .then(function (r) {
+        if (r.status === 404) throw { unknownSite: true };
+        if (!r.ok) throw 0; // cached or default look
+        return r.json();
+      })
+      .then(function (fresh) {
+        cfg = fresh;
+        online = availableIn(fresh);
+        ctx.lang = pickLang();
+        store.set("cfg", JSON.stringify(fresh));
+        mount();
+        if (ctx.chat) ctx.chat.configure();
+      });
+  }
+  function recheck() {
+    if (D.visibilityState == "visible" && !ctx.live && host.isConnected && Date.now() - askedAt > 5e3) getCfg().catch(mount);
+  }
+  D.addEventListener("visibilitychange", recheck);
+  W.addEventListener("focus", recheck);
+  setInterval(recheck, 6e4);
+
+  if (store.get("cfg")) mount();
+  getCfg().catch(function (err) {
+    if (err && err.unknownSite) { // wrong site key: show nothing rather than a broken chat
+      if (W.console) console.warn("frontdesk: unknown site key " + site);
+      store.set("cfg", null);
+      host.remove();
+      return;
+    }
+    mount();
+  });
 })();

@@ -81,6 +81,9 @@ export function setServerTime(unixSeconds) {
 
 export function serverNow() { return Date.now() + serverOffsetMs; }
 
+/** Length in Unicode code points, as the server counts (Python len()): an emoji is one, not two. */
+export function codePoints(text) { return String(text).replace(/[\uD800-\uDBFF][\uDC00-\uDFFF]/g, ' ').length; }
+
 export function parseTime(iso) { const ms = Date.parse(iso || ''); return Number.isNaN(ms) ? null : ms; }
 
 export function formatClock(iso) {

@@ -1,6 +1,6 @@
 // The workplace: conversation list, the dialog, the visitor card, offers and hotkeys.
 import { t } from './i18n.js';
-import { clear, extLink, formatClock, formatDateTime, formatDuration, h, icon, linkify, serverNow, toast } from './dom.js';
+import { clear, codePoints, extLink, formatClock, formatDateTime, formatDuration, h, icon, linkify, serverNow, toast } from './dom.js';
 import { waitingSince } from './store.js';
 
 const TYPING_IDLE_MS = 3_000;      // stop "operator is typing" after this long without a key
@@ -511,7 +511,7 @@ export class Workplace {
   }
 
   _renderCount() {
-    const n = this.input.value.trim().length;
+    const n = codePoints(this.input.value.trim());   // as the server counts
     const over = n > this.maxChars;
     this.charCount.textContent = n > this.maxChars * 0.8 ? `${n} / ${this.maxChars}` : '';
     this.charCount.classList.toggle('composer__count--over', over);
@@ -528,8 +528,8 @@ export class Workplace {
     if (!conv || conv.data.status !== 'open') return;
     const text = this.input.value.trim();
     if (!text) return;
-    if (text.length > this.maxChars) {
-      toast(t('composer.tooLong', { n: text.length, max: this.maxChars }), 'error');
+    if (codePoints(text) > this.maxChars) {
+      toast(t('composer.tooLong', { n: codePoints(text), max: this.maxChars }), 'error');
       return;
     }
     this._stopTyping();
