@@ -211,20 +211,24 @@ def _has_control(value: str) -> bool:
 
 
 def check_visitor_name(name: object) -> str:
-    """1–100 characters on one line: it goes into e-mail headers, so no CR/LF or other control characters."""
-    if not isinstance(name, str) or not name.strip() or len(name.strip()) > NAME_MAX:
-        raise ActionError("invalid_name", f"name must be 1-{NAME_MAX} characters")
-    if _has_control(name):
-        raise ActionError("invalid_name", "name must be one line without control characters")
-    return " ".join(name.split())
+    """1–100 characters on one line: it goes into e-mail headers (``mail.headers.check_header_text``:
+    no CR/LF, control characters, U+2028/U+2029, bidi controls or RFC 2047 ``=?…?=``)."""
+    from frontdesk.mail.headers import HeaderValueError, check_header_text
+
+    try:
+        return check_header_text(name, "name", NAME_MAX)
+    except HeaderValueError as exc:
+        raise ActionError("invalid_name", str(exc)) from None
 
 
 def check_visitor_email(email: object) -> str:
-    if (not isinstance(email, str) or len(email.strip()) > 254 or _has_control(email)
-            or not email.strip().isascii() or not EMAIL_RE.match(email.strip())
-            or ".." in email or email.strip().startswith(".")):
-        raise ActionError("invalid_email", "a valid e-mail address is required, e.g. name@example.com")
-    return email.strip().lower()
+    """A plain ASCII ``local@domain`` (``mail.headers.check_address``), lower-cased."""
+    from frontdesk.mail.headers import HeaderValueError, check_address
+
+    try:
+        return check_address(email, "email").lower()
+    except HeaderValueError:
+        raise ActionError("invalid_email", "a valid e-mail address is required, e.g. name@example.com") from None
 
 
 def check_phone(phone: object) -> str:
