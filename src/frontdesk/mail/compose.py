@@ -14,6 +14,7 @@ encoded by us-the-policy and bodies are UTF-8 quoted-printable, so the message i
 from __future__ import annotations
 
 import html
+import re
 from dataclasses import dataclass
 from email.headerregistry import Address
 from email.message import EmailMessage
@@ -172,12 +173,20 @@ class Rendered:
     data: bytes
 
 
+_SURROGATE_RE = re.compile("[\ud800-\udfff]")
+
+
+def _encodable(text: str | None) -> str:
+    """Lone surrogates (text stored before input was checked) cannot be UTF-8: U+FFFD instead."""
+    return _SURROGATE_RE.sub("\ufffd", text or "")
+
+
 def _body(row: OutboxEmail) -> bytes:
     """multipart/alternative (text + HTML, UTF-8 quoted-printable) with its MIME headers only:
     no value a person typed reaches this part's header fields."""
     body = EmailMessage(policy=SMTP)
-    body.set_content(row.text, cte="quoted-printable")
-    body.add_alternative(row.html, subtype="html", cte="quoted-printable")
+    body.set_content(_encodable(row.text), cte="quoted-printable")
+    body.add_alternative(_encodable(row.html), subtype="html", cte="quoted-printable")
     return body.as_bytes()
 
 

@@ -117,7 +117,8 @@ def neutral_header_text(value: object, max_len: int = TEXT_MAX) -> str:
 
 
 def check_address(value: object, what: str = "e-mail") -> str:
-    """The input rule for an e-mail address: a plain ASCII ``local@domain`` (returned stripped;
+    """The input rule for an e-mail address: a plain ASCII ``local@domain`` (returned without
+    surrounding spaces; any other white space or control character is refused;
     callers that store visitor addresses lower-case them).
 
     Only what every mail system reads the same way: a dot-atom local part (no
@@ -125,7 +126,7 @@ def check_address(value: object, what: str = "e-mail") -> str:
     (or ``xn--``) top-level label, RFC 5321 lengths."""
     if not isinstance(value, str):
         raise HeaderValueError(what, "must be a string")
-    addr = value.strip()
+    addr = value.strip(" ")
     bad = "is not a valid e-mail address, e.g. name@example.com"
     if not addr or len(addr) > ADDRESS_MAX or not addr.isascii() or header_text_problem(addr):
         raise HeaderValueError(what, bad)
