@@ -136,6 +136,15 @@ def compliant_decode(value: str) -> str:
 def inspect(raw: bytes, rcpt_tos: list[str], *, to: str, reply_to: str | None, sender: str) -> list[str]:
     """Every way the received message differs from a clean one (empty list = clean)."""
     problems: list[str] = []
+    try:
+        _inspect(problems, raw, rcpt_tos, to=to, reply_to=reply_to, sender=sender)
+    except Exception as exc:  # noqa: BLE001 - bytes the standard parser chokes on are not clean either
+        problems.append(f"unreadable message ({exc.__class__.__name__}: {exc})")
+    return problems
+
+
+def _inspect(problems: list[str], raw: bytes, rcpt_tos: list[str], *, to: str, reply_to: str | None,
+             sender: str) -> None:
     if rcpt_tos != [to]:
         problems.append(f"envelope recipients {rcpt_tos!r}, expected [{to!r}]")
     if not raw.isascii():
@@ -177,4 +186,3 @@ def inspect(raw: bytes, rcpt_tos: list[str], *, to: str, reply_to: str | None, s
         extra = {k.lower() for k in part.keys()} - PART_HEADERS
         if extra or len(part.keys()) != len({k.lower() for k in part.keys()}):
             problems.append(f"part header fields {part.keys()!r}")
-    return problems
