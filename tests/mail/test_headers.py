@@ -75,6 +75,18 @@ def test_check_address_shapes():
             check_address(bad)
 
 
+def test_configured_addresses_may_use_any_host_name_but_nothing_else():
+    for host_only in ("noreply@localhost", "noreply@127.0.0.1", "a@mail-1", "a@chat.example.123"):
+        with pytest.raises(HeaderValueError):
+            check_address(host_only)  # not what a visitor's mailbox looks like
+        assert check_address(host_only, strict=False) == host_only
+        assert safe_address(host_only).addr_spec == host_only
+    for case, value, must_refuse in ADDRESSES:
+        if must_refuse:
+            with pytest.raises(HeaderValueError):
+                check_address(value, strict=False)
+
+
 def test_encoded_words_are_short_split_on_characters_and_decode_back():
     for text in ("Ж" * 200, "😀" * 50, "a" + "😀" * 40, "Иван «Грозный» <a@b>, \"x\"", "x"):
         words = encoded_words(text)

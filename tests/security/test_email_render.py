@@ -79,3 +79,13 @@ def test_the_last_net_refuses_tampered_bytes():
     for data in tampered:
         with pytest.raises(HeaderValueError):
             compose.check_serialized(data, subject=subject, expected=expected)
+
+
+def test_the_default_sender_address_still_works():
+    """Without FRONTDESK_MAIL_FROM the sender is noreply@ the public host, also a bare host name."""
+    for settings, sender in ((Settings(), "noreply@localhost"),
+                             (Settings(public_url="http://127.0.0.1:8000"), "noreply@127.0.0.1"),
+                             (Settings(public_url="https://chat.shop.example"), "noreply@chat.shop.example")):
+        out = compose.render(_row(), settings)
+        assert out.sender == sender
+        assert inspect(out.data, out.recipients, to="ivan@example.com", reply_to=REPLY_TO, sender=sender) == []

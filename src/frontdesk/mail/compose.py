@@ -8,8 +8,8 @@ would decode them and write a CR LF back out), addresses must be plain
 ``local@domain``. ``render`` then serializes the message once, checks the bytes
 (exactly the headers we set, one each, the recipients we meant) and those very
 bytes are what the sender transmits. Non-ASCII subjects and names are RFC 2047
-encoded by us-the-policy and bodies are UTF-8 quoted-printable, so the message is
-7-bit clean and any server relays it.
+encoded (by ``headers``, not by the ``email`` package) and bodies are UTF-8
+quoted-printable, so the message is 7-bit clean and any server relays it.
 """
 from __future__ import annotations
 
@@ -43,7 +43,7 @@ def sender_address(settings: Settings) -> tuple[str, str]:
     if settings.mail_from.strip():
         name, addr = parseaddr(settings.mail_from)
         try:
-            addr = check_address(addr, "FRONTDESK_MAIL_FROM")
+            addr = check_address(addr, "FRONTDESK_MAIL_FROM", strict=False)
         except HeaderValueError:
             raise ValueError(f"FRONTDESK_MAIL_FROM is not an address: {settings.mail_from!r}") from None
         return neutral_header_text(name), addr

@@ -47,6 +47,7 @@ _ATOM = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+"
 _LOCAL_RE = re.compile(rf"^{_ATOM}(?:\.{_ATOM})*$")
 _LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
 _DOMAIN_RE = re.compile(rf"^(?:{_LABEL}\.)+(?:[A-Za-z]{{2,63}}|xn--[A-Za-z0-9-]{{1,59}})$")
+_HOST_RE = re.compile(rf"^{_LABEL}(?:\.{_LABEL})*$")  # any host name: "localhost", "127.0.0.1"
 LOCAL_MAX, DOMAIN_MAX, ADDRESS_MAX = 64, 253, 254
 
 
@@ -116,14 +117,17 @@ def neutral_header_text(value: object, max_len: int = TEXT_MAX) -> str:
     return text[:max_len].rstrip()
 
 
-def check_address(value: object, what: str = "e-mail") -> str:
+def check_address(value: object, what: str = "e-mail", *, strict: bool = True) -> str:
     """The input rule for an e-mail address: a plain ASCII ``local@domain`` (returned without
     surrounding spaces; any other white space or control character is refused;
     callers that store visitor addresses lower-case them).
 
     Only what every mail system reads the same way: a dot-atom local part (no
     quoted strings, comments, ``=?``/``?=``), LDH domain labels with an alphabetic
-    (or ``xn--``) top-level label, RFC 5321 lengths."""
+    (or ``xn--``) top-level label, RFC 5321 lengths. ``strict=False`` (compose time, where
+    configured addresses such as ``noreply@localhost`` pass too) accepts any host name of
+    letter-digit-hyphen labels: just as safe in a header, only less likely to be a
+    visitor's real mailbox."""
     if not isinstance(value, str):
         raise HeaderValueError(what, "must be a string")
     addr = value.strip(" ")
@@ -132,7 +136,7 @@ def check_address(value: object, what: str = "e-mail") -> str:
         raise HeaderValueError(what, bad)
     local, at, domain = addr.rpartition("@")
     if (not at or not local or len(local) > LOCAL_MAX or len(domain) > DOMAIN_MAX
-            or not _LOCAL_RE.match(local) or not _DOMAIN_RE.match(domain)):
+            or not _LOCAL_RE.match(local) or not (_DOMAIN_RE if strict else _HOST_RE).match(domain)):
         raise HeaderValueError(what, bad)
     return addr
 
@@ -140,8 +144,8 @@ def check_address(value: object, what: str = "e-mail") -> str:
 def safe_address(addr: object, display_name: object = "", what: str = "address",
                  name_max: int = TEXT_MAX) -> Address:
     """An ``Address`` built from checked parts: the address must pass ``check_address``
-    (``HeaderValueError`` otherwise), the display name is neutralised."""
-    spec = check_address(addr, what)
+    (not strict: any host name; ``HeaderValueError`` otherwise), the display name is neutralised."""
+    spec = check_address(addr, what, strict=False)
     local, _, domain = spec.rpartition("@")
     return Address(display_name=neutral_header_text(display_name, name_max), username=local, domain=domain)
 
@@ -203,7 +207,7 @@ def address_field(name: str, address: Address) -> str:
     """``To``/``From``/``Reply-To`` with one address: ``Name <local@domain>``. The display
     name is re-neutralised; it stays in clear only when it is plain ASCII words (RFC 5322
     atoms), otherwise it is encoded words — never a quoted string."""
-    spec = check_address(address.addr_spec, name)
+    spec = check_address(address.addr_spec, name, strict=False)
     display = neutral_header_text(address.display_name)
     if not display:
         return _fold(name, [spec])
