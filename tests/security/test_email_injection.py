@@ -4,7 +4,8 @@ received. (``compose.render`` on stored rows: test_email_render.py.)
 
 ``frontdesk serve`` runs in a subprocess (SQLite): the offline form's name, e-mail and message;
 the site name (the From display name and the Subject); the site's
-notification addresses; the operator's name and reply text in the reply e-mail; and a
+notification addresses; the operator's name and reply text in the reply e-mail; the name and
+e-mail a visitor leaves as contacts (``POST /widget/contacts``: the reply's To); and a
 visitor's name and e-mail written straight into the database (as if stored before the fix).
 A form field must answer 4xx with its JSON error code; a value that reaches an e-mail must
 arrive neutralised: exactly the envelope recipient we meant, exactly our header fields once
@@ -139,18 +140,25 @@ def _submit_cases(run: Run) -> None:
 
     # the operator's reply e-mail: the operator's name, the reply text, and a visitor's name and
     # e-mail stored before the fix (written straight into the database)
+    tokens: dict[int, str] = {}
+
     def conversation(tag: str) -> tuple[int, int, str]:
         email = f"{tag}@visitor.example"
         r = run.offline(quiet["site_key"], name="Иван", email=email, message=f"[{tag}] вопрос")
         assert r.status_code == 201, r.text
+        tokens[r.json()["conversation_id"]] = r.json()["visitor_token"]
         return r.json()["conversation_id"], r.json()["visitor_id"], email
 
-    for n, (case, value, _) in enumerate(TEXT):
+    def contacts(cid: int, **body) -> httpx.Response:  # noqa: ANN003 - the visitor leaves contacts
+        return run.http.post("/api/v1/widget/contacts", params={"site": quiet["site_key"]}, json=body,
+                             headers={"Authorization": f"Bearer {tokens[cid]}"})
+
+    for n, (case, value, must_refuse) in enumerate(TEXT):
         run.fields["operator.name"] += 1
         r = run.op.call("PATCH", f"/api/v1/operators/{admin_id}", json={"name": value})
         if r.status_code == 200:
             cid, _, email = conversation(f"opname-{n}")
-            r = run.reply(cid, "Ответ", f"opname-{n}")
+            r = run.reply(cid, f"Ответ [operator.name/{case}]", f"opname-{n}")
             assert r.status_code == 200, r.text
             run.expect.append({"field": "operator.name", "case": case, "cid": cid, "to": email,
                                "reply_to": REPLY_TO, "maybe_failed": False})
@@ -159,27 +167,51 @@ def _submit_cases(run: Run) -> None:
 
         run.fields["operator.reply"] += 1
         cid, _, email = conversation(f"optext-{n}")
-        r = run.reply(cid, value, f"optext-{n}")
+        r = run.reply(cid, f"{value} [operator.reply/{case}]", f"optext-{n}")
         if r.status_code == 200:
             run.expect.append({"field": "operator.reply", "case": case, "cid": cid, "to": email,
                                "reply_to": REPLY_TO, "maybe_failed": False})
         else:
             run.refused("operator.reply", case, r, ("empty_text", "text_too_long", "invalid_input"))
 
+        run.fields["contacts.name"] += 1  # the visitor's name in the reply's To
+        cid, _, email = conversation(f"cname-{n}")
+        r = contacts(cid, email=email, name=value)
+        if r.status_code == 200:
+            if must_refuse:
+                run.fail("contacts.name", case, "accepted")
+            assert run.reply(cid, f"Ответ [contacts.name/{case}]", f"cname-{n}").status_code == 200
+            run.expect.append({"field": "contacts.name", "case": case, "cid": cid, "to": email,
+                               "reply_to": REPLY_TO, "maybe_failed": False})
+        else:
+            run.refused("contacts.name", case, r, ("invalid_name",))
+
         run.fields["stored.visitor_name"] += 1
         cid, visitor_id, email = conversation(f"vname-{n}")
         run.db.execute("UPDATE visitors SET name = ? WHERE id = ?", (value, visitor_id))
-        r = run.reply(cid, "Ответ", f"vname-{n}")
+        r = run.reply(cid, f"Ответ [stored.visitor_name/{case}]", f"vname-{n}")
         assert r.status_code == 200, r.text
         run.expect.append({"field": "stored.visitor_name", "case": case, "cid": cid, "to": email,
                            "reply_to": REPLY_TO, "maybe_failed": False})
     run.op.call("PATCH", f"/api/v1/operators/{admin_id}", json={"name": "Администратор"})
 
     for n, (case, value, must_refuse) in enumerate(ADDRESSES):
+        run.fields["contacts.email"] += 1  # the reply's envelope recipient and To
+        cid, _, _ = conversation(f"cemail-{n}")
+        r = contacts(cid, email=value)
+        if r.status_code == 200:
+            if must_refuse:
+                run.fail("contacts.email", case, "accepted")
+            assert run.reply(cid, f"Ответ [contacts.email/{case}]", f"cemail-{n}").status_code == 200
+            run.expect.append({"field": "contacts.email", "case": case, "cid": cid, "to": value.strip().lower(),
+                               "reply_to": REPLY_TO, "maybe_failed": False})
+        else:
+            run.refused("contacts.email", case, r, ("invalid_email",))
+
         run.fields["stored.visitor_email"] += 1
         cid, visitor_id, _ = conversation(f"vemail-{n}")
         run.db.execute("UPDATE visitors SET email = ? WHERE id = ?", (value, visitor_id))
-        r = run.reply(cid, "Ответ", f"vemail-{n}")
+        r = run.reply(cid, f"Ответ [stored.visitor_email/{case}]", f"vemail-{n}")
         assert r.status_code == 200, r.text
         run.expect.append({"field": "stored.visitor_email", "case": case, "cid": cid, "to": value.strip(),
                            "reply_to": REPLY_TO, "maybe_failed": True, "must_fail": must_refuse})
@@ -212,9 +244,8 @@ def _check_deliveries(run: Run, sink: SmtpSink) -> None:
             continue
         if e.get("must_fail"):
             run.fail(field, case, "an address that is not plain was sent to")
-        marker = f"[{field}/{case}]" if field.startswith(("form.", "site.")) else None
-        mails = [i for i, m in enumerate(received)
-                 if i not in taken and (m.rcpt_tos == [e["to"]] if marker is None else marker in haystacks[i])]
+        marker = f"[{field}/{case}]"  # in the form's message or the operator's reply: in the body
+        mails = [i for i, m in enumerate(received) if i not in taken and marker in haystacks[i]]
         if len(mails) != 1:
             run.fail(field, case, f"{len(mails)} e-mails received for it")
             continue
@@ -250,9 +281,13 @@ def test_every_field_that_reaches_an_email_refuses_or_neutralises_the_corpus(mai
         run.http.close()
         run.db.close()
     total = sum(run.fields.values())
+    n_text = sum(1 for f, n in run.fields.items() if n == len(TEXT))
+    n_addr = sum(1 for f, n in run.fields.items() if n == len(ADDRESSES))
+    assert n_text * len(TEXT) + n_addr * len(ADDRESSES) == total, run.fields
     injections = len({(f, c) for f, c, _ in run.failures})
     security_counts(
-        f"header corpus: {len(TEXT)} text payloads × 6 fields + {len(ADDRESSES)} address payloads × 3 fields "
+        f"header corpus: {len(TEXT)} text payloads × {n_text} fields + {len(ADDRESSES)} address payloads × "
+        f"{n_addr} fields "
         f"= {total} cases: " + ", ".join(f"{n} {what}" for what, n in sorted(run.outcomes.items()))
         + f"; {len(sink.received)} e-mails received; {injections} injections")
     assert run.failures == [], "\n".join(f"{f} / {c}: {p}" for f, c, p in run.failures[:60])
