@@ -13,8 +13,8 @@ with the standard library only and lists every way they differ from what we send
 from __future__ import annotations
 
 import base64
-import re
 import email.policy
+import re
 import unicodedata
 from email.header import decode_header, make_header
 from email.parser import BytesHeaderParser, BytesParser
