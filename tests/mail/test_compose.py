@@ -46,10 +46,10 @@ def _row(**kw) -> OutboxEmail:
 
 
 def test_built_message_is_7bit_clean_multipart_and_decodes_back():
-    msg, envelope_from = compose.build_message(_row(reply_to="help@shop.example", reply_to_name="Помощь"),
-                                               Settings(mail_from="support@shop.example"))
-    raw = msg.as_bytes()
-    assert raw.isascii() and envelope_from == "support@shop.example"
+    out = compose.render(_row(reply_to="help@shop.example", reply_to_name="Помощь"),
+                         Settings(mail_from="support@shop.example"))
+    raw = out.data
+    assert raw.isascii() and out.sender == "support@shop.example" and out.recipients == ["ivan@example.com"]
     back = email.message_from_bytes(raw, policy=email.policy.default)
     assert back["Subject"] == "Ответ на ваше сообщение"
     assert str(back["From"]) == "Магазин <support@shop.example>"  # the site's name when MAIL_FROM has none

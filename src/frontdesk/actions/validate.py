@@ -17,9 +17,9 @@ import re
 import unicodedata
 
 from frontdesk.actions.errors import ActionError, not_found
+from frontdesk.mail.headers import HeaderValueError, check_address, check_header_text
 
 CLIENT_ID_RE = re.compile(r"^[A-Za-z0-9_.:\-]{1,64}$")
-EMAIL_RE = re.compile(r"^[^@\s<>\"',;]{1,64}@[A-Za-z0-9.-]{1,253}\.[A-Za-z]{2,63}$")
 PHONE_RE = re.compile(r"^\+?[0-9(][0-9 ()\-.]{2,30}[0-9]$")
 MAX_ID = 2**63 - 1
 HISTORY_PAGE_MAX = 200
@@ -107,16 +107,21 @@ def check_name(name: object, what: str = "name", max_len: int = NAME_MAX, code: 
 
 
 def check_email(email: object, code: str = "invalid_input") -> str:
-    if (not isinstance(email, str) or len(email.strip()) > 254 or has_control(email)
-            or not email.strip().isascii() or not EMAIL_RE.match(email.strip())
-            or ".." in email or email.strip().startswith(".")):
-        raise ActionError(code, "a valid e-mail address is required, e.g. name@example.com")
-    return email.strip().lower()
+    """A plain ASCII ``local@domain`` (``mail.headers.check_address``: no quotes, comments, encoded
+    words or control characters — it may end up in a header), lower-cased."""
+    try:
+        return check_address(email, "email").lower()
+    except HeaderValueError:
+        raise ActionError(code, "a valid e-mail address is required, e.g. name@example.com") from None
 
 
 def check_visitor_name(name: object) -> str:
-    """1–100 characters on one line: it goes into e-mail headers (mail/ encodes it safely too)."""
-    return check_name(name, "name", NAME_MAX, code="invalid_name")
+    """1–100 characters on one line: it goes into e-mail headers (``mail.headers.check_header_text``:
+    no CR/LF, control characters, U+2028/U+2029, bidi controls or RFC 2047 ``=?…?=``)."""
+    try:
+        return check_header_text(name, "name", NAME_MAX)
+    except HeaderValueError as exc:
+        raise ActionError("invalid_name", str(exc)) from None
 
 
 def check_visitor_email(email: object) -> str:

@@ -1,21 +1,31 @@
 """What the e-mails say (ru/en, plain text + HTML) and how an outbox row becomes a message.
 
-Everything a visitor or operator typed is escaped in the HTML part; header
-values are single-line by construction (``one_line``) and the stdlib's SMTP
-policy refuses CR/LF in headers anyway. Non-ASCII subjects and names are
-RFC 2047 encoded and bodies are UTF-8 quoted-printable, so the message is
-7-bit clean and any server relays it.
+Everything a visitor or operator typed is escaped in the HTML part. Every header
+is built from parts checked by ``frontdesk.mail.headers`` *when the message is
+built* (whatever was stored): display names and the subject are neutralised
+(one line, no control characters, no RFC 2047 encoded words — Python 3.11.7
+would decode them and write a CR LF back out), addresses must be plain
+``local@domain``. ``render`` then serializes the message once, checks the bytes
+(exactly the headers we set, one each, the recipients we meant) and those very
+bytes are what the sender transmits. Non-ASCII subjects and names are RFC 2047
+encoded (by ``headers``, not by the ``email`` package) and bodies are UTF-8
+quoted-printable, so the message is 7-bit clean and any server relays it.
 """
 from __future__ import annotations
 
 import html
-import unicodedata
+import re
+from dataclasses import dataclass
 from email.headerregistry import Address
 from email.message import EmailMessage
-from email.policy import SMTP
+from email.parser import BytesHeaderParser, BytesParser
+from email.policy import SMTP, compat32
+from email.policy import default as default_policy
 from email.utils import format_datetime, make_msgid, parseaddr
 from urllib.parse import urlsplit
 
+from frontdesk.mail.headers import (HeaderValueError, address_field, check_address, message_id_field,
+                                    neutral_header_text, safe_address, unstructured_field)
 from frontdesk.models import OutboxEmail
 from frontdesk.settings import Settings
 
@@ -23,18 +33,20 @@ SUBJECT_MAX = 300
 
 
 def one_line(value: str | None, limit: int = 200) -> str:
-    """Control and line-separator characters become spaces: nothing can start a new header line."""
-    out = "".join(" " if unicodedata.category(ch) in ("Cc", "Zl", "Zp") else ch for ch in value or "")
-    return " ".join(out.split())[:limit]
+    """Control and line-separator characters become spaces, encoded words are broken
+    (``headers.neutral_header_text``): nothing can start a new header line."""
+    return neutral_header_text(value, limit)
 
 
 def sender_address(settings: Settings) -> tuple[str, str]:
     """(display name, address) of FRONTDESK_MAIL_FROM; default noreply@ the public host."""
     if settings.mail_from.strip():
         name, addr = parseaddr(settings.mail_from)
-        if not addr or "@" not in addr:
-            raise ValueError(f"FRONTDESK_MAIL_FROM is not an address: {settings.mail_from!r}")
-        return name, addr
+        try:
+            addr = check_address(addr, "FRONTDESK_MAIL_FROM", strict=False)
+        except HeaderValueError:
+            raise ValueError(f"FRONTDESK_MAIL_FROM is not an address: {settings.mail_from!r}") from None
+        return neutral_header_text(name), addr
     host = urlsplit(settings.public_url).hostname if settings.public_url else None
     return "", f"noreply@{host or 'localhost'}"
 
@@ -146,23 +158,102 @@ def operator_reply(lang: str, *, site: str, visitor_name: str | None, operator: 
     return subject, text, _html_page(parts)
 
 
-def _address(name: str, addr: str) -> Address:
-    local, _, domain = addr.rpartition("@")
-    return Address(display_name=one_line(name), username=local, domain=domain)
+# The header fields ``render`` writes, in order; the body part adds MIME-Version and Content-Type.
+_HEADERS = ("Subject", "From", "To", "Reply-To", "Date", "Message-ID", "Auto-Submitted",
+            "MIME-Version", "Content-Type")
+LINE_MAX = 998  # RFC 5322 § 2.1.1, without the CR LF
+
+
+@dataclass(frozen=True)
+class Rendered:
+    """What the sender transmits: the envelope and the exact bytes that were checked."""
+
+    sender: str
+    recipients: list[str]
+    data: bytes
+
+
+_SURROGATE_RE = re.compile("[\ud800-\udfff]")
+
+
+def _encodable(text: str | None) -> str:
+    """Lone surrogates (text stored before input was checked) cannot be UTF-8: U+FFFD instead."""
+    return _SURROGATE_RE.sub("\ufffd", text or "")
+
+
+def _body(row: OutboxEmail) -> bytes:
+    """multipart/alternative (text + HTML, UTF-8 quoted-printable) with its MIME headers only:
+    no value a person typed reaches this part's header fields."""
+    body = EmailMessage(policy=SMTP)
+    body.set_content(_encodable(row.text), cte="quoted-printable")
+    body.add_alternative(_encodable(row.html), subtype="html", cte="quoted-printable")
+    return body.as_bytes()
+
+
+def render(row: OutboxEmail, settings: Settings) -> Rendered:
+    """One outbox row → the bytes to send, the envelope sender and the one recipient.
+
+    The header fields are written by ``frontdesk.mail.headers`` from checked parts (the
+    addresses must be plain ``local@domain``: ``HeaderValueError`` otherwise; names and
+    the subject are neutralised), never folded by the ``email`` package; the result is
+    checked by ``check_serialized`` before anything is sent."""
+    from_name, from_addr = sender_address(settings)
+    addresses = {"From": safe_address(from_addr, from_name or row.from_name, "from address"),
+                 "To": safe_address(row.to_addr, row.to_name, "to address")}
+    if row.reply_to:
+        addresses["Reply-To"] = safe_address(row.reply_to, row.reply_to_name, "reply-to address")
+    subject = neutral_header_text(row.subject, SUBJECT_MAX)
+    head = unstructured_field("Subject", subject, SUBJECT_MAX)
+    head += "".join(address_field(name, address) for name, address in addresses.items())
+    head += f"Date: {format_datetime(row.created_at)}\r\n"
+    head += message_id_field(row.header_message_id)
+    head += "Auto-Submitted: auto-generated\r\n"  # RFC 3834: vacation responders must not answer
+    data = head.encode("ascii") + _body(row)
+    check_serialized(data, subject=subject, expected=addresses)
+    return Rendered(sender=from_addr, recipients=[addresses["To"].addr_spec], data=data)
 
 
 def build_message(row: OutboxEmail, settings: Settings) -> tuple[EmailMessage, str]:
-    """The message for one outbox row and its envelope sender. ValueError when it cannot be built."""
-    from_name, from_addr = sender_address(settings)
-    msg = EmailMessage(policy=SMTP)
-    msg["Subject"] = one_line(row.subject, SUBJECT_MAX)
-    msg["From"] = _address(from_name or row.from_name, from_addr)
-    msg["To"] = _address(row.to_name, row.to_addr)
-    if row.reply_to:
-        msg["Reply-To"] = _address(row.reply_to_name, row.reply_to)
-    msg["Date"] = format_datetime(row.created_at)
-    msg["Message-ID"] = row.header_message_id
-    msg["Auto-Submitted"] = "auto-generated"  # RFC 3834: vacation responders must not answer
-    msg.set_content(row.text, cte="quoted-printable")
-    msg.add_alternative(row.html, subtype="html", cte="quoted-printable")
-    return msg, from_addr
+    """The rendered message parsed back (for tests and tools) and its envelope sender. Read it,
+    do not serialize it again: the ``email`` package would refold the headers (see ``render``)."""
+    out = render(row, settings)
+    return BytesParser(policy=SMTP).parsebytes(out.data), out.sender
+
+
+def _squeeze(text: str) -> str:
+    return "".join(text.split())
+
+
+def check_serialized(data: bytes, *, subject: str, expected: dict[str, Address]) -> None:
+    """The last net before sending: 7-bit, CR LF only, no line over 998 characters; exactly the
+    header fields we write, once each (read raw, nothing decoded); the address fields decode
+    to exactly one address each, the one we meant, with the display name we meant; the
+    subject decodes to ours; the body is our multipart/alternative of text/plain and text/html.
+    ``HeaderValueError`` otherwise (the row fails; nothing is sent).
+
+    Display names and the subject are compared without whitespace: the ``email`` parser of
+    3.11 keeps the folding space between adjacent encoded words of a phrase."""
+    def refuse(reason: str) -> None:
+        raise HeaderValueError("message", reason)
+
+    if not data.isascii():
+        refuse("is not 7-bit clean")
+    bare = data.replace(b"\r\n", b"")
+    if b"\r" in bare or b"\n" in bare:
+        refuse("has a bare CR or LF")
+    if any(len(line) > LINE_MAX for line in data.split(b"\r\n")):
+        refuse(f"has a line longer than {LINE_MAX} characters")
+    raw = BytesHeaderParser(policy=compat32).parsebytes(data)  # the fields as they travel
+    wanted = [h for h in _HEADERS if h != "Reply-To" or "Reply-To" in expected]
+    if sorted(k.lower() for k in raw.keys()) != sorted(h.lower() for h in wanted) or raw.defects:
+        refuse(f"has header fields {raw.keys()!r}, not {wanted!r}")
+    parsed = BytesParser(policy=default_policy).parsebytes(data)
+    for name, address in expected.items():
+        got = [(_squeeze(a.display_name), a.addr_spec) for a in getattr(parsed[name], "addresses", ())]
+        if got != [(_squeeze(address.display_name), address.addr_spec)]:
+            refuse(f"{name} reads as {str(parsed[name])!r}, not {str(address)!r}")
+    if _squeeze(str(parsed["Subject"])) != _squeeze(subject):
+        refuse(f"Subject reads as {str(parsed['Subject'])!r}, not {subject!r}")
+    if parsed.get_content_type() != "multipart/alternative" or \
+            [p.get_content_type() for p in parsed.iter_parts()] != ["text/plain", "text/html"]:
+        refuse("body is not the multipart/alternative that was built")

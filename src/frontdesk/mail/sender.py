@@ -29,7 +29,7 @@ from datetime import timedelta
 import aiosmtplib
 from sqlalchemy import select, update
 
-from frontdesk.mail.compose import build_message
+from frontdesk.mail.compose import render
 from frontdesk.mail.smtp import SmtpConfig, parse_smtp_url
 from frontdesk.models import OutboxEmail, OutboxStatus
 
@@ -208,15 +208,17 @@ class OutboxSender:
     async def _send_one(self, client: aiosmtplib.SMTP, row: OutboxEmail) -> bool:
         """Send one claimed row on an open connection. False when the connection is gone."""
         try:
-            message, envelope_from = build_message(row, self.rt.settings)
-        except (ValueError, TypeError) as exc:
+            # checked headers, serialized once and verified; these bytes are what is sent
+            out = render(row, self.rt.settings)
+        except Exception as exc:  # noqa: BLE001 - a row that cannot be composed must not stop the sender
             await mark_failed(self.rt, row, f"cannot compose: {exc}", permanent=True)
+            log.warning("e-mail %d not sent: cannot compose: %s", row.id, exc)
             return True
         try:
-            await client.send_message(message, sender=envelope_from, recipients=[row.to_addr])
+            await client.sendmail(out.sender, out.recipients, out.data)
         except Exception as exc:  # noqa: BLE001
             status = await mark_failed(self.rt, row, _describe(exc), permanent=is_permanent(exc))
-            log.warning("e-mail %d to %s not sent (%s): %s", row.id, row.to_addr, status, exc)
+            log.warning("e-mail %d to %s not sent (%s): %s", row.id, out.recipients[0], status, exc)
             return client.is_connected
         await mark_sent(self.rt, row)  # at once, per message: the duplicate window is one message wide
         return True
