@@ -160,7 +160,7 @@ def main() -> None:
         basic.parse(agents[0])
         rows.append(("UA: parse cold (pure-Python matcher)",
                      *_pair_row(paired(basic.parse, table.__getitem__, agents[:200], s / 2), "dict lookup")))
-    except Exception as exc:  # noqa: BLE001 - informational row only
+    except Exception as exc:
         print(f"(pure-Python matcher not measured: {exc})")
     useragent.cache_clear()
     repeating = agents[:500]

@@ -21,10 +21,9 @@ import argparse
 import ipaddress
 import platform
 import random
-import statistics
 import sys
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
@@ -121,7 +120,7 @@ def _bans(rnd: random.Random, now: datetime) -> list[Ban]:
 
 def bench_bans(probes: int) -> list[tuple[str, str, str, str]]:
     rnd = random.Random(11)
-    now = datetime(2026, 11, 30, 12, tzinfo=timezone.utc)
+    now = datetime(2026, 11, 30, 12, tzinfo=UTC)
     bans = _bans(rnd, now)
     t = time.perf_counter()
     index = BanSet(bans)

@@ -33,8 +33,9 @@ HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
 sys.path.insert(0, str(REPO))
 
-from frontdesk.web.pages import widget_chat_source  # noqa: E402
 from tests.support import ServerProcess  # noqa: E402
+
+from frontdesk.web.pages import widget_chat_source  # noqa: E402
 
 WIDGET = REPO / "src" / "frontdesk" / "static" / "widget"
 TARGETS = {"loader.js": 5 * 1024, "chat.js": 30 * 1024}

@@ -43,7 +43,7 @@ def test_javascript_unit_tests_pass() -> None:
 
 # --- the panel's conversation list: initial state + applied events == a fresh fetch --------
 
-async def _record(server) -> dict:  # noqa: ANN001
+async def _record(server) -> dict:
     """A real session of the operator socket: the welcome, every frame while visitors write
     and operators take, answer and close, then a fresh welcome of a new socket."""
     boss = admin(server)
@@ -56,7 +56,7 @@ async def _record(server) -> dict:  # noqa: ANN001
 
     sent: list[str] = []
 
-    async def visitor_says(text: str, v=None):  # noqa: ANN001, ANN202
+    async def visitor_says(text: str, v=None):
         v = v or await visitor_ws(server, site_key)
         client_id = f"c-{len(sent)}"
         sent.append(text)
@@ -64,11 +64,11 @@ async def _record(server) -> dict:  # noqa: ANN001
         ack = await v.expect("message.ack", client_id=client_id)
         return v, ack["message"]["conversation_id"]
 
-    def act(op, cid: int, action: str) -> None:  # noqa: ANN001
+    def act(op, cid: int, action: str) -> None:
         r = op.call("POST", f"/api/v1/conversations/{cid}/{action}")
         assert r.status_code == 200, r.text
 
-    def reply(op, cid: int, text: str, kind: str = "operator") -> None:  # noqa: ANN001
+    def reply(op, cid: int, text: str, kind: str = "operator") -> None:
         r = op.call("POST", f"/api/v1/conversations/{cid}/messages",
                     json={"client_id": f"o-{len(sent)}", "text": text, "kind": kind})
         sent.append(text)

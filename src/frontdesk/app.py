@@ -82,9 +82,9 @@ def build_app(settings: Settings | None = None) -> FastAPI:
             yield
         finally:
             await background.stop()
-            for conns in [*hub.visitors.values(), *hub.operators.values()]:
-                for conn in list(conns):
-                    conn.close(1001)
+            for conn in [c for cs in hub.visitors.values() for c in cs] + \
+                    [c for cs in hub.operators.values() for c in cs]:
+                conn.close(1001)
             await rt.writer.stop()
             await hub.stop()
             await broker.disconnect()

@@ -20,7 +20,7 @@ async def ensure_demo(rt: Runtime) -> dict:
     path = rt.settings.data_dir / "demo.json"
     info = json.loads(path.read_text()) if path.exists() else {}
     async with rt.sessions() as session, session.begin():
-        if session.bind.dialect.name == "postgresql":  # nodes starting together create it once
+        if session.get_bind().dialect.name == "postgresql":  # nodes starting together create it once
             await session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": DEMO_LOCK})
         site = (await session.execute(select(Site).where(Site.name == DEMO_SITE))).scalar_one_or_none()
         if site is None:

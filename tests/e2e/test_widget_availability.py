@@ -38,14 +38,14 @@ def boss(srv):
     op.close()
 
 
-def widget(browser, srv, **ctx_args) -> WidgetPage:  # noqa: ANN001
+def widget(browser, srv, **ctx_args) -> WidgetPage:
     ctx = browser.new_context(locale=ctx_args.pop("locale", "ru-RU"), viewport=ctx_args.pop("viewport", DESKTOP),
                               **ctx_args)
     ctx.set_default_timeout(15_000)
     return WidgetPage(ctx.new_page(), srv)
 
 
-def label(w: WidgetPage):  # noqa: ANN201
+def label(w: WidgetPage):
     return w.page.locator("#frontdesk-widget .lb")
 
 

@@ -6,8 +6,16 @@ from __future__ import annotations
 
 import pytest
 
-from frontdesk.mail.headers import (HeaderValueError, address_field, check_address, check_header_text,
-                                    encoded_words, neutral_header_text, safe_address, unstructured_field)
+from frontdesk.mail.headers import (
+    HeaderValueError,
+    address_field,
+    check_address,
+    check_header_text,
+    encoded_words,
+    neutral_header_text,
+    safe_address,
+    unstructured_field,
+)
 from tests.security.header_corpus import ADDRESSES, EXTRA_TEXT, TEXT, compliant_decode
 
 
@@ -81,7 +89,7 @@ def test_configured_addresses_may_use_any_host_name_but_nothing_else():
             check_address(host_only)  # not what a visitor's mailbox looks like
         assert check_address(host_only, strict=False) == host_only
         assert safe_address(host_only).addr_spec == host_only
-    for case, value, must_refuse in ADDRESSES:
+    for _case, value, must_refuse in ADDRESSES:
         if must_refuse:
             with pytest.raises(HeaderValueError):
                 check_address(value, strict=False)

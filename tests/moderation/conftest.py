@@ -4,7 +4,7 @@ from __future__ import annotations
 from tests.moderation import stats
 
 
-def pytest_terminal_summary(terminalreporter) -> None:  # noqa: ANN001
+def pytest_terminal_summary(terminalreporter) -> None:
     if not stats.RESULTS:
         return
     tr = terminalreporter

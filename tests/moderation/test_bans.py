@@ -2,26 +2,26 @@
 from __future__ import annotations
 
 import ipaddress
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
 from frontdesk.moderation.bans import (
     BAN_KINDS,
     EXPIRY_PRESETS,
+    MESSAGES,
     Ban,
     BanSet,
-    MESSAGES,
     BanValueError,
     check_ban_value,
     parse_expiry,
 )
 
-T0 = datetime(2026, 11, 30, 12, 0, tzinfo=timezone.utc)
+T0 = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)
 HOUR = timedelta(hours=1)
 
 
-def ban(id, kind, value, *, expires=None, created=T0, **kw) -> Ban:  # noqa: ANN001
+def ban(id, kind, value, *, expires=None, created=T0, **kw) -> Ban:
     return Ban.create(id, kind, value, reason=kw.get("reason", "spam"), author="op@example.com",
                       created_at=created, expires_at=expires)
 
@@ -133,13 +133,13 @@ def test_parse_expiry_presets() -> None:
     assert parse_expiry(" 12H ", T0) == T0 + 12 * HOUR
     assert parse_expiry("permanent", T0) is None
     assert parse_expiry("custom", T0, custom="2026-12-31T18:00:00+03:00") == datetime(
-        2026, 12, 31, 15, 0, tzinfo=timezone.utc)
+        2026, 12, 31, 15, 0, tzinfo=UTC)
     assert parse_expiry("custom", T0, custom="2026-12-31T18:00Z") == datetime(
-        2026, 12, 31, 18, 0, tzinfo=timezone.utc)
+        2026, 12, 31, 18, 0, tzinfo=UTC)
     msk = timezone(timedelta(hours=3))
     assert parse_expiry("custom", T0, custom="2026-12-31 18:00", tz=msk) == datetime(
         2026, 12, 31, 18, 0, tzinfo=msk)
-    assert parse_expiry("2027-01-01", T0) == datetime(2027, 1, 1, tzinfo=timezone.utc)
+    assert parse_expiry("2027-01-01", T0) == datetime(2027, 1, 1, tzinfo=UTC)
 
 
 @pytest.mark.parametrize(("preset", "custom", "code"), [

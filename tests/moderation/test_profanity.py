@@ -66,7 +66,7 @@ def test_innocent_words_and_shop_chat_pass(pf: ProfanityFilter, which: str) -> N
     assert not any(pf.has_profanity(w) for w in CLEAN[which])
 
 
-def _measure(name: str, is_bad, pools=("ru", "en", "chat")) -> dict:  # noqa: ANN001
+def _measure(name: str, is_bad, pools=("ru", "en", "chat")) -> dict:
     bad = BAD["ru"] + BAD["en"]
     clean = [w for pool in pools for w in CLEAN[pool]]
     caught = sum(1 for w in bad if is_bad(w))

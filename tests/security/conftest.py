@@ -19,7 +19,7 @@ def security_counts():
     return add
 
 
-def pytest_terminal_summary(terminalreporter) -> None:  # noqa: ANN001
+def pytest_terminal_summary(terminalreporter) -> None:
     if _COUNTS:
         terminalreporter.section("security counts")
         for line in _COUNTS:

@@ -69,7 +69,7 @@ class Run:
         assert r.status_code == 201, r.text
         return r.json()["site"]
 
-    def offline(self, key: str, **body) -> httpx.Response:  # noqa: ANN003
+    def offline(self, key: str, **body) -> httpx.Response:
         return self.http.post("/api/v1/widget/offline", params={"site": key}, json=body)
 
     def refused(self, field: str, case: str, r: httpx.Response, codes: tuple[str, ...]) -> None:
@@ -149,7 +149,7 @@ def _submit_cases(run: Run) -> None:
         tokens[r.json()["conversation_id"]] = r.json()["visitor_token"]
         return r.json()["conversation_id"], r.json()["visitor_id"], email
 
-    def contacts(cid: int, **body) -> httpx.Response:  # noqa: ANN003 - the visitor leaves contacts
+    def contacts(cid: int, **body) -> httpx.Response:
         return run.http.post("/api/v1/widget/contacts", params={"site": quiet["site_key"]}, json=body,
                              headers={"Authorization": f"Bearer {tokens[cid]}"})
 
@@ -260,7 +260,7 @@ def _check_deliveries(run: Run, sink: SmtpSink) -> None:
             run.fail("?", "?", f"an e-mail nobody sent on purpose: to {m.rcpt_tos}")
 
 
-def _text(mail) -> str:  # noqa: ANN001
+def _text(mail) -> str:
     try:
         return mail.text()
     except Exception:  # noqa: BLE001 - a broken body is reported by inspect()

@@ -3,7 +3,7 @@ already be stored (queued before the fix, or written by any other path): defence
 compose time, and the last check of the serialized bytes before they are sent."""
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
@@ -17,11 +17,11 @@ SENDER = "support@shop.example"
 REPLY_TO = "help@shop.example"
 
 
-def _row(**kw) -> OutboxEmail:  # noqa: ANN003
+def _row(**kw) -> OutboxEmail:
     values = dict(to_addr="ivan@example.com", to_name="Иван", reply_to=REPLY_TO, reply_to_name="Помощь",
                   from_name="Магазин", subject="Ответ на ваше сообщение", text="Здравствуйте!", html="<p>Да</p>",
                   header_message_id="<1.frontdesk@shop.example>",
-                  created_at=datetime(2026, 11, 23, 12, 0, tzinfo=timezone.utc))
+                  created_at=datetime(2026, 11, 23, 12, 0, tzinfo=UTC))
     values.update(kw)
     return OutboxEmail(**values)
 

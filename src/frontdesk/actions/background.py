@@ -143,7 +143,8 @@ async def repeat_offers(rt: Runtime, now: datetime) -> int:
                     update(Conversation)
                     .where(Conversation.id == conv.id, Conversation.offer_count < due,
                            Conversation.assignee_id.is_(None), Conversation.status == "open")
-                    .values(offer_count=due).execution_options(synchronize_session=False))).rowcount
+                    .values(offer_count=due).execution_options(synchronize_session=False))
+                           ).rowcount  # type: ignore[attr-defined]  # an UPDATE result
             if claimed == 1:  # this node won the repeat; every other node's UPDATE matched nothing
                 out.append(queries.conversation_event(
                     ev.CONVERSATION_OFFERED, conv,

@@ -9,10 +9,12 @@ from typing import TYPE_CHECKING
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from frontdesk.actions.identity import SiteRef
 from frontdesk.actions.writer import StoredMessage
 from frontdesk.mail import compose
 from frontdesk.mail.outbox import queue_email
-from frontdesk.models import Conversation, Message, Operator, OutboxKind, Site, Visitor
+from frontdesk.models import Conversation, Message, OutboxKind, Site, Visitor
+from frontdesk.serialize import OperatorLike
 
 if TYPE_CHECKING:
     from frontdesk.runtime import Runtime
@@ -26,7 +28,7 @@ def panel_link(base: str, conversation_id: int) -> str:
     return f"{base.rstrip('/')}/panel/#/conversations/{conversation_id}"
 
 
-def visitor_language(visitor_lang: str | None, site: Site) -> str:
+def visitor_language(visitor_lang: str | None, site: Site | SiteRef) -> str:
     """ru or en: the site's fixed widget language, else the visitor's browser language (ru when unknown)."""
     fixed = (site.widget or {}).get("language")
     if fixed in ("ru", "en"):
@@ -37,7 +39,7 @@ def visitor_language(visitor_lang: str | None, site: Site) -> str:
     return "en"
 
 
-def reply_email_hook(rt: Runtime, operator: Operator, conversation_id: int) -> Hook:
+def reply_email_hook(rt: Runtime, operator: OperatorLike, conversation_id: int) -> Hook:
     """``PendingMessage.in_transaction`` for an operator's reply in an offline conversation:
     queues the e-mail to the visitor (when the visitor left an address) with the reply."""
 

@@ -19,9 +19,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from frontdesk import events as ev
 from frontdesk.actions import queries
 from frontdesk.actions.errors import ActionError, not_found
+from frontdesk.actions.identity import OperatorRef
 from frontdesk.actions.validate import check_id
 from frontdesk.events import Event
-from frontdesk.models import Operator, Site
+from frontdesk.models import Site
 from frontdesk.serialize import iso
 
 if TYPE_CHECKING:
@@ -150,7 +151,7 @@ async def availability_events(rt: Runtime, online_by_site: dict[int, bool]) -> l
             for site_id, hours in rows]
 
 
-async def get_site_hours(rt: Runtime, operator: Operator, site_id: object) -> dict:
+async def get_site_hours(rt: Runtime, operator: OperatorRef, site_id: object) -> dict:
     """A site's working hours and its availability now (any operator of the site)."""
     now = rt.clock()
     async with rt.sessions() as session:
@@ -158,7 +159,7 @@ async def get_site_hours(rt: Runtime, operator: Operator, site_id: object) -> di
         return {"site_id": site.id, "hours": site.hours, "availability": await site_availability(session, site, now)}
 
 
-async def _operator_site(session: AsyncSession, operator: Operator, site_id: object) -> Site:
+async def _operator_site(session: AsyncSession, operator: OperatorRef, site_id: object) -> Site:
     sid = check_id(site_id, "site")
     if sid not in await queries.operator_site_ids(session, operator):
         raise not_found("site")

@@ -61,7 +61,7 @@ async def retry_email(rt: Runtime, operator: OperatorRef, email_id: object) -> d
                 update(OutboxEmail).where(OutboxEmail.id == eid, OutboxEmail.status == OutboxStatus.failed.value)
                 .values(status=OutboxStatus.queued.value, attempts=0, next_attempt_at=rt.clock())
                 .execution_options(synchronize_session=False))
-            if result.rowcount != 1:
+            if result.rowcount != 1:  # type: ignore[attr-defined]  # an UPDATE result
                 raise ActionError("conflict", "only a failed e-mail can be retried", 409)
         await session.refresh(row)
     smtp = smtp_state(rt.settings)

@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from frontdesk import events as ev
 from frontdesk import serialize
 from frontdesk.actions.errors import not_found
+from frontdesk.actions.identity import OperatorRef
 from frontdesk.actions.validate import check_id
 from frontdesk.events import Event
 from frontdesk.models import Conversation, Message, Operator, Site, SiteMember, Visitor
@@ -77,14 +78,15 @@ async def find_open(session: AsyncSession, visitor_id: int) -> Conversation | No
         Conversation.visitor_id == visitor_id, Conversation.status == "open"))).scalar_one_or_none()
 
 
-async def operator_site_ids(session: AsyncSession, op: Operator) -> set[int]:
+async def operator_site_ids(session: AsyncSession, op: Operator | OperatorRef) -> set[int]:
     if op.is_admin:
         return set((await session.execute(select(Site.id))).scalars())
     return set((await session.execute(
         select(SiteMember.site_id).where(SiteMember.operator_id == op.id))).scalars())
 
 
-async def operator_conversation(session: AsyncSession, operator: Operator, conversation_id: object) -> Conversation:
+async def operator_conversation(session: AsyncSession, operator: Operator | OperatorRef,
+                                conversation_id: object) -> Conversation:
     """The conversation if this operator may act on it; ``not_found`` otherwise (also for a malformed id)."""
     cid = check_id(conversation_id)
     conv = await session.get(Conversation, cid)

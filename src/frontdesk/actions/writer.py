@@ -147,14 +147,14 @@ class MessageWriter:
                 if first_of_key:
                     # two expanding INs (their compiled SQL is cached) rather than a tuple IN
                     # (compiled anew for every batch); the exact pairs are picked out here
-                    rows = (await session.execute(select(Message).where(
+                    found = (await session.execute(select(Message).where(
                         Message.client_id.in_({c for _, c in first_of_key}),
                         Message.sender.in_({snd for snd, _ in first_of_key})))).scalars().all()
-                    rows = [m for m in rows if (m.sender, m.client_id) in first_of_key]
-                    authors = await queries.authors(session, {m.author_operator_id for m in rows})
-                    for m in rows:
-                        i = first_of_key[(m.sender, m.client_id)]
-                        results[i] = serialize.message(m, authors.get(m.author_operator_id))
+                    stored = [m for m in found if (m.sender, m.client_id or "") in first_of_key]
+                    authors = await queries.authors(session, {m.author_operator_id for m in stored})
+                    for row in stored:
+                        i = first_of_key[(row.sender, row.client_id or "")]
+                        results[i] = serialize.message(row, authors.get(row.author_operator_id or 0))
                     to_insert = [i for i in to_insert if i not in results]
 
                 must_be_open = {batch[i].conversation_id for i in to_insert if batch[i].require_open}
@@ -214,20 +214,20 @@ class MessageWriter:
                     ids = {(cid, seq): mid for mid, cid, seq in returned}
                     created = [(i, StoredMessage(id=ids[(row["conversation_id"], row["seq"])], **row))
                                for i, row in zip(order, new_rows)]
-                    for i, m in created:
+                    for i, new in created:
                         hook = batch[i].in_transaction
                         if hook is not None:
-                            await hook(session, m)
+                            await hook(session, new)
             # committed
         events: list[Event] = []
-        for i, m in created:
+        for i, new in created:
             item = batch[i]
-            results[i] = serialize.message(m, item.author)
-            if m.seq == 1:
+            results[i] = serialize.message(new, item.author)
+            if new.seq == 1:
                 events.append(Event(ev.CONVERSATION_CREATED, item.site_id, {"announce": True},
-                                    conversation_id=m.conversation_id, visitor_id=item.visitor_id))
+                                    conversation_id=new.conversation_id, visitor_id=item.visitor_id))
             events.append(Event(ev.MESSAGE_CREATED, item.site_id, {"message": results[i]},
-                                conversation_id=m.conversation_id, visitor_id=item.visitor_id))
+                                conversation_id=new.conversation_id, visitor_id=item.visitor_id))
         for i, first in duplicates_in_batch.items():
             if first in failures:
                 failures[i] = failures[first]

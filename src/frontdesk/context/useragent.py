@@ -160,7 +160,8 @@ def _build(ua: str, result: ua_parser.Result) -> UserAgentInfo:
     elif os_family in ("Chrome OS", "Linux", "Ubuntu"):
         os_version = ""  # a build number / nothing a person would recognise
     if os_name == "iOS" and device is not None and device.family == "iPad":
-        os_name = "iPadOS" if (os_.major or "0").isdigit() and int(os_.major or 0) >= 13 else os_name
+        major = (os_.major if os_ is not None else None) or "0"
+        os_name = "iPadOS" if major.isdigit() and int(major) >= 13 else os_name
     brand = device.brand if device and device.brand not in (None, "Generic", "Generic_Android", "Spider") else ""
     model = device.model if device and brand else ""
     return UserAgentInfo(

@@ -68,9 +68,12 @@ class Match:
 _TOKEN_RE = re.compile(r"[^\W_]+")
 _CYR_RE = re.compile(r"[а-яё]")
 _STEMMERS = {"ru": snowballstemmer.stemmer("russian"), "en": snowballstemmer.stemmer("english")}
-_STOP = frozenset(
-    ["и", "в", "во", "на", "с", "со", "к", "ко", "у", "о", "об", "от", "до", "по", "за", "из", "не", "а", "но", "или", "что", "как", "это", "же", "ли", "бы", "то", "я", "мы", "вы", "ты", "он", "она", "они", "мне", "нам", "вам", "вас", "нас", "вы", "мой", "ваш", "наш", "the", "a", "an", "to", "of", "for", "in", "on", "at", "is", "are", "be", "and", "or", "my", "your", "our", "it", "this", "that", "with"]
-)
+_STOP = frozenset([
+    "и", "в", "во", "на", "с", "со", "к", "ко", "у", "о", "об", "от", "до", "по", "за", "из", "не", "а",
+    "но", "или", "что", "как", "это", "же", "ли", "бы", "то", "я", "мы", "вы", "ты", "он", "она", "они",
+    "мне", "нам", "вам", "вас", "нас", "вы", "мой", "ваш", "наш", "the", "a", "an", "to", "of", "for", "in",
+    "on", "at", "is", "are", "be", "and", "or", "my", "your", "our", "it", "this", "that", "with"
+])
 
 
 def _norm(text: str) -> str:
@@ -111,7 +114,7 @@ _MIN_WORDS_SCORE = 0.4
 class PhraseIndex:
     """An index over a phrase list for fast ranked search (build it once per list change)."""
 
-    def __init__(self, phrases: Iterable[Phrase]):
+    def __init__(self, phrases: Iterable[Phrase]) -> None:
         self.phrases: list[Phrase] = list(phrases)
         # word form -> {phrase index: best field weight + a little per further field}
         self._exact: dict[str, dict[int, float]] = {}
@@ -205,7 +208,8 @@ class PhraseIndex:
 
     # --- the query ------------------------------------------------------------------------
 
-    def search(self, query: str, *, usage: Mapping[int | str, int] | None = None, limit: int = 8) -> list[Match]:
+    def search(self, query: str, *, usage: Mapping[int | str | None, int] | None = None,
+               limit: int = 8) -> list[Match]:
         """Phrases matching ``query``, best first.
 
         ``query`` is what the operator typed: ``/key`` (optionally followed by words) or plain
@@ -326,7 +330,7 @@ class PhraseCSVError(ValueError):
     """A CSV file that cannot be imported. ``errors`` lists ``(row, message)``; row 1 is the
     header line, row numbers count CSV records (a quoted text may span several lines)."""
 
-    def __init__(self, errors: list[tuple[int, str]]):
+    def __init__(self, errors: list[tuple[int, str]]) -> None:
         self.errors = errors
         super().__init__("; ".join(f"row {n}: {msg}" if n else msg for n, msg in errors))
 
@@ -369,7 +373,8 @@ def phrases_from_csv(data: str | bytes) -> list[Phrase]:
         raise PhraseCSVError([(1, f"unreadable header: {exc}")]) from None
     unknown = [h for h in header if h not in CSV_COLUMNS]
     if unknown:
-        errors.append((1, f"unknown column(s) {', '.join(repr(h) for h in unknown)}; expected {', '.join(CSV_COLUMNS)}"))
+        names = ", ".join(repr(h) for h in unknown)
+        errors.append((1, f"unknown column(s) {names}; expected {', '.join(CSV_COLUMNS)}"))
     if "text" not in header:
         errors.append((1, "the header has no 'text' column"))
     if len(set(header)) != len(header):

@@ -26,7 +26,7 @@ import math
 import re
 import threading
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib import resources
@@ -260,7 +260,7 @@ def _prefix_hashes(mat: np.ndarray) -> np.ndarray:
     return out
 
 
-def _sound_key_fn(fold: str, drop: str):
+def _sound_key_fn(fold: str, drop: str) -> Callable[[str], str]:
     """A "sounds like" key: the first letter as typed, then the rest with each space-separated
     group of ``fold`` letters folded onto its first letter and the ``drop`` letters removed."""
     table: dict[int, int | None] = {ord(ch): ord(group[0]) for group in fold.split() for ch in group}
@@ -301,7 +301,8 @@ class _DeleteIndex:
     map hashes to word ids: one of the words, one of their single-letter deletions (~12 bytes per
     entry). Hash hits are only candidates: each is verified with a real edit distance."""
 
-    def __init__(self, words: list[str], sound_key=None, alphabet: str = ""):
+    def __init__(self, words: list[str], sound_key: Callable[[str], str] | None = None,
+                 alphabet: str = "") -> None:
         words = [w for w in words if 0 < len(w) <= _MAX_LEN]
         self._alphabet = np.array([ord(c) for c in alphabet], dtype=np.uint64) if alphabet else None
         # "Sounds like" key (see _RU_SOUND, _EN_SOUND): one more hash array.
@@ -408,6 +409,7 @@ class _DeleteIndex:
         each: not worth it.)"""
         n = len(q)
         alpha = self._alphabet
+        assert alpha is not None  # only indexes built with an alphabet insert letters
         mat, _ = _codes([q], n)
         pre = _prefix_hashes(mat)[0]  # n + 1
         total = pre[n]
@@ -445,7 +447,8 @@ class _DeleteIndex:
                 break
         return out
 
-    def _score(self, q: str, lang: Lang, ids: set[int], sounds: set[int], max_dist: int) -> list[tuple[float, int, str]]:
+    def _score(self, q: str, lang: Lang, ids: set[int], sounds: set[int],
+               max_dist: int) -> list[tuple[float, int, str]]:
         """(edit cost, frequency rank, word) of the candidates within reach."""
         out = []
         for i in ids | sounds:
@@ -643,7 +646,7 @@ class SpellChecker:
     ``extra_words`` are always accepted (e.g. the product's own words). The dictionaries load on
     first use (or on :meth:`load`), once per process and thread-safely; instances are cheap."""
 
-    def __init__(self, extra_words: Iterable[str] = ()):
+    def __init__(self, extra_words: Iterable[str] = ()) -> None:
         self.extra = WordSet.of(extra_words)
 
     def load(self) -> SpellChecker:

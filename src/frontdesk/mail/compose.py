@@ -24,8 +24,15 @@ from email.policy import default as default_policy
 from email.utils import format_datetime, make_msgid, parseaddr
 from urllib.parse import urlsplit
 
-from frontdesk.mail.headers import (HeaderValueError, address_field, check_address, message_id_field,
-                                    neutral_header_text, safe_address, unstructured_field)
+from frontdesk.mail.headers import (
+    HeaderValueError,
+    address_field,
+    check_address,
+    message_id_field,
+    neutral_header_text,
+    safe_address,
+    unstructured_field,
+)
 from frontdesk.models import OutboxEmail
 from frontdesk.settings import Settings
 

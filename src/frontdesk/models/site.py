@@ -19,7 +19,7 @@ class Site(Base):
     allowed_origins: Mapped[list] = mapped_column(JSON, default=list)
     notify_emails: Mapped[list] = mapped_column(JSON, default=list)
     widget: Mapped[dict] = mapped_column(JSON, default=dict)
-    # Working hours (issue 6; validated by actions.offline.check_hours): None = 24×7, else
+    # Working hours (validated by actions.hours.check_hours): None = 24×7, else
     # {"timezone": "Europe/Moscow", "days": {"mon": [["09:00", "18:00"]], …}}; a day not listed is closed.
     hours: Mapped[dict | None] = mapped_column(JSON(none_as_null=True), nullable=True, default=None)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

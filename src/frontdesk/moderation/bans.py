@@ -25,9 +25,10 @@ from __future__ import annotations
 import ipaddress
 import re
 import socket
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, replace
-from datetime import datetime, timedelta, timezone, tzinfo
-from typing import Iterable, Literal
+from datetime import UTC, datetime, timedelta, tzinfo
+from typing import Literal
 
 __all__ = [
     "BAN_KINDS",
@@ -216,7 +217,7 @@ def parse_expiry(
     now: datetime,
     *,
     custom: str | None = None,
-    tz: tzinfo = timezone.utc,
+    tz: tzinfo = UTC,
 ) -> datetime | None:
     """expires_at for a UI choice; None means permanent.
 
@@ -281,7 +282,7 @@ class Ban:
         author: str = "",
         created_at: datetime,
         expires_at: datetime | None = None,
-    ) -> "Ban":
+    ) -> Ban:
         """A new ban with its value checked and normalised."""
         created_at = _aware(created_at, "created_at")
         if expires_at is not None:
@@ -296,7 +297,7 @@ class Ban:
             return False
         return self.expires_at is None or now < self.expires_at
 
-    def lifted(self, now: datetime, by: str = "") -> "Ban":
+    def lifted(self, now: datetime, by: str = "") -> Ban:
         """A copy lifted at `now` by `by` (the author of the lift)."""
         return replace(self, lifted_at=_aware(now, "now"), lifted_by=by)
 
@@ -341,7 +342,7 @@ class BanSet:
     def get(self, ban_id: int | str) -> Ban | None:
         return self._by_id.get(ban_id)
 
-    def __iter__(self):
+    def __iter__(self) -> Iterator[Ban]:
         return iter(list(self._by_id.values()))
 
     def _slot(self, ban: Ban) -> dict[int | str, Ban]:

@@ -29,6 +29,7 @@ from __future__ import annotations
 import importlib.util
 import re
 import unicodedata
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from functools import lru_cache
 from itertools import product
@@ -270,7 +271,7 @@ class ProfanityFilter:
     # -- rules ------------------------------------------------------------------
 
     @staticmethod
-    def _compile_rules(lines: list[str], joined: bool) -> dict[str, list[tuple[object, list[str]]]]:
+    def _compile_rules(lines: list[str], joined: bool) -> dict[str, list[tuple[Callable[[str], re.Match[str] | None], list[str]]]]:
         """Per language, up to four compiled regexes (one per rule kind), each with the
         labels of its alternatives: prefix chain and root alternation are factored so
         the engine walks the chain once, and "any" rules are a plain search."""
@@ -295,9 +296,9 @@ class ProfanityFilter:
             grouped.setdefault(lang, {}).setdefault(kind, []).append(
                 (pattern, f"{lang} {kind} {pattern}")
             )
-        out: dict[str, list[tuple[object, list[str]]]] = {}
+        out: dict[str, list[tuple[Callable[[str], re.Match[str] | None], list[str]]]] = {}
         for lang, kinds in grouped.items():
-            compiled = []
+            compiled: list[tuple[Callable[[str], re.Match[str] | None], list[str]]] = []
             for kind in ("word", "root", "ebroot", "any"):
                 items = kinds.get(kind)
                 if not items:
@@ -393,7 +394,7 @@ class ProfanityFilter:
 
     # -- text -------------------------------------------------------------------
 
-    def _candidates(self, text: str):
+    def _candidates(self, text: str) -> Iterator[tuple[int, int, str, bool]]:
         """Yield (start, end, folded word, joined) for every candidate in the text."""
         folded = [_fold(c) for c in text]
         n = len(folded)

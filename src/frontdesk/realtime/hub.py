@@ -331,14 +331,14 @@ class Hub:
                     conn.push(text, key)
         oframe = operator_frame(event)
         if oframe is not None and self.operators:
-            text = None
+            encoded: str | None = None
             for conns in list(self.operators.values()):
                 for conn in list(conns):
                     if operator_receives(event, operator_id=conn.operator_id, site_ids=conn.site_ids,
                                          status=conn.status):
-                        if text is None:
-                            text = dumps(oframe)
-                        conn.push(text, key)
+                        if encoded is None:
+                            encoded = dumps(oframe)
+                        conn.push(encoded, key)
 
 
 def _discard(index: dict, key: int, conn: Connection) -> None:

@@ -111,7 +111,7 @@ class SocketSession:
             if self.bucket.dropped >= p.FLOOD_CLOSE_AFTER:
                 self.conn.close(p.CLOSE_FLOOD)
                 return
-            ref = None
+            ref: object = None
             if raw is not None:
                 try:
                     ref = f.ref_of(self.decode(raw))
