@@ -2,8 +2,8 @@
 
 Imports go one way (checked by the import-linter contracts in pyproject.toml)::
 
-    background → admin → offline_form, contacts, no_reply → conversations, visitors, operators
-      → emails, hours → writer → queries → validate → errors
+    background → admin → offline_form | contacts | no_reply | outbox → operators | conversations
+      → visitors → sites | hours | emails → writer → queries | health → identity → validate → errors
 
 Public actions take the runtime (``rt``) and plain values, own their transaction,
 and publish events only after it committed. ``web/`` and ``realtime/`` decode input,

@@ -36,6 +36,8 @@ from itertools import product
 from pathlib import Path
 from typing import Literal
 
+_Rule = tuple[Callable[[str], "re.Match[str] | None"], list[str]]  # (matcher, labels of its alternatives)
+
 __all__ = [
     "Match",
     "Mode",
@@ -271,7 +273,7 @@ class ProfanityFilter:
     # -- rules ------------------------------------------------------------------
 
     @staticmethod
-    def _compile_rules(lines: list[str], joined: bool) -> dict[str, list[tuple[Callable[[str], re.Match[str] | None], list[str]]]]:
+    def _compile_rules(lines: list[str], joined: bool) -> dict[str, list[_Rule]]:
         """Per language, up to four compiled regexes (one per rule kind), each with the
         labels of its alternatives: prefix chain and root alternation are factored so
         the engine walks the chain once, and "any" rules are a plain search."""
@@ -296,9 +298,9 @@ class ProfanityFilter:
             grouped.setdefault(lang, {}).setdefault(kind, []).append(
                 (pattern, f"{lang} {kind} {pattern}")
             )
-        out: dict[str, list[tuple[Callable[[str], re.Match[str] | None], list[str]]]] = {}
+        out: dict[str, list[_Rule]] = {}
         for lang, kinds in grouped.items():
-            compiled: list[tuple[Callable[[str], re.Match[str] | None], list[str]]] = []
+            compiled: list[_Rule] = []
             for kind in ("word", "root", "ebroot", "any"):
                 items = kinds.get(kind)
                 if not items:
@@ -313,7 +315,7 @@ class ProfanityFilter:
     def _rule(self, lang: str, s: str, joined: bool = False) -> str | None:
         for method, names in (self._rules_joined if joined else self._rules).get(lang, ()):
             m = method(s)
-            if m is not None:
+            if m is not None and m.lastgroup:
                 return names[int(m.lastgroup[1:])]
         return None
 
