@@ -44,11 +44,10 @@ async def login(body: LoginIn, request: Request, response: Response) -> dict:
     limiter = request.app.state.login_limiter
     ip = client_ip(request)
     email = body.email.strip().lower()
-    if limiter.blocked(ip, email):
+    if not limiter.attempt(ip, email):
         raise ActionError("rate_limited", "too many failed logins; wait a minute", 429)
     found = await operators.login(rt, email, body.password, request.headers.get("user-agent", ""))
     if found is None:
-        limiter.failed(ip, email)
         raise ActionError("invalid_credentials", "wrong e-mail or password", 401)
     limiter.succeeded(ip, email)
     op, token, csrf = found

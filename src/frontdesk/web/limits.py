@@ -42,21 +42,25 @@ class SlidingWindow:
 
 
 class LoginLimiter:
-    """Failed logins: at most N per minute per (address, e-mail), and 4·N per minute per e-mail
-    from any address (an account cannot be guessed at from many addresses)."""
+    """Login attempts: at most N per minute per (address, e-mail), and 4·N per minute per e-mail
+    from any address (an account cannot be guessed at from many addresses).
+
+    ``attempt`` counts the attempt *before* the password is checked, so parallel requests
+    cannot all pass the check while the (slow, off-loop) hash runs; a success clears the
+    address's count."""
 
     def __init__(self, max_failures: int) -> None:
         self.max_failures = max_failures
         self._pair = SlidingWindow(60.0)
         self._account = SlidingWindow(60.0)
 
-    def blocked(self, ip: str, email: str) -> bool:
-        return (self._pair.count((ip, email)) >= self.max_failures
-                or self._account.count(email) >= 4 * self.max_failures)
-
-    def failed(self, ip: str, email: str) -> None:
+    def attempt(self, ip: str, email: str) -> bool:
+        if (self._pair.count((ip, email)) >= self.max_failures
+                or self._account.count(email) >= 4 * self.max_failures):
+            return False
         self._pair.hit((ip, email))
         self._account.hit(email)
+        return True
 
     def succeeded(self, ip: str, email: str) -> None:
         self._pair.clear((ip, email))
