@@ -1,4 +1,4 @@
-"""`serve --demo`: a demo site, an admin and an operator, created once; credentials kept in the data dir."""
+"""`serve --demo`: the demo shop's site, an admin and an operator, created once; credentials kept in the data dir."""
 from __future__ import annotations
 
 import json
@@ -9,26 +9,50 @@ from sqlalchemy import select
 from frontdesk.actions import operators, sites
 from frontdesk.models import Operator, Site
 
-DEMO_SITE = "Demo shop"
+# The site is named after the shop at /demo/ and wears its colour (static/demo/shop.css, --accent #c0622a),
+# so the widget looks like part of the shop.
+DEMO_SITE = "Уютный дом"
+DEMO_COLOR = "#c0622a"
+LEGACY_DEMO_SITES = ("Demo shop",)   # what installs made before 0.2 called it: found and renamed
 ADMIN_EMAIL = "admin@demo.frontdesk"
 OPERATOR_EMAIL = "anna@demo.frontdesk"
 
 
+async def _find_site(session, site_key: str | None) -> Site | None:  # noqa: ANN001
+    if site_key:
+        site = (await session.execute(select(Site).where(Site.site_key == site_key))).scalar_one_or_none()
+        if site is not None:
+            return site
+    return (await session.execute(select(Site).where(Site.name.in_((DEMO_SITE, *LEGACY_DEMO_SITES)))
+                                  .order_by(Site.id))).scalars().first()
+
+
 async def ensure_demo(rt) -> dict:  # noqa: ANN001
+    """Create what is missing; on the demo's first start its two accounts go online (``FRONTDESK_DEMO_ONLINE``),
+    so a visitor of the demo shop gets the live chat at once instead of the offline form."""
     path = rt.settings.data_dir / "demo.json"
     info = json.loads(path.read_text()) if path.exists() else {}
+    created: list[int] = []
     async with rt.sessions() as session, session.begin():
-        site = (await session.execute(select(Site).where(Site.name == DEMO_SITE))).scalar_one_or_none()
+        site = await _find_site(session, info.get("site_key"))
         if site is None:
-            site = await sites.create_site(session, name=DEMO_SITE, notify=["owner@demo.frontdesk"])
+            site = await sites.create_site(session, name=DEMO_SITE, notify=["owner@demo.frontdesk"],
+                                           widget={"color": DEMO_COLOR})
+        elif site.name in LEGACY_DEMO_SITES:
+            site.name = DEMO_SITE
         for email, name, admin, key in ((ADMIN_EMAIL, "Администратор", True, "admin_password"),
                                         (OPERATOR_EMAIL, "Анна", False, "operator_password")):
             exists = (await session.execute(select(Operator).where(Operator.email == email))).scalar_one_or_none()
             if exists is None:
                 info[key] = secrets.token_urlsafe(9)
-                await operators.create_operator(session, email=email, name=name, password=info[key],
-                                                admin=admin, site_ids=[site.id])
+                op = await operators.create_operator(session, email=email, name=name, password=info[key],
+                                                     admin=admin, site_ids=[site.id])
+                created.append(op.id)
         info.update(site_key=site.site_key, admin_email=ADMIN_EMAIL, operator_email=OPERATOR_EMAIL)
+    if created and rt.settings.demo_online:
+        for operator_id in created:
+            await operators.set_status(rt, operator_id, "online")
+        info["started_online"] = True
     rt.settings.data_dir.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(info, indent=2))
     path.chmod(0o600)
