@@ -44,15 +44,15 @@ def test_demo_first_start_the_shop_chat_works_at_once_and_looks_like_the_shop(br
     launcher.click()
     expect(shop.get_by_test_id("widget-input")).to_be_visible()
     expect(shop.get_by_test_id("widget-offline-form")).to_be_hidden()
-    shop.get_by_test_id("widget-input").fill("Здравствуйте! Плед «Облако» есть в сером цвете?")
-    shop.get_by_test_id("widget-input").press("Enter")
 
-    # the demo operator logs in: online from the first screen, the visitor's chat is offered
+    # the demo operator logs in: online from the first screen, and the visitor's question is offered
     demo = first_run.demo
     panel = open_panel(browser, first_run, demo["operator_email"], demo["operator_password"],
                        viewport={"width": 1366, "height": 800})
     expect(panel.get_by_test_id("operator-status")).to_have_value("online")
     expect(panel.get_by_test_id("status-hint")).to_be_hidden()
+    shop.get_by_test_id("widget-input").fill("Здравствуйте! Плед «Облако» есть в сером цвете?")
+    shop.get_by_test_id("widget-input").press("Enter")
     item = panel.get_by_test_id("conversation-item")
     expect(item).to_have_count(1)
     expect(item).to_contain_text("Уютный дом")                      # the site is named after the shop

@@ -12,7 +12,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from tests.e2e.test_panel import close_page, conversation_item, wait_connected
-from tests.support import ServerProcess
+from tests.support import OperatorClient, ServerProcess
 
 pytestmark = pytest.mark.e2e
 
@@ -56,6 +56,11 @@ def shop_visitor(browser, server: ServerProcess, path: str, text: str) -> Page: 
     return page
 
 
+def settle(page: Page) -> None:
+    """Until the drawer's slide (a CSS transition) has ended: sizes and places are final then."""
+    page.evaluate("() => Promise.all(document.getAnimations().map(a => a.finished.catch(() => null)))")
+
+
 def no_sideways_scroll(page: Page) -> None:
     width = page.evaluate("() => document.documentElement.scrollWidth")
     assert width <= PHONE["width"], f"the page is {width} px wide on a {PHONE['width']} px screen"
@@ -88,6 +93,7 @@ def test_the_menu_is_a_drawer_that_reaches_every_page_and_sign_out(browser, srv)
     toggle = page.get_by_test_id("menu-toggle")
     toggle.click()
     expect(toggle).to_have_attribute("aria-expanded", "true")
+    settle(page)
     for testid in ("nav-chats", "nav-history", "nav-sites", "nav-operators", "nav-profile", "logout"):
         expect(page.get_by_test_id(testid)).to_be_visible()
         inside_screen(page, page.get_by_test_id(testid))
@@ -108,10 +114,12 @@ def test_the_menu_is_a_drawer_that_reaches_every_page_and_sign_out(browser, srv)
 
 def test_list_dialog_and_visitor_info_are_screens_with_a_way_back_and_tables_are_cards(browser, srv):
     demo = srv.demo
+    anna = OperatorClient(srv, demo["operator_email"], demo["operator_password"])
+    anna.set_status("online")                       # someone is online: the shop's visitors get the chat
+    anna.close()
     first = shop_visitor(browser, srv, "/demo/product.html", "Здравствуйте! Плед «Облако» есть в сером цвете?")
     second = shop_visitor(browser, srv, "/demo/cart.html", "Можно оплатить заказ при получении?")
     page = phone_panel(browser, srv, demo["operator_email"], demo["operator_password"])
-    page.get_by_test_id("go-online").click()
     expect(page.get_by_test_id("operator-status")).to_have_value("online")
     items = page.get_by_test_id("conversation-item")
     expect(items).to_have_count(2)
