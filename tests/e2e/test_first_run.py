@@ -14,7 +14,7 @@ from tests.support import ServerProcess, admin
 
 pytestmark = pytest.mark.e2e
 
-SHOP_ACCENT = "rgb(192, 98, 42)"   # static/demo/shop.css: the shop's buttons, logo and prices (#c0622a)
+SHOP_ACCENT = "rgb(179, 90, 36)"   # static/demo/shop.css: the shop's buttons, logo and prices (#b35a24)
 
 
 @pytest.fixture(scope="module")
@@ -67,7 +67,7 @@ def test_demo_first_start_the_shop_chat_works_at_once_and_looks_like_the_shop(br
         site = next(s for s in a.call("GET", "/api/v1/sites").json()["sites"] if s["site_key"] == demo["site_key"])
     finally:
         a.close()
-    assert (site["name"], site["widget"]["color"]) == ("Уютный дом", "#c0622a")
+    assert (site["name"], site["widget"]["color"]) == ("Уютный дом", "#b35a24")
 
 
 def test_a_second_start_is_not_a_new_installation_and_keeps_the_accounts(first_run):
