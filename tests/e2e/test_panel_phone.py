@@ -168,12 +168,20 @@ def test_list_dialog_and_visitor_info_are_screens_with_a_way_back_and_tables_are
     page.get_by_role("button", name="Назад").click()
     expect(page.get_by_test_id("chat-input")).to_be_hidden()
     expect(items.first).to_be_visible()
+    items.first.click()                                          # the other chat: answered and closed too
+    page.get_by_test_id("conversation-take").click()
+    page.get_by_test_id("chat-input").fill("Да, картой или наличными курьеру.")
+    page.get_by_test_id("chat-send").click()
+    page.get_by_test_id("conversation-close").click()
+    expect(page.get_by_test_id("dialog-state")).to_have_text(re.compile("Диалог закрыт"))
+    page.get_by_role("button", name="Назад").click()
 
     # History: the table becomes one card per conversation, nothing to scroll sideways
     page.get_by_test_id("menu-toggle").click()
     page.get_by_test_id("nav-history").click()
-    row = page.get_by_test_id("history-item")
-    expect(row).to_have_count(1)
+    rows = page.get_by_test_id("history-item")
+    expect(rows).to_have_count(2)
+    row = rows.last
     assert row.evaluate("e => getComputedStyle(e).display") == "block"
     expect(row.locator("td[data-label='Закрыт']")).to_be_visible()
     inside_screen(page, row)
