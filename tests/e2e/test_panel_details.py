@@ -13,7 +13,7 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.e2e.test_panel import Desk, close_page, conversation_item, open_panel, wait_connected
-from tests.support import ServerProcess
+from tests.support import OperatorClient, ServerProcess
 
 pytestmark = pytest.mark.e2e
 
@@ -250,4 +250,26 @@ def test_visitor_info_column_has_an_empty_state(browser, srv):
     page.keyboard.press("Escape")                                     # … and out of the dialog: the empty state again
     expect(page.get_by_test_id("visitor-info-empty")).to_be_visible()
     visitor.close()
+    close_page(page)
+
+
+def test_history_uses_the_width_and_keeps_names_and_dates_on_one_line(browser, srv):
+    desk = Desk(srv, "Лев")
+    op = OperatorClient(srv, desk.email, desk.password)
+    visitor = desk.visitor(srv)
+    cid = visitor.say("Подскажите, а кружки «Мох» продаются наборами по шесть штук? Хочу подарить коллегам на праздник")["conversation_id"]
+    for action in ("take", "close"):
+        assert op.call("POST", f"/api/v1/conversations/{cid}/{action}").status_code == 200
+    visitor.close()
+    op.close()
+    page = open_panel(browser, srv, desk.email, desk.password, viewport={"width": 1366, "height": 800})
+    page.get_by_test_id("nav-history").click()
+    row = page.locator(f"[data-testid='history-item'][data-conversation-id='{cid}']")
+    expect(row).to_be_visible()
+    heights = row.locator("td").evaluate_all("tds => tds.map(td => td.getBoundingClientRect().height)")
+    line = row.locator("td").first.evaluate("td => parseFloat(getComputedStyle(td).lineHeight) + "
+                                            "parseFloat(getComputedStyle(td).paddingTop) * 2")
+    assert max(heights) <= line + 2, (heights, line)              # no cell wraps: one line per conversation
+    table = page.get_by_test_id("history-table").bounding_box()
+    assert table["width"] >= 1366 - 2 * 24 - 2, table                # the whole page, not two thirds of it
     close_page(page)

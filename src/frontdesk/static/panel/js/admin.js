@@ -42,7 +42,7 @@ export async function renderHistory(root, ctx) {
   const cell = (i, value, cls) => h('td', { class: cls, 'data-label': t(cols[i]) }, value);
   const more = h('button', { type: 'button', class: 'btn', hidden: true }, t('history.more'));
   const status = h('div', { class: 'form-status' });
-  clear(root).append(h('div', { class: 'page' }, h('h1', {}, t('history.title')),
+  clear(root).append(h('div', { class: 'page page--wide' }, h('h1', {}, t('history.title')),
     h('table', { class: 'table table--click table--cards table--history', testid: 'history-table' },
       h('thead', {}, h('tr', {}, ...cols.map((k, i) => h('th', { class: i === 2 ? 'cell-text' : null }, t(k))))), body), status, more));
   let before = null;
