@@ -18,7 +18,9 @@ class Settings(BaseSettings):
 
     data_dir: Path = Field(
         Path("./frontdesk-data"),
-        description="Directory for the SQLite database, the generated secret key and uploaded photos.")
+        description="Directory for the SQLite database, the generated secret key and uploaded photos. A relative "
+                    "path is taken from the current directory; `serve` prints the absolute one (and says when it "
+                    "made a new installation there).")
     database_url: str = Field(
         "",
         description="SQLAlchemy URL. Empty = SQLite file `frontdesk.db` in the data dir. "
