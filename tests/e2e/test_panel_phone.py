@@ -227,3 +227,31 @@ def test_a_closed_conversation_still_has_its_dialog_on_a_phone(browser, srv):
     expect(conversation_item(page, cid)).to_be_visible()
     visitor.context.close()
     close_page(page)
+
+
+@pytest.mark.parametrize("width", [800, 1024, 1280, 1440])
+def test_every_page_and_sign_out_are_reachable_at_any_width(browser, srv, width):
+    """The admin's top bar holds five pages: where they do not fit, they move to the drawer, never clipped."""
+    demo = srv.demo
+    context = browser.new_context(viewport={"width": width, "height": 700}, locale="ru-RU")
+    page = context.new_page()
+    page.errors = []  # type: ignore[attr-defined]
+    page.on("pageerror", lambda exc: page.errors.append(str(exc)))  # type: ignore[attr-defined]
+    page.goto(srv.url + "/panel/login")
+    page.get_by_test_id("login-email").fill(demo["admin_email"])
+    page.get_by_test_id("login-password").fill(demo["admin_password"])
+    page.get_by_test_id("login-submit").click()
+    wait_connected(page)
+    toggle = page.get_by_test_id("menu-toggle")
+    if toggle.is_visible():
+        toggle.click()
+        settle(page)
+    for testid in ("nav-chats", "nav-history", "nav-sites", "nav-operators", "nav-profile", "logout"):
+        link = page.get_by_test_id(testid)
+        expect(link).to_be_visible()
+        inside_screen(page, link)
+        clipped = link.evaluate("e => { const r = e.getBoundingClientRect(), p = e.parentElement.getBoundingClientRect();"
+                                " return r.left < p.left - 0.5 || r.right > p.right + 0.5; }")
+        assert not clipped, f"{testid} is cut off at {width} px"
+    inside_screen(page, page.get_by_test_id("operator-status"))
+    close_page(page)

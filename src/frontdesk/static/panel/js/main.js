@@ -168,7 +168,7 @@ class Panel {
         this.soundButton,
         h('button', { type: 'button', class: 'btn btn--ghost icon-btn topbar__help', title: t('nav.help'), 'aria-label': t('nav.help'),
           onclick: () => this.workplace.toggleHelp(true) }, icon('help')),
-        h('a', { href: '/panel/profile', 'data-route': '/panel/profile', class: 'me' }, this.avatar,
+        h('a', { href: '/panel/profile', 'data-route': '/panel/profile', class: 'me', title: this.me.name }, this.avatar,
           h('span', { class: 'me__name', testid: 'me-name' }, this.me.name)),
         h('button', { type: 'button', class: 'btn btn--ghost topbar__logout', testid: 'logout', onclick: () => this._logout() }, t('nav.logout'))));
     this.menuBackdrop = h('div', { class: 'menu-backdrop', onclick: () => this._toggleMenu(false) });
