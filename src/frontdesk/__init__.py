@@ -1,1 +1,0 @@
-"""frontdesk: a self-hosted online consultant (live chat widget + operator panel)."""
