@@ -1,0 +1,1 @@
+"""frontdesk: a self-hosted online consultant (live chat widget + operator panel)."""
