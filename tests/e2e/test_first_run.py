@@ -36,7 +36,7 @@ def test_demo_first_start_the_shop_chat_works_at_once_and_looks_like_the_shop(br
     shop = browser.new_context(viewport={"width": 1366, "height": 800}, locale="ru-RU").new_page()
     errors: list[str] = []
     shop.on("pageerror", lambda exc: errors.append(str(exc)))
-    shop.goto(first_run.url + "/demo/")
+    shop.goto(first_run.url + "/demo/product.html")
     launcher = shop.get_by_test_id("widget-launcher")
     expect(launcher).to_be_visible()
     assert shop.locator("a.btn").first.evaluate("e => getComputedStyle(e).backgroundColor") == SHOP_ACCENT
@@ -58,7 +58,25 @@ def test_demo_first_start_the_shop_chat_works_at_once_and_looks_like_the_shop(br
     expect(item).to_contain_text("Уютный дом")                      # the site is named after the shop
     expect(panel.get_by_test_id("offer-toast")).to_be_visible()
     save_shot(panel, "first-run.png")
+
+    # and the demo works both ways: the answer reaches the shop, the next visitor is offered too
+    panel.get_by_test_id("offer-take").click()
+    expect(panel.get_by_test_id("dialog-state")).to_contain_text("Ваш диалог")
+    panel.get_by_test_id("chat-input").fill("Здравствуйте! Да, серый есть — отправим сегодня.")
+    panel.get_by_test_id("chat-send").click()
+    expect(shop.locator("[data-testid='widget-message'][data-author='operator']")).to_contain_text("серый есть")
+    other = browser.new_context(viewport={"width": 1366, "height": 800}, locale="ru-RU").new_page()
+    other.goto(first_run.url + "/demo/cart.html")
+    other.get_by_test_id("widget-launcher").click()
+    other.get_by_test_id("widget-input").fill("Можно оплатить заказ при получении?")
+    other.get_by_test_id("widget-input").press("Enter")
+    expect(item).to_have_count(2)
+    expect(panel.get_by_test_id("offer-toast")).to_be_visible()
+    shop.get_by_test_id("widget-input").press_sequentially("Отлично, тогда оформляю два")
+    expect(panel.get_by_test_id("typing-preview")).to_contain_text("Отлично, тогда оформляю два")
+    save_shot(panel, "panel.png")
     assert errors == []
+    other.context.close()
     shop.context.close()
     close_page(panel)
 
