@@ -40,6 +40,12 @@ class SlidingWindow:
     def clear(self, key: object) -> None:
         self._hits.pop(key, None)
 
+    def undo(self, key: object) -> None:
+        """Take back the latest event of ``key`` (it turned out not to count)."""
+        q = self._recent(key)
+        if q:
+            q.pop()
+
 
 class LoginLimiter:
     """Login attempts: at most N per minute per (address, e-mail), and 4·N per minute per e-mail
@@ -63,7 +69,9 @@ class LoginLimiter:
         return True
 
     def succeeded(self, ip: str, email: str) -> None:
+        """Only failures count: a success takes its attempt back and clears the address's count."""
         self._pair.clear((ip, email))
+        self._account.undo(email)
 
 
 class OfflineLimiter:
@@ -81,6 +89,4 @@ class OfflineLimiter:
         return True
 
     def release(self, ip: str, site_id: int) -> None:
-        q = self._hits._recent((ip, site_id))
-        if q:
-            q.pop()
+        self._hits.undo((ip, site_id))
