@@ -74,6 +74,8 @@ class ServerProcess:
                # no holding messages unless a test asks: a slow CI run must not add system messages
                # to conversations whose exact contents a test checks
                "FRONTDESK_NO_REPLY_SECONDS": "0",
+               # nobody online until a test says so (a real first `serve --demo` starts its accounts online)
+               "FRONTDESK_DEMO_ONLINE": "0",
                **self.extra_env}
         if self.database_url:
             env["FRONTDESK_DATABASE_URL"] = self.database_url

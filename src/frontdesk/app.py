@@ -115,10 +115,6 @@ def build_app(settings: Settings | None = None) -> FastAPI:
     app.add_api_websocket_route("/ws/operator", operator_socket)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
 
-    @app.get("/", include_in_schema=False)
-    async def root() -> JSONResponse:
-        return JSONResponse({"name": "frontdesk", "panel": "/panel/", "docs": "/api/docs"})
-
     return app
 
 

@@ -104,8 +104,13 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from frontdesk.app import build_app
 
     settings = _settings(args)
+    # Absolute from here on: a relative --data-dir (or the default ./frontdesk-data) follows the current
+    # directory, and a start from another folder would silently make a second, empty installation.
+    settings.data_dir = settings.data_dir.expanduser().resolve()
+    fresh = _is_new_installation(settings)
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     settings.resolved_secret_key()
+    _announce_data_dir(settings, fresh)
     app = build_app(settings)
     base = settings.public_url.rstrip("/") or f"http://{settings.host}:{settings.port}"
 
@@ -120,7 +125,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         while not server.started and not task.done():
             await asyncio.sleep(0.05)
         if server.started:
-            _announce(settings, base)
+            _announce(settings, base, fresh)
         await task
         return 0
 
@@ -144,7 +149,32 @@ def _loop_factory():  # noqa: ANN202
     return uvloop.new_event_loop
 
 
-def _announce(settings: Settings, base: str) -> None:
+def _is_new_installation(settings: Settings) -> bool:
+    """Nothing of an installation in the data directory yet: no secret key, no SQLite database."""
+    d = settings.data_dir
+    return not (d / "secret_key").exists() and not (d / "frontdesk.db").exists()
+
+
+def _database_label(settings: Settings) -> str:
+    if not settings.database_url:
+        return f"SQLite {settings.data_dir / 'frontdesk.db'}"
+    from sqlalchemy.engine import make_url
+
+    try:
+        return make_url(settings.database_url).render_as_string(hide_password=True)
+    except Exception:  # noqa: BLE001 - the engine will say what is wrong with it
+        return "(unreadable FRONTDESK_DATABASE_URL)"
+
+
+def _announce_data_dir(settings: Settings, fresh: bool) -> None:
+    print(f"frontdesk data directory: {settings.data_dir}", flush=True)
+    print(f"  database: {_database_label(settings)}", flush=True)
+    if fresh:
+        print("  a new installation was created there. To use it again, start from the same folder or pass "
+              f"--data-dir {settings.data_dir} (or set FRONTDESK_DATA_DIR).", flush=True)
+
+
+def _announce(settings: Settings, base: str, fresh: bool = False) -> None:
     print(f"frontdesk is running at {base}", flush=True)
     print(f"  operator panel: {base}/panel/", flush=True)
     demo_file = Path(settings.data_dir) / "demo.json"
@@ -153,6 +183,9 @@ def _announce(settings: Settings, base: str) -> None:
         print(f"  demo shop page: {base}/demo/", flush=True)
         print(f"  admin:    {info['admin_email']} / {info.get('admin_password', '(set earlier)')}", flush=True)
         print(f"  operator: {info['operator_email']} / {info.get('operator_password', '(set earlier)')}", flush=True)
+        if fresh and info.get("started_online"):
+            print("  both start online, so the demo shop shows the live chat; set yourself offline in the panel "
+                  "and it shows the offline form.", flush=True)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -18,7 +18,9 @@ class Settings(BaseSettings):
 
     data_dir: Path = Field(
         Path("./frontdesk-data"),
-        description="Directory for the SQLite database, the generated secret key and uploaded photos.")
+        description="Directory for the SQLite database, the generated secret key and uploaded photos. A relative "
+                    "path is taken from the current directory; `serve` prints the absolute one (and says when it "
+                    "made a new installation there).")
     database_url: str = Field(
         "",
         description="SQLAlchemy URL. Empty = SQLite file `frontdesk.db` in the data dir. "
@@ -89,6 +91,9 @@ class Settings(BaseSettings):
     session_days: int = Field(30, description="Days an operator session lasts without activity.")
     photo_max_bytes: int = Field(512 * 1024, description="Largest operator photo upload, bytes.")
     demo: bool = Field(False, description="Create the demo site, admin and operator, and serve `/demo/`.")
+    demo_online: bool = Field(
+        True, description="With `--demo`: the demo admin and operator start online when the demo is first created, "
+                          "so the demo shop shows the live chat at once (the test suite turns this off).")
     log_level: str = Field("info", description="Log level: debug, info, warning, error.")
 
     def resolved_database_url(self) -> str:

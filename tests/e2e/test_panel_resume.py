@@ -119,7 +119,10 @@ def test_server_crash_and_restart_both_sides_continue_nothing_lost_or_doubled(br
     page.get_by_test_id("chat-input").fill("3: заметка до сбоя")
     page.keyboard.press("Enter")
     expect(page.locator("[data-testid='chat-message']")).to_have_count(3)
-    page.keyboard.press("Alt+m")                # back to replies, by hotkey
+    expect(page.get_by_test_id("note-mode")).to_have_attribute("aria-selected", "false")   # a note is one line
+    page.keyboard.press("Alt+m")                # the hotkey toggles note mode …
+    expect(page.get_by_test_id("note-mode")).to_have_attribute("aria-selected", "true")
+    page.keyboard.press("Alt+m")                # … and back to replies
     expect(page.get_by_test_id("note-mode")).to_have_attribute("aria-selected", "false")
 
     srv.kill()                                  # SIGKILL: no goodbye frames

@@ -98,7 +98,7 @@ def test_aggressive_host_css_does_not_break_the_widget(widget_page: WidgetPage, 
     }""")
     assert styles["position"] == "fixed" and styles["display"] == "block" and styles["opacity"] == "1"
     assert styles["visibility"] == "visible" and int(styles["z"]) > 2_000_000_000
-    assert styles["bg"] == "rgb(31, 111, 235)"  # the site colour, not the page's red
+    assert styles["bg"] == "rgb(179, 90, 36)"  # the site colour (the demo shop's #b35a24), not the page's red
 
     w.open()  # a real click: Playwright checks that nothing covers the launcher
     win = w.window.bounding_box()

@@ -239,7 +239,7 @@ def test_site_membership_decides_what_an_operator_sees(srv):
     op = make_operator(srv)
     try:
         other = a.call("POST", "/api/v1/sites", json={"name": "Второй магазин"}).json()["site"]
-        demo_id = next(s["id"] for s in a.call("GET", "/api/v1/sites").json()["sites"] if s["name"] == "Demo shop")
+        demo_id = next(s["id"] for s in a.call("GET", "/api/v1/sites").json()["sites"] if s["name"] == "Уютный дом")
         r = a.call("PUT", f"/api/v1/operators/{op.operator['id']}/sites", json={"site_ids": [demo_id]})
         assert r.status_code == 200 and r.json()["site_ids"] == [demo_id]
         assert [s["id"] for s in op.call("GET", "/api/v1/sites").json()["sites"]] == [demo_id]

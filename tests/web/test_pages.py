@@ -52,3 +52,27 @@ def test_panel_pages_have_a_strict_csp(sqlite_server):
         assert "script-src 'self'" in r.headers["content-security-policy"]
         assert r.headers["x-frame-options"] == "DENY"
         assert "<script>" not in r.text.replace(" ", "")  # no inline scripts
+
+
+def test_start_page_says_what_this_is_in_russian_or_english(sqlite_server):
+    with httpx.Client(base_url=sqlite_server.url) as http:
+        ru = http.get("/", headers={"Accept-Language": "ru-RU,ru;q=0.9,en;q=0.8"})
+        assert ru.status_code == 200 and ru.headers["content-type"].startswith("text/html")
+        assert '<html lang="ru">' in ru.text and "онлайн-консультант" in ru.text
+        for href in ('href="/panel/"', 'href="/api/docs"', 'href="/demo/"', 'href="/?lang=en"'):
+            assert href in ru.text, href
+        assert "<script" not in ru.text and "default-src 'none'" in ru.headers["content-security-policy"]
+        en = http.get("/", headers={"Accept-Language": "en-GB,en;q=0.9"})
+        assert '<html lang="en">' in en.text and "Operator panel" in en.text
+        assert http.get("/?lang=en", headers={"Accept-Language": "ru"}).headers["content-language"] == "en"
+        assert '<html lang="ru">' in http.get("/", headers={"Accept-Language": "de"}).text   # the first market
+
+
+async def test_start_page_without_demo_has_no_demo_link(tmp_path):
+    from frontdesk.app import build_app
+    from frontdesk.settings import Settings
+
+    app = build_app(Settings(data_dir=tmp_path))   # the page needs no database: no lifespan here
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test") as http:
+        page = (await http.get("/")).text
+    assert 'href="/panel/"' in page and "/demo/" not in page

@@ -1,4 +1,4 @@
-"""HTML and static files: the widget loader, the panel, the demo shop."""
+"""HTML and static files: the start page, the widget loader, the panel, the demo shop."""
 from __future__ import annotations
 
 import hashlib
@@ -16,6 +16,11 @@ router = APIRouter(include_in_schema=False)
 PANEL_CSP = ("default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
              "img-src 'self' data: blob:; connect-src 'self' ws: wss:; media-src 'self' data:; "
              "frame-ancestors 'none'; base-uri 'none'; form-action 'self'")
+
+
+# The start page has no script at all.
+ROOT_CSP = ("default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; "
+            "frame-ancestors 'none'; base-uri 'none'; form-action 'none'")
 
 
 def _file(path: Path, media_type: str | None = None, cache: str = "no-cache") -> Response:
@@ -116,3 +121,114 @@ async def demo(path: str, request: Request) -> Response:
         html = candidate.read_text(encoding="utf-8").replace("{{SITE_KEY}}", site_key)
         return HTMLResponse(html, headers={"Cache-Control": "no-cache"})
     return _file(candidate)
+
+
+# --- the start page ("/"): what this server is and where to go --------------------------------
+
+_ROOT_TEXT = {
+    "ru": {
+        "title": "frontdesk — онлайн-консультант",
+        "lead": "Это сервер frontdesk: чат для сайта (виджет) и панель, в которой операторы отвечают посетителям.",
+        "panel": "Панель оператора",
+        "demo": "Демо-магазин «Уютный дом»",
+        "api": "API (OpenAPI)",
+        "admin": "Администратору",
+        "embed": "Виджет на сайте: в панели на странице «Сайты» — код для вставки, цвет, тексты и график работы.",
+        "email_title": "Настройка e-mail",
+        "email": "Письма (офлайн-сообщения посетителей, ответы им на почту) уходят через ваш SMTP-сервер. "
+                 "Задайте переменную окружения <code>FRONTDESK_SMTP_URL</code>, например "
+                 "<code>smtp://user:pass@smtp.example.com:587</code>, и перезапустите сервер. Пока e-mail не "
+                 "настроен, письма ждут в очереди и уйдут после настройки. Подробно — <code>docs/email.md</code>.",
+        "data_title": "Где лежат данные",
+        "data": "База SQLite, секретный ключ и фото операторов хранятся в каталоге данных "
+                "(<code>--data-dir</code> или <code>FRONTDESK_DATA_DIR</code>; по умолчанию "
+                "<code>./frontdesk-data</code> от текущего каталога). Полный путь сервер печатает при запуске.",
+        "other": "English",
+    },
+    "en": {
+        "title": "frontdesk — live chat",
+        "lead": "This is a frontdesk server: a chat for your website (the widget) and a panel where operators answer visitors.",
+        "panel": "Operator panel",
+        "demo": "Demo shop «Уютный дом»",
+        "api": "API (OpenAPI)",
+        "admin": "For the administrator",
+        "embed": "The widget on your site: the panel's Sites page has the embed code, colour, texts and working hours.",
+        "email_title": "Setting up e-mail",
+        "email": "E-mail (visitors' offline messages, replies sent to their mailbox) goes out through your SMTP server. "
+                 "Set the environment variable <code>FRONTDESK_SMTP_URL</code>, e.g. "
+                 "<code>smtp://user:pass@smtp.example.com:587</code>, and restart the server. Until then e-mail waits "
+                 "in the outbox and goes out once it is set. Details: <code>docs/email.md</code>.",
+        "data_title": "Where the data lives",
+        "data": "The SQLite database, the secret key and operators' photos are kept in the data directory "
+                "(<code>--data-dir</code> or <code>FRONTDESK_DATA_DIR</code>; by default <code>./frontdesk-data</code> "
+                "under the current directory). The server prints its full path when it starts.",
+        "other": "Русский",
+    },
+}
+
+
+def _root_language(request: Request) -> str:
+    asked = request.query_params.get("lang")
+    if asked in _ROOT_TEXT:
+        return asked
+    for part in request.headers.get("accept-language", "").split(","):
+        code = part.split(";")[0].strip().lower()[:2]
+        if code in _ROOT_TEXT:
+            return code
+    return "ru"
+
+
+@router.get("/")
+async def start_page(request: Request) -> Response:
+    lang = _root_language(request)
+    x = _ROOT_TEXT[lang]
+    demo = request.app.state.settings.demo
+    other = "en" if lang == "ru" else "ru"
+    demo_link = f'<a class="btn" href="/demo/" data-testid="start-demo">{x["demo"]}</a>' if demo else ""
+    html = f"""<!doctype html>
+<html lang="{lang}">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{x["title"]}</title>
+<link rel="icon" href="data:,">
+<style>
+body{{margin:0;font:15px/1.55 system-ui,-apple-system,"Segoe UI",Roboto,Arial,sans-serif;color:#1f2328;
+background:linear-gradient(180deg,#eaf1fb 0%,#f3f5f8 50%)}}
+main{{max-width:680px;margin:0 auto;padding:48px 20px}}
+.brand{{display:flex;align-items:center;gap:10px;font-weight:700;font-size:22px}}
+.mark{{width:26px;height:26px;border-radius:8px 8px 8px 3px;background:#1f6feb}}
+h1{{font-size:20px;font-weight:600;margin:18px 0 8px}}
+h2{{font-size:16px;margin:28px 0 6px}} h3{{font-size:14px;margin:16px 0 4px}}
+.links{{display:flex;flex-wrap:wrap;gap:10px;margin:20px 0}}
+.btn{{display:inline-block;padding:9px 16px;border-radius:8px;border:1px solid #d8dee4;background:#fff;
+color:#0b4fb3;text-decoration:none;font-weight:600}}
+.btn--primary{{background:#1f6feb;border-color:#1f6feb;color:#fff}}
+code{{font:13px ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;background:#fff;border:1px solid #e8ecf0;
+border-radius:4px;padding:0 4px;overflow-wrap:anywhere}}
+.muted{{color:#59636e}} a{{color:#0b4fb3}}
+</style>
+</head>
+<body>
+<main>
+<div class="brand"><span class="mark" aria-hidden="true"></span>frontdesk</div>
+<h1>{x["title"]}</h1>
+<p class="muted">{x["lead"]}</p>
+<nav class="links">
+<a class="btn btn--primary" href="/panel/" data-testid="start-panel">{x["panel"]}</a>
+{demo_link}
+<a class="btn" href="/api/docs" data-testid="start-api">{x["api"]}</a>
+</nav>
+<h2>{x["admin"]}</h2>
+<p>{x["embed"]}</p>
+<h3 id="email">{x["email_title"]}</h3>
+<p>{x["email"]}</p>
+<h3 id="data">{x["data_title"]}</h3>
+<p>{x["data"]}</p>
+<p><a href="/?lang={other}" lang="{other}" data-testid="start-language">{x["other"]}</a></p>
+</main>
+</body>
+</html>
+"""
+    return HTMLResponse(html, headers={"Cache-Control": "no-cache", "Content-Security-Policy": ROOT_CSP,
+                                       "Vary": "Accept-Language", "Content-Language": lang})

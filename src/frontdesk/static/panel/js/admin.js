@@ -2,6 +2,7 @@
 import { api } from './api.js';
 import { t, setLanguage, LANGUAGES } from './i18n.js';
 import { clear, formatDateTime, h, randomId, toast } from './dom.js';
+import { explain } from './errors.js';
 
 const PHOTO_TYPES = ['image/png', 'image/jpeg', 'image/webp'];
 const DAYS = ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'];
@@ -13,10 +14,7 @@ function field(label, control, hint) {
 
 function lines(text) { return text.split('\n').map((s) => s.trim()).filter(Boolean); }
 
-function errorText(err) {
-  if (err.status === 403 && err.code === 'forbidden') return t('err.forbidden');
-  return t('err.generic', { message: err.message });
-}
+function errorText(err) { return explain(err); }
 
 /** Run ``fn`` with the button disabled; errors become a visible message next to it. */
 async function busy(button, status, fn) {
@@ -40,12 +38,13 @@ function generatePassword() { return randomId('').slice(0, 14); }
 
 export async function renderHistory(root, ctx) {
   const body = h('tbody');
+  const cols = ['history.visitor', 'history.site', 'history.last', 'history.started', 'history.closed', 'history.operator'];
+  const cell = (i, value, cls) => h('td', { class: cls, 'data-label': t(cols[i]) }, value);
   const more = h('button', { type: 'button', class: 'btn', hidden: true }, t('history.more'));
   const status = h('div', { class: 'form-status' });
-  clear(root).append(h('div', { class: 'page' }, h('h1', {}, t('history.title')),
-    h('table', { class: 'table table--click', testid: 'history-table' },
-      h('thead', {}, h('tr', {}, ...['history.visitor', 'history.site', 'history.last', 'history.started', 'history.closed', 'history.operator']
-        .map((k) => h('th', {}, t(k))))), body), status, more));
+  clear(root).append(h('div', { class: 'page page--wide' }, h('h1', {}, t('history.title')),
+    h('table', { class: 'table table--click table--cards table--history', testid: 'history-table' },
+      h('thead', {}, h('tr', {}, ...cols.map((k, i) => h('th', { class: i === 2 ? 'cell-text' : null }, t(k))))), body), status, more));
   let before = null;
   async function page() {
     try {
@@ -55,9 +54,9 @@ export async function renderHistory(root, ctx) {
         const v = c.visitor || {};
         body.append(h('tr', { testid: 'history-item', dataset: { conversationId: c.id }, tabindex: 0,
           onclick: () => ctx.openConversation(c), onkeydown: (e) => { if (e.key === 'Enter') ctx.openConversation(c); } },
-        h('td', {}, v.name || t('visitor.numbered', { id: v.id })), h('td', {}, c.site_name),
-        h('td', { class: 'cell-text' }, c.last_message?.text || ''), h('td', {}, formatDateTime(c.created_at)),
-        h('td', {}, formatDateTime(c.closed_at)), h('td', {}, c.assignee?.name || '—')));
+        cell(0, v.name || t('visitor.numbered', { id: v.id }), 'cell-title'), cell(1, c.site_name, 'cell-nowrap'),
+        cell(2, c.last_message?.text || '', 'cell-text'), cell(3, formatDateTime(c.created_at), 'cell-nowrap'),
+        cell(4, formatDateTime(c.closed_at), 'cell-nowrap'), cell(5, c.assignee?.name || '—', 'cell-nowrap')));
       }
       if (res.conversations.length) before = res.conversations[res.conversations.length - 1].id;
       more.hidden = !res.has_more;
@@ -231,7 +230,8 @@ export async function renderSites(root) {
         return h('tr', { testid: 'hours-day', dataset: { day } }, h('th', { scope: 'row' }, t(`day.${day}`)), h('td', {}, cell));
       });
       const save = h('button', { type: 'submit', class: 'btn btn--primary', testid: 'hours-save' }, t('hours.save'));
-      clear(form).append(
+      // through h(): it skips the nulls of the 24×7 case (Element.append would print them as "null")
+      clear(form).append(...h('div', {},
         h('h2', {}, t('hours.title')),
         h('p', { class: 'field__hint' }, t('hours.hint')),
         h('label', { class: 'check' }, always, ' ', t('hours.always')),
@@ -243,7 +243,7 @@ export async function renderSites(root) {
           render();
         } }, t('hours.copy'))),
         nowLine,
-        h('div', { class: 'form__actions' }, save, status));
+        h('div', { class: 'form__actions' }, save, status)).childNodes);
     }
 
     /** The hours to send, or throws an Error with a message for the operator (and marks the input). */
@@ -296,7 +296,7 @@ export async function renderSites(root) {
         paintNow(res.availability);
         say(t('hours.saved'));
       } catch (err) {
-        say(err.status === 422 ? t('hours.rejected', { message: err.message }) : errorText(err), true);
+        say(err.status === 422 ? t('hours.rejected', { message: explain(err) }) : errorText(err), true);
         if (err.status === 422 && /time ?zone/i.test(err.message)) form.querySelector('[data-testid="hours-timezone"]')?.setAttribute('aria-invalid', 'true');
       } finally {
         button.disabled = false;
@@ -350,13 +350,14 @@ export async function renderOperators(root, ctx) {
           renderRows();
         } catch (err) { show(errorText(err)); }
       } }, op.is_active ? t('ops.deactivate') : t('ops.reactivate'));
+      const cell = (label, cls, ...content) => h('td', { class: cls, 'data-label': label ? t(label) : null }, ...content);
       return h('tr', { testid: 'operator-row', dataset: { operatorId: op.id }, class: op.is_active ? '' : 'row--inactive' },
-        h('td', {}, h('span', { class: `dot dot--${op.status}`, title: t(`status.${op.status}`) }), ' ', op.name, me ? h('span', { class: 'muted' }, ` (${t('ops.you')})`) : null),
-        h('td', {}, op.email),
-        h('td', {}, t(`ops.role.${op.role}`)),
-        h('td', {}, op.is_active ? t('ops.active') : t('ops.inactive')),
-        h('td', { class: 'cell-sites' }, op.role === 'admin' ? h('span', { class: 'muted' }, '*') : [...siteBoxes, saveSites]),
-        h('td', { class: 'cell-actions' }, reset, ' ', toggle));
+        cell(null, 'cell-title', h('span', { class: `dot dot--${op.status}`, title: t(`status.${op.status}`) }), ' ', op.name, me ? h('span', { class: 'muted' }, ` (${t('ops.you')})`) : null),
+        cell('ops.email', 'cell-email', op.email),
+        cell('ops.role', 'cell-nowrap', t(`ops.role.${op.role}`)),
+        cell('ops.status', 'cell-nowrap', op.is_active ? t('ops.active') : t('ops.inactive')),
+        cell('ops.sites', 'cell-sites', op.role === 'admin' ? h('span', { class: 'muted', testid: 'operator-all-sites', title: t('ops.role.admin') }, t('ops.allSites')) : [...siteBoxes, saveSites]),
+        cell(null, 'cell-actions', reset, ' ', toggle));
     }));
   }
 
@@ -379,12 +380,13 @@ export async function renderOperators(root, ctx) {
     });
   } },
   field(t('ops.email'), email), field(t('ops.name'), name),
-  field(t('ops.password'), h('span', { class: 'input-row' }, password, h('button', { type: 'button', class: 'btn btn--small', onclick: () => { password.value = generatePassword(); } }, t('ops.generate')))),
+  field(t('ops.password'), h('span', { class: 'input-row' }, password, h('button', { type: 'button', class: 'btn', testid: 'operator-generate', onclick: () => { password.value = generatePassword(); } }, t('ops.generate')))),
   h('label', { class: 'check' }, isAdmin, ' ', t('ops.admin')), h('div', { class: 'form__actions' }, create, status));
 
   clear(root).append(h('div', { class: 'page' }, h('h1', {}, t('ops.title')),
-    ctx.smtpEnabled ? null : h('p', { class: 'field__hint' }, t('ops.smtpOff')), notice,
-    h('table', { class: 'table', testid: 'operators-table' }, h('thead', {}, h('tr', {},
+    ctx.smtpEnabled ? null : h('p', { class: 'field__hint', testid: 'operators-smtp-off' }, t('ops.smtpOff'), ' ',
+      h('a', { href: ctx.docsUrl, target: '_blank', rel: 'noopener' }, t('mail.howTo'))), notice,
+    h('table', { class: 'table table--cards', testid: 'operators-table' }, h('thead', {}, h('tr', {},
       ...['ops.name', 'ops.email', 'ops.role', 'ops.status', 'ops.sites', ''].map((k) => h('th', {}, k ? t(k) : '')))), body),
     h('section', { class: 'form__section' }, h('h2', {}, t('ops.new')), form)));
   renderRows();
@@ -393,7 +395,8 @@ export async function renderOperators(root, ctx) {
 // --- profile -----------------------------------------------------------------------------
 
 export function renderProfile(root, ctx) {
-  const me = ctx.me;
+  let me = ctx.me;   // replaced by the server's answer after each change (ctx.me is the page's first copy)
+  const changed = (op) => { me = { ...me, ...op }; ctx.updateMe(op); };
   const maxKb = ctx.photoMaxBytes ? Math.floor(ctx.photoMaxBytes / 1024) : null;
   const name = h('input', { type: 'text', value: me.name, maxlength: 100, required: true, testid: 'profile-name' });
   const lang = h('select', { testid: 'profile-language' },
@@ -405,7 +408,7 @@ export function renderProfile(root, ctx) {
     busy(save, saveStatus, async () => {
       const res = await api('PATCH', '/me', { name: name.value, language: lang.value });
       const changedLanguage = res.operator.language !== me.language;
-      ctx.updateMe(res.operator);
+      changed(res.operator);
       if (changedLanguage) { setLanguage(res.operator.language); ctx.relabel(); }
       return t('profile.saved');
     });
@@ -415,9 +418,9 @@ export function renderProfile(root, ctx) {
   const photo = h('div', { class: 'avatar avatar--big', testid: 'profile-photo' });
   const paintPhoto = () => {
     clear(photo);
-    if (remove) remove.hidden = !ctx.me.photo_url;
-    if (ctx.me.photo_url) photo.append(h('img', { src: ctx.me.photo_url, alt: '' }));
-    else photo.textContent = (ctx.me.name || '?').slice(0, 1).toUpperCase();
+    remove.hidden = !me.photo_url;
+    if (me.photo_url) photo.append(h('img', { src: me.photo_url, alt: '' }));
+    else photo.textContent = (me.name || '?').slice(0, 1).toUpperCase();
   };
   let remove = null;
   const file = h('input', { type: 'file', accept: PHOTO_TYPES.join(','), testid: 'profile-photo-file', class: 'visually-hidden' });
@@ -425,7 +428,7 @@ export function renderProfile(root, ctx) {
   const upload = h('button', { type: 'button', class: 'btn', onclick: () => file.click() }, t('profile.photoUpload'));
   remove = h('button', { type: 'button', class: 'btn btn--ghost', testid: 'profile-photo-remove', onclick: () => busy(remove, photoStatus, async () => {
     const res = await api('DELETE', '/me/photo');
-    ctx.updateMe(res.operator);
+    changed(res.operator);
     paintPhoto();
     return '';
   }) }, t('profile.photoRemove'));
@@ -444,7 +447,7 @@ export function renderProfile(root, ctx) {
       const form = new FormData();
       form.append('photo', f);
       const res = await api('POST', '/me/photo', form);
-      ctx.updateMe(res.operator);
+      changed(res.operator);
       paintPhoto();
       return t('profile.photoDone');
     });

@@ -132,6 +132,7 @@ const ICONS = {
   info: 'M12 22a10 10 0 1 0 0-20 10 10 0 0 0 0 20zM12 16v-4M12 8h.01',
   back: 'M19 12H5M12 19l-7-7 7-7',
   close: 'M18 6 6 18M6 6l12 12',
+  menu: 'M4 6h16M4 12h16M4 18h16',
 };
 
 /** An inline SVG icon (no files, no fonts: renders the same everywhere). */

@@ -1,5 +1,6 @@
 // The login page: POST /api/v1/auth/login, then the workplace (or the page asked for in ?next=).
 import { guessLanguage, setLanguage, t } from './i18n.js';
+import { explain } from './errors.js';
 
 const form = document.getElementById('login-form');
 const email = document.getElementById('login-email');
@@ -7,6 +8,7 @@ const password = document.getElementById('login-password');
 const submit = document.getElementById('login-submit');
 const error = document.getElementById('login-error');
 const params = new URLSearchParams(location.search);
+let chosenLanguage = null;   // clicked here: it becomes the operator's language at login
 
 function label() {
   document.getElementById('login-title').textContent = t('login.title');
@@ -44,7 +46,7 @@ form.addEventListener('submit', async (e) => {
     });
     if (r.ok) {
       const data = await r.json();
-      if (data?.operator?.language) setLanguage(data.operator.language);
+      await keepLanguage(data);
       location.replace(nextPage());
       return;
     }
@@ -52,7 +54,7 @@ form.addEventListener('submit', async (e) => {
     try { body = await r.json(); } catch { /* not JSON */ }
     if (r.status === 429) showError(t('login.rateLimited'));
     else if (r.status === 401) { showError(t('login.wrong')); password.select(); }
-    else showError(t('login.failed', { message: body?.error?.message || r.statusText }));
+    else showError(t('login.failed', { message: explain({ status: r.status, code: body?.error?.code, message: body?.error?.message }) }));
   } catch {
     showError(t('login.network'));
   } finally {
@@ -61,8 +63,23 @@ form.addEventListener('submit', async (e) => {
   }
 });
 
+/** The language picked on this page wins over the one saved in the profile (and is saved there);
+ * without a pick, the profile's language rules. */
+async function keepLanguage(data) {
+  const saved = data?.operator?.language;
+  if (!chosenLanguage || chosenLanguage === saved) { if (saved) setLanguage(saved); return; }
+  setLanguage(chosenLanguage);
+  try {
+    await fetch('/api/v1/me', {
+      method: 'PATCH', credentials: 'same-origin', cache: 'no-store',
+      headers: { 'Content-Type': 'application/json', Accept: 'application/json', 'X-CSRF-Token': data.csrf_token || '' },
+      body: JSON.stringify({ language: chosenLanguage }),
+    });
+  } catch { /* the panel still starts in the chosen language once; the profile page can save it */ }
+}
+
 for (const button of document.querySelectorAll('[data-lang]')) {
-  button.addEventListener('click', () => { setLanguage(button.dataset.lang); label(); });
+  button.addEventListener('click', () => { chosenLanguage = button.dataset.lang; setLanguage(chosenLanguage); label(); });
 }
 
 setLanguage(guessLanguage());

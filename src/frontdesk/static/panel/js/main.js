@@ -6,6 +6,7 @@ import { Alerts } from './alerts.js';
 import { Connection, State } from './connection.js';
 import { Store } from './store.js';
 import { Workplace } from './workplace.js';
+import { explain } from './errors.js';
 import { renderHistory, renderOperators, renderProfile, renderSites } from './admin.js';
 
 const STATUSES = ['online', 'away', 'offline'];
@@ -24,6 +25,20 @@ function toLogin(reason) {
   location.replace(`/panel/login?${q}`);
 }
 
+/** Phones: the page is as tall as the visible part of the screen, so the on-screen keyboard pushes
+ * the composer up instead of covering it (browsers that resize the layout viewport need nothing). */
+function followVisualViewport() {
+  const vv = window.visualViewport;
+  if (!vv) return;
+  const apply = () => {
+    document.documentElement.style.setProperty('--app-height', `${Math.round(vv.height)}px`);
+    if (vv.offsetTop > 0 && document.body.classList.contains('panel')) window.scrollTo(0, 0);
+  };
+  vv.addEventListener('resize', apply);
+  vv.addEventListener('scroll', apply);
+  apply();
+}
+
 async function boot() {
   setLanguage(guessLanguage());
   let me;
@@ -37,6 +52,7 @@ async function boot() {
   }
   setCsrfToken(me.csrf_token);
   setLanguage(me.operator.language);
+  followVisualViewport();
   setUnauthorizedHandler(() => toLogin('ended'));
   new Panel(me).start();
 }
@@ -49,7 +65,12 @@ class Panel {
     this.alerts = new Alerts();
     this.topbar = h('header', { class: 'topbar' });
     this.strip = h('div', { class: 'strip', hidden: true, testid: 'connection-banner', role: 'status' });
-    this.statusHint = h('div', { class: 'strip strip--hint', hidden: true, testid: 'status-hint' });
+    // away/offline: what it means for visitors, and the one click that fixes it
+    this.statusHintText = h('span', { class: 'strip__text' });
+    this.goOnline = h('button', { type: 'button', class: 'btn btn--small btn--primary strip__action', testid: 'go-online',
+      onclick: () => this._setStatus('online') });
+    this.statusHint = h('div', { class: 'strip strip--hint', hidden: true, testid: 'status-hint', role: 'status' },
+      this.statusHintText, this.goOnline);
     this.workplaceRoot = h('main', { class: 'view view--workplace' });
     this.pageRoot = h('main', { class: 'view view--page', hidden: true });
     clear(document.body).append(this.topbar, this.strip, this.statusHint, this.workplaceRoot, this.pageRoot);
@@ -73,6 +94,9 @@ class Panel {
     document.addEventListener('click', (e) => this._navigate(e));
     window.addEventListener('popstate', () => this.route());
     window.addEventListener('hashchange', () => this._openFromHash());
+    document.addEventListener('keydown', (e) => {
+      if (e.key === 'Escape' && document.body.classList.contains('menu-open')) { this._toggleMenu(false); this.menuButton.focus(); }
+    });
   }
 
   start() {
@@ -92,7 +116,7 @@ class Panel {
     try {
       if (!this.store.convs.has(id)) await this.store.fetchConversation(id);
     } catch (err) {
-      toast(err.status === 404 ? t('conv.notFound', { id }) : t('err.generic', { message: err.message }), 'error');
+      toast(err.status === 404 ? t('conv.notFound', { id }) : explain(err), 'error');
       return;
     }
     if (location.pathname.replace(/\/+$/, '') !== '/panel') this.go('/panel/');
@@ -130,23 +154,41 @@ class Panel {
       this._renderNotify();
     } });
     this.avatar = h('span', { class: 'avatar' });
-    clear(this.topbar).append(
-      h('a', { href: '/panel/', class: 'brand', 'data-route': '/panel/' }, h('span', { class: 'brand__mark', 'aria-hidden': 'true' }), 'frontdesk'),
+    // Wide screens: one row. Below 1180 px (an admin's five pages no longer fit) the menu button opens
+    // .topbar__menu as a drawer (pages, profile, sound, sign-out); the brand and the status stay in the bar.
+    this.menuButton = h('button', { type: 'button', class: 'btn btn--ghost icon-btn topbar__burger', testid: 'menu-toggle',
+      'aria-label': t('nav.menu'), 'aria-expanded': 'false', 'aria-controls': 'panel-menu', onclick: () => this._toggleMenu() }, icon('menu', 20));
+    this.menu = h('div', { class: 'topbar__menu', id: 'panel-menu', testid: 'menu' },
+      h('div', { class: 'menu__head' },
+        h('span', { class: 'menu__title' }, t('nav.menu')),
+        h('button', { type: 'button', class: 'btn btn--ghost icon-btn', 'aria-label': t('nav.closeMenu'), onclick: () => this._toggleMenu(false) }, icon('close'))),
       h('nav', { class: 'nav' }, ...nav),
       h('div', { class: 'topbar__right' },
         this.notifyButton,
         this.soundButton,
-        h('button', { type: 'button', class: 'btn btn--ghost icon-btn', title: t('nav.help'), 'aria-label': t('nav.help'),
+        h('button', { type: 'button', class: 'btn btn--ghost icon-btn topbar__help', title: t('nav.help'), 'aria-label': t('nav.help'),
           onclick: () => this.workplace.toggleHelp(true) }, icon('help')),
-        h('label', { class: 'status' }, this.statusDot, this.statusSelect),
-        h('a', { href: '/panel/profile', 'data-route': '/panel/profile', class: 'me' }, this.avatar,
+        h('a', { href: '/panel/profile', 'data-route': '/panel/profile', class: 'me', title: this.me.name }, this.avatar,
           h('span', { class: 'me__name', testid: 'me-name' }, this.me.name)),
-        h('button', { type: 'button', class: 'btn btn--ghost', testid: 'logout', onclick: () => this._logout() }, t('nav.logout'))));
+        h('button', { type: 'button', class: 'btn btn--ghost topbar__logout', testid: 'logout', onclick: () => this._logout() }, t('nav.logout'))));
+    this.menuBackdrop = h('div', { class: 'menu-backdrop', onclick: () => this._toggleMenu(false) });
+    clear(this.topbar).append(
+      this.menuButton,
+      h('a', { href: '/panel/', class: 'brand', 'data-route': '/panel/' }, h('span', { class: 'brand__mark', 'aria-hidden': 'true' }), 'frontdesk'),
+      this.menu,
+      this.menuBackdrop,
+      h('label', { class: 'status' }, this.statusDot, this.statusSelect));
     this._renderStatus();
     this._renderSound();
     this._renderNotify();
     this._renderAvatar();
     this._markNav();
+  }
+
+  _toggleMenu(open = !document.body.classList.contains('menu-open')) {
+    document.body.classList.toggle('menu-open', open);
+    this.menuButton.setAttribute('aria-expanded', String(open));
+    if (open) this.menu.querySelector('.nav__link--on, .nav__link')?.focus();
   }
 
   _renderAvatar() {
@@ -161,7 +203,8 @@ class Panel {
     this.statusDot.className = `dot dot--${status}`;
     this.statusSelect.className = `status__select status__select--${status}`;
     this.statusHint.hidden = status === 'online';
-    this.statusHint.textContent = status === 'away' ? t('conn.awayHint') : status === 'offline' ? t('conn.offlineHint') : '';
+    this.statusHintText.textContent = status === 'away' ? t('conn.awayHint') : status === 'offline' ? t('conn.offlineHint') : '';
+    this.goOnline.textContent = status === 'away' ? t('conn.backOnline') : t('conn.goOnline');
     this.statusHint.dataset.status = status;
   }
 
@@ -193,7 +236,7 @@ class Panel {
     try {
       await this.store.setStatus(status);
     } catch (err) {
-      toast(t('err.generic', { message: err.message }), 'error');
+      toast(explain(err), 'error');
     }
   }
 
@@ -209,6 +252,7 @@ class Panel {
     const a = e.target instanceof Element ? e.target.closest('a[data-route]') : null;
     if (!a || e.defaultPrevented || e.button !== 0 || e.metaKey || e.ctrlKey || e.shiftKey || e.altKey) return;
     e.preventDefault();
+    this._toggleMenu(false);
     if (location.pathname !== a.getAttribute('href')) history.pushState(null, '', a.getAttribute('href'));
     this.route();
   }
@@ -238,12 +282,13 @@ class Panel {
       photoMaxBytes: this.info.settings?.photo_max_bytes || null,   // unknown: the server's 413 answers
       openConversation: (c) => this._openFromHistory(c),
       updateMe: (op) => { this.me = { ...this.me, ...op }; this.store.me = { ...this.store.me, ...op }; this._renderAvatar(); this.topbar.querySelector('[data-testid="me-name"]').textContent = this.me.name; },
+      docsUrl: '/#email',
       relabel: () => this.relabel(),
     };
     try {
       await page.render(this.pageRoot, ctx);
     } catch (err) {
-      clear(this.pageRoot).append(h('div', { class: 'page' }, h('p', { class: 'form-status form-status--error' }, t('err.generic', { message: err.message }))));
+      clear(this.pageRoot).append(h('div', { class: 'page' }, h('p', { class: 'form-status form-status--error' }, explain(err))));
     }
   }
 

@@ -432,6 +432,7 @@ const FRAME_HANDLERS = {
       } else {
         item.failed = true;
         item.error = frame.message || frame.code;
+        item.errorCode = frame.code;
         this.changed({ messages: item.conversation_id });
       }
       return;

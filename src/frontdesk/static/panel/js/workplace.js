@@ -2,6 +2,7 @@
 import { t } from './i18n.js';
 import { clear, codePoints, extLink, formatClock, formatDateTime, formatDuration, h, icon, linkify, serverNow, toast } from './dom.js';
 import { waitingSince } from './store.js';
+import { explain } from './errors.js';
 
 const TYPING_IDLE_MS = 3_000;      // stop "operator is typing" after this long without a key
 const TYPING_REPEAT_MS = 2_500;    // re-send is_typing:true at most this often while typing
@@ -35,7 +36,7 @@ export class Workplace {
     store.addEventListener('assigned', (e) => this._dropOfferIfTaken(e.detail.conv));
     store.addEventListener('incoming', (e) => this._incoming(e.detail));
     store.addEventListener('server-error', (e) => {
-      if (e.detail.code !== 'not_found') toast(t('err.generic', { message: e.detail.message || e.detail.code }), 'error');
+      if (e.detail.code !== 'not_found') toast(explain(e.detail), 'error');
     });
     document.addEventListener('keydown', (e) => this._hotkey(e));
     document.addEventListener('visibilitychange', () => {
@@ -228,6 +229,7 @@ export class Workplace {
   close() {
     const conv = this._active();
     if (conv) { this._saveDraft(conv); this._stopTyping(); }
+    this._showInfo(false);
     this.store.setActive(null);
     this.workplace.classList.remove('workplace--dialog');
     this.list.querySelector('.conv')?.focus();
@@ -254,7 +256,7 @@ export class Workplace {
       this._dropOffer(conv.id);
       this.open(conv.id);
     } catch (err) {
-      toast(t('err.generic', { message: err.message }), 'error');
+      toast(explain(err), 'error');
     }
   }
 
@@ -307,8 +309,15 @@ export class Workplace {
         h('div', { class: `dialog-head__state dialog-head__state--${d.status === 'open' ? (s.isWaiting(conv) ? 'waiting' : 'open') : 'closed'}`, testid: 'dialog-state' },
           state, d.site_name ? ` · ${d.site_name}` : '')),
       h('div', { class: 'dialog-head__actions' }, ...buttons,
-        h('button', { type: 'button', class: 'btn btn--ghost dialog-head__info', 'aria-label': t('dialog.info'), title: t('dialog.info'),
-          onclick: () => { this.showInfo = !this.showInfo; this.workplace.classList.toggle('workplace--info', this.showInfo); } }, icon('info'))));
+        h('button', { type: 'button', class: 'btn btn--ghost dialog-head__info', testid: 'dialog-info', 'aria-label': t('dialog.info'), title: t('dialog.info'),
+          'aria-pressed': String(this.showInfo), onclick: () => this._showInfo(!this.showInfo) }, icon('info'))));
+  }
+
+  /** Narrow screens: the visitor card over the dialog (a drawer; on a phone a screen of its own). */
+  _showInfo(show) {
+    this.showInfo = show;
+    this.workplace.classList.toggle('workplace--info', show);
+    this.header.querySelector('.dialog-head__info')?.setAttribute('aria-pressed', String(show));
   }
 
   async _act(conv, action) {
@@ -316,7 +325,7 @@ export class Workplace {
       await this.store.act(conv, action);
       if (action === 'reopen') this.input.focus();
     } catch (err) {
-      toast(t('err.generic', { message: err.message }), 'error');
+      toast(explain(err), 'error');
     }
   }
 
@@ -346,7 +355,7 @@ export class Workplace {
     } else {
       clear(this.messages);
       if (conv.loading && !msgs.length) this.messages.append(h('div', { class: 'messages__status' }, t('dialog.loading')));
-      if (conv.loadError) this.messages.append(h('div', { class: 'messages__status messages__status--error' }, t('dialog.loadFailed', { message: conv.loadError.message })));
+      if (conv.loadError) this.messages.append(h('div', { class: 'messages__status messages__status--error' }, t('dialog.loadFailed', { message: explain(conv.loadError) })));
       let prev = null;
       for (const m of msgs) { this.messages.append(this._message(m, prev)); prev = m; }
     }
@@ -392,8 +401,9 @@ export class Workplace {
           v.email ? t('mail.strip', { email: v.email }) : t('mail.noEmail')),
         failed ? h('div', { class: 'mail-strip__failed' }, t('mail.failedCount', { n: failed })) : null,
         state && !state.smtp_configured
-          ? h('div', { class: 'mail-strip__warn', testid: 'smtp-off', title: state.smtp_problem || '' }, t('mail.smtpOff')) : null,
-        state?.error ? h('div', { class: 'mail-strip__warn' }, t('mail.loadFailed', { message: state.error.message })) : null,
+          ? h('div', { class: 'mail-strip__warn', testid: 'smtp-off', title: state.smtp_problem || '' }, t('mail.smtpOff'), ' ',
+            h('a', { href: '/#email', target: '_blank', rel: 'noopener', testid: 'smtp-help' }, t('mail.howTo'))) : null,
+        state?.error ? h('div', { class: 'mail-strip__warn' }, t('mail.loadFailed', { message: explain(state.error) })) : null,
       ].filter(Boolean));
     }
     for (const box of this.messages.querySelectorAll('.msg__mails')) this._fillMails(box);
@@ -420,7 +430,7 @@ export class Workplace {
     const text = (texts[e.state] || texts.queued)();
     const retry = e.state === 'failed' ? h('button', { type: 'button', class: 'link mail__retry', testid: 'email-retry', onclick: async (ev) => {
       ev.target.disabled = true;
-      try { await this.store.retryEmail(conv, e.id); toast(t('mail.retried')); } catch (err) { toast(t('err.generic', { message: err.message }), 'error'); }
+      try { await this.store.retryEmail(conv, e.id); toast(t('mail.retried')); } catch (err) { toast(explain(err), 'error'); }
     } }, t('mail.retry')) : null;
     return h('div', { class: `mail mail--${e.state}`, testid: 'email-state', dataset: { state: e.state, emailId: e.id, kind: e.kind },
       title: `${t(`mail.kind.${e.kind}`)}: ${e.to}${e.sent_at ? ` · ${formatDateTime(e.sent_at)}` : ''}` },
@@ -436,7 +446,7 @@ export class Workplace {
       this.pending.append(h('div', { class: `msg msg--${p.kind} msg--pending${p.failed ? ' msg--failed' : ''}`, testid: 'chat-message-pending' },
         h('div', { class: 'msg__meta' },
           p.kind === 'note' ? h('span', { class: 'msg__note-label' }, t('msg.note')) : null,
-          h('span', { class: 'msg__state' }, p.failed ? t('msg.failed', { message: p.error }) : t('msg.sending')),
+          h('span', { class: 'msg__state' }, p.failed ? t('msg.failed', { message: explain({ code: p.errorCode, message: p.error }) }) : t('msg.sending')),
           p.failed ? h('button', { type: 'button', class: 'link', onclick: () => this.store.retry(p.client_id) }, t('msg.retry')) : null,
           p.failed ? h('button', { type: 'button', class: 'link', onclick: () => this.store.discard(p.client_id) }, t('msg.discard')) : null),
         h('div', { class: 'msg__text' }, linkify(p.text))));
@@ -533,7 +543,9 @@ export class Workplace {
       return;
     }
     this._stopTyping();
-    this.store.sendMessage(conv, text, conv.mode);
+    const kind = conv.mode;
+    this.store.sendMessage(conv, text, kind);
+    if (kind === 'note') this._setMode('operator', { keepFocus: true });   // a note is an aside: the next line is a reply again
     this.input.value = '';
     this.store.saveDraft(conv, '');
     this._autoGrow();
@@ -549,7 +561,13 @@ export class Workplace {
   _renderVisitor() {
     const conv = this._active();
     clear(this.visitorCol);
-    if (!conv) { this.visitorCol.classList.add('col-visitor--empty'); return; }
+    if (!conv) {
+      this.visitorCol.classList.add('col-visitor--empty');
+      this._showInfo(false);
+      this.visitorCol.append(h('h2', { class: 'info-title' }, t('info.title')),
+        h('p', { class: 'info-empty', testid: 'visitor-info-empty' }, t('info.empty')));
+      return;
+    }
     this.visitorCol.classList.remove('col-visitor--empty');
     const d = conv.data, v = d.visitor || {};
     const none = () => h('span', { class: 'muted' }, t('info.none'));
@@ -561,7 +579,10 @@ export class Workplace {
         extLink(v.page_url, v.page_url))
       : null;
     this.visitorCol.append(
-      h('h2', { class: 'info-title' }, t('info.title')),
+      h('div', { class: 'info-head' },
+        h('button', { type: 'button', class: 'btn btn--ghost info-back', testid: 'visitor-back', onclick: () => this._showInfo(false) },
+          icon('back'), t('info.back')),
+        h('h2', { class: 'info-title' }, t('info.title'))),
       h('div', { class: 'info-who' }, h('div', { class: 'info-who__name', testid: 'visitor-name' }, visitorName(conv))),
       h('dl', { class: 'info' },
         row(t('info.name'), v.name || null, 'visitor-field-name'),
@@ -620,6 +641,7 @@ export class Workplace {
     if (e.key === 'Escape') {
       if (this.helpOverlay) { this.toggleHelp(false); e.preventDefault(); return; }
       if (this.offers.size) { for (const id of [...this.offers.keys()]) this._dropOffer(id); e.preventDefault(); return; }
+      if (this.showInfo && !editable) { this._showInfo(false); e.preventDefault(); return; }
       if (editable) { e.target.blur(); this.list.querySelector('.conv--active')?.focus(); e.preventDefault(); return; }
       if (this.store.activeId != null) { this.close(); e.preventDefault(); }
       return;
