@@ -193,8 +193,9 @@ async def start_page(request: Request) -> Response:
 <title>{x["title"]}</title>
 <link rel="icon" href="data:,">
 <style>
-body{{margin:0;font:15px/1.55 system-ui,-apple-system,"Segoe UI",Roboto,Arial,sans-serif;color:#1f2328;
-background:linear-gradient(180deg,#eaf1fb 0%,#f3f5f8 50%)}}
+html{{background:#f3f5f8}}
+body{{margin:0;min-height:100vh;font:15px/1.55 system-ui,-apple-system,"Segoe UI",Roboto,Arial,sans-serif;color:#1f2328;
+background:linear-gradient(180deg,#eaf1fb 0%,#f3f5f8 50%) no-repeat}}
 main{{max-width:680px;margin:0 auto;padding:48px 20px}}
 .brand{{display:flex;align-items:center;gap:10px;font-weight:700;font-size:22px}}
 .mark{{width:26px;height:26px;border-radius:8px 8px 8px 3px;background:#1f6feb}}
