@@ -38,7 +38,7 @@ class Settings(BaseSettings):
     smtp_url: str = Field(
         "",
         description="`smtp://user:pass@host:port` (or `smtps://`). Empty = e-mail off (stated in the panel).")
-    # --- offline mode and e-mail (issue 6; docs/email.md) ---
+    # --- offline mode and e-mail (docs/email.md) ---
     mail_from: str = Field(
         "",
         description="From address of outgoing e-mail, `noreply@example.com` or `Name <noreply@example.com>`. "

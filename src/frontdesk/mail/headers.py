@@ -1,6 +1,6 @@
 """Values that go into e-mail headers: checked on input, neutralised again when a message is built.
 
-Why this module exists (issue 16): Python's ``email`` package parses every header
+Why this module exists: Python's ``email`` package parses every header
 value it is given — also the ``str()`` of an ``Address`` — and *decodes* RFC 2047
 encoded words (``=?utf-8?q?x=0D=0ABcc:_a=40b?=``) in unstructured text, in display
 names, in quoted strings and even in an address's local part. Before 3.11.10 /
