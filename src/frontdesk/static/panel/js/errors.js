@@ -25,7 +25,7 @@ const DETAILS = [
 export const ERROR_CODES = [
   'bad_request', 'unauthorized', 'invalid_credentials', 'csrf_failed', 'forbidden', 'not_found',
   'method_not_allowed', 'conflict', 'conversation_closed', 'too_large', 'unsupported_media_type',
-  'invalid_input', 'invalid_email', 'invalid_phone', 'invalid_name', 'invalid_frame', 'empty_text',
+  'invalid_input', 'invalid_email', 'invalid_phone', 'invalid_name', 'invalid_frame', 'invalid_text', 'empty_text',
   'text_too_long', 'wrong_password', 'rate_limited', 'internal',
 ];
 
