@@ -4,6 +4,7 @@ dictionaries. In process, on SQLite and PostgreSQL."""
 from __future__ import annotations
 
 import pytest
+
 from frontdesk.actions import ActionError, conversations, operators, phrases, sites, spelling, visitors
 from frontdesk.actions.identity import OperatorRef, SiteRef
 from frontdesk.models import Visitor
@@ -98,7 +99,7 @@ async def test_csv_export_import_round_trips(rt):
     created = await phrases.import_csv(rt, admin, exported.encode("utf-8"), "site", site.id)
     assert created["created"] == 2
     site_csv = await phrases.export_csv(rt, admin, "site", site.id)
-    strip = lambda csv: [line.split(",", 1)[1] for line in csv.splitlines()[1:]]  # noqa: E731
+    strip = lambda csv: [line.split(",", 1)[1] for line in csv.splitlines()[1:]]
     assert strip(site_csv) == strip(exported)
     with pytest.raises(ActionError) as e:
         await phrases.import_csv(rt, op, b"title\r\nno text column\r\n", "personal")
