@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.e2e.test_panel import Desk, _set_visitor_contacts, close_page, conversation_item, open_panel, set_status
+from tests.e2e.test_panel import Desk, _set_visitor_contacts, close_page, conversation_item, open_panel, set_status, wait_connected
 from tests.support import ServerProcess
 
 pytestmark = pytest.mark.e2e
@@ -98,6 +98,7 @@ def test_phrases_suggested_picked_edited_sent_hotkey_and_spell_check_ru(browser,
     _new_phrase(page, "привет", "Приветствие", "Здравствуйте, {visitor_name}! Меня зовут {operator_name}, вы смотрите «{page_title}».")
     _bind(page, "Приветствие", 1)
     expect(page.get_by_test_id("phrase-list-group")).to_have_count(2)  # "Доставка" and no group
+    _shot(page, "phrases-page.png")
     page.get_by_test_id("phrase-search").fill("регион")
     expect(page.get_by_test_id("phrase-item")).to_have_count(1)
     page.get_by_test_id("phrase-search").fill("")
@@ -113,6 +114,8 @@ def test_phrases_suggested_picked_edited_sent_hotkey_and_spell_check_ru(browser,
     expect(page.get_by_test_id("phrase-item")).to_have_count(3)
 
     # "/дост" in the chat input: suggestions, picked with the keyboard, edited, sent
+    page.reload()  # the visitor's name was stored behind the panel's back: show it
+    wait_connected(page)
     _open_dialog(page, cid)
     chat = page.get_by_test_id("chat-input")
     chat.press_sequentially("/дост")

@@ -128,7 +128,7 @@ export async function renderPhrases(root, ctx) {
               h('span', { class: 'tag' }, p.scope === 'personal' ? t('phrases.scope.personal') : t('phrases.scope.site', { site: siteName(p.site_id) })),
               p.uses ? h('span', { class: 'muted phrase__uses' }, t('phrases.uses', { n: p.uses })) : null),
             h('div', { class: 'phrase__text' }, p.text),
-            h('div', { class: 'phrase__actions' }, hotkeySelect(p),
+            h('div', { class: 'phrase__actions' }, h('label', { class: 'phrase__hotkey-label' }, h('span', { class: 'muted' }, t('phrases.hotkey')), hotkeySelect(p)),
               editable ? h('button', { type: 'button', class: 'link', testid: 'phrase-edit', onclick: () => openForm(p) }, t('phrases.edit')) : null,
               editable ? h('button', { type: 'button', class: 'link link--danger', testid: 'phrase-delete', onclick: async () => {
                 if (!window.confirm(t('phrases.confirmDelete', { title: p.title || p.key || p.text.slice(0, 40) }))) return;
