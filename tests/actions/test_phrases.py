@@ -121,3 +121,11 @@ async def test_spell_dictionaries_personal_and_site(rt):
         await spelling.add_word(rt, op, "два слова")
     await spelling.remove_word(rt, op, w["id"])
     assert [x["word"] for x in (await spelling.list_words(rt, op))["words"]] == ["Ромашкино"]
+
+
+async def test_spell_check_answers_not_ready_until_the_dictionaries_are_loaded(rt, monkeypatch):
+    site, other, admin, op, cid = await _world(rt)
+    monkeypatch.setattr(spelling.spelling, "is_loaded", lambda: False)
+    assert await spelling.check(rt, op, "пожалуста", cid) == {"ready": False, "issues": []}
+    with pytest.raises(ActionError):
+        await spelling.check(rt, op, "x" * (spelling.MAX_CHECK_CHARS + 1))

@@ -11,7 +11,15 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.e2e.test_panel import Desk, _set_visitor_contacts, close_page, conversation_item, open_panel, set_status, wait_connected
+from tests.e2e.test_panel import (
+    Desk,
+    _set_visitor_contacts,
+    close_page,
+    conversation_item,
+    open_panel,
+    set_status,
+    wait_connected,
+)
 from tests.support import ServerProcess
 
 pytestmark = pytest.mark.e2e
