@@ -148,6 +148,8 @@ def test_phrases_suggested_picked_edited_sent_hotkey_and_spell_check_ru(browser,
     # a click picks too
     chat.fill("")
     chat.press_sequentially("регион")
+    expect(page.get_by_test_id("phrase-suggestion")).to_have_count(1)
+    expect(page.locator(".suggest__item--on")).to_have_count(0)  # plain words: Enter would still send
     page.get_by_test_id("phrase-suggestion").first.click()
     expect(chat).to_have_value("Доставка в регионы — СДЭК, 3–5 дней.")
 

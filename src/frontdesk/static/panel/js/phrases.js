@@ -166,7 +166,8 @@ export class PhraseSuggest {
     this.at = 0;
     this.timer = null;
     this.seq = 0;
-    this.closedFor = null;       // the query Esc closed the list for: not reopened until the text changes
+    this.closedFor = null;
+    this.afterPick = false;       // the query Esc closed the list for: not reopened until the text changes
     this.el = h('ul', { class: 'suggest', testid: 'phrase-suggestions', role: 'listbox', 'aria-label': t('phrases.suggestions'), hidden: true });
   }
 
@@ -176,7 +177,8 @@ export class PhraseSuggest {
     clearTimeout(this.timer);
     const q = phraseQuery(this.input.value);
     // words typed after a reply has started are not a search: only "/…" or a short first line
-    const asked = q.startsWith('/') || (q && this.input.value.length <= 40 && !this.input.value.includes('\n'));
+    if (!this.input.value.trim()) this.afterPick = false;
+    const asked = q.startsWith('/') || (q && !this.afterPick && this.input.value.length <= 40 && !this.input.value.includes('\n'));
     if (!asked || q.replace('/', '').length < 2 || q === this.closedFor) { this.close(); return; }
     this.timer = setTimeout(() => this._search(q), SEARCH_DEBOUNCE_MS);
   }
@@ -191,7 +193,9 @@ export class PhraseSuggest {
     } catch { return; }
     if (my !== this.seq || phraseQuery(this.input.value) !== q) return;
     this.items = res.phrases;
-    this.at = 0;
+    // "/key": the first is chosen, Enter takes it; plain words: nothing is chosen until an arrow
+    // key, so Enter still sends a short reply that happens to match a phrase
+    this.at = q.startsWith('/') ? 0 : -1;
     this._render();
   }
 
@@ -215,8 +219,9 @@ export class PhraseSuggest {
   onKey(e) {
     if (!this.open) return false;
     if (e.key === 'ArrowDown' && !e.altKey) { this.at = (this.at + 1) % this.items.length; this._render(); return true; }
-    if (e.key === 'ArrowUp' && !e.altKey) { this.at = (this.at - 1 + this.items.length) % this.items.length; this._render(); return true; }
-    if ((e.key === 'Enter' || e.key === 'Tab') && !e.shiftKey && !e.isComposing) { this.pick(this.at); return true; }
+    if (e.key === 'ArrowUp' && !e.altKey) { this.at = this.at <= 0 ? this.items.length - 1 : this.at - 1; this._render(); return true; }
+    if (e.key === 'Enter' && !e.shiftKey && !e.isComposing && this.at >= 0) { this.pick(this.at); return true; }
+    if (e.key === 'Tab' && !e.shiftKey) { this.pick(Math.max(0, this.at)); return true; }
     if (e.key === 'Escape') { this.closedFor = phraseQuery(this.input.value); this.close(); return true; }
     return false;
   }
@@ -225,6 +230,7 @@ export class PhraseSuggest {
     const p = this.items[i];
     if (!p) return;
     this.close();
+    this.afterPick = true;   // editing the picked text is not a new search (a "/key" still is)
     // the query (the last line) is replaced by the phrase, filled from this dialog
     const lines = this.input.value.split('\n');
     lines[lines.length - 1] = p.filled;

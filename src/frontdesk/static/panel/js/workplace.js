@@ -600,6 +600,7 @@ export class Workplace {
       const a = this.input.selectionStart, b = this.input.selectionEnd;
       this.input.setRangeText(phrase.text, a, b, 'end');
       this.input.focus();
+      this.suggest.afterPick = true;
       this._onInput();
       this.suggest.close();
     } catch (err) { toast(explain(err), 'error'); }
