@@ -54,7 +54,7 @@ export async function renderPhrases(root, ctx) {
   }
 
   function openForm(p) {
-    const key = h('input', { type: 'text', maxlength: 33, testid: 'phrase-key', value: p?.key || '', placeholder: '/delivery' });
+    const key = h('input', { type: 'text', maxlength: 33, testid: 'phrase-key', value: p?.key || '' });
     const title = h('input', { type: 'text', maxlength: 200, testid: 'phrase-title', value: p?.title || '' });
     const text = h('textarea', { rows: 5, maxlength: 4000, testid: 'phrase-text' });
     text.value = p?.text || '';
