@@ -76,6 +76,8 @@ class ServerProcess:
                "FRONTDESK_NO_REPLY_SECONDS": "0",
                # nobody online until a test says so (a real first `serve --demo` starts its accounts online)
                "FRONTDESK_DEMO_ONLINE": "0",
+               # the spell checker costs ~4 s of CPU to load: only the tests of it turn it on
+               "FRONTDESK_SPELLCHECK": "0",
                **self.extra_env}
         if self.database_url:
             env["FRONTDESK_DATABASE_URL"] = self.database_url

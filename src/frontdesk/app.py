@@ -14,7 +14,7 @@ from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
 
 from frontdesk import db, migrate
-from frontdesk.actions import conversations, health
+from frontdesk.actions import conversations, health, spelling
 from frontdesk.actions.background import Background, file_offset_clock
 from frontdesk.actions.writer import MessageWriter
 from frontdesk.broker import broker_from_url
@@ -23,7 +23,7 @@ from frontdesk.realtime.operator_ws import operator_socket
 from frontdesk.realtime.visitor_ws import visitor_socket
 from frontdesk.runtime import Runtime
 from frontdesk.settings import Settings
-from frontdesk.web import api_admin, api_offline, api_operator, api_widget, errors, pages
+from frontdesk.web import api_admin, api_offline, api_operator, api_phrases, api_widget, errors, pages
 from frontdesk.web.limits import LoginLimiter, OfflineLimiter
 from frontdesk.web.middleware import BodyLimit, SecurityHeaders, WidgetCors
 from frontdesk.web.pages import STATIC
@@ -78,6 +78,8 @@ def build_app(settings: Settings | None = None) -> FastAPI:
         gc.freeze()
         gc.set_threshold(10_000, 20, 20)
         background.start()
+        if settings.spellcheck:
+            spelling.start_loading()  # a worker thread: the server answers at once, the check says "not ready"
         try:
             yield
         finally:
@@ -110,6 +112,7 @@ def build_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(api_admin.router)
     app.include_router(api_widget.router)
     app.include_router(api_offline.router)
+    app.include_router(api_phrases.router)
     app.include_router(pages.router)
     app.add_api_websocket_route("/ws/visitor", visitor_socket)
     app.add_api_websocket_route("/ws/operator", operator_socket)

@@ -37,6 +37,16 @@ class MessageLike(Protocol):
     created_at: datetime
 
 
+# client_id prefixes of the no-reply holding message (actions/no_reply.py)
+HOLDING_PREFIXES = ("ask_contacts:", "hold:")
+
+
+def is_holding(kind: str, client_id: str | None) -> bool:
+    """Is this the automatic holding message? It is never a conversation's preview (``last_message``):
+    the operator keeps seeing the visitor's question in the list and in alerts."""
+    return kind == "system" and client_id is not None and client_id.startswith(HOLDING_PREFIXES)
+
+
 def photo_url(op: OperatorLike) -> str | None:
     if not op.photo_type:
         return None

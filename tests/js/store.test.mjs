@@ -154,3 +154,15 @@ test('codePoints (the panel composer): as the server counts', () => {
   assert.equal(codePoints('e\u0301'), 2);
   assert.equal(codePoints('👨‍👩‍👧'), 5);
 });
+
+test('the holding message never becomes the preview: the list keeps the visitor\'s question', () => {
+  const s = started([conv(1)]);
+  s.onFrame(created(message(1, 1, { text: 'Есть доставка в Казань?' })));
+  s.onFrame(created(message(1, 2, { kind: 'system', client_id: 'ask_contacts:1', author: { type: 'system' },
+    text: 'Спасибо за ваше сообщение! Оператор скоро ответит.' })));
+  const d = s.convs.get(1).data;
+  assert.equal(d.last_seq, 2);
+  assert.deepEqual(d.last_message, { seq: 1, kind: 'visitor', text: 'Есть доставка в Казань?' });
+  s.onFrame(created(message(1, 3, { kind: 'system', client_id: 'other:1', text: 'x' })));
+  assert.equal(s.convs.get(1).data.last_message.seq, 3, 'other system messages are previews as before');
+});

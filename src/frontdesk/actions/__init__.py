@@ -2,7 +2,7 @@
 
 Imports go one way (checked by the import-linter contracts in pyproject.toml)::
 
-    background → admin → offline_form | contacts | no_reply | outbox → operators | conversations
+    background → admin → offline_form | contacts | no_reply | outbox | phrases | spelling → operators | conversations
       → visitors → sites | hours | emails → writer → queries | health → identity → validate → errors
 
 Public actions take the runtime (``rt``) and plain values, own their transaction,

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, and_, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from frontdesk import events as ev
@@ -29,14 +29,20 @@ async def authors(session: AsyncSession, ids: Iterable[int | None]) -> dict[int,
     return {o.id: o for o in ops}
 
 
+def _holding() -> ColumnElement[bool]:
+    """SQL: the message is the automatic holding message (``serialize.is_holding``)."""
+    return and_(Message.kind == "system",
+                or_(*(Message.client_id.startswith(p, autoescape=True) for p in serialize.HOLDING_PREFIXES)))
+
+
 async def load_conversation(session: AsyncSession, conv: Conversation) -> dict:
     """The CONVERSATION shape of docs/protocol.md."""
     site = await session.get(Site, conv.site_id)
     visitor = await session.get(Visitor, conv.visitor_id)
     assignee = await session.get(Operator, conv.assignee_id) if conv.assignee_id else None
     last = (await session.execute(
-        select(Message).where(Message.conversation_id == conv.id).order_by(Message.seq.desc()).limit(1)
-    )).scalar_one_or_none()
+        select(Message).where(Message.conversation_id == conv.id, ~_holding())
+        .order_by(Message.seq.desc()).limit(1))).scalar_one_or_none()
     assert site is not None and visitor is not None
     return serialize.conversation(conv, site=site, visitor_row=visitor, assignee=assignee, last_message=last)
 
@@ -58,6 +64,17 @@ async def load_conversations(session: AsyncSession, convs: list[Conversation]) -
             Message.conversation_id.in_(ids), Message.seq.in_({s for _, s in pairs})))).scalars()
         wanted = set(pairs)
         last = {m.conversation_id: m for m in rows if (m.conversation_id, m.seq) in wanted}
+        # the holding message is never the preview: take the message before it (rare, one query)
+        held = [cid for cid, m in last.items() if serialize.is_holding(m.kind, m.client_id)]
+        if held:
+            for cid in held:
+                del last[cid]
+            before = (select(Message.conversation_id, func.max(Message.seq).label("seq"))
+                      .where(Message.conversation_id.in_(held), ~_holding())
+                      .group_by(Message.conversation_id).subquery())
+            for m in (await session.execute(select(Message).join(before, and_(
+                    Message.conversation_id == before.c.conversation_id, Message.seq == before.c.seq)))).scalars():
+                last[m.conversation_id] = m
     return [serialize.conversation(c, site=sites[c.site_id], visitor_row=visitors[c.visitor_id],
                                    assignee=assignees.get(c.assignee_id or 0), last_message=last.get(c.id))
             for c in convs]

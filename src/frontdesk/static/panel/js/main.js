@@ -8,10 +8,12 @@ import { Store } from './store.js';
 import { Workplace } from './workplace.js';
 import { explain } from './errors.js';
 import { renderHistory, renderOperators, renderProfile, renderSites } from './admin.js';
+import { renderPhrases } from './phrases.js';
 
 const STATUSES = ['online', 'away', 'offline'];
 const PAGES = {
   '/panel/': { key: 'nav.chats' },
+  '/panel/phrases': { key: 'nav.phrases', render: renderPhrases },
   '/panel/history': { key: 'nav.history', render: renderHistory },
   '/panel/sites': { key: 'nav.sites', render: renderSites, admin: true },
   '/panel/operators': { key: 'nav.operators', render: renderOperators, admin: true },

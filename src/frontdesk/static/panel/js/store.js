@@ -85,8 +85,9 @@ export class Store extends EventTarget {
     conv.messages.set(m.seq, m);
     conv.knownSeq = Math.max(conv.knownSeq, m.seq);
     if (m.seq >= (conv.data.last_seq || 0)) {
-      conv.data = { ...conv.data, last_seq: m.seq, last_message_at: m.created_at,
-        last_message: { seq: m.seq, kind: m.kind, text: m.text } };
+      // the automatic holding message is not the preview: the list keeps the visitor's question
+      const preview = isHolding(m) ? conv.data.last_message : { seq: m.seq, kind: m.kind, text: m.text };
+      conv.data = { ...conv.data, last_seq: m.seq, last_message_at: m.created_at, last_message: preview };
     }
     if (m.client_id && this.outbox.get(m.client_id)?.conversation_id === conv.id) this.outbox.delete(m.client_id);
     if (live && conv.loaded) this._checkGap(conv);
@@ -453,6 +454,11 @@ function saveDraft(operatorId, conversationId, text) {
     if (text) localStorage.setItem(draftKey(operatorId, conversationId), text);
     else localStorage.removeItem(draftKey(operatorId, conversationId));
   } catch { /* storage full or private mode: the draft lives in memory */ }
+}
+
+/** The no-reply holding message (server: serialize.is_holding) — never a conversation's preview. */
+export function isHolding(m) {
+  return m.kind === 'system' && typeof m.client_id === 'string' && /^(ask_contacts|hold):/.test(m.client_id);
 }
 
 export function waitingSince(conv) {

@@ -3,6 +3,8 @@ import { t } from './i18n.js';
 import { clear, codePoints, extLink, formatClock, formatDateTime, formatDuration, h, icon, linkify, serverNow, toast } from './dom.js';
 import { waitingSince } from './store.js';
 import { explain } from './errors.js';
+import { api } from './api.js';
+import { PhraseSuggest, SpellCheck } from './phrases.js';
 
 const TYPING_IDLE_MS = 3_000;      // stop "operator is typing" after this long without a key
 const TYPING_REPEAT_MS = 2_500;    // re-send is_typing:true at most this often while typing
@@ -68,10 +70,15 @@ export class Workplace {
     this.modeReply = h('button', { type: 'button', class: 'mode', role: 'tab', onclick: () => this._setMode('operator') });
     this.modeNote = h('button', { type: 'button', class: 'mode', role: 'tab', testid: 'note-mode', onclick: () => this._setMode('note') });
     this.charCount = h('span', { class: 'composer__count' });
+    this.suggest = new PhraseSuggest({ input: this.input, getConversation: () => this._active(), onPick: (text, p) => this._insertPhrase(text, p.id) });
+    this.spell = new SpellCheck({ input: this.input, getConversation: () => this._active(), isAdmin: () => this.store.me?.role === 'admin',
+      onChange: () => this._onInput() });
+    // the textarea over a mirrored div (spell-check underlines), the suggestions above it
+    this.field = h('div', { class: 'composer__field' }, this.spell.mirror, this.input, this.suggest.el, this.spell.menu);
     this.closedNotice = h('div', { class: 'composer__closed', hidden: true });
     this.composer = h('div', { class: 'composer' },
       h('div', { class: 'composer__modes', role: 'tablist' }, this.modeReply, this.modeNote, this.charCount),
-      h('div', { class: 'composer__row' }, this.input, this.sendButton), this.closedNotice);
+      h('div', { class: 'composer__row' }, this.field, this.sendButton), this.closedNotice);
     this.emptyState = h('div', { class: 'dialog-empty' });
     this.dialogCol = h('section', { class: 'col col-dialog' }, this.header, this.mailStrip, this.scroller, this.composer, this.emptyState);
 
@@ -276,6 +283,9 @@ export class Workplace {
     this._renderHeader();
     if (switched) {
       this.input.value = conv.draft || '';
+      this.suggest.close();
+      this.spell.clear();
+      if (this.input.value) this.spell.check();
       this._setMode(conv.mode, { keepFocus: true });
       this._autoGrow();
     }
@@ -484,6 +494,8 @@ export class Workplace {
   }
 
   _onComposerKey(e) {
+    if (this.suggest.onKey(e)) { e.preventDefault(); e.stopPropagation(); return; }
+    if (e.key === 'Escape' && !this.spell.menu.hidden) { this.spell.menu.hidden = true; e.preventDefault(); e.stopPropagation(); return; }
     if (e.key === 'Enter' && !e.shiftKey && !e.altKey && !e.isComposing) {
       e.preventDefault();
       this._send();
@@ -496,6 +508,8 @@ export class Workplace {
     this.store.saveDraft(conv, this.input.value);
     this._autoGrow();
     this._renderCount();
+    this.suggest.onInput();
+    this.spell.onInput();
     if (conv.mode === 'note' || conv.data.status !== 'open') return;
     const ts = this.typingState;
     const now = Date.now();
@@ -547,11 +561,49 @@ export class Workplace {
     this.store.sendMessage(conv, text, kind);
     if (kind === 'note') this._setMode('operator', { keepFocus: true });   // a note is an aside: the next line is a reply again
     this.input.value = '';
+    this.suggest.close();
+    this.spell.clear();
     this.store.saveDraft(conv, '');
     this._autoGrow();
     this._renderCount();
     this._scrollToEnd();
     this.input.focus();
+  }
+
+  /** A phrase goes into the input (editable before sending); the server counts its use. */
+  _insertPhrase(text, phraseId, { atCaret = false } = {}) {
+    const conv = this._active();
+    if (!conv || this.input.disabled) return;
+    if (atCaret) {
+      const a = this.input.selectionStart, b = this.input.selectionEnd;
+      this.input.setRangeText(text, a, b, 'end');
+    } else {
+      this.input.value = text;
+      this.input.setSelectionRange(text.length, text.length);
+    }
+    this.input.focus();
+    this._onInput();
+    this.suggest.close();
+    if (phraseId != null) api('POST', `/phrases/${phraseId}/use`, { conversation_id: conv.id }).catch(() => {});
+  }
+
+  /** Alt+digit: the phrase bound to that digit (the Phrases page), filled from this dialog. */
+  async _hotkeyPhrase(digit) {
+    const conv = this._active();
+    if (!conv || this.input.disabled) return;
+    try {
+      const { phrases } = await api('GET', '/phrases');
+      const p = phrases.find((x) => x.hotkey === digit);
+      if (!p) { toast(t('phrases.noHotkey', { n: digit })); return; }
+      const { phrase } = await api('POST', `/phrases/${p.id}/use`, { conversation_id: conv.id });
+      if (this._active() !== conv) return;
+      const a = this.input.selectionStart, b = this.input.selectionEnd;
+      this.input.setRangeText(phrase.text, a, b, 'end');
+      this.input.focus();
+      this.suggest.afterPick = true;
+      this._onInput();
+      this.suggest.close();
+    } catch (err) { toast(explain(err), 'error'); }
   }
 
   _saveDraft(conv) { this.store.saveDraft(conv, this.input.value); }
@@ -648,6 +700,7 @@ export class Workplace {
     }
     if (this.helpOverlay) return;
     const alt = e.altKey && !e.ctrlKey && !e.metaKey;
+    if (alt && !e.shiftKey && /^Digit[1-9]$/.test(e.code)) { e.preventDefault(); this._hotkeyPhrase(Number(e.code.slice(5))); return; }
     const ctrl = (e.ctrlKey || e.metaKey) && !e.altKey;
     let handled = true;
     if ((alt && e.code === 'ArrowDown') || (ctrl && e.code === 'BracketRight')) this.step(1);
@@ -655,9 +708,9 @@ export class Workplace {
     else if (alt && e.code === 'KeyN') this.takeNext();
     else if (alt && e.code === 'KeyT') { const c = this._active(); if (c && c.data.status === 'open') this.take(c); }
     else if (alt && e.code === 'KeyM') { const c = this._active(); if (c) this._setMode(c.mode === 'note' ? 'operator' : 'note'); }
-    else if (alt && e.code === 'Digit1') this.setTab('waiting');
-    else if (alt && e.code === 'Digit2') this.setTab('mine');
-    else if (alt && e.code === 'Digit3') this.setTab('all');
+    else if (alt && e.shiftKey && e.code === 'Digit1') this.setTab('waiting');
+    else if (alt && e.shiftKey && e.code === 'Digit2') this.setTab('mine');
+    else if (alt && e.shiftKey && e.code === 'Digit3') this.setTab('all');
     else if (!editable && e.key === '?') this.toggleHelp(true);
     else if (!editable && e.key === '/' && this._active()) this.input.focus();
     else handled = false;
@@ -673,7 +726,8 @@ export class Workplace {
       [['Alt', 'N']], 'help.takeNext',
       [['Alt', 'T']], 'help.take',
       [['Alt', 'M']], 'help.note',
-      [['Alt', '1 / 2 / 3']], 'help.tabs',
+      [['Alt', 'Shift', '1 / 2 / 3']], 'help.tabs',
+      [['Alt', '1…9']], 'help.phrase',
       [['/']], 'help.focus',
       [['Enter']], 'help.send',
       [['Shift', 'Enter']], 'help.newline',
