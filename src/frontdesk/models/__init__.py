@@ -2,6 +2,7 @@
 from frontdesk.models.base import Base, utcnow
 from frontdesk.models.conversation import Conversation, ConversationStatus, Message, MessageKind
 from frontdesk.models.operator import Operator, OperatorRole, OperatorSession, OperatorStatus, SiteMember
+from frontdesk.models.rating import ConversationRating
 from frontdesk.models.outbox import OutboxEmail, OutboxKind, OutboxStatus
 from frontdesk.models.site import Site
 from frontdesk.models.visitor import Visitor
@@ -9,5 +10,5 @@ from frontdesk.models.visitor import Visitor
 __all__ = [
     "Base", "utcnow", "Site", "SiteMember", "Operator", "OperatorSession", "OperatorRole",
     "OperatorStatus", "Visitor", "Conversation", "ConversationStatus", "Message", "MessageKind",
-    "OutboxEmail", "OutboxKind", "OutboxStatus",
+    "OutboxEmail", "OutboxKind", "OutboxStatus", "ConversationRating",
 ]
