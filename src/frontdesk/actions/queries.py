@@ -61,8 +61,10 @@ async def load_conversations(session: AsyncSession, convs: list[Conversation]) -
         wanted = set(pairs)
         last = {m.conversation_id: m for m in rows if (m.conversation_id, m.seq) in wanted}
     closed = [c.id for c in convs if c.status == "closed"]
-    ratings = {r.conversation_id: r for r in (await session.execute(select(ConversationRating).where(
-        ConversationRating.conversation_id.in_(closed))).scalars())} if closed else {}
+    ratings: dict[int, ConversationRating] = {}
+    if closed:
+        rows = await session.execute(select(ConversationRating).where(ConversationRating.conversation_id.in_(closed)))
+        ratings = {r.conversation_id: r for r in rows.scalars()}
     return [serialize.conversation(c, site=sites[c.site_id], visitor_row=visitors[c.visitor_id],
                                    assignee=assignees.get(c.assignee_id or 0), last_message=last.get(c.id),
                                    rating_row=ratings.get(c.id))
