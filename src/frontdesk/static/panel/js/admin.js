@@ -1,7 +1,7 @@
 // Pages besides the workplace: history, sites and operators (administrators), the own profile.
 import { api } from './api.js';
 import { t, setLanguage, LANGUAGES } from './i18n.js';
-import { clear, formatDateTime, h, randomId, toast } from './dom.js';
+import { clear, formatDateTime, h, randomId, ratingBadge, toast } from './dom.js';
 import { explain } from './errors.js';
 
 const PHOTO_TYPES = ['image/png', 'image/jpeg', 'image/webp'];
@@ -38,7 +38,7 @@ function generatePassword() { return randomId('').slice(0, 14); }
 
 export async function renderHistory(root, ctx) {
   const body = h('tbody');
-  const cols = ['history.visitor', 'history.site', 'history.last', 'history.started', 'history.closed', 'history.operator'];
+  const cols = ['history.visitor', 'history.site', 'history.last', 'history.started', 'history.closed', 'history.operator', 'history.rating'];
   const cell = (i, value, cls) => h('td', { class: cls, 'data-label': t(cols[i]) }, value);
   const more = h('button', { type: 'button', class: 'btn', hidden: true }, t('history.more'));
   const status = h('div', { class: 'form-status' });
@@ -56,7 +56,8 @@ export async function renderHistory(root, ctx) {
           onclick: () => ctx.openConversation(c), onkeydown: (e) => { if (e.key === 'Enter') ctx.openConversation(c); } },
         cell(0, v.name || t('visitor.numbered', { id: v.id }), 'cell-title'), cell(1, c.site_name, 'cell-nowrap'),
         cell(2, c.last_message?.text || '', 'cell-text'), cell(3, formatDateTime(c.created_at), 'cell-nowrap'),
-        cell(4, formatDateTime(c.closed_at), 'cell-nowrap'), cell(5, c.assignee?.name || '—', 'cell-nowrap')));
+        cell(4, formatDateTime(c.closed_at), 'cell-nowrap'), cell(5, c.assignee?.name || '—', 'cell-nowrap'),
+        cell(6, ratingBadge(c.rating) || '—', 'cell-nowrap')));
       }
       if (res.conversations.length) before = res.conversations[res.conversations.length - 1].id;
       more.hidden = !res.has_more;
