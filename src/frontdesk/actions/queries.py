@@ -63,8 +63,8 @@ async def load_conversations(session: AsyncSession, convs: list[Conversation]) -
     closed = [c.id for c in convs if c.status == "closed"]
     ratings: dict[int, ConversationRating] = {}
     if closed:
-        rows = await session.execute(select(ConversationRating).where(ConversationRating.conversation_id.in_(closed)))
-        ratings = {r.conversation_id: r for r in rows.scalars()}
+        found = await session.execute(select(ConversationRating).where(ConversationRating.conversation_id.in_(closed)))
+        ratings = {r.conversation_id: r for r in found.scalars()}
     return [serialize.conversation(c, site=sites[c.site_id], visitor_row=visitors[c.visitor_id],
                                    assignee=assignees.get(c.assignee_id or 0), last_message=last.get(c.id),
                                    rating_row=ratings.get(c.id))

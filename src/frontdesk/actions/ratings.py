@@ -74,6 +74,7 @@ async def rate_conversation(rt: Runtime, visitor: VisitorRef, conversation_id: o
                 row.value, row.scale, row.comment, row.updated_at = clean, scale, clean_comment, now
                 await session.flush()
                 rating = serialize.rating(row)
+                assert rating is not None
             break
         except IntegrityError:  # another tab rated it in the same instant: replace that one
             continue

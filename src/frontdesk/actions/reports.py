@@ -26,7 +26,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import bindparam, text
+from sqlalchemy import TextClause, bindparam, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from frontdesk.actions import queries
@@ -40,7 +40,8 @@ if TYPE_CHECKING:
     from frontdesk.runtime import Runtime
 
 MAX_DAYS = 366
-BUCKET = 900  # seconds: every real UTC offset is a multiple of 15 minutes, so 15-minute buckets fold into local days exactly
+# seconds: every real UTC offset is a multiple of 15 minutes, so 15-minute buckets fold into local days exactly
+BUCKET = 900
 TABLES = ("summary", "daily", "operators", "csat")
 
 
@@ -88,7 +89,7 @@ def _seconds(dialect: str, later: str, earlier: str) -> str:
     return f"extract(epoch from ({later} - {earlier}))"
 
 
-def _params(stmt: str) -> object:
+def _params(stmt: str) -> TextClause:
     return text(stmt).bindparams(bindparam("start", type_=UTCDateTime), bindparam("end", type_=UTCDateTime))
 
 
@@ -116,7 +117,7 @@ def _num(x: object, digits: int = 1) -> float | None:
 
 async def _stats(session: AsyncSession, site_id: int, period: Period) -> dict:
     """Every statistic of one period."""
-    dialect = session.bind.dialect.name
+    dialect = session.get_bind().dialect.name
     start, end = period.bounds()
     p = {"site": site_id, "start": start, "end": end}
 
@@ -172,15 +173,17 @@ async def _stats(session: AsyncSession, site_id: int, period: Period) -> dict:
             SELECT c.assignee_id, COUNT(*), SUM(CASE WHEN c.first_reply_at IS NOT NULL THEN 1 ELSE 0 END)
             FROM conversations c WHERE {_SCOPE} AND c.assignee_id IS NOT NULL GROUP BY c.assignee_id"""):
         op(oid).update(conversations=int(n), accepted=int(acc or 0))
+    held = "c.assignee_id IS NOT NULL"
     for oid, _n, _avg, med, p90 in await rows(_percentiles(dialect, frt, "c.assignee_id",
-                                                           "c.first_reply_at IS NOT NULL AND c.assignee_id IS NOT NULL")):
+                                                           f"c.first_reply_at IS NOT NULL AND {held}")):
         op(oid).update(first_response_median=_num(med), first_response_p90=_num(p90))
     for oid, _n, avg, _med, _p90 in await rows(_percentiles(dialect, dur, "c.assignee_id",
-                                                            "c.closed_at IS NOT NULL AND c.assignee_id IS NOT NULL")):
+                                                            f"c.closed_at IS NOT NULL AND {held}")):
         op(oid)["duration_avg"] = _num(avg)
     for oid, n in await rows(f"""
             SELECT m.author_operator_id, COUNT(*) FROM messages m JOIN conversations c ON c.id = m.conversation_id
-            WHERE {_SCOPE} AND m.kind = 'operator' AND m.author_operator_id IS NOT NULL GROUP BY m.author_operator_id"""):
+            WHERE {_SCOPE} AND m.kind = 'operator' AND m.author_operator_id IS NOT NULL
+            GROUP BY m.author_operator_id"""):
         op(oid)["messages"] = int(n)
     for oid, n, avg in await rows(f"""
             SELECT r.operator_id, COUNT(*), AVG(r.value) FROM conversation_ratings r

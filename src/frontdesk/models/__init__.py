@@ -2,8 +2,8 @@
 from frontdesk.models.base import Base, utcnow
 from frontdesk.models.conversation import Conversation, ConversationStatus, Message, MessageKind
 from frontdesk.models.operator import Operator, OperatorRole, OperatorSession, OperatorStatus, SiteMember
-from frontdesk.models.rating import ConversationRating
 from frontdesk.models.outbox import OutboxEmail, OutboxKind, OutboxStatus
+from frontdesk.models.rating import ConversationRating
 from frontdesk.models.site import Site
 from frontdesk.models.visitor import Visitor
 

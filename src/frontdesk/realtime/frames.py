@@ -252,6 +252,6 @@ VISITOR_SERVER_FRAMES = frozenset({
 OPERATOR_SERVER_FRAMES = frozenset({
     "welcome", "message.ack", "message.created", "conversation.created", "conversation.offered",
     "conversation.assigned", "conversation.closed", "conversation.reopened", "conversation.updated",
-    "visitor.typing", "operator.status_changed", "conversation.rated", "action.result", "sync.result", "reset", "ping", "pong",
-    "error",
+    "visitor.typing", "operator.status_changed", "conversation.rated", "action.result", "sync.result", "reset",
+    "ping", "pong", "error",
 })

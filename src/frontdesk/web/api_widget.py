@@ -4,9 +4,8 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 
 from frontdesk.actions import contacts, conversations, offline_form, ratings, visitors
-from frontdesk.actions.identity import VisitorRef
 from frontdesk.actions.errors import ActionError, not_found
-from frontdesk.actions.identity import SiteRef
+from frontdesk.actions.identity import SiteRef, VisitorRef
 from frontdesk.web.common import bearer, client_ip, json_object, public_base
 
 router = APIRouter(prefix="/api/v1/widget", tags=["widget"])
