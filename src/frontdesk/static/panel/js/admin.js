@@ -128,6 +128,8 @@ export async function renderSites(root) {
       h('option', { value: 'ru', selected: w.language === 'ru' }, 'Русский'),
       h('option', { value: 'en', selected: w.language === 'en' }, 'English'));
     const showOp = h('input', { type: 'checkbox', checked: !!w.show_operator });
+    const rating = h('select', { testid: 'site-rating' },
+      ...['stars', 'thumbs'].map((r) => h('option', { value: r, selected: (w.rating || 'stars') === r }, t(`sites.rating.${r}`))));
     const textKeys = ['title', 'subtitle', 'greeting', 'placeholder', 'offline_title', 'offline_text'];
     const texts = {};
     const textBlocks = ['ru', 'en'].map((l) => h('fieldset', { class: 'fieldset' }, h('legend', {}, l === 'ru' ? 'Русский' : 'English'),
@@ -155,7 +157,7 @@ export async function renderSites(root) {
         for (const [key, input] of Object.entries(texts)) { const [l, k] = key.split('.'); textsOut[l][k] = input.value; }
         const res = await api('PATCH', `/sites/${site.id}`, {
           name: name.value, allowed_origins: lines(origins.value), notify_emails: lines(notify.value),
-          widget: { color: color.value, position: position.value, language: lang.value, show_operator: showOp.checked, texts: textsOut },
+          widget: { color: color.value, position: position.value, language: lang.value, show_operator: showOp.checked, rating: rating.value, texts: textsOut },
         });
         Object.assign(site, res.site);
         renderList();
@@ -169,7 +171,8 @@ export async function renderSites(root) {
     field(t('sites.origins'), origins, t('sites.originsHint')),
     field(t('sites.notify'), notify),
     h('section', { class: 'form__section' }, h('h3', {}, t('sites.widget')),
-      h('div', { class: 'form__grid' }, field(t('sites.color'), color), field(t('sites.position'), position), field(t('sites.language'), lang)),
+      h('div', { class: 'form__grid' }, field(t('sites.color'), color), field(t('sites.position'), position), field(t('sites.language'), lang),
+        field(t('sites.rating'), rating)),
       h('label', { class: 'check' }, showOp, ' ', t('sites.showOperator'))),
     h('section', { class: 'form__section' }, h('h3', {}, t('sites.texts')), h('div', { class: 'form__grid form__grid--2' }, ...textBlocks)),
     h('div', { class: 'form__actions form__actions--sticky' }, save, status));
