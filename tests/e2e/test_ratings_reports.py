@@ -147,6 +147,7 @@ def test_visitor_ends_the_chat_and_rates_with_thumbs(browser, srv):
     r = admin_op.call("PATCH", f"/api/v1/sites/{site_id}", json={"widget": {"rating": "thumbs"}})
     assert r.status_code == 200, r.text
     op = OperatorClient(srv, demo["operator_email"], demo["operator_password"])
+    op.set_status("online")                                            # else the widget shows the offline form
     page = open_panel(browser, srv, demo["operator_email"], demo["operator_password"])
     shop = browser.new_context(viewport={"width": 400, "height": 760}, locale="en-US").new_page()
     shop.goto(srv.url + "/demo/")

@@ -138,7 +138,7 @@
     ".ask .ok{display:flex;align-items:center;gap:8px;padding:0 0 8px;color:#0f6b3e;font-size:13.5px;overflow-wrap:anywhere}" +
     ".ask .ok svg{flex:none;width:18px;height:18px}" +
     // the rating after a closed conversation
-    ".rt .q{margin:0 0 8px;font-size:14px;font-weight:600;color:#2b323c}.opts{display:flex;gap:4px;margin:0 0 10px}" +
+    ".row>.rt{flex:1;min-width:0}.rt .q{margin:0 0 8px;font-size:14px;font-weight:600;color:#2b323c}.opts{display:flex;gap:4px;margin:0 0 10px}" +
     ".opt{width:44px;height:44px;margin:0;padding:0;border:1px solid transparent;border-radius:10px;background:none;" +
     "color:#b6bdc7;font-size:30px;line-height:1;cursor:pointer;display:flex;align-items:center;justify-content:center}" +
     ".opt:hover{background:#f1f3f6}.opt.on{color:#e8a200}.opt svg{width:26px;height:26px}" +
