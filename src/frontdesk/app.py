@@ -23,7 +23,7 @@ from frontdesk.realtime.operator_ws import operator_socket
 from frontdesk.realtime.visitor_ws import visitor_socket
 from frontdesk.runtime import Runtime
 from frontdesk.settings import Settings
-from frontdesk.web import api_admin, api_offline, api_operator, api_phrases, api_widget, errors, pages
+from frontdesk.web import api_admin, api_offline, api_operator, api_phrases, api_reports, api_widget, errors, pages
 from frontdesk.web.limits import LoginLimiter, OfflineLimiter
 from frontdesk.web.middleware import BodyLimit, SecurityHeaders, WidgetCors
 from frontdesk.web.pages import STATIC
@@ -110,6 +110,7 @@ def build_app(settings: Settings | None = None) -> FastAPI:
 
     app.include_router(api_operator.router)
     app.include_router(api_admin.router)
+    app.include_router(api_reports.router)
     app.include_router(api_widget.router)
     app.include_router(api_offline.router)
     app.include_router(api_phrases.router)

@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Protocol
 
-from frontdesk.models import Conversation, Message, Site, Visitor
+from frontdesk.models import Conversation, ConversationRating, Message, Site, Visitor
 
 
 def iso(dt: datetime | None) -> str | None:
@@ -86,8 +86,16 @@ def visitor(v: Visitor) -> dict:
             "first_seen_at": iso(v.first_seen_at), "last_seen_at": iso(v.last_seen_at)}
 
 
+def rating(r: ConversationRating | None) -> dict | None:
+    """RATING: the visitor's rating of a conversation (value on 1..5 whatever the scale)."""
+    if r is None:
+        return None
+    return {"value": r.value, "scale": r.scale, "comment": r.comment, "operator_id": r.operator_id,
+            "created_at": iso(r.created_at), "updated_at": iso(r.updated_at)}
+
+
 def conversation(c: Conversation, *, site: Site, visitor_row: Visitor, assignee: OperatorLike | None,
-                 last_message: Message | None) -> dict:
+                 last_message: Message | None, rating_row: ConversationRating | None = None) -> dict:
     return {
         "id": c.id, "site_id": c.site_id, "site_name": site.name, "status": c.status,
         "assignee": operator_public(assignee), "last_seq": c.last_seq,
@@ -98,6 +106,7 @@ def conversation(c: Conversation, *, site: Site, visitor_row: Visitor, assignee:
         "last_message": None if last_message is None else
         {"seq": last_message.seq, "kind": last_message.kind, "text": last_message.text[:200]},
         "visitor": visitor(visitor_row),
+        "rating": rating(rating_row),
     }
 
 

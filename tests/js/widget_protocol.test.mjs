@@ -250,3 +250,15 @@ test('keepWords: "e-mail" in site texts gets a non-breaking hyphen', () => {
   assert.equal(Proto.keepWords('some-email@x.ru'), 'some-email@x.ru', 'not inside other words');
   assert.equal(Proto.fill('%n из %m, %x', { n: 1, m: 2 }), '1 из 2, %x');
 });
+
+// --- the rating after a closed conversation ------------------------------------------------
+
+test('rating: the options of each scale and the frame', () => {
+  assert.deepEqual(Proto.ratingOptions('stars'), [1, 2, 3, 4, 5]);
+  assert.deepEqual(Proto.ratingOptions('thumbs'), [5, 1]);
+  assert.deepEqual(Proto.ratingOptions('anything else'), [1, 2, 3, 4, 5]);
+  assert.deepEqual(Proto.ratingFrame(7, 5, '  Спасибо!  ', 'r1'),
+    { type: 'conversation.rate', conversation_id: 7, value: 5, ref: 'r1', comment: 'Спасибо!' });
+  assert.equal('comment' in Proto.ratingFrame(7, 4, '   ', 'r2'), false, 'a blank comment is left out');
+  assert.equal(Proto.chars(Proto.ratingFrame(7, 4, '😀'.repeat(2500), 'r3').comment), 2000);
+});

@@ -116,6 +116,27 @@ async def visitor_messages(rt: Runtime, visitor: VisitorRef, conversation_id: ob
     return {"messages": msgs, "last_seq": conv.last_seq, "has_more": len(msgs) == lim}
 
 
+async def end_by_visitor(rt: Runtime, visitor: VisitorRef, conversation_id: object) -> dict:
+    """The visitor ends its own conversation from the widget ("end chat"): it is closed as an
+    operator would close it, and everyone gets ``conversation.closed`` with ``by`` null and
+    ``by_visitor`` true. Ending one already closed changes nothing; another visitor's id → ``not_found``."""
+    cid = check_id(conversation_id)
+    async with rt.sessions() as session:
+        async with session.begin():
+            conv = await session.get(Conversation, cid)
+            if conv is None or conv.visitor_id != visitor.id or conv.last_seq == 0:
+                raise not_found()
+            changed = conv.status == "open"
+            if changed:
+                conv.status = "closed"
+                conv.closed_at = rt.clock()
+        closed_at = serialize.iso(conv.closed_at)
+    if changed:
+        await rt.publish(queries.conversation_event(
+            ev.CONVERSATION_CLOSED, conv, {"by": None, "by_visitor": True, "closed_at": closed_at}))
+    return {"conversation_id": cid, "status": "closed", "closed_at": closed_at}
+
+
 # --- operators ---------------------------------------------------------------------
 
 async def send_operator_message(rt: Runtime, operator: OperatorRef, conversation_id: object, client_id: object,

@@ -15,7 +15,7 @@ from frontdesk.actions.errors import not_found
 from frontdesk.actions.identity import OperatorRef
 from frontdesk.actions.validate import check_id
 from frontdesk.events import Event
-from frontdesk.models import Conversation, Message, Operator, Site, SiteMember, Visitor
+from frontdesk.models import Conversation, ConversationRating, Message, Operator, Site, SiteMember, Visitor
 
 if TYPE_CHECKING:
     from frontdesk.runtime import Runtime
@@ -43,8 +43,10 @@ async def load_conversation(session: AsyncSession, conv: Conversation) -> dict:
     last = (await session.execute(
         select(Message).where(Message.conversation_id == conv.id, ~_holding())
         .order_by(Message.seq.desc()).limit(1))).scalar_one_or_none()
+    rating = await session.get(ConversationRating, conv.id) if conv.status == "closed" else None
     assert site is not None and visitor is not None
-    return serialize.conversation(conv, site=site, visitor_row=visitor, assignee=assignee, last_message=last)
+    return serialize.conversation(conv, site=site, visitor_row=visitor, assignee=assignee, last_message=last,
+                                  rating_row=rating)
 
 
 async def load_conversations(session: AsyncSession, convs: list[Conversation]) -> list[dict]:
@@ -75,8 +77,14 @@ async def load_conversations(session: AsyncSession, convs: list[Conversation]) -
             for m in (await session.execute(select(Message).join(before, and_(
                     Message.conversation_id == before.c.conversation_id, Message.seq == before.c.seq)))).scalars():
                 last[m.conversation_id] = m
+    closed = [c.id for c in convs if c.status == "closed"]
+    ratings: dict[int, ConversationRating] = {}
+    if closed:
+        found = await session.execute(select(ConversationRating).where(ConversationRating.conversation_id.in_(closed)))
+        ratings = {r.conversation_id: r for r in found.scalars()}
     return [serialize.conversation(c, site=sites[c.site_id], visitor_row=visitors[c.visitor_id],
-                                   assignee=assignees.get(c.assignee_id or 0), last_message=last.get(c.id))
+                                   assignee=assignees.get(c.assignee_id or 0), last_message=last.get(c.id),
+                                   rating_row=ratings.get(c.id))
             for c in convs]
 
 

@@ -19,6 +19,7 @@ from frontdesk.models import Site
 if TYPE_CHECKING:
     from frontdesk.runtime import Runtime
 
+RATING_SCALES = ("stars", "thumbs")
 COLOR_RE = re.compile(r"^#[0-9a-fA-F]{6}$")
 TEXT_KEYS = ("title", "subtitle", "greeting", "placeholder", "offline_title", "offline_text")
 DEFAULT_WIDGET = {
@@ -26,6 +27,7 @@ DEFAULT_WIDGET = {
     "position": "right",
     "language": "auto",  # ru | en | auto (the visitor's browser)
     "show_operator": True,
+    "rating": "stars",  # what the widget asks after a closed chat: stars (1..5) | thumbs (down = 1, up = 5)
     "texts": {
         "ru": {"title": "Онлайн-консультант", "subtitle": "Обычно отвечаем за минуту",
                "greeting": "Здравствуйте! Чем можем помочь?", "placeholder": "Напишите сообщение…",
@@ -68,6 +70,10 @@ def check_widget(widget: object) -> dict:
             if value not in ("ru", "en", "auto"):
                 raise ActionError("invalid_input", "language must be ru, en or auto")
             out["language"] = value
+        elif key == "rating":
+            if value not in RATING_SCALES:
+                raise ActionError("invalid_input", "rating must be stars or thumbs")
+            out["rating"] = value
         elif key == "show_operator":
             out["show_operator"] = bool(value)
         elif key == "texts":

@@ -6,7 +6,7 @@ Rules (tested with exact recipient sets in ``tests/events/test_audience.py``):
   its site's availability) and never an internal note;
 * an operator socket receives events of the sites it works on (admins: all);
 * ``conversation.offered`` goes only to operators whose status is online;
-* ``visitor.typing`` goes to operators only, ``operator.typing`` to the visitor only.
+* ``visitor.typing`` and ``conversation.rated`` go to operators only, ``operator.typing`` to the visitor only.
 """
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ _VISITOR_EVENTS = {
 _OPERATOR_EVENTS = {
     ev.MESSAGE_CREATED, ev.CONVERSATION_CREATED, ev.CONVERSATION_OFFERED, ev.CONVERSATION_ASSIGNED,
     ev.CONVERSATION_CLOSED, ev.CONVERSATION_REOPENED, ev.CONVERSATION_UPDATED,
-    ev.VISITOR_TYPING, ev.OPERATOR_STATUS_CHANGED,
+    ev.VISITOR_TYPING, ev.OPERATOR_STATUS_CHANGED, ev.CONVERSATION_RATED,
 }
 
 
@@ -63,9 +63,11 @@ def operator_frame(event: Event) -> dict | None:
         return {"type": event.name, "conversation_id": event.conversation_id, "operator": p["operator"]}
     if event.name == ev.CONVERSATION_CLOSED:
         return {"type": event.name, "conversation_id": event.conversation_id, "by": p.get("by"),
-                "closed_at": p.get("closed_at")}
+                "by_visitor": bool(p.get("by_visitor")), "closed_at": p.get("closed_at")}
     if event.name == ev.CONVERSATION_REOPENED:
         return {"type": event.name, "conversation_id": event.conversation_id, "conversation": p["conversation"]}
+    if event.name == ev.CONVERSATION_RATED:
+        return {"type": event.name, "conversation_id": event.conversation_id, "rating": p["rating"]}
     if event.name == ev.VISITOR_TYPING:
         return {"type": event.name, "conversation_id": event.conversation_id, "text": p["text"]}
     if event.name == ev.OPERATOR_STATUS_CHANGED:

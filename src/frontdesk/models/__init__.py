@@ -4,6 +4,7 @@ from frontdesk.models.conversation import Conversation, ConversationStatus, Mess
 from frontdesk.models.operator import Operator, OperatorRole, OperatorSession, OperatorStatus, SiteMember
 from frontdesk.models.outbox import OutboxEmail, OutboxKind, OutboxStatus
 from frontdesk.models.phrase import Phrase, PhraseHotkey, PhraseUsage, SpellWord
+from frontdesk.models.rating import ConversationRating
 from frontdesk.models.site import Site
 from frontdesk.models.visitor import Visitor
 
@@ -11,4 +12,5 @@ __all__ = [
     "Base", "utcnow", "Site", "SiteMember", "Operator", "OperatorSession", "OperatorRole",
     "OperatorStatus", "Visitor", "Conversation", "ConversationStatus", "Message", "MessageKind",
     "OutboxEmail", "OutboxKind", "OutboxStatus", "Phrase", "PhraseUsage", "PhraseHotkey", "SpellWord",
+    "ConversationRating",
 ]

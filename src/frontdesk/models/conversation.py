@@ -26,6 +26,7 @@ class Conversation(Base):
     __table_args__ = (
         Index("ix_conversations_site_status", "site_id", "status"),
         Index("ix_conversations_visitor_status", "visitor_id", "status"),
+        Index("ix_conversations_site_created", "site_id", "created_at"),  # the reports
         # At most one open conversation per visitor, even with two tabs on two nodes.
         Index("uq_conversations_visitor_open", "visitor_id", unique=True,
               sqlite_where=text("status = 'open'"), postgresql_where=text("status = 'open'")),

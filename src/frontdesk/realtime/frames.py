@@ -92,6 +92,16 @@ class Contacts(_Frame, tag="contacts"):
     name: ShortText | None = None
 
 
+class EndConversation(_Frame, tag="conversation.end"):
+    conversation_id: Id
+
+
+class Rate(_Frame, tag="conversation.rate"):
+    conversation_id: Id
+    value: int
+    comment: Annotated[str, msgspec.Meta(max_length=16_384)] | None = None
+
+
 # --- client → server, operator socket ---------------------------------------------
 
 class OperatorHello(_Frame, tag="hello"):
@@ -126,7 +136,8 @@ class StatusSet(_Frame, tag="status.set"):
     status: Literal["online", "away", "offline"]
 
 
-VisitorFrame = VisitorHello | VisitorSend | VisitorTyping | PageView | Sync | Read | Contacts | Ping | Pong
+VisitorFrame = (VisitorHello | VisitorSend | VisitorTyping | PageView | Sync | Read | Contacts | EndConversation | Rate
+                | Ping | Pong)
 OperatorFrame = (OperatorHello | OperatorSend | OperatorTyping | Take | Close | Reopen | StatusSet | Sync | Read
                  | Ping | Pong)
 
@@ -236,11 +247,11 @@ class ErrorFrame(TypedDict, total=False):
 VISITOR_SERVER_FRAMES = frozenset({
     "welcome", "message.ack", "message.created", "conversation.created", "conversation.assigned",
     "conversation.closed", "conversation.reopened", "operator.typing", "availability", "contacts.saved",
-    "sync.result", "reset", "ping", "pong", "error",
+    "rating.saved", "sync.result", "reset", "ping", "pong", "error",
 })
 OPERATOR_SERVER_FRAMES = frozenset({
     "welcome", "message.ack", "message.created", "conversation.created", "conversation.offered",
     "conversation.assigned", "conversation.closed", "conversation.reopened", "conversation.updated",
-    "visitor.typing", "operator.status_changed", "action.result", "sync.result", "reset", "ping", "pong",
-    "error",
+    "visitor.typing", "operator.status_changed", "conversation.rated", "action.result", "sync.result", "reset",
+    "ping", "pong", "error",
 })

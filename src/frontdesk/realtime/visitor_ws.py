@@ -5,7 +5,7 @@ from typing import Any
 
 from starlette.websockets import WebSocket
 
-from frontdesk.actions import contacts, conversations, visitors
+from frontdesk.actions import contacts, conversations, ratings, visitors
 from frontdesk.actions.errors import ActionError
 from frontdesk.realtime import frames as f
 from frontdesk.realtime import protocol as p
@@ -76,6 +76,15 @@ class VisitorSession(SocketSession):
             saved = await contacts.save_contacts(rt, self.visitor, email=frame.email, phone=frame.phone,
                                                  name=frame.name)
             self.conn.push({"type": "contacts.saved", "ref": frame.ref, **saved})
+        elif isinstance(frame, f.EndConversation):
+            await conversations.end_by_visitor(rt, self.visitor, frame.conversation_id)
+            if self.conversation_id == frame.conversation_id:
+                self.conversation_id = None
+        elif isinstance(frame, f.Rate):
+            rating = await ratings.rate_conversation(rt, self.visitor, frame.conversation_id, frame.value,
+                                                     frame.comment)
+            self.conn.push({"type": "rating.saved", "ref": frame.ref, "conversation_id": frame.conversation_id,
+                            "rating": rating})
         else:  # a frame type of the other socket's vocabulary cannot reach here: decoding refused it
             raise p.FrameError("unknown_type", f"unknown frame type {type(frame).__name__}", f.ref_of(frame))
 

@@ -3,9 +3,9 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request
 
-from frontdesk.actions import contacts, conversations, offline_form, visitors
+from frontdesk.actions import contacts, conversations, offline_form, ratings, visitors
 from frontdesk.actions.errors import ActionError, not_found
-from frontdesk.actions.identity import SiteRef
+from frontdesk.actions.identity import SiteRef, VisitorRef
 from frontdesk.web.common import bearer, client_ip, json_object, public_base
 
 router = APIRouter(prefix="/api/v1/widget", tags=["widget"])
@@ -19,6 +19,34 @@ async def _site(request: Request, site_key: str | None) -> SiteRef:
 async def widget_config(request: Request, site: str | None = None) -> dict:
     """Widget settings, texts, availability (with ``next_open_at``) and the message limit."""
     return await visitors.widget_config(request.app.state.rt, await _site(request, site))
+
+
+async def _visitor(request: Request, site_key: str | None) -> VisitorRef:
+    """The Bearer token's visitor on this site; a foreign or unknown token → 404 (it learns nothing)."""
+    row = await _site(request, site_key)
+    token = bearer(request)
+    if token is None:
+        raise ActionError("unauthorized", "visitor token required", 401)
+    try:
+        return await visitors.visitor_by_token(request.app.state.rt, row, token)
+    except ActionError:
+        raise not_found() from None
+
+
+@router.post("/conversations/{conversation_id}/end")
+async def visitor_end(conversation_id: str, request: Request, site: str | None = None) -> dict:
+    """The visitor ends its own conversation ("end chat"); Bearer token required."""
+    visitor = await _visitor(request, site)
+    return await conversations.end_by_visitor(request.app.state.rt, visitor, conversation_id)
+
+
+@router.post("/conversations/{conversation_id}/rating")
+async def visitor_rating(conversation_id: str, request: Request, site: str | None = None) -> dict:
+    """``{value, comment?}``: rate the visitor's own closed conversation (a second rating replaces the first)."""
+    visitor = await _visitor(request, site)
+    data = await json_object(request)
+    return await ratings.rate_conversation(request.app.state.rt, visitor, conversation_id, data.get("value"),
+                                           data.get("comment"))
 
 
 @router.get("/conversations/{conversation_id}/messages")

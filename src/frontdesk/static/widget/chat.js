@@ -35,7 +35,9 @@
     x: '<svg class="ic-x" viewBox="0 0 24 24" aria-hidden="true"><path d="M6 6l12 12M18 6L6 18" stroke="currentColor" stroke-width="2.4" stroke-linecap="round"/></svg>',
     send: '<svg viewBox="0 0 24 24" aria-hidden="true"><path fill="currentColor" d="M3.4 20.4l17.4-7.5a1 1 0 0 0 0-1.8L3.4 3.6a1 1 0 0 0-1.4 1.2L4.3 11 14 12l-9.7 1-2.3 6.2a1 1 0 0 0 1.4 1.2z"/></svg>',
     chat: '<svg viewBox="0 0 32 32" aria-hidden="true"><path fill="currentColor" d="M16 5C9.4 5 4 9.5 4 15c0 3 1.6 5.7 4.1 7.5L7 27l5.2-2.6c1.2.4 2.5.6 3.8.6 6.6 0 12-4.5 12-10S22.6 5 16 5z"/></svg>',
-    ok: '<svg viewBox="0 0 24 24" aria-hidden="true"><path d="M5 12.5l4.5 4.5L19 7.5" fill="none" stroke="currentColor" stroke-width="2.6" stroke-linecap="round" stroke-linejoin="round"/></svg>'
+    ok: '<svg viewBox="0 0 24 24" aria-hidden="true"><path d="M5 12.5l4.5 4.5L19 7.5" fill="none" stroke="currentColor" stroke-width="2.6" stroke-linecap="round" stroke-linejoin="round"/></svg>',
+    end: '<svg viewBox="0 0 24 24" aria-hidden="true"><path d="M10 5H6a1 1 0 0 0-1 1v12a1 1 0 0 0 1 1h4M15 8l4 4-4 4M19 12H10" fill="none" stroke="currentColor" stroke-width="2.2" stroke-linecap="round" stroke-linejoin="round"/></svg>',
+    thumb: '<svg viewBox="0 0 24 24" aria-hidden="true"><path fill="currentColor" d="M2 21h3.5V10H2v11zm20-10c0-1.1-.9-2-2-2h-6.3l1-4.6v-.3c0-.4-.2-.8-.5-1.1L13.2 2 7.6 7.6c-.4.4-.6.9-.6 1.4v10c0 1.1.9 2 2 2h8.5c.8 0 1.5-.5 1.8-1.2l3-7c.1-.2.1-.5.1-.7V11z"/></svg>'
   };
   function icon(name) { var s = el("span", "ic"); s.innerHTML = SVG[name]; return s.firstChild; }
   function field(tag, attrs) { // a labelled input with its own error line: {wrap, lbl, inp, err}
@@ -135,6 +137,13 @@
     ".ask .fld{margin-bottom:8px}.ask .in{padding:8px 10px}.ask .btn{height:40px;margin-bottom:8px}" +
     ".ask .ok{display:flex;align-items:center;gap:8px;padding:0 0 8px;color:#0f6b3e;font-size:13.5px;overflow-wrap:anywhere}" +
     ".ask .ok svg{flex:none;width:18px;height:18px}" +
+    // the rating after a closed conversation
+    ".row>.rt{flex:1;min-width:0}.rt .q{margin:0 0 8px;font-size:14px;font-weight:600;color:#2b323c}.opts{display:flex;gap:4px;margin:0 0 10px}" +
+    ".opt{width:44px;height:44px;margin:0;padding:0;border:1px solid transparent;border-radius:10px;background:none;" +
+    "color:#b6bdc7;font-size:30px;line-height:1;cursor:pointer;display:flex;align-items:center;justify-content:center}" +
+    ".opt:hover{background:#f1f3f6}.opt.on{color:#e8a200}.opt svg{width:26px;height:26px}" +
+    ".th .opt{border-color:#d5dae1;color:#687180}.th .opt.on{color:var(--on);background:var(--c);border-color:var(--c)}" +
+    ".opt.dn svg{transform:rotate(180deg)}.rt textarea.in{min-height:64px}" +
     "@media (max-width:479px){.in{font-size:16px}}" +
     "@media (max-width:479px){.win,.left .win{top:0;left:0;right:0;bottom:0;width:auto;height:auto;max-width:none;max-height:none;" +
     "border-radius:0;animation:none}.open .fl{display:none}.x .ic-min{display:none}.x .ic-x{display:block}" +
@@ -157,6 +166,10 @@
   titles.appendChild(roleEl);
   head.appendChild(avatar);
   head.appendChild(titles);
+  var endBtn = el("button", "x", { type: "button", "data-testid": "widget-end" });
+  endBtn.appendChild(icon("end"));
+  endBtn.hidden = true;
+  head.appendChild(endBtn);
   head.appendChild(hideBtn);
   var banner = el("div", "net", { role: "status", "data-testid": "widget-connection" });
   banner.hidden = true;
@@ -456,7 +469,7 @@
     afterInsert(false);
   }
   function dropNotices(cid) {
-    Array.prototype.forEach.call(list.querySelectorAll('[data-notice="' + cid + '"]'), function (n) { n.remove(); });
+    Array.prototype.forEach.call(list.querySelectorAll('[data-notice="' + cid + '"],[data-rate="' + cid + '"]'), function (n) { n.remove(); });
   }
 
   function dropConversation(cid) {
@@ -731,6 +744,95 @@
     formError(p.er, t(f.code === "invalid_input" ? "needContact" : f.code === "rate_limited" ? "rate" : "srvErr"));
   }
 
+  // --- the rating after a closed conversation (docs/protocol.md § Ratings) ---------------------
+  // Asked once an operator has answered; the form sits after the "conversation ended" notice and
+  // survives the next page (store "rate"); a rated conversation is not asked again (store "rated").
+  var rtRef = 0, rtPending = {};
+  function ratedMap() { var r = store.json("rated"); return r && typeof r === "object" ? r : {}; }
+  function askRating(cid) {
+    if (!conv(cid).took || ratedMap()[cid]) return;
+    store.set("rate", String(cid));
+    var e = el("div", "msg sys");
+    e._t = new Date();
+    e._who = "system";
+    e._k = [cid, S.top(cid) + 0.6];
+    e.setAttribute("data-rate", String(cid));
+    var scale = ctx.cfg().widget.rating === "thumbs" ? "thumbs" : "stars";
+    var p = { cid: cid, value: 0, box: el("div", "ask rt", { "data-testid": "widget-rating", "data-scale": scale }),
+      f: el("form", "", { novalidate: "" }), opts: el("div", "opts" + (scale === "thumbs" ? " th" : ""), { role: "group" }),
+      cm: field("textarea", { rows: "2", maxlength: "2000", "data-testid": "widget-rating-comment" }),
+      er: el("div", "ferr", { role: "alert" }),
+      btn: el("button", "btn", { type: "submit", "data-testid": "widget-rating-submit" }) };
+    var q = el("p", "q");
+    q.textContent = t("rateAsk");
+    p.opts.setAttribute("aria-label", t("rateAsk"));
+    Proto.ratingOptions(scale).forEach(function (v) {
+      var b = el("button", "opt" + (scale === "thumbs" && v === 1 ? " dn" : ""), { type: "button",
+        "data-testid": "widget-rating-option", "data-value": String(v), "aria-pressed": "false",
+        "aria-label": scale === "thumbs" ? t(v === 5 ? "rateUp" : "rateDown") : fmt("rateStar", { n: v }) });
+      if (scale === "thumbs") b.appendChild(icon("thumb")); else b.textContent = "\u2605";
+      b.addEventListener("click", function () { p.value = v; formError(p.er, ""); paintOptions(p); });
+      p.opts.appendChild(b);
+    });
+    p.cm.lbl.textContent = t("rateComment");
+    p.btn.textContent = t("rateSend");
+    p.er.hidden = true;
+    [q, p.opts, p.cm.wrap, p.er, p.btn].forEach(function (n) { p.f.appendChild(n); });
+    p.f.addEventListener("submit", function (ev) { ev.preventDefault(); ratingSubmit(p); });
+    p.box.appendChild(p.f);
+    var row = el("div", "row");
+    row.appendChild(p.box);
+    e.appendChild(row);
+    place(e);
+    afterInsert(false);
+  }
+  function paintOptions(p) {
+    Array.prototype.forEach.call(p.opts.children, function (b) {
+      var v = +b.getAttribute("data-value"), on = p.box.getAttribute("data-scale") === "thumbs" ? v === p.value : v <= p.value;
+      b.classList.toggle("on", on);
+      b.setAttribute("aria-pressed", String(v === p.value));
+    });
+  }
+  function ratingSubmit(p) {
+    if (p.ref) return;
+    if (!p.value) { formError(p.er, t("rateNeed")); return; }
+    var frame = Proto.ratingFrame(p.cid, p.value, p.cm.inp.value, "r" + ++rtRef);
+    if (!ready || !send(frame)) { formError(p.er, t("net")); return; }
+    p.ref = frame.ref;
+    rtPending[p.ref] = p;
+    p.btn.disabled = true;
+    p.btn.textContent = t("fBusy");
+    p.timer = setTimeout(function () { ratingIdle(p); formError(p.er, t("ctNoAnswer")); }, 15000);
+  }
+  function ratingIdle(p) {
+    clearTimeout(p.timer);
+    delete rtPending[p.ref];
+    p.ref = null;
+    p.btn.disabled = false;
+    p.btn.textContent = t("rateSend");
+  }
+  function onRatingSaved(f) {
+    var p = rtPending[f.ref];
+    var r = ratedMap(), keys = Object.keys(r);
+    r[f.conversation_id] = (f.rating && f.rating.value) || 1;
+    keys.slice(0, Math.max(0, keys.length - 20)).forEach(function (k) { delete r[k]; });
+    store.set("rated", JSON.stringify(r));
+    if (+store.get("rate") === f.conversation_id) store.set("rate", null);
+    if (!p) return;
+    ratingIdle(p);
+    p.box.textContent = "";
+    var ok = el("div", "ok", { "data-testid": "widget-rating-thanks", role: "status" }), s = el("span");
+    s.textContent = t("rateThanks");
+    ok.appendChild(icon("ok"));
+    ok.appendChild(s);
+    p.box.appendChild(ok);
+  }
+  function ratingError(f) {
+    var p = rtPending[f.ref];
+    ratingIdle(p);
+    formError(p.er, t(f.code === "rate_limited" ? "rate" : f.code === "text_too_long" ? "rateLong" : "srvErr"));
+  }
+
   // --- unread badge and sound -----------------------------------------------------------------
   function visible() { return isOpen && D.visibilityState !== "hidden"; }
   function newestIncoming() {
@@ -820,6 +922,8 @@
     current = data.current && convs[data.current] && convs[data.current].status === "open" ? data.current : null;
     if (current) operator = convs[current].op;
     for (var cid in convs) if (convs[cid].status === "closed") addNotice(+cid, t("closed"));
+    var asked = +store.get("rate");
+    if (asked && convs[asked] && convs[asked].status === "closed") askRating(asked);
   }
   function forgetVisitor() { // a new identity: nothing of the old one may stay
     token = null;
@@ -829,6 +933,8 @@
     store.set("read", null);
     store.set("notified", null);
     store.set("contact", null);
+    store.set("rate", null);
+    store.set("rated", null);
     readKey = notifiedKey = null;
     for (var cid in convs) dropConversation(+cid);
     for (var id in convs) delete convs[id];
@@ -837,7 +943,11 @@
     setOperator(null);
     paintPane();
   }
-  function setActive(on) { store.set("active", on && current ? String(current) : null); paintPane(); }
+  function setActive(on) {
+    store.set("active", on && current ? String(current) : null);
+    endBtn.hidden = !current;
+    paintPane();
+  }
 
   // --- the socket -----------------------------------------------------------------------------
   function send(frame) {
@@ -929,6 +1039,7 @@
         conv(f.conversation_id).status = "closed";
         if (f.conversation_id === current) { current = null; setOperator(null); setActive(false); typing.hidden = true; }
         addNotice(f.conversation_id, t("closed"));
+        askRating(f.conversation_id);
         return;
       case "conversation.reopened":
         conv(f.conversation_id).status = "open";
@@ -940,6 +1051,7 @@
       case "operator.typing": return showTyping(f);
       case "availability": return setOnline(ctx.available(f), f);
       case "contacts.saved": return onContactsSaved(f);
+      case "rating.saved": return onRatingSaved(f);
       case "sync.result": return onSync(f);
       case "reset":
         dropConversation(f.conversation_id);
@@ -970,6 +1082,7 @@
       if (convs[id].status === "open" && (!c || c.id !== +id)) {
         convs[id].status = "closed";
         addNotice(+id, t("closed"));
+        askRating(+id);
       }
     }
     if (c && c.id) {
@@ -1006,6 +1119,7 @@
 
   function onError(f) {
     if (f.ref && ctPending[f.ref]) return contactsError(f);
+    if (f.ref && rtPending[f.ref]) return ratingError(f);
     var e = f.ref && pendingEls[f.ref];
     if (e) {
       flight.settle(f.ref);
@@ -1094,6 +1208,9 @@
   });
   form.addEventListener("submit", function (e) { e.preventDefault(); submit(); input.focus(); });
   hideBtn.addEventListener("click", function () { close(true); });
+  endBtn.addEventListener("click", function () { // the visitor ends the chat: closed for everyone, then the rating
+    if (current && ready) send({ type: "conversation.end", conversation_id: current });
+  });
   win.addEventListener("keydown", function (e) { if (e.key === "Escape") { e.stopPropagation(); close(true); } });
   newer.addEventListener("click", scrollDown);
   list.addEventListener("scroll", function () {
@@ -1115,7 +1232,11 @@
   }
   if (vv) { vv.addEventListener("resize", fitViewport); vv.addEventListener("scroll", fitViewport); }
   if (phone.addEventListener) phone.addEventListener("change", function () { fitViewport(); labels(); });
-  function labels() { hideBtn.setAttribute("aria-label", phone.matches ? t("close") : t("minimise")); }
+  function labels() {
+    hideBtn.setAttribute("aria-label", phone.matches ? t("close") : t("minimise"));
+    endBtn.setAttribute("aria-label", t("endChat"));
+    endBtn.title = t("endChat");
+  }
 
   function open() {
     if (isOpen) return;

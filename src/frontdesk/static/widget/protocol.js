@@ -209,6 +209,17 @@ var Proto = (function () {
     return L[key].replace("%d", dayText).replace("%t", time);
   }
 
+  // --- the rating after a closed conversation -------------------------------------------------
+  /** The values the form offers, in order: stars 1..5; thumbs up (5) then down (1). */
+  function ratingOptions(scale) { return scale === "thumbs" ? [5, 1] : [1, 2, 3, 4, 5]; }
+  /** The conversation.rate frame; a blank comment is left out, a long one cut to 2,000 code points. */
+  function ratingFrame(cid, value, comment, ref) {
+    var f = { type: "conversation.rate", conversation_id: cid, value: value, ref: ref };
+    var c = String(comment == null ? "" : comment).trim();
+    if (c) f.comment = cutChars(c, 2000);
+    return f;
+  }
+
   // --- text shown to people ---------------------------------------------------------------------
   /** "e-mail" with a non-breaking hyphen, so it never breaks across lines (the site's own texts). */
   function keepWords(s) { return String(s).replace(/\b([eE])-(mail)/g, "$1\u2011$2"); }
@@ -223,6 +234,7 @@ var Proto = (function () {
     parseKey: parseKey, cmp: cmp, keyStr: keyStr, insertIndex: insertIndex,
     State: State, Outbox: Outbox, newClientId: newClientId, Flight: Flight, sendErrorAction: sendErrorAction,
     Backoff: Backoff, closeAction: closeAction, Typing: Typing,
-    nextOpenText: nextOpenText, keepWords: keepWords, fill: fill
+    nextOpenText: nextOpenText, keepWords: keepWords, fill: fill,
+    ratingOptions: ratingOptions, ratingFrame: ratingFrame
   };
 })();

@@ -31,6 +31,11 @@ var MSG = {
     needContact: "Укажите e‑mail или телефон", badPhone: "Проверьте телефон: например, +7 912 345-67-89",
     ctSend: "Оставить контакты", ctSaved: "Спасибо! Мы свяжемся с вами: %e",
     ctNoAnswer: "Сервер не ответил. Попробуйте ещё раз.",
+    // the rating after a closed conversation, the "end chat" button
+    rateAsk: "Оцените, пожалуйста, как мы помогли", rateStar: "%n из 5", rateUp: "Хорошо", rateDown: "Плохо",
+    rateComment: "Комментарий (необязательно)", rateSend: "Отправить оценку", rateNeed: "Выберите оценку",
+    rateThanks: "Спасибо за оценку!", rateLong: "Комментарий слишком длинный: не больше 2000 символов",
+    endChat: "Завершить диалог",
     // when the shop opens next (protocol.js nextOpenText): %d the day, %t the time
     openToday: "Мы откроемся сегодня в %t", openTomorrow: "Мы откроемся завтра в %t",
     openWeekday: "Мы откроемся %d в %t", openDate: "Мы откроемся %d в %t",
@@ -63,6 +68,10 @@ var MSG = {
     needContact: "Leave an e‑mail or a phone number", badPhone: "Check the phone number, e.g. +1 202 555 0143",
     ctSend: "Leave contacts", ctSaved: "Thank you! We will get in touch: %e",
     ctNoAnswer: "The server did not answer. Please try again.",
+    rateAsk: "Please rate how we helped", rateStar: "%n of 5", rateUp: "Good", rateDown: "Bad",
+    rateComment: "Comment (optional)", rateSend: "Send rating", rateNeed: "Choose a rating",
+    rateThanks: "Thank you for your rating!", rateLong: "The comment is too long: 2,000 characters at most",
+    endChat: "End the chat",
     openToday: "We open today at %t", openTomorrow: "We open tomorrow at %t",
     openWeekday: "We open on %d at %t", openDate: "We open on %d at %t",
     weekdays: ["Sunday", "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday"],

@@ -1,7 +1,7 @@
 // Pages besides the workplace: history, sites and operators (administrators), the own profile.
 import { api } from './api.js';
 import { t, setLanguage, LANGUAGES } from './i18n.js';
-import { clear, formatDateTime, h, randomId, toast } from './dom.js';
+import { clear, formatDateTime, h, randomId, ratingBadge, toast } from './dom.js';
 import { explain } from './errors.js';
 
 const PHOTO_TYPES = ['image/png', 'image/jpeg', 'image/webp'];
@@ -38,7 +38,7 @@ function generatePassword() { return randomId('').slice(0, 14); }
 
 export async function renderHistory(root, ctx) {
   const body = h('tbody');
-  const cols = ['history.visitor', 'history.site', 'history.last', 'history.started', 'history.closed', 'history.operator'];
+  const cols = ['history.visitor', 'history.site', 'history.last', 'history.started', 'history.closed', 'history.operator', 'history.rating'];
   const cell = (i, value, cls) => h('td', { class: cls, 'data-label': t(cols[i]) }, value);
   const more = h('button', { type: 'button', class: 'btn', hidden: true }, t('history.more'));
   const status = h('div', { class: 'form-status' });
@@ -56,7 +56,8 @@ export async function renderHistory(root, ctx) {
           onclick: () => ctx.openConversation(c), onkeydown: (e) => { if (e.key === 'Enter') ctx.openConversation(c); } },
         cell(0, v.name || t('visitor.numbered', { id: v.id }), 'cell-title'), cell(1, c.site_name, 'cell-nowrap'),
         cell(2, c.last_message?.text || '', 'cell-text'), cell(3, formatDateTime(c.created_at), 'cell-nowrap'),
-        cell(4, formatDateTime(c.closed_at), 'cell-nowrap'), cell(5, c.assignee?.name || '—', 'cell-nowrap')));
+        cell(4, formatDateTime(c.closed_at), 'cell-nowrap'), cell(5, c.assignee?.name || '—', 'cell-nowrap'),
+        cell(6, ratingBadge(c.rating) || '—', 'cell-nowrap')));
       }
       if (res.conversations.length) before = res.conversations[res.conversations.length - 1].id;
       more.hidden = !res.has_more;
@@ -127,6 +128,8 @@ export async function renderSites(root) {
       h('option', { value: 'ru', selected: w.language === 'ru' }, 'Русский'),
       h('option', { value: 'en', selected: w.language === 'en' }, 'English'));
     const showOp = h('input', { type: 'checkbox', checked: !!w.show_operator });
+    const rating = h('select', { testid: 'site-rating' },
+      ...['stars', 'thumbs'].map((r) => h('option', { value: r, selected: (w.rating || 'stars') === r }, t(`sites.rating.${r}`))));
     const textKeys = ['title', 'subtitle', 'greeting', 'placeholder', 'offline_title', 'offline_text'];
     const texts = {};
     const textBlocks = ['ru', 'en'].map((l) => h('fieldset', { class: 'fieldset' }, h('legend', {}, l === 'ru' ? 'Русский' : 'English'),
@@ -154,7 +157,7 @@ export async function renderSites(root) {
         for (const [key, input] of Object.entries(texts)) { const [l, k] = key.split('.'); textsOut[l][k] = input.value; }
         const res = await api('PATCH', `/sites/${site.id}`, {
           name: name.value, allowed_origins: lines(origins.value), notify_emails: lines(notify.value),
-          widget: { color: color.value, position: position.value, language: lang.value, show_operator: showOp.checked, texts: textsOut },
+          widget: { color: color.value, position: position.value, language: lang.value, show_operator: showOp.checked, rating: rating.value, texts: textsOut },
         });
         Object.assign(site, res.site);
         renderList();
@@ -168,7 +171,8 @@ export async function renderSites(root) {
     field(t('sites.origins'), origins, t('sites.originsHint')),
     field(t('sites.notify'), notify),
     h('section', { class: 'form__section' }, h('h3', {}, t('sites.widget')),
-      h('div', { class: 'form__grid' }, field(t('sites.color'), color), field(t('sites.position'), position), field(t('sites.language'), lang)),
+      h('div', { class: 'form__grid' }, field(t('sites.color'), color), field(t('sites.position'), position), field(t('sites.language'), lang),
+        field(t('sites.rating'), rating)),
       h('label', { class: 'check' }, showOp, ' ', t('sites.showOperator'))),
     h('section', { class: 'form__section' }, h('h3', {}, t('sites.texts')), h('div', { class: 'form__grid form__grid--2' }, ...textBlocks)),
     h('div', { class: 'form__actions form__actions--sticky' }, save, status));

@@ -71,6 +71,16 @@ export function linkify(text) {
 
 export function clear(el) { el.replaceChildren(); return el; }
 
+/** The visitor's rating of a conversation (RATING of docs/protocol.md), or null: stars, or a thumb. */
+export function ratingBadge(rating) {
+  if (!rating || typeof rating.value !== 'number') return null;
+  const v = Math.max(1, Math.min(5, Math.round(rating.value)));
+  const label = rating.scale === 'thumbs' ? t(v >= 4 ? 'rating.up' : 'rating.down') : t('rating.stars', { n: v });
+  const shown = rating.scale === 'thumbs' ? (v >= 4 ? '▲ ' : '▼ ') + label : '★'.repeat(v) + '☆'.repeat(5 - v);
+  return h('span', { class: `rating rating--${v >= 4 ? 'good' : v <= 2 ? 'bad' : 'mid'}`, testid: 'conversation-rating',
+    dataset: { value: v }, title: rating.comment ? `${label}: ${rating.comment}` : label, 'aria-label': label }, shown);
+}
+
 // --- time ---------------------------------------------------------------------------
 
 let serverOffsetMs = 0; // server clock − our clock, from ping frames

@@ -9,12 +9,14 @@ import { Workplace } from './workplace.js';
 import { explain } from './errors.js';
 import { renderHistory, renderOperators, renderProfile, renderSites } from './admin.js';
 import { renderPhrases } from './phrases.js';
+import { renderReports } from './reports.js';
 
 const STATUSES = ['online', 'away', 'offline'];
 const PAGES = {
   '/panel/': { key: 'nav.chats' },
   '/panel/phrases': { key: 'nav.phrases', render: renderPhrases },
   '/panel/history': { key: 'nav.history', render: renderHistory },
+  '/panel/reports': { key: 'nav.reports', render: renderReports },
   '/panel/sites': { key: 'nav.sites', render: renderSites, admin: true },
   '/panel/operators': { key: 'nav.operators', render: renderOperators, admin: true },
   '/panel/profile': { key: 'nav.profile', render: renderProfile },

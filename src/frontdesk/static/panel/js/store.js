@@ -402,6 +402,13 @@ const FRAME_HANDLERS = {
     this.emit('assigned', { conv });
   },
 
+  'conversation.rated'(frame) {
+    const conv = this.convs.get(frame.conversation_id);
+    if (!conv) return;
+    conv.data = { ...conv.data, rating: frame.rating };
+    this.changed({ list: true, conv: conv.id });
+  },
+
   'conversation.reopened'(frame) {
     const conv = this.convs.get(frame.conversation_id);
     if (frame.conversation) this._conv(frame.conversation);

@@ -1,6 +1,6 @@
 // The workplace: conversation list, the dialog, the visitor card, offers and hotkeys.
 import { t } from './i18n.js';
-import { clear, codePoints, extLink, formatClock, formatDateTime, formatDuration, h, icon, linkify, serverNow, toast } from './dom.js';
+import { clear, codePoints, extLink, formatClock, formatDateTime, formatDuration, h, icon, linkify, ratingBadge, serverNow, toast } from './dom.js';
 import { waitingSince } from './store.js';
 import { explain } from './errors.js';
 import { api } from './api.js';
@@ -317,7 +317,8 @@ export class Workplace {
         h('div', { class: 'dialog-head__top' },
           h('div', { class: 'dialog-head__name', testid: 'dialog-title' }, visitorName(conv)), d.is_offline ? offlineBadge() : null),
         h('div', { class: `dialog-head__state dialog-head__state--${d.status === 'open' ? (s.isWaiting(conv) ? 'waiting' : 'open') : 'closed'}`, testid: 'dialog-state' },
-          state, d.site_name ? ` · ${d.site_name}` : '')),
+          state, d.site_name ? ` · ${d.site_name}` : '', d.status !== 'open' && d.rating ? ' · ' : null,
+          d.status !== 'open' ? ratingBadge(d.rating) : null)),
       h('div', { class: 'dialog-head__actions' }, ...buttons,
         h('button', { type: 'button', class: 'btn btn--ghost dialog-head__info', testid: 'dialog-info', 'aria-label': t('dialog.info'), title: t('dialog.info'),
           'aria-pressed': String(this.showInfo), onclick: () => this._showInfo(!this.showInfo) }, icon('info'))));
@@ -346,7 +347,10 @@ export class Workplace {
     this.input.disabled = closed;
     this.sendButton.disabled = closed;
     this.closedNotice.hidden = !closed;
-    this.closedNotice.textContent = closed ? t('dialog.closedNotice') : '';
+    const rating = closed ? conv.data.rating : null;
+    clear(this.closedNotice).append(closed ? t('dialog.closedNotice') : '',
+      rating ? h('div', { class: 'rating-line', testid: 'conversation-rating-comment' }, t('rating.visitor'), ' ', ratingBadge(rating),
+        rating.comment ? h('q', { class: 'rating-line__comment', dir: 'auto' }, rating.comment) : null) : null);
   }
 
   _renderMessages(full = false) {

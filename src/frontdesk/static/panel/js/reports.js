@@ -1,0 +1,210 @@
+// The reports page: statistics of one site over a period, compared with the period before it
+// (GET /api/v1/reports/{site}?from&to; definitions in docs/reports.md). Charts are drawn by uPlot,
+// vendored as a file (static/panel/vendor/, MIT licence) and loaded only when this page opens.
+import { api } from './api.js';
+import { language, t } from './i18n.js';
+import { clear, h } from './dom.js';
+import { explain } from './errors.js';
+
+const DAY = 86_400_000;
+let uplotReady = null;
+
+/** uPlot's script and CSS, once (same origin: the panel's CSP `script-src 'self'` holds). */
+function loadUplot() {
+  if (window.uPlot) return Promise.resolve(window.uPlot);
+  if (!uplotReady) {
+    uplotReady = new Promise((resolve, reject) => {
+      document.head.append(h('link', { rel: 'stylesheet', href: '/panel/vendor/uPlot.min.css' }));
+      const s = h('script', { src: '/panel/vendor/uPlot.iife.min.js' });
+      s.onload = () => resolve(window.uPlot);
+      s.onerror = () => { uplotReady = null; reject(new Error('uPlot')); };
+      document.head.append(s);
+    });
+  }
+  return uplotReady;
+}
+
+const iso = (ms) => new Date(ms).toISOString().slice(0, 10);
+function today() {
+  const d = new Date();
+  return Date.UTC(d.getFullYear(), d.getMonth(), d.getDate());
+}
+
+/** 75 → "1 мин 15 с" */
+export function formatSeconds(sec) {
+  if (sec == null) return '—';
+  const s = Math.round(sec);
+  if (s < 60) return t('reports.sec', { n: s });
+  if (s < 3600) return t('reports.min', { m: Math.floor(s / 60), s: s % 60 });
+  return t('reports.hour', { h: Math.floor(s / 3600), m: Math.floor((s % 3600) / 60) });
+}
+
+const num = (v, digits = 0) => (v == null ? '—'
+  : new Intl.NumberFormat(language(), { maximumFractionDigits: digits, minimumFractionDigits: digits ? 1 : 0 }).format(v));
+const pct = (v) => (v == null ? '—' : new Intl.NumberFormat(language(), { style: 'percent', maximumFractionDigits: 0 }).format(v));
+
+// metric → [label key, formatter, is a lower value better?]
+const METRICS = [
+  ['conversations', (v) => num(v), false],
+  ['accepted', (v) => num(v), false],
+  ['missed', (v) => num(v), true],
+  ['accepted_share', pct, false],
+  ['first_response_median', formatSeconds, true],
+  ['first_response_p90', formatSeconds, true],
+  ['duration_median', formatSeconds, null],
+  ['messages_per_conversation', (v) => num(v, 1), null],
+  ['csat_avg', (v) => num(v, 1), false],
+  ['csat_count', (v) => num(v), false],
+];
+
+export async function renderReports(root) {
+  const { sites } = await api('GET', '/reports/sites');
+  const page = h('div', { class: 'page page--wide reports' }, h('h1', {}, t('reports.title')));
+  clear(root).append(page);
+  if (!sites.length) {
+    page.append(h('p', { class: 'empty-state', testid: 'reports-empty' }, t('reports.noSites')));
+    return;
+  }
+  const state = { site: sites[0].id, to: today() + DAY, days: 30 };
+  const siteSelect = h('select', { testid: 'report-site', 'aria-label': t('reports.site'),
+    onchange: () => { state.site = Number(siteSelect.value); load(); } },
+  ...sites.map((s) => h('option', { value: s.id }, s.name)));
+  const fromInput = h('input', { type: 'date', testid: 'report-from', 'aria-label': t('reports.from') });
+  const toInput = h('input', { type: 'date', testid: 'report-to', 'aria-label': t('reports.to') });
+  const presets = [7, 30, 90].map((d) => h('button', { type: 'button', class: 'btn btn--small', testid: 'report-preset',
+    dataset: { days: d }, onclick: () => { state.to = today() + DAY; state.days = d; load(); } }, t('reports.lastDays', { n: d })));
+  const apply = h('button', { type: 'submit', class: 'btn btn--primary btn--small', testid: 'report-apply' }, t('reports.apply'));
+  const form = h('form', { class: 'reports__controls', onsubmit: (e) => {
+    e.preventDefault();
+    const from = Date.parse(fromInput.value), to = Date.parse(toInput.value) + DAY;   // the picker's "to" is inclusive
+    if (Number.isNaN(from) || Number.isNaN(to) || to <= from) { status.textContent = t('reports.badPeriod'); return; }
+    state.to = to;
+    state.days = Math.round((to - from) / DAY);
+    load();
+  } },
+  sites.length > 1 ? h('label', { class: 'reports__field' }, t('reports.site'), siteSelect) : h('strong', { class: 'reports__site' }, sites[0].name),
+  h('span', { class: 'reports__presets' }, ...presets),
+  h('label', { class: 'reports__field' }, t('reports.from'), fromInput),
+  h('label', { class: 'reports__field' }, t('reports.to'), toInput), apply);
+  const status = h('div', { class: 'form-status', role: 'status', testid: 'report-status' });
+  const body = h('div', { class: 'reports__body' });
+  page.append(form, status, body);
+
+  let loads = 0;
+  async function load() {
+    const mine = ++loads;   // only the latest request is shown, whatever order the answers come in
+    const from = state.to - state.days * DAY;
+    fromInput.value = iso(from);
+    toInput.value = iso(state.to - DAY);
+    for (const b of presets) b.classList.toggle('btn--on', Number(b.dataset.days) === state.days && state.to === today() + DAY);
+    status.textContent = t('reports.loading');
+    let report;
+    try {
+      report = await api('GET', `/reports/${state.site}?from=${iso(from)}&to=${iso(state.to)}`);
+    } catch (err) {
+      if (mine === loads) status.textContent = explain(err);
+      return;
+    }
+    const uPlot = await loadUplot().catch(() => null);
+    if (mine !== loads) return;
+    status.textContent = '';
+    renderReport(body, report, state, uPlot);
+  }
+  await load();
+}
+
+function csvLink(state, report, table) {
+  const c = report.current;
+  return h('a', { class: 'btn btn--small', testid: 'report-csv', dataset: { table },
+    href: `/api/v1/reports/${state.site}/${table}.csv?from=${c.from}&to=${c.to}`, download: '' }, t('reports.csv'));
+}
+
+function section(title, ...children) {
+  return h('section', { class: 'reports__section' }, h('div', { class: 'reports__head' }, h('h2', {}, title[0]), title[1] || null), ...children);
+}
+
+function renderReport(body, report, state, uPlot) {
+  const cur = report.current, prev = report.previous, s = cur.summary, p = prev.summary;
+  const dates = (r) => `${r.from} — ${iso(Date.parse(r.to) - DAY)}`;
+  const tiles = METRICS.map(([key, fmt, lowerBetter]) => {
+    const v = s[key], was = p[key];
+    let delta = null;
+    if (v != null && was != null && v !== was && lowerBetter !== null) {
+      const better = lowerBetter ? v < was : v > was;
+      delta = h('span', { class: `tile__delta tile__delta--${better ? 'good' : 'bad'}` }, v > was ? '▲' : '▼');
+    }
+    return h('div', { class: 'tile', testid: 'report-value', dataset: { metric: key, value: v ?? '' } },
+      h('div', { class: 'tile__label' }, t(`reports.m.${key}`)),
+      h('div', { class: 'tile__value' }, fmt(v), delta),
+      h('div', { class: 'tile__was' }, t('reports.was', { v: fmt(was) })));
+  });
+  const chartsEmpty = !s.conversations;
+  const convChart = h('div', { class: 'chart', testid: 'report-chart', dataset: { report: 'conversations' } });
+  const csatChart = h('div', { class: 'chart', testid: 'report-chart', dataset: { report: 'csat' } });
+  clear(body).append(
+    h('p', { class: 'reports__period', testid: 'report-period', dataset: { from: cur.from, to: cur.to } }, t('reports.period', { cur: dates(cur), prev: dates(prev), tz: report.timezone })),
+    section([t('reports.summary'), csvLink(state, report, 'summary')], h('div', { class: 'tiles' }, ...tiles)),
+    h('div', { class: 'reports__charts' },
+      section([t('reports.chart.conversations')], convChart),
+      section([t('reports.chart.csat'), csvLink(state, report, 'csat')], csatChart)),
+    section([t('reports.daily'), csvLink(state, report, 'daily')], dailyTable(cur)),
+    section([t('reports.operators'), csvLink(state, report, 'operators')], operatorsTable(cur)));
+  if (chartsEmpty) convChart.append(h('p', { class: 'empty-state' }, t('reports.empty.conversations')));
+  else if (uPlot) drawConversations(uPlot, convChart, cur, prev);
+  if (!s.csat_count) csatChart.append(h('p', { class: 'empty-state' }, t('reports.empty.csat')));
+  else if (uPlot) drawCsat(uPlot, csatChart, cur, prev);
+}
+
+function width(el) { return Math.max(280, Math.floor(el.getBoundingClientRect().width) || 600); }
+
+function drawConversations(uPlot, el, cur, prev) {
+  const days = cur.daily.map((d) => d.date);
+  const labels = days.map((d) => new Intl.DateTimeFormat(language(), { day: 'numeric', month: 'short', timeZone: 'UTC' }).format(Date.parse(d)));
+  const x = days.map((_, i) => i);
+  const data = [x, cur.daily.map((d) => d.accepted), cur.daily.map((d) => d.missed),
+    x.map((i) => prev.daily[i]?.conversations ?? null)];
+  const opts = {
+    width: width(el), height: 240, padding: [12, 28, 0, 0], scales: { x: { time: false } }, legend: { live: false },
+    axes: [{ values: (u, vals) => vals.map((v) => labels[v] ?? ''), space: 50 }, { size: 40, incrs: [1, 2, 5, 10, 20, 50, 100, 500, 1000] }],
+    series: [{ label: t('reports.day'), value: (u, v) => labels[v] ?? '' },
+      { label: t('reports.m.accepted'), stroke: '#1a7f37', width: 2, points: { size: 6 } },
+      { label: t('reports.m.missed'), stroke: '#cf222e', width: 2, points: { size: 6 } },
+      { label: t('reports.previousTotal'), stroke: '#8c959f', width: 1.5, dash: [6, 4], points: { show: false } }],
+  };
+  new uPlot(opts, data, el);
+}
+
+function drawCsat(uPlot, el, cur, prev) {
+  const x = [1, 2, 3, 4, 5];
+  const bars = uPlot.paths.bars({ size: [0.35, 60], align: 0 });
+  const opts = {
+    width: width(el), height: 240, scales: { x: { time: false, range: [0.5, 5.5] } }, legend: { live: false },
+    axes: [{ values: (u, vals) => vals.map((v) => (Number.isInteger(v) ? `${v} ★` : '')), incrs: [1] }, { size: 40, incrs: [1, 2, 5, 10, 20, 50, 100, 500] }],
+    series: [{ label: t('reports.value') },
+      { label: t('reports.current'), fill: 'rgba(31,111,235,.75)', stroke: '#1f6feb', paths: uPlot.paths.bars({ size: [0.35, 60], align: -1 }), points: { show: false } },
+      { label: t('reports.previous'), fill: 'rgba(140,149,159,.45)', stroke: '#8c959f', paths: bars, points: { show: false } }],
+  };
+  new uPlot(opts, [x, x.map((v) => cur.csat[v]), x.map((v) => prev.csat[v])], el);
+}
+
+function table(cols, rows, empty) {
+  if (!rows.length) return h('p', { class: 'empty-state' }, empty);
+  return h('table', { class: 'table table--cards' },
+    h('thead', {}, h('tr', {}, ...cols.map(([k]) => h('th', {}, t(k))))),
+    h('tbody', {}, ...rows.map((r) => h('tr', {}, ...cols.map(([k, f]) => h('td', { 'data-label': t(k) }, f(r)))))));
+}
+
+function dailyTable(cur) {
+  const rows = cur.daily.filter((d) => d.conversations);
+  return table([['reports.day', (d) => d.date], ['reports.m.conversations', (d) => num(d.conversations)],
+    ['reports.m.accepted', (d) => num(d.accepted)], ['reports.m.missed', (d) => num(d.missed)]], rows, t('reports.empty.daily'));
+}
+
+function operatorsTable(cur) {
+  return table([['reports.operator', (r) => r.name], ['reports.m.conversations', (r) => num(r.conversations)],
+    ['reports.m.first_response_median', (r) => formatSeconds(r.first_response_median)],
+    ['reports.m.first_response_p90', (r) => formatSeconds(r.first_response_p90)],
+    ['reports.durationAvg', (r) => formatSeconds(r.duration_avg)], ['reports.messages', (r) => num(r.messages)],
+    ['reports.m.csat_avg', (r) => (r.csat_count ? `${num(r.csat_avg, 1)} (${r.csat_count})` : '—')]],
+  cur.operators, t('reports.empty.operators'));
+}

@@ -1,0 +1,94 @@
+"""A committed fixture of conversations with known statistics (docs/reports.md), for
+tests/actions/test_reports.py. Times are local to Europe/Moscow (UTC+3, no DST)."""
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from frontdesk.models import Conversation, ConversationRating, Message, Operator, Site, SiteMember, Visitor
+
+MSK = ZoneInfo("Europe/Moscow")
+PERIOD = ("2026-11-02", "2026-11-05")   # [from, to): 2, 3 and 4 November; previous: 30 Oct .. 1 Nov
+
+
+def local(s: str) -> datetime:
+    return datetime.fromisoformat(s).replace(tzinfo=MSK).astimezone(UTC)
+
+
+# (started local, site, operator, first reply after s, closed after s, visitor msgs, operator msgs, notes, rating)
+CONVERSATIONS = [
+    ("2026-11-02 10:00", "shop", "anna", 30, 600, 2, 2, 1, (5, "Всё отлично")),
+    ("2026-11-03 01:00", "shop", "boris", 90, 1200, 1, 1, 0, (3, None)),   # 2 Nov 22:00 UTC: a local day later
+    ("2026-11-03 12:00", "shop", None, None, 300, 1, 0, 0, None),          # missed: closed without a reply
+    ("2026-11-04 09:00", "shop", "anna", 10, None, 2, 1, 0, None),         # still open
+    ("2026-11-04 15:00", "shop", None, None, None, 1, 0, 0, None),         # missed: still waiting
+    ("2026-11-04 16:00", "shop", "anna", 200, 1000, 1, 3, 0, (4, None)),
+    ("2026-11-05 00:30", "shop", "anna", 5, 50, 1, 1, 0, (1, None)),       # after the period (4 Nov 21:30 UTC)
+    ("2026-11-01 23:59", "shop", "boris", 60, 120, 1, 1, 0, (1, None)),     # the previous period
+    ("2026-11-03 12:00", "other", "anna", 5, 10, 1, 1, 0, (1, None)),       # another site
+    ("2026-11-03 13:00", "shop", None, None, None, 0, 0, 0, None),          # never announced: no message
+]
+
+EXPECTED_SUMMARY = {
+    "conversations": 6, "accepted": 4, "missed": 2, "closed": 4, "accepted_share": 0.667,
+    # first responses 10, 30, 90, 200: nearest rank ⌈0.5·4⌉ = 2nd, ⌈0.9·4⌉ = 4th
+    "first_response_median": 30.0, "first_response_p90": 200.0, "first_response_avg": 82.5,
+    # durations 300, 600, 1000, 1200
+    "duration_median": 600.0, "duration_p90": 1200.0, "duration_avg": 775.0,
+    "messages": 15, "messages_per_conversation": 2.5,
+    "csat_avg": 4.0, "csat_count": 3,
+}
+EXPECTED_DAILY = [
+    {"date": "2026-11-02", "conversations": 1, "accepted": 1, "missed": 0},
+    {"date": "2026-11-03", "conversations": 2, "accepted": 1, "missed": 1},
+    {"date": "2026-11-04", "conversations": 3, "accepted": 2, "missed": 1},
+]
+EXPECTED_CSAT = {"1": 0, "2": 0, "3": 1, "4": 1, "5": 1}
+EXPECTED_OPERATORS = {
+    "Анна": {"conversations": 3, "accepted": 3, "first_response_median": 30.0, "first_response_p90": 200.0,
+             "duration_avg": 800.0, "messages": 6, "csat_avg": 4.5, "csat_count": 2},
+    "Борис": {"conversations": 1, "accepted": 1, "first_response_median": 90.0, "first_response_p90": 90.0,
+              "duration_avg": 1200.0, "messages": 1, "csat_avg": 3.0, "csat_count": 1},
+}
+EXPECTED_PREVIOUS = {"conversations": 1, "accepted": 1, "missed": 0, "first_response_median": 60.0,
+                     "csat_avg": 1.0, "csat_count": 1}
+
+
+async def load(session) -> dict:
+    """Insert the fixture; returns {"shop": site id, "other": …, "anna": operator id, "boris": …}."""
+    ids: dict = {}
+    for key, name in (("shop", "Магазин"), ("other", "Другой")):
+        site = Site(site_key=f"k-{key}", name=name, hours={"timezone": "Europe/Moscow", "days": {}})
+        session.add(site)
+        await session.flush()
+        ids[key] = site.id
+    for key, name in (("anna", "Анна"), ("boris", "Борис")):
+        op = Operator(email=f"{key}@example.com", name=name, password_hash="x")
+        session.add(op)
+        await session.flush()
+        ids[key] = op.id
+        session.add(SiteMember(site_id=ids["shop"], operator_id=op.id))
+    for n, (start, site, who, reply, close, v_msgs, o_msgs, notes, rating) in enumerate(CONVERSATIONS):
+        created = local(start)
+        visitor = Visitor(site_id=ids[site], token_hash=f"t{n:063d}")
+        session.add(visitor)
+        await session.flush()
+        kinds = ["visitor"] * v_msgs + ["operator"] * o_msgs + ["note"] * notes
+        conv = Conversation(
+            site_id=ids[site], visitor_id=visitor.id, status="closed" if close is not None else "open",
+            assignee_id=ids[who] if who else None, last_seq=len(kinds), created_at=created,
+            first_reply_at=created + timedelta(seconds=reply) if reply is not None else None,
+            closed_at=created + timedelta(seconds=close) if close is not None else None)
+        session.add(conv)
+        await session.flush()
+        for seq, kind in enumerate(kinds, 1):
+            session.add(Message(conversation_id=conv.id, seq=seq, kind=kind,
+                                sender=f"o{ids[who]}" if kind != "visitor" and who else f"v{visitor.id}",
+                                author_operator_id=ids[who] if kind != "visitor" and who else None,
+                                text=f"{kind} {seq}", created_at=created + timedelta(seconds=seq)))
+        if rating is not None:
+            session.add(ConversationRating(conversation_id=conv.id, site_id=ids[site],
+                                           operator_id=ids[who] if who else None, value=rating[0], scale="stars",
+                                           comment=rating[1], created_at=created, updated_at=created))
+    await session.flush()
+    return ids
