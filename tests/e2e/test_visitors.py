@@ -18,6 +18,9 @@ from tests.support import ServerProcess
 
 DOCS_IMG = Path(__file__).resolve().parents[2] / "docs" / "img"
 AD_LANDING = "/demo/?utm_source=yandex&utm_medium=cpc&yclid=123"
+# a real desktop Chrome (headless Chromium calls itself HeadlessChrome: a bot)
+CHROME_UA = ("Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
+             "Chrome/131.0.0.0 Safari/537.36")
 
 
 @pytest.fixture(scope="module")
@@ -45,7 +48,7 @@ def test_a_visitor_from_yandex_direct_is_followed_live_and_recognised_when_back(
     expect(panel.get_by_test_id("visitors-list")).to_be_attached()
     expect(_row(panel)).to_have_count(0)
 
-    shop_context = browser.new_context(viewport={"width": 1280, "height": 800}, locale="ru-RU")
+    shop_context = browser.new_context(viewport={"width": 1280, "height": 800}, locale="ru-RU", user_agent=CHROME_UA)
     shop = shop_context.new_page()
     shop_errors: list[str] = []
     shop.on("pageerror", lambda exc: shop_errors.append(str(exc)))
@@ -92,7 +95,7 @@ def test_a_visitor_from_yandex_direct_is_followed_live_and_recognised_when_back(
     expect(pages.nth(2)).to_contain_text("product.html")
     expect(card.get_by_test_id("visitor-source")).to_have_text("реклама · Яндекс")
     expect(card.get_by_test_id("visitor-location")).to_have_text("локальная сеть")
-    expect(card.get_by_test_id("visitor-device")).to_contain_text("Chrome")
+    expect(card.get_by_test_id("visitor-device")).to_have_text("Chrome 131 · Windows 10 · компьютер")
     expect(card.get_by_test_id("visitor-visits")).to_have_text("1-й визит · новый посетитель")
     expect(card.get_by_test_id("visitor-current-page")).to_contain_text("product.html")
     expect(card.get_by_test_id("visitor-previous-conversation")).to_have_count(0)
@@ -107,8 +110,10 @@ def test_a_visitor_from_yandex_direct_is_followed_live_and_recognised_when_back(
     expect(card.get_by_test_id("visitor-current-page")).to_contain_text("contacts.html")
     expect(pages).to_have_count(4)
     expect(pages.nth(3)).to_contain_text("contacts.html")
+    panel.set_viewport_size({"width": 1280, "height": 1240})  # the whole card
     panel.wait_for_timeout(300)
     panel.screenshot(path=str(DOCS_IMG / "visitor-context.png"))
+    panel.set_viewport_size({"width": 1280, "height": 800})
 
     # 5. the operator closes the dialog; 31 minutes later the same browser comes back
     panel.get_by_test_id("conversation-close").click()
@@ -119,8 +124,7 @@ def test_a_visitor_from_yandex_direct_is_followed_live_and_recognised_when_back(
     expect(row.get_by_test_id("visitor-row-visit")).to_have_text("2")
     expect(row).to_have_attribute("data-visitor-id", visitor_id)
     expect(row.get_by_test_id("visitor-row-source")).to_have_text("прямой заход")
-    shop.get_by_test_id("widget-launcher").click()
-    expect(shop.get_by_test_id("widget-window")).to_be_visible()
+    expect(shop.get_by_test_id("widget-window")).to_be_visible()  # it was open on the previous page
     shop.get_by_test_id("widget-input").fill("Я снова к вам: оформил заказ?")
     shop.get_by_test_id("widget-input").press("Enter")
     expect(row.get_by_test_id("visitor-row-chat")).to_have_attribute("data-chatting", "1")

@@ -18,6 +18,15 @@ export function displayName(v) {
   return (v?.name && v.name.trim()) || (v?.email && v.email.trim()) || t('visitor.numbered', { id: v?.id });
 }
 
+/** "/demo/catalog.html?q=плед": the address without the scheme and host, escapes of text decoded. */
+function shortUrl(url) {
+  try {
+    const u = new URL(url);
+    const rest = u.pathname + u.search + u.hash;
+    try { return decodeURI(rest); } catch { return rest; }
+  } catch { return url; }
+}
+
 function visitText(visitor) {
   const n = visitor.visit?.number || visitor.visits || 1;
   return `${t('visit.number', { n })} · ${n > 1 ? t('visit.returning') : t('visit.first')}`;
@@ -78,18 +87,21 @@ export async function renderVisitors(root, live, store, openConversation) {
       h('thead', {}, h('tr', {}, ...COLS.map((k) => h('th', {}, t(k))))), body), empty));
   const trs = new Map();   // visitor id → <tr>
 
-  const chattingIds = () => {
-    const ids = new Set();
-    for (const c of store.convs.values()) if (c.data.status === 'open' && c.data.visitor) ids.add(c.data.visitor.id);
+  const chattingIds = () => {   // visitor id → its open conversation (the panel's own list)
+    const ids = new Map();
+    for (const c of store.convs.values()) if (c.data.status === 'open' && c.data.visitor) ids.set(c.data.visitor.id, c.id);
     return ids;
   };
+  const isChatting = (r, ids) => ids.has(r.id)
+    || (!!r.chatting && store.convs.get(r.conversation_id)?.data.status !== 'closed');
+  const conversationOf = (id) => chattingIds().get(id) || live.rows.get(id)?.conversation_id || null;
   const cell = (i, value, cls) => h('td', { class: cls, 'data-label': t(COLS[i]) }, value);
   const chatCell = (on) => h('span', { class: on ? 'badge badge--on' : 'muted' }, on ? t('visitors.chatting') : t('info.none'));
   function build(r, chatting) {
     const v = r.visit || {};
-    const open = r.conversation_id ? () => openConversation(r.conversation_id) : null;
-    return h('tr', { testid: 'visitor-row', dataset: { visitorId: r.id }, class: open ? 'row--click' : null,
-      tabindex: open ? 0 : null, onclick: open, onkeydown: open ? (e) => { if (e.key === 'Enter') open(); } : null },
+    const open = () => { const cid = conversationOf(r.id); if (cid) openConversation(cid); };   // a chatting row opens its dialog
+    return h('tr', { testid: 'visitor-row', dataset: { visitorId: r.id }, class: chatting ? 'row--click' : null,
+      tabindex: 0, onclick: open, onkeydown: (e) => { if (e.key === 'Enter') open(); } },
     cell(0, displayName(r), 'cell-title'),
     cell(1, h('div', { class: 'visitors__page', testid: 'visitor-row-page' },
       h('div', { class: 'visitors__page-title' }, r.page_title || r.page_url), h('div', { class: 'muted visitors__url' }, r.page_url)), 'cell-text'),
@@ -107,7 +119,7 @@ export async function renderVisitors(root, live, store, openConversation) {
   function upsert(r, ids = chattingIds()) {
     const old = trs.get(r.id);
     if (live.expired(r)) { old?.remove(); trs.delete(r.id); return; }
-    const tr = build(r, r.chatting || ids.has(r.id));
+    const tr = build(r, isChatting(r, ids));
     if (old) old.replaceWith(tr); else body.prepend(tr);   // a newcomer on top; the others stay put
     trs.set(r.id, tr);
   }
@@ -131,8 +143,13 @@ export async function renderVisitors(root, live, store, openConversation) {
     const ids = chattingIds();
     for (const [id, tr] of trs) {
       const el = tr.querySelector('[data-testid="visitor-row-chat"]');
-      const on = ids.has(id) || !!live.rows.get(id)?.chatting;
-      if (el && el.dataset.chatting !== (on ? '1' : '0')) { el.dataset.chatting = on ? '1' : '0'; el.replaceChildren(chatCell(on)); }
+      const r = live.rows.get(id);
+      const on = !!r && isChatting(r, ids);
+      if (el && el.dataset.chatting !== (on ? '1' : '0')) {
+        el.dataset.chatting = on ? '1' : '0';
+        el.replaceChildren(chatCell(on));
+        tr.classList.toggle('row--click', on);
+      }
     }
   };
   const timer = setInterval(() => {
@@ -208,8 +225,8 @@ export class VisitorCard {
     if (data.pages.length) {
       after.push(h('section', { class: 'info-block' }, h('h3', { class: 'info-block__title' }, t('info.pages')),
         h('ol', { class: 'info-pages', testid: 'visitor-pages' }, ...data.pages.map((p, i) => h('li', { class: 'info-pages__item', testid: 'visitor-page' },
-          h('div', { class: 'info-pages__title' }, p.title || p.url),
-          extLink(p.url, p.url),
+          h('div', { class: 'info-pages__title', title: p.title || p.url }, p.title || p.url),
+          extLink(p.url, shortUrl(p.url)),
           h('div', { class: 'muted info-sub' }, formatClock(p.viewed_at), ' · ',
             p.seconds == null ? (i === data.pages.length - 1 ? t('info.pageNow') : '') : formatDuration(p.seconds * 1000)))))));
     }
