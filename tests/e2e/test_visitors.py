@@ -141,3 +141,41 @@ def test_a_visitor_from_yandex_direct_is_followed_live_and_recognised_when_back(
     assert shop_errors == []
     shop_context.close()
     close_page(panel)
+
+
+def test_each_operator_orders_and_hides_the_visitor_fields_and_the_choice_stays(browser, srv):
+    from tests.e2e.test_panel import SyncVisitor, conversation_item
+
+    demo = srv.demo
+    visitor = SyncVisitor(srv, page={"url": srv.url + "/demo/catalog.html", "title": "Каталог"})
+    conversation_id = visitor.say("Подскажите размеры пледа")["conversation_id"]
+    panel = open_panel(browser, srv, demo["operator_email"], demo["operator_password"])
+    conversation_item(panel, conversation_id).click()
+    card = panel.get_by_test_id("visitor-info")
+    fields = card.locator("[data-testid^='visitor-field-']")
+    expect(card.get_by_test_id("visitor-field-phone")).to_be_attached()
+    expect(fields.first).to_have_attribute("data-testid", "visitor-field-name")
+
+    card.get_by_test_id("visitor-fields-edit").click()
+    editor = panel.get_by_test_id("visitor-fields-editor")
+    expect(editor).to_be_visible()
+    items = editor.get_by_test_id("visitor-fields-item")
+    editor.locator("[data-testid='visitor-fields-item'][data-field='phone'] [data-testid='visitor-fields-toggle']").uncheck()
+    # drag "Визиты" above everything
+    editor.locator("[data-testid='visitor-fields-item'][data-field='visits']").drag_to(items.first,
+                                                                                      target_position={"x": 20, "y": 2})
+    expect(items.first).to_have_attribute("data-field", "visits")
+    editor.get_by_test_id("visitor-fields-save").click()
+    expect(editor).to_have_count(0)
+    expect(fields.first).to_have_attribute("data-testid", "visitor-field-visits")
+    expect(card.get_by_test_id("visitor-field-phone")).to_have_count(0)
+
+    panel.reload()  # saved on the server, for this operator
+    conversation_item(panel, conversation_id).click()
+    expect(fields.first).to_have_attribute("data-testid", "visitor-field-visits")
+    expect(card.get_by_test_id("visitor-field-phone")).to_have_count(0)
+    expect(card.get_by_test_id("visitor-field-name")).to_be_attached()
+    order = fields.evaluate_all("els => els.map(e => e.dataset.testid)")
+    assert order[:3] == ["visitor-field-visits", "visitor-field-name", "visitor-field-email"], order
+    visitor.close()
+    close_page(panel)

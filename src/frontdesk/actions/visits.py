@@ -26,7 +26,7 @@ from frontdesk.actions.visitors import row_by_token, token_hash
 from frontdesk.context import sources, useragent
 from frontdesk.context.geoip import GeoIP, store_ip
 from frontdesk.events import Event
-from frontdesk.models import Conversation, PageView, Visit, Visitor
+from frontdesk.models import Conversation, OperatorCardFields, PageView, Visit, Visitor
 
 if TYPE_CHECKING:
     from frontdesk.runtime import Runtime
@@ -241,3 +241,38 @@ async def visitor_context(rt: Runtime, operator: OperatorRef, visitor_id: object
             "first_visit_at": serialize.iso(first_visit or visitor.first_seen_at),
             "returning": (visitor.visit_count or 0) > 1, "conversations": conversations,
             "now": serialize.iso(rt.clock())}
+
+
+# The fields of the visitor card an operator may order and hide (static/panel/js/visitors.js).
+CARD_FIELDS = ("name", "email", "phone", "page", "source", "location", "device", "visits", "time-on-site",
+               "first-seen", "started", "language", "site")
+
+
+def check_card_fields(order: object, hidden: object) -> tuple[list[str], list[str]]:
+    def names(value: object, what: str) -> list[str]:
+        if not isinstance(value, list) or len(value) > len(CARD_FIELDS) \
+                or any(not isinstance(n, str) or n not in CARD_FIELDS for n in value) or len(set(value)) != len(value):
+            raise ActionError("invalid_input", f"{what} must be a list of distinct fields of {', '.join(CARD_FIELDS)}")
+        return list(value)
+    return names(order, "order"), names(hidden, "hidden")
+
+
+async def card_fields(rt: Runtime, operator: OperatorRef) -> dict:
+    """The operator's choice of visitor fields: ``{"fields": [...all, in its order], "hidden": [...]}``."""
+    async with rt.sessions() as session:
+        row = await session.get(OperatorCardFields, operator.id)
+    order = list(row.order) if row is not None else []
+    order += [n for n in CARD_FIELDS if n not in order]
+    return {"fields": [n for n in order if n in CARD_FIELDS],
+            "hidden": [n for n in (row.hidden if row is not None else []) if n in CARD_FIELDS]}
+
+
+async def set_card_fields(rt: Runtime, operator: OperatorRef, order: object, hidden: object) -> dict:
+    order_, hidden_ = check_card_fields(order, hidden)
+    async with rt.sessions() as session, session.begin():
+        row = await session.get(OperatorCardFields, operator.id)
+        if row is None:
+            session.add(OperatorCardFields(operator_id=operator.id, order=order_, hidden=hidden_))
+        else:
+            row.order, row.hidden = order_, hidden_
+    return await card_fields(rt, operator)

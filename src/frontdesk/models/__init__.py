@@ -4,11 +4,12 @@ from frontdesk.models.conversation import Conversation, ConversationStatus, Mess
 from frontdesk.models.operator import Operator, OperatorRole, OperatorSession, OperatorStatus, SiteMember
 from frontdesk.models.outbox import OutboxEmail, OutboxKind, OutboxStatus
 from frontdesk.models.site import Site
-from frontdesk.models.visit import PageView, Visit
+from frontdesk.models.visit import OperatorCardFields, PageView, Visit
 from frontdesk.models.visitor import Visitor
 
 __all__ = [
     "Base", "utcnow", "Site", "SiteMember", "Operator", "OperatorSession", "OperatorRole",
     "OperatorStatus", "Visitor", "Conversation", "ConversationStatus", "Message", "MessageKind",
     "OutboxEmail", "OutboxKind", "OutboxStatus", "Visit", "PageView",
+    "OperatorCardFields",
 ]

@@ -46,3 +46,13 @@ class PageView(Base):
     title: Mapped[str] = mapped_column(String(500), default="")
     referrer: Mapped[str] = mapped_column(String(2048), default="")
     viewed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class OperatorCardFields(Base):
+    """Which visitor fields an operator sees beside the dialog, in which order (its own choice)."""
+
+    __tablename__ = "operator_card_fields"
+
+    operator_id: Mapped[int] = mapped_column(ForeignKey("operators.id", ondelete="CASCADE"), primary_key=True)
+    order: Mapped[list] = mapped_column(JSON, default=list)   # field names, first on top
+    hidden: Mapped[list] = mapped_column(JSON, default=list)  # field names not shown

@@ -145,3 +145,20 @@ async def visitors_online(request: Request, op: OperatorRef = Depends(current_op
 async def visitor_context(visitor_id: str, request: Request, op: OperatorRef = Depends(current_operator)) -> dict:
     """A visitor's context beside the dialog: this visit, its pages, visits, conversations."""
     return await visits.visitor_context(request.app.state.rt, op, visitor_id)
+
+
+class CardFieldsIn(Strict):
+    order: list[str] = Field(max_length=50)
+    hidden: list[str] = Field(max_length=50)
+
+
+@router.get("/me/card-fields")
+async def my_card_fields(request: Request, op: OperatorRef = Depends(current_operator)) -> dict:
+    """Which visitor fields this operator sees beside the dialog, in its order."""
+    return await visits.card_fields(request.app.state.rt, op)
+
+
+@router.put("/me/card-fields")
+async def set_my_card_fields(body: CardFieldsIn, request: Request, op: OperatorRef = Depends(current_operator)) -> dict:
+    """``{order: [field…], hidden: [field…]}``: saved for this operator (every device)."""
+    return await visits.set_card_fields(request.app.state.rt, op, body.order, body.hidden)

@@ -57,9 +57,19 @@ def upgrade() -> None:
     op.create_index(op.f('ix_page_views_visitor_id'), 'page_views', ['visitor_id'], unique=False)
     with op.batch_alter_table('visitors', schema=None) as batch_op:
         batch_op.add_column(sa.Column('visit_count', sa.Integer(), nullable=False, server_default='0'))
+    op.create_table(
+        'operator_card_fields',
+        sa.Column('operator_id', sa.Integer(), nullable=False),
+        sa.Column('order', sa.JSON(), nullable=False),
+        sa.Column('hidden', sa.JSON(), nullable=False),
+        sa.ForeignKeyConstraint(['operator_id'], ['operators.id'],
+                                name=op.f('fk_operator_card_fields_operator_id_operators'), ondelete='CASCADE'),
+        sa.PrimaryKeyConstraint('operator_id', name=op.f('pk_operator_card_fields')),
+    )
 
 
 def downgrade() -> None:
+    op.drop_table('operator_card_fields')
     with op.batch_alter_table('visitors', schema=None) as batch_op:
         batch_op.drop_column('visit_count')
     op.drop_index(op.f('ix_page_views_visitor_id'), table_name='page_views')

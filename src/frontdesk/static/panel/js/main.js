@@ -81,7 +81,7 @@ class Panel {
     // visitor context (visitors.js): the live visitors list and the visit part of the visitor card
     this.visitors = new VisitorsLive();
     this.workplace.card = new VisitorCard(this.visitors, {
-      onData: (id) => { if (this.workplace._active()?.data.visitor?.id === id) this.workplace._renderVisitor(); },
+      onData: (id) => { if (id == null || this.workplace._active()?.data.visitor?.id === id) this.workplace._renderVisitor(); },
       openConversation: (c) => this._openFromHistory(c),
     });
     this.connection = new Connection({

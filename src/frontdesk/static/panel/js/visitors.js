@@ -2,9 +2,15 @@
 // visit's part of the visitor card beside the dialog (source, location, device, visits, the pages
 // of this visit, earlier conversations). Live data: `visitor.updated` frames, one row each (deltas).
 import { api } from './api.js';
+import { explain } from './errors.js';
 import { language, t } from './i18n.js';
 import { clear, extLink, formatClock, formatDateTime, formatDuration, h, parseTime, serverNow } from './dom.js';
 
+const FIELD_LABELS = {
+  name: 'info.name', email: 'info.email', phone: 'info.phone', page: 'info.page', source: 'info.source',
+  location: 'info.location', device: 'info.device', visits: 'info.visits', 'time-on-site': 'info.timeOnSite',
+  'first-seen': 'info.firstSeen', started: 'info.started', language: 'info.language', site: 'info.site',
+};
 const TICK_MS = 10_000;         // time-on-site cells and expiry of rows
 const CARD_CACHE = 50;          // visitors whose context is kept for an instant card
 
@@ -181,6 +187,8 @@ export class VisitorCard {
     this.onData = onData;
     this.openConversation = openConversation;
     live.addEventListener('row', (e) => { if (this.cache.has(e.detail.id)) this.fetch(e.detail.id); });
+    this.prefs = null;   // {fields: [names in the operator's order], hidden: [names]} (GET /me/card-fields)
+    api('GET', '/me/card-fields').then((p) => { this.prefs = p; this.onData(null); }).catch(() => {});
     setInterval(() => { for (const el of document.querySelectorAll('.info [data-since]')) tickSince(el.parentElement); }, TICK_MS);
   }
 
@@ -198,6 +206,75 @@ export class VisitorCard {
       this.loading.delete(id);
       if (again) this.fetch(id);
     }
+  }
+
+  /** The card's rows in the operator's order, its hidden fields left out (rows named by their
+   * dd's `visitor-field-<name>`; a field the choice does not name keeps its place after the named). */
+  arrange(dl) {
+    const prefs = this.prefs;
+    if (!prefs) return dl;
+    const nameOf = (row) => (row.querySelector('dd')?.dataset.testid || '').replace('visitor-field-', '');
+    const rank = new Map(prefs.fields.map((n, i) => [n, i]));
+    const hidden = new Set(prefs.hidden);
+    const rows = [...dl.children].filter((r) => !hidden.has(nameOf(r)));
+    rows.sort((a, b) => (rank.get(nameOf(a)) ?? 1e3) - (rank.get(nameOf(b)) ?? 1e3));
+    dl.replaceChildren(...rows);
+    return dl;
+  }
+
+  /** The editor: drag a field (or use its arrows) to reorder, untick to hide; saved on the server. */
+  editFields() {
+    if (!this.prefs || document.querySelector('[data-testid="visitor-fields-editor"]')) return;
+    const hidden = new Set(this.prefs.hidden);
+    const list = h('ol', { class: 'fields-editor__list' });
+    let dragged = null;
+    const item = (name) => {
+      const box = h('input', { type: 'checkbox', testid: 'visitor-fields-toggle', checked: !hidden.has(name),
+        'aria-label': t(FIELD_LABELS[name]) });
+      const li = h('li', { class: 'fields-editor__item', testid: 'visitor-fields-item', draggable: 'true', dataset: { field: name } },
+        h('span', { class: 'fields-editor__grip', 'aria-hidden': 'true' }, '⋮⋮'),
+        h('label', { class: 'fields-editor__label' }, box, ' ', t(FIELD_LABELS[name])),
+        h('button', { type: 'button', class: 'btn btn--ghost btn--small', testid: 'visitor-fields-up', 'aria-label': t('fields.up'),
+          onclick: () => { if (li.previousElementSibling) li.previousElementSibling.before(li); } }, '↑'),
+        h('button', { type: 'button', class: 'btn btn--ghost btn--small', testid: 'visitor-fields-down', 'aria-label': t('fields.down'),
+          onclick: () => { if (li.nextElementSibling) li.nextElementSibling.after(li); } }, '↓'));
+      li.addEventListener('dragstart', (e) => { dragged = li; e.dataTransfer.effectAllowed = 'move'; e.dataTransfer.setData('text/plain', name); });
+      li.addEventListener('dragover', (e) => {
+        if (!dragged || dragged === li) return;
+        e.preventDefault();
+        const r = li.getBoundingClientRect();
+        if (e.clientY < r.top + r.height / 2) li.before(dragged); else li.after(dragged);
+      });
+      li.addEventListener('drop', (e) => e.preventDefault());
+      li.addEventListener('dragend', () => { dragged = null; });
+      return li;
+    };
+    list.append(...this.prefs.fields.filter((n) => FIELD_LABELS[n]).map(item));
+    const status = h('p', { class: 'form-status', role: 'status' });
+    const close = () => overlay.remove();
+    const save = async () => {
+      const items = [...list.children];
+      const body = { order: items.map((li) => li.dataset.field),
+        hidden: items.filter((li) => !li.querySelector('input').checked).map((li) => li.dataset.field) };
+      try {
+        this.prefs = await api('PUT', '/me/card-fields', body);
+        close();
+        this.onData(null);
+      } catch (err) {
+        status.textContent = explain(err);
+      }
+    };
+    const overlay = h('div', { class: 'fields-editor__backdrop', onclick: (e) => { if (e.target === overlay) close(); } },
+      h('div', { class: 'fields-editor', role: 'dialog', 'aria-modal': 'true', 'aria-label': t('fields.title'), testid: 'visitor-fields-editor',
+        onkeydown: (e) => { if (e.key === 'Escape') close(); } },
+      h('h2', { class: 'fields-editor__title' }, t('fields.title')),
+      h('p', { class: 'muted' }, t('fields.hint')),
+      list, status,
+      h('div', { class: 'fields-editor__actions' },
+        h('button', { type: 'button', class: 'btn btn--primary', testid: 'visitor-fields-save', onclick: save }, t('fields.save')),
+        h('button', { type: 'button', class: 'btn', onclick: close }, t('fields.cancel')))));
+    document.body.append(overlay);
+    list.querySelector('input')?.focus();
   }
 
   /** Rows for the card's list and the blocks after it; empty until the context is loaded. */
@@ -239,6 +316,8 @@ export class VisitorCard {
           h('span', { class: 'info-convs__when' }, formatDateTime(c.created_at)),
           h('span', { class: 'info-convs__text' }, c.last_message?.text || '')))))));
     }
+    after.push(h('button', { type: 'button', class: 'btn btn--ghost btn--small info-fields', testid: 'visitor-fields-edit',
+      onclick: () => this.editFields() }, t('fields.edit')));
     return { rows, after };
   }
 }

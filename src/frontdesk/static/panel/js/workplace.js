@@ -581,13 +581,14 @@ export class Workplace {
     // the visit's part (visitors.js): source, location, device, visits, pages, earlier conversations
     const visit = this.card ? this.card.parts(conv, row) : { rows: [], after: [] };
     const known = visit.rows.length > 0;
+    const arrange = (dl) => (this.card ? this.card.arrange(dl) : dl);   // the operator's order and hidden fields
     this.visitorCol.append(
       h('div', { class: 'info-head' },
         h('button', { type: 'button', class: 'btn btn--ghost info-back', testid: 'visitor-back', onclick: () => this._showInfo(false) },
           icon('back'), t('info.back')),
         h('h2', { class: 'info-title' }, t('info.title'))),
       h('div', { class: 'info-who' }, h('div', { class: 'info-who__name', testid: 'visitor-name' }, visitorName(conv))),
-      h('dl', { class: 'info' },
+      arrange(h('dl', { class: 'info' },
         row(t('info.name'), v.name || null, 'visitor-field-name'),
         row(t('info.email'), v.email ? h('span', { class: 'info-email' }, v.email) : null, 'visitor-field-email'),
         row(t('info.phone'), v.phone || null, 'visitor-field-phone'),
@@ -598,7 +599,7 @@ export class Workplace {
         known ? null : row(t('info.firstSeen'), formatDateTime(v.first_seen_at), 'visitor-field-first-seen'),
         v.language ? row(t('info.language'), v.language, 'visitor-field-language') : null,
         !known && v.user_agent ? row(t('info.browser'), h('span', { class: 'info-ua', title: v.user_agent }, shortAgent(v.user_agent)), 'visitor-field-browser') : null,
-        row(t('info.site'), d.site_name || null, 'visitor-field-site')),
+        row(t('info.site'), d.site_name || null, 'visitor-field-site'))),
       ...visit.after);
   }
 
