@@ -2,6 +2,7 @@
 broker, the hub, the writer and the background loops."""
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import gc
 import logging
@@ -18,6 +19,7 @@ from frontdesk.actions import conversations, health, spelling
 from frontdesk.actions.background import Background, file_offset_clock
 from frontdesk.actions.writer import MessageWriter
 from frontdesk.broker import broker_from_url
+from frontdesk.context.geoip import GeoIP
 from frontdesk.realtime.hub import Hub
 from frontdesk.realtime.operator_ws import operator_socket
 from frontdesk.realtime.visitor_ws import visitor_socket
@@ -45,6 +47,9 @@ def build_app(settings: Settings | None = None) -> FastAPI:
             log.warning("FRONTDESK_TEST_CLOCK_FILE is set: the clock is moved by %s (tests only)",
                         settings.test_clock_file)
             rt.clock = file_offset_clock(settings.test_clock_file)
+        # GeoIP data (≈0.5 s) loads in a thread: start-up does not wait for it
+        rt.geoip = GeoIP(settings.geoip_mmdb or None)
+        geoip_loading = asyncio.get_running_loop().run_in_executor(None, rt.geoip.load)
         hub = Hub()
         hub.clock = rt.clock
         rt.dispatch_local = hub.dispatch
@@ -91,6 +96,7 @@ def build_app(settings: Settings | None = None) -> FastAPI:
             await hub.stop()
             await broker.disconnect()
             await engine.dispose()
+            await geoip_loading
 
     app = FastAPI(title="frontdesk", version=_version(), lifespan=lifespan,
                   openapi_url="/api/openapi.json", docs_url="/api/docs", redoc_url=None)

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from frontdesk.context.geoip import GeoIP
 from frontdesk.events import Event
 from frontdesk.models import utcnow
 from frontdesk.settings import Settings
@@ -40,6 +41,8 @@ class Runtime:
     operator_gone: Callable[[int], None] = field(default=lambda operator_id: None)
     presence_changed: Callable[[int, str], None] = field(default=lambda operator_id, status: None)
     spawn: Callable[..., asyncio.Task] = field(default=_spawn)
+    # one per process, shared (thread-safe); app.py loads its data in a thread at start-up
+    geoip: GeoIP = field(default_factory=lambda: GeoIP(use_installed_city_db=False))
 
     async def publish(self, *events: Event) -> None:
         """Send events to every node (this one included). Call only after the transaction that

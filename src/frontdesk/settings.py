@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import secrets
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -98,6 +99,13 @@ class Settings(BaseSettings):
     demo_online: bool = Field(
         True, description="With `--demo`: the demo admin and operator start online when the demo is first created, "
                           "so the demo shop shows the live chat at once (the test suite turns this off).")
+    geoip_mmdb: str = Field(
+        "", description="Path to a MaxMind-format `.mmdb` (GeoLite2-City, GeoIP2-City, DB-IP City Lite) asked before "
+                        "the bundled country data, for region and city. A missing or unreadable file is logged and "
+                        "lookups fall back (docs/visitor-context.md).")
+    store_ip: Literal["full", "truncated", "none"] = Field(
+        "full", description="How much of a visitor's IP address is stored: `full`, `truncated` (IPv4 /24, IPv6 /48) "
+                            "or `none`. The location is looked up from the full address first.")
     log_level: str = Field("info", description="Log level: debug, info, warning, error.")
 
     def resolved_database_url(self) -> str:

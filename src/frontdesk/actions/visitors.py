@@ -12,6 +12,7 @@ from frontdesk.actions.errors import ActionError
 from frontdesk.actions.identity import SiteRef, VisitorRef
 from frontdesk.actions.sites import widget_settings_of
 from frontdesk.actions.validate import clip
+from frontdesk.context.geoip import store_ip
 from frontdesk.models import Visitor
 
 if TYPE_CHECKING:
@@ -70,7 +71,7 @@ async def identify_visitor(rt: Runtime, site: SiteRef, token: object, *, page: d
                 visitor = await _by_token(session, site, token)
             visitor.last_seen_at = now
             visitor.user_agent = clip(user_agent, 500)
-            visitor.ip = clip(ip, 64)
+            visitor.ip = store_ip(clip(ip, 64), rt.settings.store_ip) or ""
             if lang:
                 visitor.language = clip(lang, 16)
             if page.get("url"):
@@ -96,6 +97,9 @@ async def _by_token(session, site: SiteRef, token: object) -> Visitor:  # noqa: 
     if visitor is None:
         raise ActionError("unauthorized", "unknown visitor", 401)
     return visitor
+
+
+row_by_token = _by_token  # for actions.visits, inside its transaction
 
 
 async def record_page(rt: Runtime, visitor: VisitorRef, url: str, title: str | None) -> None:

@@ -24,12 +24,15 @@ OPERATOR_STATUS_CHANGED = "operator.status_changed"
 SITE_AVAILABILITY = "site.availability"
 # an operator's sessions, role or sites changed: every node closes that operator's panel sockets
 OPERATOR_ACCESS_CHANGED = "operator.access_changed"
+# a visitor viewed a page (actions.visits): the row of the visitors list, to the site's operators
+VISITOR_UPDATED = "visitor.updated"
 
 ALL = frozenset({
     MESSAGE_CREATED, CONVERSATION_CREATED, CONVERSATION_OFFERED, CONVERSATION_ASSIGNED,
     CONVERSATION_CLOSED, CONVERSATION_REOPENED, CONVERSATION_UPDATED, VISITOR_TYPING,
     OPERATOR_TYPING, OPERATOR_STATUS_CHANGED, SITE_AVAILABILITY, OPERATOR_ACCESS_CHANGED,
     CONVERSATION_RATED,
+    VISITOR_UPDATED,
 })
 
 CHANNEL = "frontdesk.events"

@@ -20,7 +20,7 @@ _VISITOR_EVENTS = {
 _OPERATOR_EVENTS = {
     ev.MESSAGE_CREATED, ev.CONVERSATION_CREATED, ev.CONVERSATION_OFFERED, ev.CONVERSATION_ASSIGNED,
     ev.CONVERSATION_CLOSED, ev.CONVERSATION_REOPENED, ev.CONVERSATION_UPDATED,
-    ev.VISITOR_TYPING, ev.OPERATOR_STATUS_CHANGED, ev.CONVERSATION_RATED,
+    ev.VISITOR_TYPING, ev.OPERATOR_STATUS_CHANGED, ev.CONVERSATION_RATED, ev.VISITOR_UPDATED,
 }
 
 
@@ -70,6 +70,8 @@ def operator_frame(event: Event) -> dict | None:
         return {"type": event.name, "conversation_id": event.conversation_id, "rating": p["rating"]}
     if event.name == ev.VISITOR_TYPING:
         return {"type": event.name, "conversation_id": event.conversation_id, "text": p["text"]}
+    if event.name == ev.VISITOR_UPDATED:
+        return {"type": event.name, "visitor": p["visitor"]}
     if event.name == ev.OPERATOR_STATUS_CHANGED:
         return {"type": event.name, "operator_id": event.operator_id, "status": p["status"]}
     return {"type": event.name, "conversation_id": event.conversation_id}

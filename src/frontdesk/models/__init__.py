@@ -6,6 +6,7 @@ from frontdesk.models.outbox import OutboxEmail, OutboxKind, OutboxStatus
 from frontdesk.models.phrase import Phrase, PhraseHotkey, PhraseUsage, SpellWord
 from frontdesk.models.rating import ConversationRating
 from frontdesk.models.site import Site
+from frontdesk.models.visit import OperatorCardFields, PageView, Visit
 from frontdesk.models.visitor import Visitor
 
 __all__ = [
@@ -13,4 +14,5 @@ __all__ = [
     "OperatorStatus", "Visitor", "Conversation", "ConversationStatus", "Message", "MessageKind",
     "OutboxEmail", "OutboxKind", "OutboxStatus", "Phrase", "PhraseUsage", "PhraseHotkey", "SpellWord",
     "ConversationRating",
+    "Visit", "PageView", "OperatorCardFields",
 ]

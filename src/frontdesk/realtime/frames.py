@@ -253,5 +253,5 @@ OPERATOR_SERVER_FRAMES = frozenset({
     "welcome", "message.ack", "message.created", "conversation.created", "conversation.offered",
     "conversation.assigned", "conversation.closed", "conversation.reopened", "conversation.updated",
     "visitor.typing", "operator.status_changed", "conversation.rated", "action.result", "sync.result", "reset",
-    "ping", "pong", "error",
+    "ping", "pong", "error", "visitor.updated",
 })

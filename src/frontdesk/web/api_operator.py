@@ -5,7 +5,7 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from frontdesk import serialize
-from frontdesk.actions import conversations, operators, sites
+from frontdesk.actions import conversations, operators, sites, visits
 from frontdesk.actions.errors import ActionError
 from frontdesk.actions.identity import OperatorRef
 from frontdesk.web.auth import CSRF_COOKIE, SESSION_COOKIE, current_operator, current_session
@@ -133,3 +133,32 @@ async def reopen(conversation_id: str, request: Request, op: OperatorRef = Depen
 @router.get("/sites")
 async def list_sites(request: Request, op: OperatorRef = Depends(current_operator)) -> dict:
     return {"sites": [site_out(request, s) for s in await sites.list_sites(request.app.state.rt, op)]}
+
+
+@router.get("/visitors/online")
+async def visitors_online(request: Request, op: OperatorRef = Depends(current_operator)) -> dict:
+    """Visitors on the operator's sites now (an open visit), for the visitors list."""
+    return await visits.online_visitors(request.app.state.rt, op)
+
+
+@router.get("/visitors/{visitor_id}")
+async def visitor_context(visitor_id: str, request: Request, op: OperatorRef = Depends(current_operator)) -> dict:
+    """A visitor's context beside the dialog: this visit, its pages, visits, conversations."""
+    return await visits.visitor_context(request.app.state.rt, op, visitor_id)
+
+
+class CardFieldsIn(Strict):
+    order: list[str] = Field(max_length=50)
+    hidden: list[str] = Field(max_length=50)
+
+
+@router.get("/me/card-fields")
+async def my_card_fields(request: Request, op: OperatorRef = Depends(current_operator)) -> dict:
+    """Which visitor fields this operator sees beside the dialog, in its order."""
+    return await visits.card_fields(request.app.state.rt, op)
+
+
+@router.put("/me/card-fields")
+async def set_my_card_fields(body: CardFieldsIn, request: Request, op: OperatorRef = Depends(current_operator)) -> dict:
+    """``{order: [field…], hidden: [field…]}``: saved for this operator (every device)."""
+    return await visits.set_card_fields(request.app.state.rt, op, body.order, body.hidden)

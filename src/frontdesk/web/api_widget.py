@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request
 
-from frontdesk.actions import contacts, conversations, offline_form, ratings, visitors
+from frontdesk.actions import contacts, conversations, offline_form, ratings, visitors, visits
 from frontdesk.actions.errors import ActionError, not_found
 from frontdesk.actions.identity import SiteRef, VisitorRef
 from frontdesk.web.common import bearer, client_ip, json_object, public_base
@@ -101,3 +101,16 @@ async def visitor_contacts(request: Request, site: str | None = None) -> dict:
     visitor = await visitors.visitor_by_token(rt, row, token)
     return await contacts.save_contacts(rt, visitor, email=data.get("email"), phone=data.get("phone"),
                                         name=data.get("name"))
+
+
+@router.post("/pageviews")
+async def page_views(request: Request, site: str | None = None) -> dict:
+    """The loader's page views: ``{token?, views: [{url, title?, referrer?, ago?}]}`` (``ago`` = ms
+    since a view queued offline). The token is in the body, not a header, so the request is a
+    CORS "simple" one (no preflight). Answers ``{visitor_token, visitor_id, visit}``:
+    ``visitor_token`` only when a new visitor was created (no token sent)."""
+    rt = request.app.state.rt
+    row = await _site(request, site)
+    data = await json_object(request)
+    return await visits.record_page_views(rt, row, data.get("token"), data.get("views"),
+                                          user_agent=request.headers.get("user-agent", ""), ip=client_ip(request))

@@ -164,16 +164,22 @@
     if (chatState) return;
     chatState = 1;
     launcher.setAttribute("aria-busy", "true");
-    var s = D.createElement("script");
-    s.src = base + "/static/widget/chat.js?v=" + VERSION;
-    s.async = true;
+    var s = js("chat");
     s.onload = function () { chatState = 2; launcher.removeAttribute("aria-busy"); };
     s.onerror = function () { // server unreachable: a later click tries again
       chatState = 0; ctx.wantOpen = false; launcher.removeAttribute("aria-busy");
-      s.parentNode && s.parentNode.removeChild(s);
+      s.remove();
     };
-    (D.head || D.documentElement).appendChild(s);
   }
+  function js(name) {
+    var s = D.createElement("script");
+    s.src = base + "/static/widget/" + name + ".js?v=" + VERSION;
+    s.async = true;
+    return (D.head || D.documentElement).appendChild(s);
+  }
+  // page views: track.js, after load
+  function track() { js("track"); }
+  if (D.readyState == "complete") track(); else W.addEventListener("load", track);
 
   function toggle() {
     if (ctx.chat) ctx.chat.toggle();

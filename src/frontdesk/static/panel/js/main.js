@@ -10,11 +10,13 @@ import { explain } from './errors.js';
 import { renderHistory, renderOperators, renderProfile, renderSites } from './admin.js';
 import { renderPhrases } from './phrases.js';
 import { renderReports } from './reports.js';
+import { renderVisitors, VisitorCard, VisitorsLive } from './visitors.js';
 
 const STATUSES = ['online', 'away', 'offline'];
 const PAGES = {
   '/panel/': { key: 'nav.chats' },
   '/panel/phrases': { key: 'nav.phrases', render: renderPhrases },
+  '/panel/visitors': { key: 'nav.visitors', render: (root, ctx) => renderVisitors(root, ctx.visitors, ctx.store, ctx.openConversationId) },
   '/panel/history': { key: 'nav.history', render: renderHistory },
   '/panel/reports': { key: 'nav.reports', render: renderReports },
   '/panel/sites': { key: 'nav.sites', render: renderSites, admin: true },
@@ -80,10 +82,17 @@ class Panel {
     clear(document.body).append(this.topbar, this.strip, this.statusHint, this.workplaceRoot, this.pageRoot);
     this.workplace = new Workplace(this.workplaceRoot, this.store, this.alerts,
       { maxChars: me.settings?.max_message_chars || 4000 });
+    // visitor context (visitors.js): the live visitors list and the visit part of the visitor card
+    this.visitors = new VisitorsLive();
+    this.workplace.card = new VisitorCard(this.visitors, {
+      onData: (id) => { if (id == null || this.workplace._active()?.data.visitor?.id === id) this.workplace._renderVisitor(); },
+      openConversation: (c) => this._openFromHistory(c),
+    });
     this.connection = new Connection({
       resume: () => this.store.resume(),
       onFrame: (frame) => {
         if (frame.type === 'ping') setServerTime(frame.t);
+        if (frame.type === 'visitor.updated') this._visitorFrame(frame);
         this.store.onFrame(frame);
       },
       onState: (state) => this.store.onConnState(state),
@@ -109,6 +118,29 @@ class Panel {
     this.connection.start();
     this.route();
     this._openFromHash();
+  }
+
+  /** visitor.updated: the visitors list, and the current page of that visitor's conversations. */
+  _visitorFrame(frame) {
+    this.visitors.onFrame(frame);
+    const v = frame.visitor;
+    for (const conv of this.store.convs.values()) {
+      const cv = conv.data.visitor;
+      if (cv?.id !== v.id || (cv.page_url === v.page_url && cv.page_title === v.page_title)) continue;
+      conv.data = { ...conv.data, visitor: { ...cv, page_url: v.page_url, page_title: v.page_title } };
+      this.store.changed({ conv: conv.id });
+    }
+  }
+
+  async _openConversationId(id) {
+    try {
+      if (!this.store.convs.has(id)) await this.store.fetchConversation(id);
+    } catch (err) {
+      toast(explain(err), 'error');
+      return;
+    }
+    this.go('/panel/');
+    this.workplace.open(id);
   }
 
   /** /panel/#/conversations/41 — the link in e-mail notifications: open that conversation. */
@@ -285,6 +317,7 @@ class Panel {
       smtpEnabled: this.info.smtp_enabled,
       photoMaxBytes: this.info.settings?.photo_max_bytes || null,   // unknown: the server's 413 answers
       openConversation: (c) => this._openFromHistory(c),
+      visitors: this.visitors, store: this.store, openConversationId: (id) => this._openConversationId(id),
       updateMe: (op) => { this.me = { ...this.me, ...op }; this.store.me = { ...this.store.me, ...op }; this._renderAvatar(); this.topbar.querySelector('[data-testid="me-name"]').textContent = this.me.name; },
       docsUrl: '/#email',
       relabel: () => this.relabel(),

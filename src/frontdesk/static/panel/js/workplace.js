@@ -18,7 +18,7 @@ const EMAIL_POLL_MAX_MS = 10_000;
 
 export function visitorName(conv) {
   const v = conv.data.visitor || {};
-  return (v.name && v.name.trim()) || t('visitor.numbered', { id: v.id ?? conv.id });
+  return (v.name && v.name.trim()) || (v.email && v.email.trim()) || t('visitor.numbered', { id: v.id ?? conv.id });
 }
 
 export class Workplace {
@@ -630,27 +630,33 @@ export class Workplace {
     const row = (label, value, testid) => h('div', { class: 'info-row' },
       h('dt', {}, label), h('dd', { testid }, value ?? none()));
     const page = v.page_url
-      ? h('div', { class: 'info-page' },
+      ? h('div', { class: 'info-page', testid: 'visitor-current-page' },
         h('div', { class: 'info-page__title', testid: 'visitor-page-title' }, v.page_title || v.page_url),
         extLink(v.page_url, v.page_url))
       : null;
+    // the visit's part (visitors.js): source, location, device, visits, pages, earlier conversations
+    const visit = this.card ? this.card.parts(conv, row) : { rows: [], after: [] };
+    const known = visit.rows.length > 0;
+    const arrange = (dl) => (this.card ? this.card.arrange(dl) : dl);   // the operator's order and hidden fields
     this.visitorCol.append(
       h('div', { class: 'info-head' },
         h('button', { type: 'button', class: 'btn btn--ghost info-back', testid: 'visitor-back', onclick: () => this._showInfo(false) },
           icon('back'), t('info.back')),
         h('h2', { class: 'info-title' }, t('info.title'))),
       h('div', { class: 'info-who' }, h('div', { class: 'info-who__name', testid: 'visitor-name' }, visitorName(conv))),
-      h('dl', { class: 'info' },
+      arrange(h('dl', { class: 'info' },
         row(t('info.name'), v.name || null, 'visitor-field-name'),
         row(t('info.email'), v.email ? h('span', { class: 'info-email' }, v.email) : null, 'visitor-field-email'),
         row(t('info.phone'), v.phone || null, 'visitor-field-phone'),
         row(t('info.page'), page, 'visitor-field-page'),
-        row(t('info.referrer'), v.referrer ? extLink(v.referrer, v.referrer) : t('info.direct')),
+        ...visit.rows,
+        known ? null : row(t('info.referrer'), v.referrer ? extLink(v.referrer, v.referrer) : t('info.direct'), 'visitor-field-referrer'),
         row(t('info.started'), formatDateTime(d.created_at), 'visitor-field-started'),
-        row(t('info.firstSeen'), formatDateTime(v.first_seen_at)),
-        v.language ? row(t('info.language'), v.language) : null,
-        v.user_agent ? row(t('info.browser'), h('span', { class: 'info-ua', title: v.user_agent }, shortAgent(v.user_agent))) : null,
-        row(t('info.site'), d.site_name || null)));
+        known ? null : row(t('info.firstSeen'), formatDateTime(v.first_seen_at), 'visitor-field-first-seen'),
+        v.language ? row(t('info.language'), v.language, 'visitor-field-language') : null,
+        !known && v.user_agent ? row(t('info.browser'), h('span', { class: 'info-ua', title: v.user_agent }, shortAgent(v.user_agent)), 'visitor-field-browser') : null,
+        row(t('info.site'), d.site_name || null, 'visitor-field-site'))),
+      ...visit.after);
   }
 
   // --- alerts ---------------------------------------------------------------------------

@@ -1,0 +1,278 @@
+"""Visits and page views (docs/visitor-context.md): the loader's page-view reports, the visitor's
+context for the panel, and the list of visitors on the operator's sites now.
+
+A visit is the page views of one visitor with less than ``VISIT_GAP`` between them. Its source,
+device and location are decided once, when it starts (``context.sources`` / ``useragent`` /
+``geoip``); the IP is stored as ``FRONTDESK_STORE_IP`` allows, after the location lookup.
+A visitor is "on the site now" while its latest visit is open (a page view within ``VISIT_GAP``).
+"""
+from __future__ import annotations
+
+import asyncio
+import secrets
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
+
+from sqlalchemy import func, select
+
+from frontdesk import events as ev
+from frontdesk import serialize
+from frontdesk.actions import queries
+from frontdesk.actions.errors import ActionError, not_found
+from frontdesk.actions.identity import OperatorRef, SiteRef
+from frontdesk.actions.validate import check_id, clip
+from frontdesk.actions.visitors import row_by_token, token_hash
+from frontdesk.context import sources, useragent
+from frontdesk.context.geoip import GeoIP, store_ip
+from frontdesk.events import Event
+from frontdesk.models import Conversation, OperatorCardFields, PageView, Visit, Visitor
+
+if TYPE_CHECKING:
+    from frontdesk.runtime import Runtime
+
+VISIT_GAP = timedelta(minutes=30)
+MAX_VIEWS_PER_REPORT = 20      # the loader's offline queue holds at most this many
+MAX_AGO_MS = 24 * 3600 * 1000  # a queued view older than a day is dated a day ago
+ONLINE_LIMIT = 5000            # rows of the visitors list
+PAGES_LIMIT = 200              # pages of one visit in the visitor's context
+CONVERSATIONS_LIMIT = 20
+
+
+def check_page_views(views: object) -> list[dict]:
+    """``[{url, title?, referrer?, ago?}]`` (oldest first; ``ago`` = ms since the view, for views
+    queued offline): 1..MAX_VIEWS_PER_REPORT views, each with an http(s) URL."""
+    if not isinstance(views, list) or not 1 <= len(views) <= MAX_VIEWS_PER_REPORT:
+        raise ActionError("invalid_input", f"views must be a list of 1-{MAX_VIEWS_PER_REPORT} page views")
+    out = []
+    for view in views:
+        if not isinstance(view, dict):
+            raise ActionError("invalid_input", "a page view must be an object")
+        url = clip(view.get("url"), 2048)
+        if not url.lower().startswith(("http://", "https://")):
+            raise ActionError("invalid_input", "a page view needs an http(s) url")
+        ago = view.get("ago", 0)
+        ago = int(ago) if isinstance(ago, int | float) and not isinstance(ago, bool) and ago == ago else 0
+        out.append({"url": url, "title": clip(view.get("title"), 500), "referrer": clip(view.get("referrer"), 2048),
+                    "ago": min(max(ago, 0), MAX_AGO_MS)})
+    return out
+
+
+def site_hosts(site: SiteRef) -> list[str]:
+    """The site's own hosts (its allowed origins): a referrer from them is internal navigation."""
+    hosts = []
+    for origin in site.allowed_origins:
+        try:
+            host = urlsplit(origin).hostname
+        except ValueError:
+            host = None
+        if host:
+            hosts.append(host)
+    return hosts
+
+
+def _labelled(data: dict[str, Any], text_ru: str, text_en: str) -> dict[str, Any]:
+    return {**data, "label": {"ru": text_ru, "en": text_en}}
+
+
+def describe_client(geo: GeoIP, user_agent: str, ip: str, mode: str) -> tuple[dict, dict, str]:
+    """Device and location of a new visit, and the IP to store (blocking: run in a thread —
+    the first UA parse and GeoIP lookup may load their data)."""
+    info = useragent.parse_user_agent(user_agent)
+    location = geo.lookup(ip)
+    loc = location.to_dict()
+    loc.pop("ip", None)  # the address itself is stored only as the setting allows
+    return (_labelled(info.to_dict(), info.label("ru"), info.label("en")),
+            _labelled(loc, location.label("ru"), location.label("en")),
+            store_ip(ip, mode) or "")
+
+
+def describe_source(landing: str, referrer: str, hosts: list[str]) -> dict:
+    src = sources.classify(landing, referrer, hosts)
+    return _labelled(src.to_dict(), sources.label(src, "ru"), sources.label(src, "en"))
+
+
+def visitor_row(visitor: Visitor, visit: Visit | None, conversation_id: int | None) -> dict:
+    """One line of the visitors list (VISITOR_ONLINE in docs/protocol.md)."""
+    out: dict[str, Any] = {
+        "id": visitor.id, "site_id": visitor.site_id, "name": visitor.name, "email": visitor.email,
+        "page_url": visitor.page_url, "page_title": visitor.page_title,
+        "visits": visitor.visit_count, "first_seen_at": serialize.iso(visitor.first_seen_at),
+        "chatting": conversation_id is not None, "conversation_id": conversation_id, "visit": None,
+    }
+    if visit is not None:
+        out["visit"] = {
+            "id": visit.id, "number": visit.number, "started_at": serialize.iso(visit.started_at),
+            "last_seen_at": serialize.iso(visit.last_seen_at), "page_count": visit.page_count,
+            "source": {"kind": visit.source.get("kind", "direct"), "label": visit.source.get("label", {})},
+            "device": {"type": visit.device.get("device_type", "unknown"), "label": visit.device.get("label", {})},
+            "location": {"country_code": visit.location.get("country_code", ""),
+                         "label": visit.location.get("label", {})},
+        }
+    return out
+
+
+async def _latest_visit(session: Any, visitor_id: int) -> Visit | None:
+    return (await session.execute(select(Visit).where(Visit.visitor_id == visitor_id)
+                                  .order_by(Visit.started_at.desc(), Visit.id.desc()).limit(1))).scalar_one_or_none()
+
+
+async def record_page_views(rt: Runtime, site: SiteRef, token: object, views: object, *,
+                            user_agent: str = "", ip: str = "") -> dict:
+    """The loader reports page views (``POST /api/v1/widget/pageviews``). Without a token a new
+    visitor is created and its token returned (``visitor_token``); an unknown token is
+    ``unauthorized`` (the loader drops it and reports again without one). Publishes
+    ``visitor.updated`` to the site's operators."""
+    checked = check_page_views(views)
+    if token is not None and not isinstance(token, str):
+        raise ActionError("unauthorized", "unknown visitor", 401)
+    user_agent = clip(user_agent, 500)
+    # device and location are needed only when a visit starts; worked out in a thread, before the
+    # transaction (the first lookup loads data; a thread keeps the event loop free)
+    device, location, stored_ip = await asyncio.to_thread(
+        describe_client, rt.geoip, user_agent, clip(ip, 64), rt.settings.store_ip)
+    hosts = site_hosts(site)
+    now = rt.clock()
+    new_token: str | None = None
+    async with rt.sessions() as session:
+        async with session.begin():
+            if token is None:
+                new_token = secrets.token_hex(32)
+                visitor = Visitor(site_id=site.id, token_hash=token_hash(new_token), first_seen_at=now,
+                                  last_seen_at=now, visit_count=0, user_agent=user_agent, ip=stored_ip)
+                session.add(visitor)
+                await session.flush()
+                visit = None
+            else:
+                visitor = await row_by_token(session, site, token)
+                visit = await _latest_visit(session, visitor.id)
+            for view in checked:
+                at: datetime = now - timedelta(milliseconds=view["ago"])
+                if visit is not None:
+                    at = max(at, visit.last_seen_at)  # never before the visit's last view
+                if visit is None or at - visit.last_seen_at > VISIT_GAP:
+                    visitor.visit_count = (visitor.visit_count or 0) + 1
+                    visit = Visit(site_id=site.id, visitor_id=visitor.id, number=visitor.visit_count,
+                                  started_at=at, last_seen_at=at, page_count=0, landing_url=view["url"],
+                                  referrer=view["referrer"],
+                                  source=describe_source(view["url"], view["referrer"], hosts), device=device,
+                                  location=location, ip=stored_ip)
+                    session.add(visit)
+                    await session.flush()
+                visit.page_count += 1
+                visit.last_seen_at = at
+                session.add(PageView(visit_id=visit.id, visitor_id=visitor.id, url=view["url"], title=view["title"],
+                                     referrer=view["referrer"], viewed_at=at))
+            last = checked[-1]
+            visitor.page_url, visitor.page_title = last["url"], last["title"]
+            visitor.last_seen_at = max(visitor.last_seen_at or now, now)
+            if not visitor.referrer and visit is not None and visit.referrer:
+                visitor.referrer = visit.referrer
+            if user_agent:
+                visitor.user_agent = user_agent
+            visitor.ip = stored_ip
+            conv = await queries.find_open(session, visitor.id)
+            row = visitor_row(visitor, visit, conv.id if conv is not None else None)
+    await rt.publish(Event(ev.VISITOR_UPDATED, site.id, {"visitor": row}, visitor_id=row["id"]))
+    return {"visitor_token": new_token, "visitor_id": row["id"], "visit": row["visit"]["number"] if row["visit"] else 0}
+
+
+async def online_visitors(rt: Runtime, operator: OperatorRef) -> dict:
+    """Visitors of the operator's sites whose visit is open now, the latest first."""
+    now = rt.clock()
+    async with rt.sessions() as session:
+        q = select(Visit).where(Visit.last_seen_at >= now - VISIT_GAP)
+        if not operator.is_admin:
+            q = q.where(Visit.site_id.in_(await queries.operator_site_ids(session, operator)))
+        visits = list((await session.execute(q.order_by(Visit.last_seen_at.desc()).limit(ONLINE_LIMIT))).scalars())
+        latest: dict[int, Visit] = {}
+        for v in visits:
+            if v.visitor_id not in latest or v.started_at > latest[v.visitor_id].started_at:
+                latest[v.visitor_id] = v
+        ids = list(latest)
+        visitors = {v.id: v for v in (await session.execute(select(Visitor).where(Visitor.id.in_(ids)))).scalars()} \
+            if ids else {}
+        open_convs: dict[int, int] = {}
+        if ids:
+            found = await session.execute(select(Conversation.visitor_id, Conversation.id).where(
+                Conversation.visitor_id.in_(ids), Conversation.status == "open", Conversation.last_seq > 0))
+            open_convs = {vid: cid for vid, cid in found.all()}
+    rows = [visitor_row(visitors[vid], visit, open_convs.get(vid)) for vid, visit in latest.items() if vid in visitors]
+    return {"visitors": rows, "visit_gap_seconds": int(VISIT_GAP.total_seconds()), "now": serialize.iso(now)}
+
+
+async def visitor_context(rt: Runtime, operator: OperatorRef, visitor_id: object) -> dict:
+    """What the panel shows beside the dialog: this visit (source, device, location, its pages in
+    order with time on each), the number of visits, first visit, returning or new, and the
+    visitor's conversations (newest first, CONVERSATION shapes)."""
+    vid = check_id(visitor_id)
+    async with rt.sessions() as session:
+        visitor = await session.get(Visitor, vid)
+        if visitor is None or visitor.site_id not in await queries.operator_site_ids(session, operator):
+            raise not_found("visitor")
+        visit = await _latest_visit(session, vid)
+        pages: list[dict] = []
+        if visit is not None:
+            views = list((await session.execute(
+                select(PageView).where(PageView.visit_id == visit.id)
+                .order_by(PageView.viewed_at, PageView.id).limit(PAGES_LIMIT))).scalars())
+            for i, pv in enumerate(views):
+                nxt = views[i + 1].viewed_at if i + 1 < len(views) else None
+                pages.append({"url": pv.url, "title": pv.title, "viewed_at": serialize.iso(pv.viewed_at),
+                              "seconds": None if nxt is None else int((nxt - pv.viewed_at).total_seconds())})
+        first_visit = (await session.execute(select(func.min(Visit.started_at)).where(
+            Visit.visitor_id == vid))).scalar_one_or_none()
+        convs = list((await session.execute(select(Conversation).where(
+            Conversation.visitor_id == vid, Conversation.last_seq > 0)
+            .order_by(Conversation.id.desc()).limit(CONVERSATIONS_LIMIT))).scalars())
+        conversations = await queries.load_conversations(session, convs)
+        open_id = next((c.id for c in convs if c.status == "open"), None)
+        row = visitor_row(visitor, visit, open_id)
+    details = None
+    if visit is not None:
+        src = visit.source
+        details = {
+            "source": {k: src.get(k) for k in ("kind", "label", "name", "name_en", "search_phrase", "utm", "click_ids",
+                                                "referrer_host", "decoded_referrer", "decoded_landing")},
+            "device": visit.device, "location": visit.location, "ip": visit.ip,
+            "online": rt.clock() - visit.last_seen_at <= VISIT_GAP,
+        }
+    return {"visitor": row, "visit": details, "pages": pages,
+            "first_visit_at": serialize.iso(first_visit or visitor.first_seen_at),
+            "returning": (visitor.visit_count or 0) > 1, "conversations": conversations,
+            "now": serialize.iso(rt.clock())}
+
+
+# The fields of the visitor card an operator may order and hide (static/panel/js/visitors.js).
+CARD_FIELDS = ("name", "email", "phone", "page", "source", "location", "device", "visits", "time-on-site",
+               "first-seen", "started", "language", "site")
+
+
+def check_card_fields(order: object, hidden: object) -> tuple[list[str], list[str]]:
+    def names(value: object, what: str) -> list[str]:
+        if not isinstance(value, list) or len(value) > len(CARD_FIELDS) \
+                or any(not isinstance(n, str) or n not in CARD_FIELDS for n in value) or len(set(value)) != len(value):
+            raise ActionError("invalid_input", f"{what} must be a list of distinct fields of {', '.join(CARD_FIELDS)}")
+        return list(value)
+    return names(order, "order"), names(hidden, "hidden")
+
+
+async def card_fields(rt: Runtime, operator: OperatorRef) -> dict:
+    """The operator's choice of visitor fields: ``{"fields": [...all, in its order], "hidden": [...]}``."""
+    async with rt.sessions() as session:
+        row = await session.get(OperatorCardFields, operator.id)
+    order = list(row.order) if row is not None else []
+    order += [n for n in CARD_FIELDS if n not in order]
+    return {"fields": [n for n in order if n in CARD_FIELDS],
+            "hidden": [n for n in (row.hidden if row is not None else []) if n in CARD_FIELDS]}
+
+
+async def set_card_fields(rt: Runtime, operator: OperatorRef, order: object, hidden: object) -> dict:
+    order_, hidden_ = check_card_fields(order, hidden)
+    async with rt.sessions() as session, session.begin():
+        row = await session.get(OperatorCardFields, operator.id)
+        if row is None:
+            session.add(OperatorCardFields(operator_id=operator.id, order=order_, hidden=hidden_))
+        else:
+            row.order, row.hidden = order_, hidden_
+    return await card_fields(rt, operator)

@@ -1,0 +1,112 @@
+"""Visits and page views (actions/visits.py): a visit ends after 30 minutes without a page view
+(moved by the HandClock, never slept), the source is decided at the start of each visit, time on
+page is the gap to the next view, queued views are dated back, and operators of the site get
+``visitor.updated``."""
+from __future__ import annotations
+
+import pytest
+
+from frontdesk.actions import conversations, operators, sites, visits
+from frontdesk.actions.errors import ActionError
+from frontdesk.actions.identity import OperatorRef, SiteRef
+
+SHOP = "https://shop.example.ru"
+
+
+async def _setup(rt):
+    async with rt.sessions() as session, session.begin():
+        site = SiteRef.of(await sites.add_site(session, name="Shop", origins=[SHOP]))
+        op = OperatorRef.of(await operators.add_operator(session, email="a@example.com", name="Анна",
+                                                         password="correct horse", admin=True))
+    return site, op
+
+
+def _view(path, referrer="", title="", ago=0):
+    return {"url": SHOP + path, "title": title or path, "referrer": referrer, "ago": ago}
+
+
+async def test_a_visit_ends_after_thirty_minutes_without_a_page_view(rt):
+    site, op = await _setup(rt)
+    published = []
+    publish = rt.publish
+
+    async def keep(*events):
+        published.extend(events)
+        await publish(*events)
+
+    rt.publish = keep
+    first = await visits.record_page_views(
+        rt, site, None, [_view("/?utm_source=yandex&utm_medium=cpc&yclid=123", "https://yandex.ru/")],
+        user_agent="Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
+                   "Chrome/120.0.0.0 Safari/537.36", ip="77.88.8.8")
+    token = first["visitor_token"]
+    assert token and first["visit"] == 1
+    rt.clock.advance(40)
+    await visits.record_page_views(rt, site, token, [_view("/catalog", SHOP + "/")])
+    rt.clock.advance(29 * 60)  # 29 minutes on the catalog: still the same visit
+    again = await visits.record_page_views(rt, site, token, [_view("/product", SHOP + "/catalog")])
+    assert again["visit"] == 1 and again["visitor_token"] is None
+
+    ctx = await visits.visitor_context(rt, op, first["visitor_id"])
+    assert [p["url"] for p in ctx["pages"]] == [SHOP + "/?utm_source=yandex&utm_medium=cpc&yclid=123",
+                                              SHOP + "/catalog", SHOP + "/product"]
+    assert [p["seconds"] for p in ctx["pages"]] == [40, 29 * 60, None]
+    assert ctx["visit"]["source"]["label"] == {"ru": "реклама · Яндекс", "en": "ads · Yandex"}
+    assert ctx["visit"]["location"]["country_code"] == "RU"
+    assert ctx["visit"]["device"]["label"]["ru"] == "Chrome 120 · Windows 10 · компьютер"
+    assert ctx["returning"] is False and ctx["visitor"]["visits"] == 1
+
+    rt.clock.advance(30 * 60 + 1)  # more than 30 minutes since the last view: a new visit
+    third = await visits.record_page_views(rt, site, token, [_view("/cart", "https://www.google.com/")])
+    assert third["visit"] == 2
+    ctx = await visits.visitor_context(rt, op, first["visitor_id"])
+    assert [p["url"] for p in ctx["pages"]] == [SHOP + "/cart"]
+    assert ctx["visit"]["source"]["label"]["ru"] == "поиск · Google"
+    assert ctx["returning"] is True and ctx["visitor"]["visits"] == 2
+    assert ctx["first_visit_at"] < ctx["visitor"]["visit"]["started_at"]
+
+    # every report told the site's operators, with the visitors-list row
+    rows = [e.payload["visitor"] for e in published if e.name == "visitor.updated"]
+    assert [r["page_url"] for r in rows] == [SHOP + "/?utm_source=yandex&utm_medium=cpc&yclid=123",
+                                             SHOP + "/catalog", SHOP + "/product", SHOP + "/cart"]
+    assert [r["visit"]["number"] for r in rows] == [1, 1, 1, 2]
+    assert all(e.site_id == site.id for e in published if e.name == "visitor.updated")
+
+
+async def test_views_queued_offline_are_dated_back_and_can_split_visits(rt):
+    site, op = await _setup(rt)
+    hour = 3600 * 1000
+    out = await visits.record_page_views(rt, site, None, [
+        _view("/a", ago=2 * hour), _view("/b", SHOP + "/a", ago=2 * hour - 60_000), _view("/c", SHOP + "/b", ago=0)])
+    assert out["visit"] == 2  # /a and /b an hour and more before /c: two visits
+    ctx = await visits.visitor_context(rt, op, out["visitor_id"])
+    assert [p["url"] for p in ctx["pages"]] == [SHOP + "/c"]
+    assert ctx["visit"]["source"]["kind"] == "internal"  # /c came from the site itself
+    assert ctx["visitor"]["visits"] == 2
+
+
+async def test_the_online_list_holds_open_visits_and_knows_who_is_chatting(rt):
+    site, op = await _setup(rt)
+    a = await visits.record_page_views(rt, site, None, [_view("/")])
+    rt.clock.advance(60)
+    b = await visits.record_page_views(rt, site, None, [_view("/catalog")])
+    from frontdesk.actions import visitors
+    vb = await visitors.visitor_by_token(rt, site, b["visitor_token"])
+    await conversations.send_visitor_message(rt, vb, "c-1", "Здравствуйте")
+    listed = await visits.online_visitors(rt, op)
+    rows = {r["id"]: r for r in listed["visitors"]}
+    assert set(rows) == {a["visitor_id"], b["visitor_id"]}
+    assert rows[b["visitor_id"]]["chatting"] is True and rows[a["visitor_id"]]["chatting"] is False
+    rt.clock.advance(30 * 60 - 30)  # a's visit is over, b's not yet
+    assert [r["id"] for r in (await visits.online_visitors(rt, op))["visitors"]] == [b["visitor_id"]]
+
+
+async def test_bad_reports_are_refused(rt):
+    site, _ = await _setup(rt)
+    for views in (None, [], [{"url": "javascript:alert(1)"}], ["x"], [_view("/")] * 21):
+        with pytest.raises(ActionError) as err:
+            await visits.record_page_views(rt, site, None, views)
+        assert err.value.code == "invalid_input"
+    with pytest.raises(ActionError) as err:
+        await visits.record_page_views(rt, site, "f" * 64, [_view("/")])
+    assert err.value.code == "unauthorized"

@@ -1,0 +1,66 @@
+"""Page views over real HTTP, and FRONTDESK_STORE_IP end to end: one real server per mode; the
+loader's report (text/plain, token in the body, no preflight) and the chat socket both store the
+address as the setting says — in the visit and on the visitor — and the operator reads the visit
+back from ``GET /api/v1/visitors/{id}``; the location is looked up before truncation."""
+from __future__ import annotations
+
+import json
+import sqlite3
+
+import httpx
+import pytest
+
+from tests.e2e.test_panel import SyncVisitor
+from tests.support import ServerProcess, admin, make_site
+
+EXPECTED = {"full": "127.0.0.1", "truncated": "127.0.0.0", "none": ""}
+
+
+@pytest.mark.parametrize("mode", ["full", "truncated", "none"])
+def test_the_ip_is_stored_as_the_setting_says(tmp_path, mode):
+    srv = ServerProcess(tmp_path / "data", env={"FRONTDESK_STORE_IP": mode}).start()
+    try:
+        site = make_site(srv, "Магазин")
+        url = f"{srv.url}/api/v1/widget/pageviews?site={site['site_key']}"
+        view = {"url": "https://shop.example/?utm_source=vk&utm_medium=cpc", "title": "Главная",
+                "referrer": "https://vk.com/"}
+        # the loader's request: a CORS "simple" request from the shop's page
+        r = httpx.post(url, content=json.dumps({"views": [view]}),
+                       headers={"content-type": "text/plain;charset=UTF-8", "origin": "https://shop.example"})
+        assert r.status_code == 200, r.text
+        assert r.headers["access-control-allow-origin"] == "https://shop.example"
+        body = r.json()
+        assert body["visit"] == 1 and len(body["visitor_token"]) == 64
+        again = httpx.post(url, json={"token": body["visitor_token"], "views": [
+            {**view, "url": "https://shop.example/cart", "referrer": "https://shop.example/"}]})
+        assert again.json() == {"visitor_token": None, "visitor_id": body["visitor_id"], "visit": 1}
+        assert httpx.post(url, json={"token": "0" * 64, "views": [view]}).status_code == 401
+        assert httpx.post(url, json={"views": [{"url": "javascript:alert(1)"}]}).status_code == 422
+
+        a = admin(srv)
+        try:
+            ctx = a.call("GET", f"/api/v1/visitors/{body['visitor_id']}").json()
+            assert ctx["visit"]["ip"] == EXPECTED[mode]
+            assert ctx["visit"]["location"]["status"] == "local"  # looked up from the full address
+            assert "ip" not in ctx["visit"]["location"]
+            assert ctx["visit"]["source"]["label"]["ru"] == "реклама · ВКонтакте"
+            assert [p["url"] for p in ctx["pages"]] == ["https://shop.example/?utm_source=vk&utm_medium=cpc",
+                                                        "https://shop.example/cart"]
+            assert a.call("GET", "/api/v1/visitors/999999").status_code == 404
+            online = a.call("GET", "/api/v1/visitors/online").json()["visitors"]
+            assert [v["id"] for v in online] == [body["visitor_id"]]
+        finally:
+            a.close()
+
+        # the chat socket of the same visitor stores its address the same way
+        sock = SyncVisitor(srv, site_key=site["site_key"], token=body["visitor_token"])
+        sock.close()
+        db = sqlite3.connect(tmp_path / "data" / "frontdesk.db")
+        try:
+            assert db.execute("SELECT ip FROM visitors WHERE id = ?", (body["visitor_id"],)).fetchone() == (EXPECTED[mode],)
+            assert db.execute("SELECT DISTINCT ip FROM visits").fetchall() == [(EXPECTED[mode],)]
+            assert db.execute("SELECT count(*) FROM page_views").fetchone() == (2,)
+        finally:
+            db.close()
+    finally:
+        srv.stop()
