@@ -438,7 +438,8 @@ def test_working_hours_editor_saves_hours_and_shows_what_the_server_refuses(brow
     hours = a.http.get(f"/api/v1/sites/{shop.site_id}/hours").json()
     a.close()
     assert hours["hours"] == {"timezone": "Europe/Moscow", "days": {}}
-    assert hours["availability"] == {"operators_online": True, "within_hours": False, "available": False}
+    assert hours["availability"] == {"operators_online": True, "within_hours": False, "available": False,
+                                     "next_open_at": None}  # closed every day: it never opens
 
     # the site's visitors get the offline form although its operator is online
     with CustomerSite(srv, shop.site_key) as site:
