@@ -31,7 +31,7 @@ from frontdesk import serialize
 from frontdesk.actions import queries
 from frontdesk.actions.errors import ActionError
 from frontdesk.events import Event
-from frontdesk.models import Conversation, Message
+from frontdesk.models import Conversation, Message, Visitor
 from frontdesk.serialize import OperatorLike
 
 if TYPE_CHECKING:
@@ -40,9 +40,10 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 # How long the writer waits for more messages when batches are small (moderate load).
-LINGER = 0.0
+LINGER = 0.002
 SMALL_BATCH = 16
 BUSY_GAP = 0.02  # a batch that ended less than this long ago means messages are streaming
+TOUCH_EVERY = 1.0  # seconds between writes of queued visitor last-seen times
 
 
 @dataclass(slots=True)
@@ -88,6 +89,8 @@ class MessageWriter:
         self._linger = linger
         self._queue: asyncio.Queue[PendingMessage] = asyncio.Queue()
         self._task: asyncio.Task | None = None
+        self._touches: dict[int, datetime] = {}  # visitor id → last seen, not yet written
+        self._touch_task: asyncio.Task | None = None
         # SQLite: one call per batch on a dedicated thread with the standard sqlite3 module
         # (the aiosqlite path costs ≈ 18 thread hops per batch, each waiting for the busy loop).
         url = runtime.engine.url
@@ -96,14 +99,17 @@ class MessageWriter:
 
     def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name="message-writer")
+        self._touch_task = asyncio.create_task(self._touch_loop(), name="visitor-touches")
 
     async def stop(self) -> None:
-        if self._task:
-            self._task.cancel()
-            try:
-                await self._task
-            except asyncio.CancelledError:
-                pass
+        for task in (self._task, self._touch_task):
+            if task:
+                task.cancel()
+                try:
+                    await task
+                except asyncio.CancelledError:
+                    pass
+        await self.flush_touches()
         if self._raw is not None:
             await self._raw.close()
 
@@ -112,6 +118,30 @@ class MessageWriter:
         item.future = asyncio.get_running_loop().create_future()
         self._queue.put_nowait(item)
         return await item.future
+
+    def touch(self, visitor_id: int, when: datetime) -> None:
+        """A returning visitor was seen: its ``last_seen_at`` is written with the next flush
+        (within ``TOUCH_EVERY`` seconds), not on the hello's path."""
+        self._touches[visitor_id] = when
+
+    async def _touch_loop(self) -> None:
+        while True:
+            await asyncio.sleep(TOUCH_EVERY)
+            await self.flush_touches()
+
+    async def flush_touches(self) -> None:
+        if not self._touches:
+            return
+        touches, self._touches = self._touches, {}
+        try:
+            if self._raw is not None:
+                await self._raw.touch([(_sqlite_stamp(when), vid) for vid, when in touches.items()])
+            else:
+                async with self._rt.sessions() as session, session.begin():
+                    await session.execute(update(Visitor), [{"id": vid, "last_seen_at": when}
+                                                            for vid, when in touches.items()])
+        except Exception as exc:  # noqa: BLE001 - a last-seen time is not worth failing anything for
+            log.warning("writing %d visitors' last-seen times failed: %s", len(touches), _brief(exc))
 
     async def _run(self) -> None:
         loop = asyncio.get_running_loop()
@@ -166,14 +196,19 @@ class MessageWriter:
         assert self._raw is not None
         now = self._rt.clock()
         first_of_key, duplicates_in_batch, to_insert = _plan(batch)
-        items = [(i, batch[i].conversation_id, batch[i].kind, batch[i].sender,
-                  batch[i].author.id if batch[i].author else None, batch[i].text, batch[i].client_id,
-                  batch[i].require_open) for i in to_insert]
+        items: list[_Item] = []
+        for i in to_insert:
+            item = batch[i]
+            items.append((i, item.conversation_id, item.kind, item.sender,
+                          item.author.id if item.author is not None else None, item.text, item.client_id,
+                          item.require_open))
         rows, found, closed, authors = await self._raw.store(items, _sqlite_stamp(now))
         results: dict[int, dict] = {}
         failures: dict[int, ActionError] = {}
         for i, row in found.items():
-            stored = StoredMessage(*row[:8], created_at=_from_sqlite_stamp(row[8]))
+            stored = StoredMessage(id=row[0], conversation_id=row[1], seq=row[2], kind=row[3], sender=row[4],
+                                   author_operator_id=row[5], text=row[6], client_id=row[7],
+                                   created_at=_from_sqlite_stamp(row[8]))
             author = authors.get(row[5]) if row[5] is not None else None
             results[i] = serialize.message(stored, author)
         for i in closed:
@@ -359,6 +394,7 @@ _AUTHOR = ("SELECT id, name, email, role, status, language, is_active, photo_typ
 _STATUS = "SELECT status FROM conversations WHERE id = ?"
 _SEQ = "UPDATE conversations SET last_seq = last_seq + ?, last_message_at = ? WHERE id = ? RETURNING last_seq"
 _REPLIED = "UPDATE conversations SET first_reply_at = ? WHERE id = ? AND first_reply_at IS NULL"
+_TOUCH = "UPDATE visitors SET last_seen_at = ? WHERE id = ?"
 _INSERT = ("INSERT INTO messages (conversation_id, seq, kind, sender, author_operator_id, text, client_id,"
            " created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id")
 
@@ -378,6 +414,20 @@ class _SqliteBatchWriter:
 
     async def store(self, items: list[_Item], stamp: str) -> _Outcome:
         return await asyncio.get_running_loop().run_in_executor(self._pool, self._store, items, stamp)
+
+    async def touch(self, rows: list[tuple[str, int]]) -> None:
+        await asyncio.get_running_loop().run_in_executor(self._pool, self._touch, rows)
+
+    def _touch(self, rows: list[tuple[str, int]]) -> None:
+        con = self._connect()
+        con.execute("BEGIN IMMEDIATE")
+        try:
+            con.executemany(_TOUCH, rows)
+            con.execute("COMMIT")
+        except BaseException:
+            if con.in_transaction:
+                con.execute("ROLLBACK")
+            raise
 
     async def close(self) -> None:
         await asyncio.get_running_loop().run_in_executor(self._pool, self._close)
@@ -420,7 +470,9 @@ class _SqliteBatchWriter:
                         if row[5] is not None and row[5] not in authors:
                             a = con.execute(_AUTHOR, (row[5],)).fetchone()
                             if a is not None:
-                                authors[row[5]] = _Author(*a[:6], bool(a[6]), a[7], a[8])
+                                authors[row[5]] = _Author(id=a[0], name=a[1], email=a[2], role=a[3], status=a[4],
+                                                          language=a[5], is_active=bool(a[6]),
+                                                          photo_type=a[7], photo_version=a[8] or 0)
                         continue
                 if require_open:
                     if cid not in is_open:
