@@ -47,6 +47,7 @@ def build_app(settings: Settings | None = None) -> FastAPI:
             rt.clock = file_offset_clock(settings.test_clock_file)
         hub = Hub()
         hub.clock = rt.clock
+        hub.observe = rt.cache.observe
         rt.dispatch_local = hub.dispatch
         rt.operator_connected = hub.operator_connected
 
