@@ -639,7 +639,8 @@ class Worker:
                 try:
                     await asyncio.wait_for(v.ack_waiter, 30)
                 except TimeoutError:
-                    failures.append(f"visitor {v.idx}: retry not acked")
+                    failures.append(f"visitor {v.idx}: retry not acked (error frames: {v.errors}, "
+                                    f"socket open: {v.ws.open})")
                 v.ack_waiter = None
 
         await asyncio.gather(*(one(v) for v in self.visitors))
