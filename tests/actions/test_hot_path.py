@@ -14,7 +14,7 @@ def count_statements(rt) -> list[str]:
     seen: list[str] = []
 
     @event.listens_for(rt.engine.sync_engine, "before_cursor_execute")
-    def _count(conn, cursor, statement, params, context, executemany) -> None:  # noqa: ANN001
+    def _count(conn, cursor, statement, params, context, executemany) -> None:
         seen.append(statement)
 
     return seen
