@@ -130,6 +130,10 @@ class SocketSession:
             if self.ws.application_state is WebSocketState.DISCONNECTED:
                 return
             await self.on_raw(raw)
+            # Frames already buffered are returned without suspending: yield once per frame, so
+            # one busy socket never holds the loop and this socket's writer sends what we queued
+            # (e.g. the rate_limited errors before a flood close).
+            await asyncio.sleep(0)
 
     async def on_raw(self, raw: str | None) -> None:
         """One inbound frame: rate limit, decode, handle; every refusal is one ``error`` frame."""
