@@ -341,7 +341,12 @@ class MessageWriter:
         out: list[Event] = []
         for e in events:
             if e.name == ev.CONVERSATION_CREATED and e.payload.get("announce") and e.conversation_id:
-                out.extend(await queries.new_conversation_events(self._rt, e.conversation_id))
+                try:
+                    out.extend(await queries.new_conversation_events(self._rt, e.conversation_id))
+                except Exception as exc:  # noqa: BLE001 - the batch is committed and acked: publish the rest
+                    # (e.g. no pooled connection within 30 s under overload); operators still get the
+                    # conversation from the offer repeat and from their list when they reconnect
+                    log.warning("announcing conversation %d failed: %s", e.conversation_id, _brief(exc))
             else:
                 out.append(e)
         await self._rt.publish(*out)
