@@ -402,7 +402,13 @@ class Worker:
                 v.ack_waiter = asyncio.get_running_loop().create_future()
                 v.outstanding += 1
                 v.ws.send(v.next_frame(ts))
-            await asyncio.wait_for(asyncio.gather(*(v.ack_waiter for v in self.visitors)), 120)
+            try:
+                await asyncio.wait_for(asyncio.shield(asyncio.gather(*(v.ack_waiter for v in self.visitors))), 600)
+            except TimeoutError:
+                waiting = [v for v in self.visitors if not v.ack_waiter.done()]
+                raise TimeoutError(f"{len(waiting)} of {len(self.visitors)} sends not acked after 600 s; "
+                                   f"error frames: {self.errors}; sockets closed: "
+                                   f"{sum(1 for v in waiting if not v.ws.open)}") from None
             for v in self.visitors:
                 v.ack_waiter = None
         return {"connect_s": t_conn, "warmup_s": time.monotonic() - t1, "visitors": len(self.visitors),
@@ -560,7 +566,13 @@ class Worker:
                 v.ack_waiter = asyncio.get_running_loop().create_future()
                 v.outstanding += 1
                 v.ws.send(v.next_frame(ts))
-            await asyncio.wait_for(asyncio.gather(*(v.ack_waiter for v in self.visitors)), 120)
+            try:
+                await asyncio.wait_for(asyncio.shield(asyncio.gather(*(v.ack_waiter for v in self.visitors))), 600)
+            except TimeoutError:
+                waiting = [v for v in self.visitors if not v.ack_waiter.done()]
+                raise TimeoutError(f"{len(waiting)} of {len(self.visitors)} sends not acked after 600 s; "
+                                   f"error frames: {self.errors}; sockets closed: "
+                                   f"{sum(1 for v in waiting if not v.ws.open)}") from None
         for v in self.visitors:
             v.ack_waiter = None
         return {"seconds": time.monotonic() - t0, "visitors": len(self.visitors),
@@ -639,7 +651,8 @@ class Worker:
                 try:
                     await asyncio.wait_for(v.ack_waiter, 30)
                 except TimeoutError:
-                    failures.append(f"visitor {v.idx}: retry not acked")
+                    failures.append(f"visitor {v.idx}: retry not acked (error frames: {v.errors}, "
+                                    f"socket open: {v.ws.open})")
                 v.ack_waiter = None
 
         await asyncio.gather(*(one(v) for v in self.visitors))

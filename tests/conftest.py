@@ -104,6 +104,7 @@ async def make_runtime(settings, clock=None):
         runtime.clock = clock
     hub = Hub()
     hub.clock = runtime.clock
+    hub.observe = runtime.cache.observe
     runtime.dispatch_local = hub.dispatch
     runtime.operator_connected = hub.operator_connected
 

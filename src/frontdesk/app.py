@@ -52,6 +52,7 @@ def build_app(settings: Settings | None = None) -> FastAPI:
         geoip_loading = asyncio.get_running_loop().run_in_executor(None, rt.geoip.load)
         hub = Hub()
         hub.clock = rt.clock
+        hub.observe = rt.cache.observe
         rt.dispatch_local = hub.dispatch
         rt.operator_connected = hub.operator_connected
 

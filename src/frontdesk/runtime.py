@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -11,6 +12,7 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from frontdesk import events as ev
 from frontdesk.context.geoip import GeoIP
 from frontdesk.events import Event
 from frontdesk.models import utcnow
@@ -25,6 +27,46 @@ log = logging.getLogger(__name__)
 
 def _spawn(coro: Awaitable[object], name: str = "task") -> asyncio.Task:
     return asyncio.ensure_future(coro)
+
+
+class NodeCache:
+    """What every visitor hello reads and rarely changes, kept in memory on this node: sites by
+    key and whether a site has an operator online. Emptied by the events that change them
+    (``site.availability``, operator status and access) on every node, and by the actions that
+    change a site on this node; entries also expire after ``TTL`` seconds (a site edit made on
+    another node publishes no event)."""
+
+    TTL = 5.0
+    EVENTS = frozenset({ev.SITE_AVAILABILITY, ev.OPERATOR_STATUS_CHANGED, ev.OPERATOR_ACCESS_CHANGED})
+
+    def __init__(self) -> None:
+        self.sites_by_key: dict[str, tuple[float, object]] = {}
+        self.online: dict[int, tuple[float, bool]] = {}
+        # A reader notes the generation before it reads the database and stores its answer only
+        # if nothing was emptied meanwhile (an answer read before a change must not outlive it).
+        self.generation = 0
+
+    def clear(self) -> None:
+        self.generation += 1
+        self.sites_by_key.clear()
+        self.online.clear()
+
+    def observe(self, event: Event) -> None:
+        if event.name in self.EVENTS:
+            self.clear()
+
+    def get(self, table: dict, key: object) -> object | None:
+        hit = table.get(key)
+        if hit is None or hit[0] < time.monotonic():
+            return None
+        return hit[1]
+
+    def put(self, table: dict, key: object, value: object, generation: int) -> None:
+        if generation != self.generation:
+            return
+        if len(table) > 10_000:
+            table.clear()
+        table[key] = (time.monotonic() + self.TTL, value)
 
 
 @dataclass
@@ -43,12 +85,14 @@ class Runtime:
     spawn: Callable[..., asyncio.Task] = field(default=_spawn)
     # one per process, shared (thread-safe); app.py loads its data in a thread at start-up
     geoip: GeoIP = field(default_factory=lambda: GeoIP(use_installed_city_db=False))
+    cache: NodeCache = field(default_factory=NodeCache)
 
     async def publish(self, *events: Event) -> None:
         """Send events to every node (this one included). Call only after the transaction that
         caused them committed. If the broker is down the events are delivered on this node
         only; the other nodes catch up from the database when their broker link comes back."""
         for event in events:
+            self.cache.observe(event)  # this node at once; the others when the event reaches their hub
             try:
                 await self.broker.publish(event)
             except Exception as exc:  # noqa: BLE001 - a broker outage must not fail a stored action

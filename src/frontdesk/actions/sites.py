@@ -143,7 +143,9 @@ async def update_site(rt: Runtime, site_id: object, *, name: object = None, orig
             site.notify_emails = [check_email(e) for e in notify]
         if widget is not None:
             site.widget = check_widget({**(site.widget or {}), **widget})
-        return site_json(site)
+        out = site_json(site)
+    rt.cache.clear()  # this node's widget sockets see the change at once (other nodes: NodeCache.TTL)
+    return out
 
 
 async def get_site(rt: Runtime, operator: OperatorRef, site_id: object) -> dict:

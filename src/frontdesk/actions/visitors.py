@@ -25,12 +25,17 @@ def token_hash(token: str) -> str:
 
 async def site_for_widget(rt: Runtime, site_key: object, origin: str | None) -> SiteRef:
     """The site of a widget request: ``not_found`` for an unknown key, ``forbidden`` for an Origin
-    the site does not allow."""
-    async with rt.sessions() as session:
-        site = await queries.site_by_key(session, site_key)
-    if site is None:
-        raise ActionError("not_found", "unknown site", 404)
-    ref = SiteRef.of(site)
+    the site does not allow. From this node's cache when it can (``Runtime.cache``)."""
+    cache = rt.cache
+    ref = cache.get(cache.sites_by_key, site_key) if isinstance(site_key, str) else None
+    if not isinstance(ref, SiteRef):
+        generation = cache.generation
+        async with rt.sessions() as session:
+            site = await queries.site_by_key(session, site_key)
+        if site is None:
+            raise ActionError("not_found", "unknown site", 404)
+        ref = SiteRef.of(site)
+        cache.put(cache.sites_by_key, site_key, ref, generation)
     if not ref.origin_allowed(origin):
         raise ActionError("forbidden", "origin not allowed for this site", 403)
     return ref
@@ -38,17 +43,26 @@ async def site_for_widget(rt: Runtime, site_key: object, origin: str | None) -> 
 
 async def widget_config(rt: Runtime, site: SiteRef) -> dict:
     """``GET /widget/config``: settings, texts and availability (with ``next_open_at``)."""
-    async with rt.sessions() as session:
-        online = (await queries.sites_online(session, {site.id}))[site.id]
     return {"site": {"name": site.name}, "widget": widget_settings_of(site.widget),
-            **hours.availability(online, site.hours, rt.clock()),
+            **hours.availability(await site_online(rt, site.id), site.hours, rt.clock()),
             "max_message_chars": rt.settings.max_message_chars}
 
 
 async def availability(rt: Runtime, site: SiteRef) -> dict:
+    return hours.availability(await site_online(rt, site.id), site.hours, rt.clock())
+
+
+async def site_online(rt: Runtime, site_id: int) -> bool:
+    """Is an operator of the site online? From this node's cache when it can."""
+    cache = rt.cache
+    online = cache.get(cache.online, site_id)
+    if isinstance(online, bool):
+        return online
+    generation = cache.generation
     async with rt.sessions() as session:
-        online = (await queries.sites_online(session, {site.id}))[site.id]
-    return hours.availability(online, site.hours, rt.clock())
+        online = (await queries.sites_online(session, {site_id}))[site_id]
+    cache.put(cache.online, site_id, online, generation)
+    return online
 
 
 async def identify_visitor(rt: Runtime, site: SiteRef, token: object, *, page: dict | None = None,
@@ -58,9 +72,25 @@ async def identify_visitor(rt: Runtime, site: SiteRef, token: object, *, page: d
 
     A token that is not a visitor **of this site** is refused (``unauthorized``):
     the client must drop it and connect again without one.
+
+    A returning visitor whose page, user agent, address and language are unchanged (a reconnect)
+    costs one read: its ``last_seen_at`` is queued to the writer (``MessageWriter.touch``).
     """
     page = page or {}
     now = rt.clock()
+    user_agent = clip(user_agent, 500)
+    ip = store_ip(clip(ip, 64), rt.settings.store_ip) or ""  # compared and stored as it is kept
+    language = clip(lang, 16) if lang else None
+    url = clip(page.get("url"), 2048) if page.get("url") else None
+    if token is not None:
+        async with rt.sessions() as session:
+            known = await _by_token(session, site, token)
+        if (known.user_agent == user_agent and known.ip == ip and language in (None, known.language)
+                and (url is None or (known.page_url == url and known.page_title == clip(page.get("title"), 500)
+                                     and (known.referrer or not page.get("referrer"))))):
+            rt.writer.touch(known.id, now)
+            assert isinstance(token, str)
+            return VisitorRef.of(known), token
     async with rt.sessions() as session:
         async with session.begin():
             if token is None:
@@ -70,12 +100,12 @@ async def identify_visitor(rt: Runtime, site: SiteRef, token: object, *, page: d
             else:
                 visitor = await _by_token(session, site, token)
             visitor.last_seen_at = now
-            visitor.user_agent = clip(user_agent, 500)
-            visitor.ip = store_ip(clip(ip, 64), rt.settings.store_ip) or ""
-            if lang:
-                visitor.language = clip(lang, 16)
-            if page.get("url"):
-                visitor.page_url = clip(page.get("url"), 2048)
+            visitor.user_agent = user_agent
+            visitor.ip = ip
+            if language:
+                visitor.language = language
+            if url:
+                visitor.page_url = url
                 visitor.page_title = clip(page.get("title"), 500)
                 if page.get("referrer") and not visitor.referrer:
                     visitor.referrer = clip(page.get("referrer"), 2048)

@@ -208,6 +208,7 @@ class Hub:
 
     RECONNECT_MAX = 5.0
     CATCH_UP_MARGIN = 30.0  # seconds before the outage started: clocks of nodes differ a little
+    HELLOS_AT_ONCE = 32
 
     def __init__(self) -> None:
         self.visitors: dict[int, set[VisitorConnection]] = defaultdict(set)
@@ -220,6 +221,11 @@ class Hub:
         self.catch_up: Callable[[datetime], Awaitable[list[Event] | None]] | None = None
         self.clock: Callable[[], datetime] | None = None
         self.outages = 0
+        # set by the app: sees every event this node receives, before the fan-out
+        self.observe: Callable[[Event], None] | None = None
+        # Hellos being identified at once: the rest wait their turn (first come, first served)
+        # instead of all sharing the loop and the database and finishing together, late.
+        self.hello_gate = asyncio.Semaphore(self.HELLOS_AT_ONCE)
 
     async def start(self, broker: Broker) -> None:
         self._task = asyncio.create_task(self._run(broker), name="hub")
@@ -305,6 +311,8 @@ class Hub:
 
     # --- fan-out --------------------------------------------------------------
     def dispatch(self, event: Event) -> None:
+        if self.observe is not None:
+            self.observe(event)  # e.g. this node's cache (Runtime.cache) forgets what the event changed
         key = message_seq(event)
         if key is not None:
             self.sequencer.push(event, key)

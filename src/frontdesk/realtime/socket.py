@@ -71,13 +71,21 @@ class SocketSession:
         return text if isinstance(text, str) else None
 
     async def serve(self) -> None:
-        """Run writer + heartbeat + reader until the socket ends."""
+        """Run the writer task and the reader until the socket ends. The heartbeat and the idle
+        deadline are one timer per socket (no task per received frame, no heartbeat task)."""
         writer = asyncio.create_task(self.conn.writer())
-        heartbeat = asyncio.create_task(self._heartbeat())
+        loop = asyncio.get_running_loop()
+        self._reader = asyncio.current_task()
+        self._receiving = False
+        self._idle_closed = False
+        self._last_rx = loop.time()
+        self._next_ping = self._last_rx + self.rt.settings.ws_ping_interval
+        self._timer = loop.call_at(min(self._next_ping, self._last_rx + self.rt.settings.ws_idle_timeout),
+                                   self._on_timer)
         try:
             await self._read_loop()
         finally:
-            heartbeat.cancel()
+            self._timer.cancel()
             if not writer.done():
                 self.conn.close(1000)
                 try:
@@ -85,25 +93,47 @@ class SocketSession:
                 except (TimeoutError, Exception):  # noqa: BLE001
                     writer.cancel()
 
-    async def _heartbeat(self) -> None:
-        interval = self.rt.settings.ws_ping_interval
-        while True:
-            await asyncio.sleep(interval)
+    def _on_timer(self) -> None:
+        """Heartbeat ping when due; close the socket when nothing arrived for ``ws_idle_timeout``."""
+        loop = asyncio.get_running_loop()
+        now = loop.time()
+        settings = self.rt.settings
+        if self.conn.close_code is not None:
+            return
+        deadline = self._last_rx + settings.ws_idle_timeout
+        if now >= deadline and self._receiving and self._reader is not None:
+            self._idle_closed = True
+            self.conn.close(1000)
+            self._reader.cancel()
+            return
+        if now >= self._next_ping:
             self.conn.push({"type": "ping", "t": int(time.time())})
+            self._next_ping = now + settings.ws_ping_interval
+        self._timer = loop.call_at(max(min(self._next_ping, deadline), now + 0.05), self._on_timer)
 
     async def _read_loop(self) -> None:
-        idle = self.rt.settings.ws_idle_timeout
+        loop = asyncio.get_running_loop()
         while self.conn.close_code is None:
+            self._receiving = True
             try:
-                raw = await asyncio.wait_for(self._receive_text(), idle)
-            except TimeoutError:
-                self.conn.close(1000)
-                return
+                raw = await self._receive_text()
+            except asyncio.CancelledError:
+                if self._idle_closed and self._reader is not None:
+                    self._reader.uncancel()  # our own idle deadline, not a shutdown
+                    return
+                raise
             except (WebSocketDisconnect, RuntimeError):
                 return
+            finally:
+                self._receiving = False
+            self._last_rx = loop.time()
             if self.ws.application_state is WebSocketState.DISCONNECTED:
                 return
             await self.on_raw(raw)
+            # Frames already buffered are returned without suspending: yield once per frame, so
+            # one busy socket never holds the loop and this socket's writer sends what we queued
+            # (e.g. the rate_limited errors before a flood close).
+            await asyncio.sleep(0)
 
     async def on_raw(self, raw: str | None) -> None:
         """One inbound frame: rate limit, decode, handle; every refusal is one ``error`` frame."""

@@ -31,27 +31,33 @@ class VisitorSession(SocketSession):
             return
         page = {"url": hello.page.url, "title": hello.page.title, "referrer": hello.page.referrer} \
             if hello.page is not None else None
+        hub = ws.app.state.hub
+        async with hub.hello_gate:  # a bounded number of hellos at once, first come first served
+            try:
+                visitor, token = await visitors.identify_visitor(
+                    rt, site, hello.visitor_token, page=page, user_agent=ws.headers.get("user-agent", ""),
+                    ip=ws.client.host if ws.client else "", lang=hello.lang or "")
+            except ActionError as exc:
+                await self.close(p.CLOSE_UNAUTHORIZED, p.error_frame(exc.code, exc.message))
+                return
+            self.site, self.visitor = site, visitor
+            self.conn = VisitorConnection(ws, rt.settings.ws_queue_size, site.id, visitor.id)
+            hub.add_visitor(self.conn)  # first register, then read the DB: nothing falls between
+            try:
+                current = await conversations.visitor_open_conversation(rt, visitor)
+                self.conversation_id = current["id"] if current else None
+                await self.conn.send_now({"type": "welcome", "visitor_token": token, "visitor_id": visitor.id,
+                                          "visitor": visitor.contacts(), "conversation": current,
+                                          **await visitors.availability(rt, site),
+                                          "heartbeat": rt.settings.ws_ping_interval})
+                await self.resume(visitor, f.parse_resume(hello.resume), self.conversation_id)
+            except BaseException:
+                hub.remove_visitor(self.conn)
+                raise
         try:
-            visitor, token = await visitors.identify_visitor(
-                rt, site, hello.visitor_token, page=page, user_agent=ws.headers.get("user-agent", ""),
-                ip=ws.client.host if ws.client else "", lang=hello.lang or "")
-        except ActionError as exc:
-            await self.close(p.CLOSE_UNAUTHORIZED, p.error_frame(exc.code, exc.message))
-            return
-        self.site, self.visitor = site, visitor
-        self.conn = VisitorConnection(ws, rt.settings.ws_queue_size, site.id, visitor.id)
-        ws.app.state.hub.add_visitor(self.conn)  # first register, then read the DB: nothing falls between
-        try:
-            current = await conversations.visitor_open_conversation(rt, visitor)
-            self.conversation_id = current["id"] if current else None
-            await self.conn.send_now({"type": "welcome", "visitor_token": token, "visitor_id": visitor.id,
-                                      "visitor": visitor.contacts(), "conversation": current,
-                                      **await visitors.availability(rt, site),
-                                      "heartbeat": rt.settings.ws_ping_interval})
-            await self.resume(visitor, f.parse_resume(hello.resume), self.conversation_id)
             await self.serve()
         finally:
-            ws.app.state.hub.remove_visitor(self.conn)
+            hub.remove_visitor(self.conn)
 
     async def handle(self, frame: Any) -> None:
         rt = self.rt
