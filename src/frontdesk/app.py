@@ -23,7 +23,7 @@ from frontdesk.realtime.operator_ws import operator_socket
 from frontdesk.realtime.visitor_ws import visitor_socket
 from frontdesk.runtime import Runtime
 from frontdesk.settings import Settings
-from frontdesk.web import api_admin, api_offline, api_operator, api_widget, errors, pages
+from frontdesk.web import api_admin, api_offline, api_operator, api_team, api_widget, errors, pages
 from frontdesk.web.limits import LoginLimiter, OfflineLimiter
 from frontdesk.web.middleware import BodyLimit, SecurityHeaders, WidgetCors
 from frontdesk.web.pages import STATIC
@@ -49,6 +49,7 @@ def build_app(settings: Settings | None = None) -> FastAPI:
         hub.clock = rt.clock
         rt.dispatch_local = hub.dispatch
         rt.operator_connected = hub.operator_connected
+        rt.operator_tabs = hub.operator_tabs
 
         async def fetch(cid: int, after: int, upto: int) -> Any:
             return await conversations.message_events(rt, cid, after, upto)
@@ -63,6 +64,7 @@ def build_app(settings: Settings | None = None) -> FastAPI:
         background = Background(rt)
         hub.sequencer.spawn = background.supervisor.spawn
         hub.on_operator_gone = rt.operator_gone
+        hub.on_operators_changed = rt.operator_tabs_changed
         await hub.start(broker)
         app.state.rt, app.state.hub = rt, hub
         app.state.login_limiter = LoginLimiter(settings.login_max_failures)
@@ -107,6 +109,7 @@ def build_app(settings: Settings | None = None) -> FastAPI:
         return JSONResponse({"status": "ok" if ok else "unavailable"}, status_code=200 if ok else 503)
 
     app.include_router(api_operator.router)
+    app.include_router(api_team.router)
     app.include_router(api_admin.router)
     app.include_router(api_widget.router)
     app.include_router(api_offline.router)

@@ -21,6 +21,11 @@ VISITOR_TYPING = "visitor.typing"
 OPERATOR_TYPING = "operator.typing"
 OPERATOR_STATUS_CHANGED = "operator.status_changed"
 SITE_AVAILABILITY = "site.availability"
+# team work (actions/team.py): a transfer offer for one operator, its end (accepted / expired),
+# and who has a conversation open (ephemeral, never stored)
+TRANSFER_OFFERED = "transfer.offered"
+TRANSFER_ENDED = "transfer.ended"
+OPERATOR_VIEWING = "operator.viewing"
 # an operator's sessions, role or sites changed: every node closes that operator's panel sockets
 OPERATOR_ACCESS_CHANGED = "operator.access_changed"
 
@@ -28,6 +33,7 @@ ALL = frozenset({
     MESSAGE_CREATED, CONVERSATION_CREATED, CONVERSATION_OFFERED, CONVERSATION_ASSIGNED,
     CONVERSATION_CLOSED, CONVERSATION_REOPENED, CONVERSATION_UPDATED, VISITOR_TYPING,
     OPERATOR_TYPING, OPERATOR_STATUS_CHANGED, SITE_AVAILABILITY, OPERATOR_ACCESS_CHANGED,
+    TRANSFER_OFFERED, TRANSFER_ENDED, OPERATOR_VIEWING,
 })
 
 CHANNEL = "frontdesk.events"

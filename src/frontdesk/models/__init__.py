@@ -4,10 +4,11 @@ from frontdesk.models.conversation import Conversation, ConversationStatus, Mess
 from frontdesk.models.operator import Operator, OperatorRole, OperatorSession, OperatorStatus, SiteMember
 from frontdesk.models.outbox import OutboxEmail, OutboxKind, OutboxStatus
 from frontdesk.models.site import Site
+from frontdesk.models.team import OperatorPresence, Transfer, TransferStatus
 from frontdesk.models.visitor import Visitor
 
 __all__ = [
     "Base", "utcnow", "Site", "SiteMember", "Operator", "OperatorSession", "OperatorRole",
     "OperatorStatus", "Visitor", "Conversation", "ConversationStatus", "Message", "MessageKind",
-    "OutboxEmail", "OutboxKind", "OutboxStatus",
+    "OutboxEmail", "OutboxKind", "OutboxStatus", "OperatorPresence", "Transfer", "TransferStatus",
 ]
