@@ -47,6 +47,14 @@ async def test_transfer_with_a_note_accepted_by_the_receiver(tmp_path):
         assert r.status_code == 200, r.text
         offer = await ws_b.expect("transfer.offered")
         assert offer["transfer"]["note"] == NOTE
+        # a panel tab of B that connects later is shown the offer still waiting
+        late_tab = await b.ws()
+        assert [o["transfer"]["id"] for o in late_tab.welcome["transfers"]] == [offer["transfer"]["id"]]
+        assert late_tab.welcome["transfers"][0]["transfer"]["note"] == NOTE
+        await late_tab.close()
+        other_tab = await a.ws()
+        assert other_tab.welcome["transfers"] == []
+        await other_tab.close()
         assert offer["transfer"]["from"]["id"] == a.operator["id"]
         assert offer["conversation"]["id"] == cid
         # the offer is for B only; A's own socket never gets it

@@ -113,6 +113,24 @@ async def transfer_targets(rt: Runtime, operator: OperatorRef, conversation_id: 
             for o in sorted(rows, key=lambda o: (rank.get(o.status, 3), o.name.lower(), o.id))]
 
 
+async def pending_offers(rt: Runtime, operator: OperatorRef) -> list[dict]:
+    """Transfer offers still waiting for this operator (a panel that connects shows them again):
+    ``[{"transfer": TRANSFER, "conversation": CONVERSATION}]``, oldest first."""
+    async with rt.sessions() as session:
+        rows = list((await session.execute(select(Transfer).where(
+            Transfer.to_operator_id == operator.id, Transfer.status == TransferStatus.pending.value,
+            Transfer.expires_at > rt.clock()).order_by(Transfer.id).limit(50))).scalars())
+        out = []
+        for t in rows:
+            conv = await session.get(Conversation, t.conversation_id)
+            if conv is None or conv.status != "open":
+                continue
+            source = await session.get(Operator, t.from_operator_id) if t.from_operator_id else None
+            out.append({"transfer": _transfer(t, source, operator),
+                        "conversation": await queries.load_conversation(session, conv)})
+    return out
+
+
 async def offer_transfer(rt: Runtime, operator: OperatorRef, conversation_id: object, to_operator_id: object,
                          note: object = "") -> dict:
     """Offer the conversation to ``to_operator_id`` with a note only operators see. A pending offer

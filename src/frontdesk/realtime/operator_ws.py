@@ -41,8 +41,10 @@ class OperatorSocket(SocketSession):
         hub.add_operator(self.conn)  # first register, then read the DB: no conversation falls between
         try:
             open_convs = await conversations.list_for_operator(rt, self.operator)
+            offers = await team.pending_offers(rt, self.operator)
             await self.conn.send_now({"type": "welcome", "operator": serialize.operator_private(self.operator),
-                                      "conversations": open_convs, "heartbeat": rt.settings.ws_ping_interval})
+                                      "conversations": open_convs, "transfers": offers,
+                                      "heartbeat": rt.settings.ws_ping_interval})
             await self.resume(self.operator, f.parse_resume(hello.resume))
             await self.serve()
         finally:

@@ -381,6 +381,16 @@ const FRAME_HANDLERS = {
       if (conv.data.status === 'open' && !open.has(conv.id)) conv.data = { ...conv.data, status: 'closed' };
     }
     this.welcomed = true;
+    // transfer offers still waiting for me (made while this tab was away, or before a reload)
+    const waiting = new Set((frame.transfers || []).map((item) => item.transfer.id));
+    for (const id of [...this.transfers.keys()]) {
+      if (!waiting.has(id)) { this.transfers.delete(id); this.emit('transfer-ended', { transfer_id: id, result: 'gone' }); }
+    }
+    for (const item of frame.transfers || []) {
+      if (this.transfers.has(item.transfer.id)) continue;
+      this.transfers.set(item.transfer.id, item.transfer);
+      this.emit('transfer-offer', { conv: this._conv(item.conversation), transfer: item.transfer });
+    }
     // replies written while offline (or never acked) go out again, same client_id
     for (const item of this.outbox.values()) if (!item.failed) this._transmit(item);
     const active = this.activeId != null ? this.convs.get(this.activeId) : null;
