@@ -4,6 +4,7 @@ longer shows it as A's. Also: who else has the dialog open (and is typing), and 
 before taking a chat a colleague holds."""
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -14,8 +15,16 @@ from tests.support import ServerProcess, make_operator
 
 pytestmark = pytest.mark.e2e
 
-ROOT = Path(__file__).resolve().parents[2]
 NOTE = "Постоянный клиент, обещали бесплатную доставку — проверь заказ 1042"
+
+
+def shot(page, name: str) -> None:
+    """A screenshot for the docs (docs/img/transfer.png, transfer-offer.png), only when
+    FRONTDESK_SCREENSHOTS names a folder (as in test_panel_phone.py)."""
+    folder = os.environ.get("FRONTDESK_SCREENSHOTS")
+    if folder:
+        Path(folder).mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(Path(folder) / name), animations="disabled")
 
 
 @pytest.fixture(scope="module")
@@ -73,8 +82,7 @@ def test_a_transfers_to_b_with_a_note_b_accepts_and_the_visitor_keeps_chatting(b
     expect(target).to_contain_text("Борис")
     target.click()
     a.get_by_test_id("transfer-note").fill(NOTE)
-    (ROOT / "docs" / "img").mkdir(parents=True, exist_ok=True)
-    a.screenshot(path=str(ROOT / "docs" / "img" / "transfer.png"), animations="disabled")
+    shot(a, "transfer.png")
     a.get_by_test_id("transfer-submit").click()
     expect(a.get_by_test_id("transfer-dialog")).to_have_count(0)
 
@@ -83,7 +91,7 @@ def test_a_transfers_to_b_with_a_note_b_accepts_and_the_visitor_keeps_chatting(b
     expect(offer).to_contain_text("Анна")
     expect(offer).to_contain_text(NOTE)
     expect(b.get_by_test_id("conversation-viewers")).not_to_contain_text("null")
-    b.screenshot(path=str(ROOT / "docs" / "img" / "transfer-offer.png"), animations="disabled")
+    shot(b, "transfer-offer.png")
     offer.get_by_test_id("transfer-accept").click()
     expect(offer).to_have_count(0)
     expect(b.get_by_test_id("dialog-state")).to_contain_text("Ваш диалог")
