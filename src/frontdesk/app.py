@@ -25,7 +25,17 @@ from frontdesk.realtime.operator_ws import operator_socket
 from frontdesk.realtime.visitor_ws import visitor_socket
 from frontdesk.runtime import Runtime
 from frontdesk.settings import Settings
-from frontdesk.web import api_admin, api_offline, api_operator, api_phrases, api_reports, api_widget, errors, pages
+from frontdesk.web import (
+    api_admin,
+    api_offline,
+    api_operator,
+    api_phrases,
+    api_reports,
+    api_team,
+    api_widget,
+    errors,
+    pages,
+)
 from frontdesk.web.limits import LoginLimiter, OfflineLimiter
 from frontdesk.web.middleware import BodyLimit, SecurityHeaders, WidgetCors
 from frontdesk.web.pages import STATIC
@@ -55,6 +65,7 @@ def build_app(settings: Settings | None = None) -> FastAPI:
         hub.observe = rt.cache.observe
         rt.dispatch_local = hub.dispatch
         rt.operator_connected = hub.operator_connected
+        rt.operator_tabs = hub.operator_tabs
 
         async def fetch(cid: int, after: int, upto: int) -> Any:
             return await conversations.message_events(rt, cid, after, upto)
@@ -69,6 +80,7 @@ def build_app(settings: Settings | None = None) -> FastAPI:
         background = Background(rt)
         hub.sequencer.spawn = background.supervisor.spawn
         hub.on_operator_gone = rt.operator_gone
+        hub.on_operators_changed = rt.operator_tabs_changed
         await hub.start(broker)
         app.state.rt, app.state.hub = rt, hub
         app.state.login_limiter = LoginLimiter(settings.login_max_failures)
@@ -116,6 +128,7 @@ def build_app(settings: Settings | None = None) -> FastAPI:
         return JSONResponse({"status": "ok" if ok else "unavailable"}, status_code=200 if ok else 503)
 
     app.include_router(api_operator.router)
+    app.include_router(api_team.router)
     app.include_router(api_admin.router)
     app.include_router(api_reports.router)
     app.include_router(api_widget.router)

@@ -81,6 +81,9 @@ class Runtime:
     dispatch_local: Callable[[Event], None] = field(default=lambda event: None)
     operator_connected: Callable[[int], bool] = field(default=lambda operator_id: False)
     operator_gone: Callable[[int], None] = field(default=lambda operator_id: None)
+    # this node's open panel tabs per operator (the hub), and the hook told when they change
+    operator_tabs: Callable[[], dict[int, int]] = field(default=dict)
+    operator_tabs_changed: Callable[[], None] = field(default=lambda: None)
     presence_changed: Callable[[int, str], None] = field(default=lambda operator_id, status: None)
     spawn: Callable[..., asyncio.Task] = field(default=_spawn)
     # one per process, shared (thread-safe); app.py loads its data in a thread at start-up

@@ -104,7 +104,8 @@ def conversation(c: Conversation, *, site: Site, visitor_row: Visitor, assignee:
         "closed_at": iso(c.closed_at), "first_reply_at": iso(c.first_reply_at),
         "operator_read_seq": c.operator_read_seq, "visitor_read_seq": c.visitor_read_seq,
         "last_message": None if last_message is None else
-        {"seq": last_message.seq, "kind": last_message.kind, "text": last_message.text[:200]},
+        {"seq": last_message.seq, "kind": last_message.kind, "text": last_message.text[:200],
+         "author_id": last_message.author_operator_id},
         "visitor": visitor(visitor_row),
         "rating": rating(rating_row),
     }

@@ -89,6 +89,12 @@ class Settings(BaseSettings):
         256, description="Most messages stored in one group-commit transaction.")
     offline_grace: float = Field(
         30.0, description="Seconds after an operator's last panel tab closes before the operator is set offline.")
+    presence_ttl: float = Field(
+        30.0, description="Seconds a node's record of its open panel tabs lasts unless its heartbeat "
+                          "(every third of this) renews it; a stopped node's tabs then count for nothing.")
+    transfer_timeout: float = Field(
+        60.0, description="Seconds a transfer offer waits for the receiving operator before the "
+                          "conversation goes back to the waiting queue.")
     offer_repeat: float = Field(
         60.0, description="Seconds after which a waiting conversation nobody took is offered (alerted) again.")
     login_max_failures: int = Field(

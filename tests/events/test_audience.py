@@ -77,9 +77,12 @@ def test_typing_directions():
     hub.dispatch(Event(ev.OPERATOR_TYPING, 1, {"is_typing": True, "operator": {"id": 2, "name": "Анна"}},
                        conversation_id=5, visitor_id=11, operator_id=2))
     got = _received(conns)
-    assert set(got) == {"v1", "v1b"}
+    # the visitor's tabs, and the site's operators (who else is typing in a conversation they have open)
+    assert set(got) == {"v1", "v1b", "admin", "op1", "op1away"}
     assert got["v1"][0] == {"type": "operator.typing", "conversation_id": 5, "is_typing": True,
                             "operator": {"name": "Анна"}}
+    assert got["op1"][0] == {"type": "operator.typing", "conversation_id": 5, "is_typing": True,
+                             "operator": {"id": 2, "name": "Анна"}}
 
 
 def test_availability_goes_to_every_visitor_of_that_site():
@@ -140,3 +143,67 @@ async def test_a_hole_pubsub_never_fills_is_read_from_the_database():
     got = _received(conns)
     assert [f["message"]["seq"] for f in got["admin"]] == [2, 3, 4, 5]
     assert [f["message"]["seq"] for f in got["v1"]] == [4, 5]  # the fetched ones were notes
+
+
+# --- team work (issue 12): transfer offers, their notes and who is viewing never reach a visitor ---
+
+NOTE = "VIP: обещали скидку"
+
+
+def _offer_event(to_id: int, from_id: int = 2) -> Event:
+    return Event(ev.TRANSFER_OFFERED, 1, {
+        "to_operator_id": to_id, "from_operator_id": from_id,
+        "transfer": {"id": 7, "conversation_id": 5, "note": NOTE, "from": {"id": from_id}, "to": {"id": to_id}},
+        "conversation": {"id": 5}}, conversation_id=5, visitor_id=11, operator_id=from_id)
+
+
+def test_a_transfer_offer_and_its_note_reach_the_receiver_only():
+    hub, conns = _hub()
+    hub.dispatch(_offer_event(to_id=3))
+    got = _received(conns)
+    assert set(got) == {"op1away"}  # the receiver, even while away; not the sender, not the admin, no visitor
+    assert got["op1away"] == [{"type": "transfer.offered", "conversation": {"id": 5},
+                               "transfer": {"id": 7, "conversation_id": 5, "note": NOTE, "from": {"id": 2},
+                                            "to": {"id": 3}}}]
+
+
+def test_a_transfer_offer_to_an_operator_of_another_site_reaches_nobody():
+    hub, conns = _hub()
+    hub.dispatch(_offer_event(to_id=4))  # op2 works on site 2 only; the event is of site 1
+    assert _received(conns) == {}
+
+
+def test_the_end_of_a_transfer_reaches_its_two_operators_only():
+    hub, conns = _hub()
+    hub.dispatch(Event(ev.TRANSFER_ENDED, 1, {"transfer_id": 7, "result": "accepted", "from_operator_id": 1,
+                                               "to_operator_id": 2}, conversation_id=5, visitor_id=11))
+    got = _received(conns)
+    assert set(got) == {"admin", "op1"}
+    assert got["op1"] == [{"type": "transfer.ended", "transfer_id": 7, "conversation_id": 5, "result": "accepted"}]
+
+
+def test_who_is_viewing_reaches_the_sites_operators_and_never_a_visitor():
+    hub, conns = _hub()
+    hub.dispatch(Event(ev.OPERATOR_VIEWING, 1, {"operator": {"id": 2, "name": "Анна", "photo_url": None},
+                                                 "viewing": True}, conversation_id=5, visitor_id=11, operator_id=2))
+    got = _received(conns)
+    assert set(got) == {"admin", "op1", "op1away"}
+    assert got["admin"] == [{"type": "operator.viewing", "conversation_id": 5, "viewing": True,
+                             "operator": {"id": 2, "name": "Анна", "photo_url": None}}]
+
+
+def test_a_transfer_note_stored_in_the_history_is_a_note_and_never_reaches_a_visitor():
+    hub, conns = _hub()
+    note = {**_message("note"), "text": NOTE, "client_id": "transfer-note:7"}
+    hub.dispatch(Event(ev.MESSAGE_CREATED, 1, {"message": note}, conversation_id=5, visitor_id=11))
+    got = _received(conns)
+    assert set(got) == {"admin", "op1", "op1away"}
+    assert all(NOTE not in json.dumps(frames, ensure_ascii=False) for name, frames in got.items()
+               if name.startswith("v"))
+
+
+def test_no_team_event_has_a_visitor_frame():
+    from frontdesk.events.audience import visitor_frame
+
+    for name in (ev.TRANSFER_OFFERED, ev.TRANSFER_ENDED, ev.OPERATOR_VIEWING):
+        assert visitor_frame(Event(name, 1, {"note": NOTE}, conversation_id=5, visitor_id=11)) is None

@@ -162,7 +162,44 @@ test('the holding message never becomes the preview: the list keeps the visitor\
     text: 'Спасибо за ваше сообщение! Оператор скоро ответит.' })));
   const d = s.convs.get(1).data;
   assert.equal(d.last_seq, 2);
-  assert.deepEqual(d.last_message, { seq: 1, kind: 'visitor', text: 'Есть доставка в Казань?' });
+  assert.deepEqual(d.last_message, { seq: 1, kind: 'visitor', text: 'Есть доставка в Казань?', author_id: null });
   s.onFrame(created(message(1, 3, { kind: 'system', client_id: 'other:1', text: 'x' })));
   assert.equal(s.convs.get(1).data.last_message.seq, 3, 'other system messages are previews as before');
+});
+
+test('team: a transfer offer is kept until it ends; colleagues viewing and typing, never myself', () => {
+  const s = started([conv(1, { assignee: { id: 2, name: 'Борис' } })]);
+  const offers = [];
+  s.addEventListener('transfer-offer', (e) => offers.push(e.detail.transfer.id));
+  s.onFrame({ type: 'transfer.offered', transfer: { id: 7, conversation_id: 1, note: 'VIP', from: { id: 2, name: 'Борис' } },
+    conversation: conv(1, { assignee: { id: 2, name: 'Борис' } }) });
+  assert.deepEqual(offers, [7]);
+  assert.ok(s.transfers.has(7));
+  s.onFrame({ type: 'transfer.ended', transfer_id: 7, conversation_id: 1, result: 'expired' });
+  assert.ok(!s.transfers.has(7));
+
+  const c = s.convs.get(1);
+  s.setActive(1);
+  const sentViews = () => s.conn.sent.filter((f) => f.type === 'conversation.view');
+  assert.deepEqual(sentViews().at(-1), { type: 'conversation.view', conversation_id: 1 });
+  const before = sentViews().length;
+  s.onFrame({ type: 'operator.viewing', conversation_id: 1, viewing: true, operator: { id: 2, name: 'Борис' } });
+  assert.equal(sentViews().length, before + 1);   // a new colleague on my dialog: I answer at once
+  s.onFrame({ type: 'operator.viewing', conversation_id: 1, viewing: true, operator: { id: 2, name: 'Борис' } });
+  assert.equal(sentViews().length, before + 1);   // a known one: no ping-pong
+  s.onFrame({ type: 'operator.viewing', conversation_id: 1, viewing: true, operator: { id: 1, name: 'Анна' } });
+  s.onFrame({ type: 'operator.typing', conversation_id: 1, is_typing: true, operator: { id: 2, name: 'Борис' } });
+  assert.deepEqual(s.viewers(c), [{ operator: { id: 2, name: 'Борис' }, typing: true }]);
+  s.onFrame({ type: 'operator.typing', conversation_id: 1, is_typing: false, operator: { id: 2, name: 'Борис' } });
+  assert.deepEqual(s.viewers(c), [{ operator: { id: 2, name: 'Борис' }, typing: false }]);
+  s.onFrame({ type: 'operator.viewing', conversation_id: 1, viewing: false, operator: { id: 2, name: 'Борис' } });
+  assert.deepEqual(s.viewers(c), []);
+});
+
+test('the list labels only my own replies "Вы": a colleague\'s reply keeps the author', () => {
+  const s = started([conv(1, { assignee: { id: 2, name: 'Борис' } })]);
+  s.onFrame(created(message(1, 1, { kind: 'operator', author: { type: 'operator', id: 2, name: 'Борис' } })));
+  assert.equal(s.convs.get(1).data.last_message.author_id, 2);
+  s.onFrame(created(message(1, 2, { kind: 'operator', author: { type: 'operator', id: 1, name: 'Анна' } })));
+  assert.equal(s.convs.get(1).data.last_message.author_id, 1);
 });

@@ -15,8 +15,10 @@ async def test_take_close_and_a_new_conversation_after_close(server):
     assert (await v.expect("conversation.assigned"))["operator"]["name"] == "Администратор"
     assert (await ows.expect("conversation.assigned"))["operator"]["name"] == "Администратор"
 
-    # the other operator can take it over (transfer by taking); both see it
+    # the other operator can take it over, after a confirmation (force); both see it
     r = other.call("POST", f"/api/v1/conversations/{first}/take")
+    assert r.status_code == 409 and r.json()["error"]["code"] == "held_by_other"
+    r = other.call("POST", f"/api/v1/conversations/{first}/take", json={"force": True})
     assert r.json()["conversation"]["assignee"]["name"] == "Вера"
     assert (await ows.expect("conversation.assigned"))["operator"]["name"] == "Вера"
 
@@ -50,7 +52,9 @@ async def test_take_close_and_a_new_conversation_after_close(server):
     closed = op.call("GET", "/api/v1/conversations", params={"status": "closed"}).json()["conversations"]
     assert [c["id"] for c in closed] == [second]
     history = op.call("GET", f"/api/v1/conversations/{first}/messages").json()["messages"]
-    assert [(m["seq"], m["kind"]) for m in history] == [(1, "visitor"), (2, "note")]
+    # the take-over left a system line for the visitor
+    assert [(m["seq"], m["kind"]) for m in history] == [(1, "visitor"), (2, "system"), (3, "note")]
+    assert history[1]["text"] == "Диалог продолжит оператор Вера."
     for ws in (ows, v):
         await ws.close()
 

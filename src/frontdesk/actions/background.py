@@ -1,8 +1,11 @@
 """Everything that runs by itself, in one place, under one supervisor.
 
 * **presence grace** — an operator whose last panel tab on this node closed is set
-  offline after ``FRONTDESK_OFFLINE_GRACE`` seconds, unless a tab came back or the
+  offline after ``FRONTDESK_OFFLINE_GRACE`` seconds, unless a tab came back (on this or any
+  other node: ``actions.team`` keeps every node's tab counts in the database) or the
   operator set a status explicitly meanwhile;
+* **presence heartbeat** — renews this node's tab counts and drops those of stopped nodes;
+* **transfer expiry** — a transfer offer nobody accepted in time goes back to the queue;
 * **offer repeat** — a conversation nobody took is offered again every
   ``FRONTDESK_OFFER_REPEAT`` seconds; the repeat number is claimed with one
   conditional UPDATE, so with any number of nodes exactly one node publishes it;
@@ -16,7 +19,9 @@ fire-and-forget tasks are kept (``Supervisor.spawn``) so none is collected mid-f
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+import secrets
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -25,7 +30,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import select, update
 
 from frontdesk import events as ev
-from frontdesk.actions import hours, no_reply, operators, queries
+from frontdesk.actions import hours, no_reply, operators, queries, team
 from frontdesk.mail.sender import CLAIM_BATCH, OutboxSender
 from frontdesk.models import Conversation
 
@@ -90,15 +95,44 @@ class Supervisor:
 
 
 class Presence:
-    """Sets an operator offline when its last panel tab on this node has been gone for the grace period."""
+    """Sets an operator offline when its last panel tab on this node has been gone for the grace
+    period and no other node has a tab of it; keeps this node's tab counts in the database."""
 
     def __init__(self, rt: Runtime, supervisor: Supervisor) -> None:
         self.rt = rt
         self.supervisor = supervisor
         self.timers: dict[int, asyncio.TimerHandle] = {}
+        self.node_id = secrets.token_hex(8)
+        self._dirty = False
+        self._flushing: asyncio.Task | None = None
+        self._stopped = False
+
+    def tabs_changed(self) -> None:
+        """A panel tab opened or closed on this node: write the counts (coalesced, in order)."""
+        if self._stopped:
+            return
+        self._dirty = True
+        if self._flushing is None or self._flushing.done():
+            self._flushing = self.supervisor.spawn(self._flush(), "presence-flush")
+
+    async def _flush(self) -> None:
+        while self._dirty:
+            self._dirty = False
+            await team.record_tabs(self.rt, self.node_id, self.rt.operator_tabs())
+
+    async def heartbeat(self) -> None:
+        """Renew this node's rows, then drop the rows of nodes that stopped renewing theirs."""
+        while True:
+            self.tabs_changed()
+            if self._flushing is not None:
+                await asyncio.shield(self._flushing)
+            await team.sweep_stopped_nodes(self.rt)
+            await asyncio.sleep(self.rt.settings.presence_ttl / 3)
 
     def operator_gone(self, operator_id: int) -> None:
         self.cancel(operator_id)
+        if self._stopped:
+            return
         loop = asyncio.get_running_loop()
         self.timers[operator_id] = loop.call_later(
             self.rt.settings.offline_grace,
@@ -115,13 +149,19 @@ class Presence:
 
     async def _expire(self, operator_id: int) -> None:
         self.timers.pop(operator_id, None)
-        if not self.rt.operator_connected(operator_id):
-            await operators.set_status(self.rt, operator_id, "offline")
+        if self.rt.operator_connected(operator_id):
+            return
+        if await team.tabs_elsewhere(self.rt, self.node_id, operator_id):
+            return  # a tab on another node: that node's timer decides when it closes
+        await operators.set_status(self.rt, operator_id, "offline")
 
-    def stop(self) -> None:
+    async def stop(self) -> None:
+        self._stopped = True
         for t in self.timers.values():
             t.cancel()
         self.timers.clear()
+        with contextlib.suppress(Exception):  # the database may be gone; the rows then expire
+            await team.forget_node(self.rt, self.node_id)
 
 
 async def repeat_offers(rt: Runtime, now: datetime) -> int:
@@ -180,23 +220,31 @@ class Background:
         rt.spawn = self.supervisor.spawn
         rt.presence_changed = self.presence.status_set
         rt.operator_gone = self.presence.operator_gone
+        rt.operator_tabs_changed = self.presence.tabs_changed
 
     def start(self) -> None:
         rt, s = self.rt, self.supervisor
         s.run("offer-repeat", self._offer_loop)
         s.run("offline-tick", self._offline_loop)
+        s.run("presence-heartbeat", self.presence.heartbeat)
+        s.run("transfer-expiry", self._transfer_loop)
         if self.sender.enabled:  # without SMTP rows simply stay queued ("waiting_for_configuration")
             s.run("outbox-sender", self._mail_loop)
         del rt
 
     async def stop(self) -> None:
-        self.presence.stop()
         await self.supervisor.stop()
+        await self.presence.stop()
 
     async def _offer_loop(self) -> None:
         while True:
             await asyncio.sleep(min(5.0, self.rt.settings.offer_repeat))
             await repeat_offers(self.rt, self.rt.clock())
+
+    async def _transfer_loop(self) -> None:
+        while True:
+            await asyncio.sleep(min(2.0, self.rt.settings.transfer_timeout / 4))
+            await team.expire_transfers(self.rt, self.rt.clock())
 
     async def _offline_loop(self) -> None:
         watcher = hours.HoursWatcher()

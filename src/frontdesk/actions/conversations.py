@@ -11,12 +11,12 @@ from sqlalchemy.exc import IntegrityError
 from frontdesk import events as ev
 from frontdesk import serialize
 from frontdesk.actions import queries
-from frontdesk.actions.emails import reply_email_hook
+from frontdesk.actions.emails import reply_email_hook, visitor_language
 from frontdesk.actions.errors import ActionError, not_found
 from frontdesk.actions.identity import OperatorRef, VisitorRef
 from frontdesk.actions.validate import check_client_id, check_id, check_page_args, check_text, preview_text
 from frontdesk.actions.writer import PendingMessage
-from frontdesk.models import Conversation, Message
+from frontdesk.models import Conversation, Message, Site, Visitor
 
 if TYPE_CHECKING:
     from frontdesk.runtime import Runtime
@@ -164,18 +164,45 @@ async def send_operator_message(rt: Runtime, operator: OperatorRef, conversation
         sender=f"o{operator.id}", text=text, client_id=client_id, author=operator, in_transaction=hook))
 
 
-async def take_conversation(rt: Runtime, operator: OperatorRef, conversation_id: object) -> dict:
+# The system line the visitor (and every operator) sees when a conversation changes hands.
+HANDOVER_TEXT = {
+    "ru": {"transfer": "Диалог передан оператору {name}.", "take": "Диалог продолжит оператор {name}."},
+    "en": {"transfer": "Your conversation was passed to {name}.", "take": "{name} is taking over the conversation."},
+}
+
+
+async def handover_line(rt: Runtime, conv: Conversation, kind: str, name: str, client_id: str) -> dict:
+    """Store the system line of a hand-over (``kind``: transfer | take) in the visitor's language."""
+    async with rt.sessions() as session:
+        visitor = await session.get(Visitor, conv.visitor_id)
+        site = await session.get(Site, conv.site_id)
+    lang = visitor_language(visitor.language if visitor else None, site) if site else "ru"
+    return await rt.writer.store(PendingMessage(
+        conversation_id=conv.id, site_id=conv.site_id, visitor_id=conv.visitor_id, kind="system", sender="system",
+        text=HANDOVER_TEXT[lang][kind].format(name=name), client_id=client_id))
+
+
+async def take_conversation(rt: Runtime, operator: OperatorRef, conversation_id: object,
+                            force: bool = False) -> dict:
+    """Take a conversation. One that another operator holds is taken only with ``force`` (the panel
+    asks for a confirmation first) and leaves a system line for the visitor and the operators."""
     async with rt.sessions() as session:
         async with session.begin():
             conv = await queries.operator_conversation(session, operator, conversation_id)
             if conv.status != "open":
                 raise ActionError("conversation_closed", "the conversation is closed", 409)
+            held_by = conv.assignee_id if conv.assignee_id != operator.id else None
+            if held_by is not None and not force:
+                raise ActionError("held_by_other", "another operator holds this conversation; "
+                                                   "take it with force after a confirmation", 409)
             changed = conv.assignee_id != operator.id
             conv.assignee_id = operator.id
         full = await queries.load_conversation(session, conv)
     if changed:
         await rt.publish(queries.conversation_event(
             ev.CONVERSATION_ASSIGNED, conv, {"operator": serialize.operator_public(operator)}, operator.id))
+    if held_by is not None:
+        await handover_line(rt, conv, "take", operator.name, f"take:{conv.id}:{conv.last_seq}:{operator.id}")
     return full
 
 

@@ -51,6 +51,13 @@ def check_text(text: object, max_chars: int) -> str:
     return text
 
 
+def check_note(note: object, max_chars: int) -> str:
+    """An optional note (a transfer's note for the receiver): None or blank → "", else a message text."""
+    if note is None or (isinstance(note, str) and not note.strip()):
+        return ""
+    return check_text(note, max_chars)
+
+
 def preview_text(text: str, max_chars: int) -> str:
     """A typing preview: never refused (it is only a preview), cut to ``max_chars`` code points."""
     return text[:max_chars] if well_formed(text) else ""

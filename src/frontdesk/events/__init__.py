@@ -22,6 +22,11 @@ VISITOR_TYPING = "visitor.typing"
 OPERATOR_TYPING = "operator.typing"
 OPERATOR_STATUS_CHANGED = "operator.status_changed"
 SITE_AVAILABILITY = "site.availability"
+# team work (actions/team.py): a transfer offer for one operator, its end (accepted / expired),
+# and who has a conversation open (ephemeral, never stored)
+TRANSFER_OFFERED = "transfer.offered"
+TRANSFER_ENDED = "transfer.ended"
+OPERATOR_VIEWING = "operator.viewing"
 # an operator's sessions, role or sites changed: every node closes that operator's panel sockets
 OPERATOR_ACCESS_CHANGED = "operator.access_changed"
 # a visitor viewed a page (actions.visits): the row of the visitors list, to the site's operators
@@ -33,6 +38,7 @@ ALL = frozenset({
     OPERATOR_TYPING, OPERATOR_STATUS_CHANGED, SITE_AVAILABILITY, OPERATOR_ACCESS_CHANGED,
     CONVERSATION_RATED,
     VISITOR_UPDATED,
+    TRANSFER_OFFERED, TRANSFER_ENDED, OPERATOR_VIEWING,
 })
 
 CHANNEL = "frontdesk.events"

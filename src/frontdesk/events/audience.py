@@ -6,7 +6,10 @@ Rules (tested with exact recipient sets in ``tests/events/test_audience.py``):
   its site's availability) and never an internal note;
 * an operator socket receives events of the sites it works on (admins: all);
 * ``conversation.offered`` goes only to operators whose status is online;
-* ``visitor.typing`` and ``conversation.rated`` go to operators only, ``operator.typing`` to the visitor only.
+* ``visitor.typing`` and ``conversation.rated`` go to operators only; ``operator.typing`` to the visitor and to the
+  operators of the site (who else is typing in a conversation they have open);
+* ``transfer.offered`` goes only to the receiving operator, ``transfer.ended`` only to the two
+  operators of the transfer, ``operator.viewing`` to the operators of the site — never to a visitor.
 """
 from __future__ import annotations
 
@@ -20,7 +23,8 @@ _VISITOR_EVENTS = {
 _OPERATOR_EVENTS = {
     ev.MESSAGE_CREATED, ev.CONVERSATION_CREATED, ev.CONVERSATION_OFFERED, ev.CONVERSATION_ASSIGNED,
     ev.CONVERSATION_CLOSED, ev.CONVERSATION_REOPENED, ev.CONVERSATION_UPDATED,
-    ev.VISITOR_TYPING, ev.OPERATOR_STATUS_CHANGED, ev.CONVERSATION_RATED, ev.VISITOR_UPDATED,
+    ev.VISITOR_TYPING, ev.OPERATOR_STATUS_CHANGED, ev.CONVERSATION_RATED, ev.VISITOR_UPDATED, ev.OPERATOR_TYPING,
+    ev.TRANSFER_OFFERED, ev.TRANSFER_ENDED, ev.OPERATOR_VIEWING,
 }
 
 
@@ -74,6 +78,17 @@ def operator_frame(event: Event) -> dict | None:
         return {"type": event.name, "visitor": p["visitor"]}
     if event.name == ev.OPERATOR_STATUS_CHANGED:
         return {"type": event.name, "operator_id": event.operator_id, "status": p["status"]}
+    if event.name == ev.OPERATOR_TYPING:
+        return {"type": event.name, "conversation_id": event.conversation_id, "is_typing": p["is_typing"],
+                "operator": p["operator"]}
+    if event.name == ev.TRANSFER_OFFERED:
+        return {"type": event.name, "transfer": p["transfer"], "conversation": p["conversation"]}
+    if event.name == ev.TRANSFER_ENDED:
+        return {"type": event.name, "transfer_id": p["transfer_id"], "conversation_id": event.conversation_id,
+                "result": p["result"]}
+    if event.name == ev.OPERATOR_VIEWING:
+        return {"type": event.name, "conversation_id": event.conversation_id, "operator": p["operator"],
+                "viewing": p["viewing"]}
     return {"type": event.name, "conversation_id": event.conversation_id}
 
 
@@ -88,7 +103,15 @@ def operator_receives(event: Event, *, operator_id: int, site_ids: frozenset[int
         return False
     if event.name == ev.CONVERSATION_OFFERED:
         return status == "online"
+    if event.name == ev.TRANSFER_OFFERED:
+        return operator_id == p_get(event, "to_operator_id")
+    if event.name == ev.TRANSFER_ENDED:
+        return operator_id in (p_get(event, "from_operator_id"), p_get(event, "to_operator_id"))
     return True
+
+
+def p_get(event: Event, key: str) -> object:
+    return event.payload.get(key)
 
 
 def message_seq(event: Event) -> tuple[int, int] | None:

@@ -6,6 +6,7 @@ from frontdesk.models.outbox import OutboxEmail, OutboxKind, OutboxStatus
 from frontdesk.models.phrase import Phrase, PhraseHotkey, PhraseUsage, SpellWord
 from frontdesk.models.rating import ConversationRating
 from frontdesk.models.site import Site
+from frontdesk.models.team import OperatorPresence, Transfer, TransferStatus
 from frontdesk.models.visit import OperatorCardFields, PageView, Visit
 from frontdesk.models.visitor import Visitor
 
@@ -15,4 +16,5 @@ __all__ = [
     "OutboxEmail", "OutboxKind", "OutboxStatus", "Phrase", "PhraseUsage", "PhraseHotkey", "SpellWord",
     "ConversationRating",
     "Visit", "PageView", "OperatorCardFields",
+    "OperatorPresence", "Transfer", "TransferStatus",
 ]

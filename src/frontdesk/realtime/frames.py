@@ -122,6 +122,11 @@ class OperatorTyping(_Frame, tag="typing"):
 
 class Take(_Frame, tag="conversation.take"):
     conversation_id: Id
+    force: bool = False  # take a conversation another operator holds (after a confirmation)
+
+
+class View(_Frame, tag="conversation.view"):
+    conversation_id: Id | None = None  # the conversation this tab shows now; null: none
 
 
 class Close(_Frame, tag="conversation.close"):
@@ -138,8 +143,8 @@ class StatusSet(_Frame, tag="status.set"):
 
 VisitorFrame = (VisitorHello | VisitorSend | VisitorTyping | PageView | Sync | Read | Contacts | EndConversation | Rate
                 | Ping | Pong)
-OperatorFrame = (OperatorHello | OperatorSend | OperatorTyping | Take | Close | Reopen | StatusSet | Sync | Read
-                 | Ping | Pong)
+OperatorFrame = (OperatorHello | OperatorSend | OperatorTyping | Take | Close | Reopen | StatusSet | View | Sync
+                 | Read | Ping | Pong)
 
 VISITOR_CLIENT_FRAMES = {c.__struct_config__.tag: c for c in typing.get_args(VisitorFrame)}
 OPERATOR_CLIENT_FRAMES = {c.__struct_config__.tag: c for c in typing.get_args(OperatorFrame)}
@@ -253,5 +258,6 @@ OPERATOR_SERVER_FRAMES = frozenset({
     "welcome", "message.ack", "message.created", "conversation.created", "conversation.offered",
     "conversation.assigned", "conversation.closed", "conversation.reopened", "conversation.updated",
     "visitor.typing", "operator.status_changed", "conversation.rated", "action.result", "sync.result", "reset",
-    "ping", "pong", "error", "visitor.updated",
+    "ping", "pong", "error", "visitor.updated", "operator.typing", "operator.viewing", "transfer.offered",
+    "transfer.ended",
 })

@@ -216,6 +216,7 @@ class Hub:
         self.operators: dict[int, set[OperatorConnection]] = defaultdict(set)
         self._task: asyncio.Task | None = None
         self.on_operator_gone: Callable[[int], None] | None = None  # its last socket here closed
+        self.on_operators_changed: Callable[[], None] | None = None  # a panel tab opened or closed
         self.sequencer = _Sequencer(self._fan_out)
         # set by the app: async (since) -> list[Event] | None (None = too many: resume instead)
         self.catch_up: Callable[[datetime], Awaitable[list[Event] | None]] | None = None
@@ -299,15 +300,23 @@ class Hub:
 
     def add_operator(self, conn: OperatorConnection) -> None:
         self.operators[conn.operator_id].add(conn)
+        if self.on_operators_changed:
+            self.on_operators_changed()
 
     def remove_operator(self, conn: OperatorConnection) -> None:
         conn.state = ConnState.CLOSED
         _discard(self.operators, conn.operator_id, conn)
+        if self.on_operators_changed:
+            self.on_operators_changed()
         if conn.operator_id not in self.operators and self.on_operator_gone:
             self.on_operator_gone(conn.operator_id)
 
     def operator_connected(self, operator_id: int) -> bool:
         return bool(self.operators.get(operator_id))
+
+    def operator_tabs(self) -> dict[int, int]:
+        """Operator id → panel tabs open on this node."""
+        return {op_id: len(conns) for op_id, conns in self.operators.items() if conns}
 
     # --- fan-out --------------------------------------------------------------
     def dispatch(self, event: Event) -> None:

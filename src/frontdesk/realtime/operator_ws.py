@@ -6,7 +6,7 @@ from typing import Any
 from starlette.websockets import WebSocket
 
 from frontdesk import serialize
-from frontdesk.actions import conversations, operators
+from frontdesk.actions import conversations, operators, team
 from frontdesk.actions.errors import ActionError
 from frontdesk.realtime import frames as f
 from frontdesk.realtime import protocol as p
@@ -17,6 +17,7 @@ from frontdesk.web.auth import SESSION_COOKIE, origin_ok
 
 class OperatorSocket(SocketSession):
     decode = staticmethod(f.decode_operator)
+    viewing: int | None = None  # the conversation this tab shows (operator.viewing)
 
     async def run(self) -> None:
         rt, ws = self.rt, self.ws
@@ -40,12 +41,19 @@ class OperatorSocket(SocketSession):
         hub.add_operator(self.conn)  # first register, then read the DB: no conversation falls between
         try:
             open_convs = await conversations.list_for_operator(rt, self.operator)
+            offers = await team.pending_offers(rt, self.operator)
             await self.conn.send_now({"type": "welcome", "operator": serialize.operator_private(self.operator),
-                                      "conversations": open_convs, "heartbeat": rt.settings.ws_ping_interval})
+                                      "conversations": open_convs, "transfers": offers,
+                                      "heartbeat": rt.settings.ws_ping_interval})
             await self.resume(self.operator, f.parse_resume(hello.resume))
             await self.serve()
         finally:
             hub.remove_operator(self.conn)
+            if self.viewing is not None:
+                try:
+                    await team.view_conversation(rt, self.operator, None, self.viewing)
+                except Exception:  # noqa: BLE001 - best effort: the others' panels also forget stale viewers
+                    pass
 
     async def handle(self, frame: Any) -> None:
         rt, op = self.rt, self.operator
@@ -55,11 +63,20 @@ class OperatorSocket(SocketSession):
             self.conn.push({"type": "message.ack", "client_id": frame.client_id, "message": message})
         elif isinstance(frame, f.OperatorTyping):
             await conversations.operator_typing(rt, op, frame.conversation_id, frame.is_typing)
-        elif isinstance(frame, (f.Take, f.Close, f.Reopen)):
-            action = {f.Take: conversations.take_conversation, f.Close: conversations.close_conversation,
-                      f.Reopen: conversations.reopen_conversation}[type(frame)]
+        elif isinstance(frame, f.View):
             try:
-                result = await action(rt, op, frame.conversation_id)
+                self.viewing = await team.view_conversation(rt, op, frame.conversation_id, self.viewing)
+            except ActionError:
+                self.viewing = None
+                raise
+        elif isinstance(frame, (f.Take, f.Close, f.Reopen)):
+            try:
+                if isinstance(frame, f.Take):
+                    result = await conversations.take_conversation(rt, op, frame.conversation_id, frame.force)
+                else:
+                    action = {f.Close: conversations.close_conversation,
+                              f.Reopen: conversations.reopen_conversation}[type(frame)]
+                    result = await action(rt, op, frame.conversation_id)
                 self.conn.push({"type": "action.result", "ref": frame.ref, "ok": True, "conversation": result})
             except ActionError as exc:
                 self.conn.push({"type": "action.result", "ref": frame.ref, "ok": False,

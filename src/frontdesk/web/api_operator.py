@@ -115,9 +115,15 @@ async def reply(conversation_id: str, body: ReplyIn, request: Request,
     return {"message": message}
 
 
+class TakeIn(Strict):
+    force: bool = False  # take a conversation another operator holds (the panel confirms first)
+
+
 @router.post("/conversations/{conversation_id}/take")
-async def take(conversation_id: str, request: Request, op: OperatorRef = Depends(current_operator)) -> dict:
-    return {"conversation": await conversations.take_conversation(request.app.state.rt, op, conversation_id)}
+async def take(conversation_id: str, request: Request, body: TakeIn | None = None,
+               op: OperatorRef = Depends(current_operator)) -> dict:
+    return {"conversation": await conversations.take_conversation(
+        request.app.state.rt, op, conversation_id, force=bool(body and body.force))}
 
 
 @router.post("/conversations/{conversation_id}/close")

@@ -10,6 +10,7 @@ const DETAILS = [
   [/an operator with e-mail .* exists/i, 'err.detail.emailTaken'],
   [/only a failed e-mail can be retried/i, 'err.detail.retryOnlyFailed'],
   [/another open conversation/i, 'err.detail.visitorBusy'],
+  [/choose an active colleague/i, 'err.detail.transferTarget'],
   [/unknown time zone '([^']*)'/i, 'err.detail.timezone', (m) => ({ tz: m[1] })],
   [/password must be/i, 'err.detail.password'],
   [/valid e-mail address/i, 'err.detail.email'],
@@ -26,7 +27,7 @@ export const ERROR_CODES = [
   'bad_request', 'unauthorized', 'invalid_credentials', 'csrf_failed', 'forbidden', 'not_found',
   'method_not_allowed', 'conflict', 'conversation_closed', 'too_large', 'unsupported_media_type',
   'invalid_input', 'invalid_email', 'invalid_phone', 'invalid_name', 'invalid_frame', 'invalid_text', 'empty_text',
-  'text_too_long', 'wrong_password', 'rate_limited', 'internal',
+  'text_too_long', 'wrong_password', 'rate_limited', 'internal', 'held_by_other', 'transfer_ended',
 ];
 
 /** An ApiError (or an `error` frame: {code, message}) in the operator's language. */

@@ -18,6 +18,9 @@ const TYPING_STALE_MS = 30_000;   // a visitor who closed the tab mid-word stops
 const RESUME_MAX = 200;           // the server reads at most 200 resume entries
 const RETRY_INTERNAL_MS = 2_000;
 const EMAIL_BUSY = new Set(['queued', 'retrying', 'sending']);   // states that will still change
+const VIEW_REPEAT_MS = 15_000;     // "I still have this dialog open", for colleagues' panels
+const VIEWER_STALE_MS = 45_000;    // a colleague not heard from for this long has closed it
+const COLLEAGUE_TYPING_MS = 6_000; // a colleague's "typing" without a repeat goes stale
 
 export class Store extends EventTarget {
   constructor(me) {
@@ -34,6 +37,13 @@ export class Store extends EventTarget {
     this._syncRefs = 0;
     // conversation id → {list: OUTBOX_EMAIL[], smtp_configured, smtp_problem, at, loading, error}
     this.emails = new Map();
+    this.transfers = new Map();   // transfer id → TRANSFER offered to me (still pending)
+    this.viewing = null;          // the conversation id this tab announced with conversation.view
+    const timer = setInterval(() => {
+      if (this.viewing != null && Date.now() - (this._viewSentAt || 0) >= VIEW_REPEAT_MS) this._sendView();
+      this._expireViewers();
+    }, VIEW_REPEAT_MS / 3);
+    timer.unref?.();   // node --test (the store's unit tests) must be able to exit
   }
 
   emit(what, detail = {}) { this.dispatchEvent(new CustomEvent(what, { detail })); }
@@ -48,6 +58,7 @@ export class Store extends EventTarget {
         id: data.id, data, messages: new Map(), loaded: false, loading: null, loadError: null,
         knownSeq: data.last_seq || 0, unread: 0, typingText: '', typingAt: 0,
         draft: loadDraft(this.me.id, data.id), mode: 'operator',
+        viewers: new Map(),   // operator id → {operator, at, typingAt} (colleagues with it open)
       };
       this.convs.set(data.id, conv);
     } else {
@@ -86,7 +97,8 @@ export class Store extends EventTarget {
     conv.knownSeq = Math.max(conv.knownSeq, m.seq);
     if (m.seq >= (conv.data.last_seq || 0)) {
       // the automatic holding message is not the preview: the list keeps the visitor's question
-      const preview = isHolding(m) ? conv.data.last_message : { seq: m.seq, kind: m.kind, text: m.text };
+      const preview = isHolding(m) ? conv.data.last_message
+        : { seq: m.seq, kind: m.kind, text: m.text, author_id: m.author?.id ?? null };
       conv.data = { ...conv.data, last_seq: m.seq, last_message_at: m.created_at, last_message: preview };
     }
     if (m.client_id && this.outbox.get(m.client_id)?.conversation_id === conv.id) this.outbox.delete(m.client_id);
@@ -139,6 +151,7 @@ export class Store extends EventTarget {
 
   setActive(id) {
     this.activeId = id;
+    if (this.viewing !== id) { this.viewing = id; this._viewSentAt = 0; this._sendView(); }
     const conv = id == null ? null : this.convs.get(id);
     if (conv) {
       conv.unread = 0;
@@ -240,10 +253,53 @@ export class Store extends EventTarget {
     this.conn?.send({ type: 'typing', conversation_id: conv.id, is_typing: isTyping });
   }
 
-  async act(conv, action) {
-    const { conversation } = await api('POST', `/conversations/${conv.id}/${action}`);
+  async act(conv, action, body) {
+    const { conversation } = await api('POST', `/conversations/${conv.id}/${action}`, body);
     this._conv(conversation);
     this.changed({ list: true, conv: conv.id });
+  }
+
+  // --- team: transfer, who is viewing ----------------------------------------------------
+
+  async transferTargets(conv) {
+    return (await api('GET', `/conversations/${conv.id}/transfer-targets`)).operators;
+  }
+
+  async transfer(conv, toOperatorId, note) {
+    return (await api('POST', `/conversations/${conv.id}/transfer`, { to_operator_id: toOperatorId, note })).transfer;
+  }
+
+  async acceptTransfer(transferId) {
+    const { conversation } = await api('POST', `/transfers/${transferId}/accept`);
+    this.transfers.delete(transferId);
+    const conv = this._conv(conversation);
+    this.changed({ list: true, conv: conv.id });
+    return conv;
+  }
+
+  _sendView() {
+    this.conn?.send({ type: 'conversation.view', conversation_id: this.viewing });
+    this._viewSentAt = Date.now();
+  }
+
+  /** Colleagues who have this conversation open now: [{operator, typing}], by name. */
+  viewers(conv) {
+    const now = Date.now();
+    return [...conv.viewers.values()].filter((v) => now - v.at < VIEWER_STALE_MS)
+      .map((v) => ({ operator: v.operator, typing: now - v.typingAt < COLLEAGUE_TYPING_MS }))
+      .sort((a, b) => a.operator.name.localeCompare(b.operator.name));
+  }
+
+  _expireViewers() {
+    const now = Date.now();
+    for (const conv of this.convs.values()) {
+      let changed = false;
+      for (const [id, v] of conv.viewers) {
+        if (now - v.at >= VIEWER_STALE_MS) { conv.viewers.delete(id); changed = true; }
+        else if (v.typingAt && now - v.typingAt >= COLLEAGUE_TYPING_MS) { v.typingAt = 0; changed = true; }
+      }
+      if (changed) this.changed({ viewers: conv.id });
+    }
   }
 
   async setStatus(status) {
@@ -327,10 +383,21 @@ const FRAME_HANDLERS = {
       if (conv.data.status === 'open' && !open.has(conv.id)) conv.data = { ...conv.data, status: 'closed' };
     }
     this.welcomed = true;
+    // transfer offers still waiting for me (made while this tab was away, or before a reload)
+    const waiting = new Set((frame.transfers || []).map((item) => item.transfer.id));
+    for (const id of [...this.transfers.keys()]) {
+      if (!waiting.has(id)) { this.transfers.delete(id); this.emit('transfer-ended', { transfer_id: id, result: 'gone' }); }
+    }
+    for (const item of frame.transfers || []) {
+      if (this.transfers.has(item.transfer.id)) continue;
+      this.transfers.set(item.transfer.id, item.transfer);
+      this.emit('transfer-offer', { conv: this._conv(item.conversation), transfer: item.transfer });
+    }
     // replies written while offline (or never acked) go out again, same client_id
     for (const item of this.outbox.values()) if (!item.failed) this._transmit(item);
     const active = this.activeId != null ? this.convs.get(this.activeId) : null;
     if (active && !active.loaded && !active.loading) this.load(active);
+    if (this.viewing != null) this._sendView();   // a new socket: tell colleagues again
     this.changed({ list: true, status: true, active: true, welcome: true });
   },
 
@@ -423,6 +490,42 @@ const FRAME_HANDLERS = {
     conv.typingText = typeof frame.text === 'string' ? frame.text : '';
     conv.typingAt = Date.now();
     this.changed({ typing: conv.id });
+  },
+
+  'transfer.offered'(frame) {
+    const conv = this._conv(frame.conversation);
+    this.transfers.set(frame.transfer.id, frame.transfer);
+    this.changed({ list: true, conv: conv.id });
+    this.emit('transfer-offer', { conv, transfer: frame.transfer });
+  },
+
+  'transfer.ended'(frame) {
+    this.transfers.delete(frame.transfer_id);
+    this.emit('transfer-ended', frame);
+  },
+
+  'operator.viewing'(frame) {
+    const conv = this.convs.get(frame.conversation_id);
+    if (!conv || frame.operator.id === this.me.id) return;
+    const known = conv.viewers.has(frame.operator.id);
+    if (frame.viewing) {
+      conv.viewers.set(frame.operator.id, { operator: frame.operator, at: Date.now(), typingAt: known ? conv.viewers.get(frame.operator.id).typingAt : 0 });
+      // a colleague just opened the dialog I am looking at: let them see me at once (not in 15 s)
+      if (!known && this.viewing === conv.id) this._sendView();
+    } else {
+      conv.viewers.delete(frame.operator.id);
+    }
+    this.changed({ viewers: conv.id });
+  },
+
+  'operator.typing'(frame) {
+    const conv = this.convs.get(frame.conversation_id);
+    if (!conv || !frame.operator || frame.operator.id === this.me.id) return;
+    const v = conv.viewers.get(frame.operator.id) || { operator: frame.operator, at: Date.now(), typingAt: 0 };
+    v.typingAt = frame.is_typing ? Date.now() : 0;
+    v.at = Date.now();
+    conv.viewers.set(frame.operator.id, v);
+    this.changed({ viewers: conv.id });
   },
 
   'operator.status_changed'(frame) {

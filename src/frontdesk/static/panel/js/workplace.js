@@ -29,6 +29,9 @@ export class Workplace {
     this.maxChars = maxChars;
     this.tab = localStorage.getItem('fd.tab') || 'all';
     this.offers = new Map();        // conversation id → toast element
+    this.transferOffers = new Map(); // transfer id → offer card
+    this.sentTransfers = new Map();  // transfer id → receiver's name (offers this tab made)
+    this.overlay = null;             // the transfer dialog or a confirmation
     this.typingState = { convId: null, sentAt: 0, timer: null };
     this.renderedSeqs = { convId: null, last: 0, count: 0 };
     this.showInfo = false;
@@ -37,6 +40,8 @@ export class Workplace {
     store.addEventListener('offer', (e) => this._offer(e.detail.conv, e.detail.repeat));
     store.addEventListener('assigned', (e) => this._dropOfferIfTaken(e.detail.conv));
     store.addEventListener('incoming', (e) => this._incoming(e.detail));
+    store.addEventListener('transfer-offer', (e) => this._transferOffer(e.detail.conv, e.detail.transfer));
+    store.addEventListener('transfer-ended', (e) => this._transferEnded(e.detail));
     store.addEventListener('server-error', (e) => {
       if (e.detail.code !== 'not_found') toast(explain(e.detail), 'error');
     });
@@ -116,6 +121,7 @@ export class Workplace {
       if (parts.messages === activeId) this._renderMessages();
     }
     if (parts.emails != null && parts.emails === activeId) this._renderMail();
+    if (parts.viewers != null && parts.viewers === activeId) this._renderViewers();
     if (parts.typing != null) {
       if (parts.typing === activeId) this._renderTyping();
       this._renderList();
@@ -173,7 +179,8 @@ export class Workplace {
     let preview = '';
     if (typing) preview = h('span', { class: 'conv__typing' }, t('list.typing'));
     else if (d.last_message) {
-      const prefix = d.last_message.kind === 'operator' ? t('list.you') : d.last_message.kind === 'note' ? t('list.note') : '';
+      const prefix = d.last_message.kind === 'operator' ? this._authorPrefix(d)
+        : d.last_message.kind === 'note' ? t('list.note') : '';
       preview = prefix + d.last_message.text.replace(/\s+/g, ' ').slice(0, 120);
     }
     const right = waiting
@@ -195,6 +202,15 @@ export class Workplace {
       h('span', { class: 'conv__preview' }, preview),
       h('span', { class: 'conv__meta' }, [d.site_name, owner].filter(Boolean).join(' · '))),
     conv.unread ? h('span', { class: 'badge', testid: 'unread-count', title: t('list.unread', { n: conv.unread }) }, String(conv.unread)) : null);
+  }
+
+  /** "Вы: " only for my own replies; a colleague's reply is labelled with their name. */
+  _authorPrefix(d) {
+    const me = this.store.me.id, author = d.last_message.author_id;
+    if (author === me) return t('list.you');
+    if (author != null && d.assignee?.id === author) return t('list.operator', { name: d.assignee.name });
+    if (author == null && (!d.assignee || d.assignee.id === me)) return t('list.you');   // author unknown: as before
+    return t('list.colleague');
   }
 
   _updateCounts() {
@@ -258,8 +274,11 @@ export class Workplace {
   }
 
   async take(conv) {
+    const holder = conv.data.status === 'open' && conv.data.assignee && conv.data.assignee.id !== this.store.me.id
+      ? conv.data.assignee : null;
+    if (holder && !await this._confirm(t('take.confirmTitle'), t('take.confirmText', { name: holder.name }), t('take.confirm'))) return;
     try {
-      await this.store.act(conv, 'take');
+      await this.store.act(conv, 'take', holder ? { force: true } : undefined);
       this._dropOffer(conv.id);
       this.open(conv.id);
     } catch (err) {
@@ -307,6 +326,7 @@ export class Workplace {
       buttons.push(h('button', { type: 'button', class: 'btn btn--primary', testid: 'conversation-take', onclick: () => this.take(conv) }, t('dialog.take')));
     }
     if (d.status === 'open') {
+      buttons.push(h('button', { type: 'button', class: 'btn', testid: 'conversation-transfer', onclick: () => this._openTransfer(conv) }, t('transfer.button')));
       buttons.push(h('button', { type: 'button', class: 'btn', testid: 'conversation-close', onclick: () => this._act(conv, 'close') }, t('dialog.close')));
     } else {
       buttons.push(h('button', { type: 'button', class: 'btn', testid: 'conversation-reopen', onclick: () => this._act(conv, 'reopen') }, t('dialog.reopen')));
@@ -318,10 +338,149 @@ export class Workplace {
           h('div', { class: 'dialog-head__name', testid: 'dialog-title' }, visitorName(conv)), d.is_offline ? offlineBadge() : null),
         h('div', { class: `dialog-head__state dialog-head__state--${d.status === 'open' ? (s.isWaiting(conv) ? 'waiting' : 'open') : 'closed'}`, testid: 'dialog-state' },
           state, d.site_name ? ` · ${d.site_name}` : '', d.status !== 'open' && d.rating ? ' · ' : null,
-          d.status !== 'open' ? ratingBadge(d.rating) : null)),
+          d.status !== 'open' ? ratingBadge(d.rating) : null),
+        this.viewersLine = h('div', { class: 'dialog-head__viewers', testid: 'conversation-viewers', hidden: true, 'aria-live': 'polite' })),
       h('div', { class: 'dialog-head__actions' }, ...buttons,
         h('button', { type: 'button', class: 'btn btn--ghost dialog-head__info', testid: 'dialog-info', 'aria-label': t('dialog.info'), title: t('dialog.info'),
           'aria-pressed': String(this.showInfo), onclick: () => this._showInfo(!this.showInfo) }, icon('info'))));
+    this._renderViewers();
+  }
+
+  /** Colleagues who have this dialog open too, and whether they are typing. */
+  _renderViewers() {
+    const conv = this._active();
+    const line = this.viewersLine;
+    if (!line) return;
+    const viewers = conv ? this.store.viewers(conv) : [];
+    line.hidden = !viewers.length;
+    clear(line);
+    if (!viewers.length) return;
+    line.append(t('viewers.label'), ...viewers.flatMap((v, i) => [
+      ...(i ? [', '] : []),
+      h('span', { class: `viewer${v.typing ? ' viewer--typing' : ''}`, dataset: { operatorId: v.operator.id } },
+        v.operator.name, v.typing ? h('span', { class: 'viewer__typing' }, ` ${t('viewers.typing')}`) : null),
+    ]));
+  }
+
+  // --- transfer ---------------------------------------------------------------------------
+
+  async _openTransfer(conv) {
+    this._closeOverlay();
+    let targets;
+    try {
+      targets = await this.store.transferTargets(conv);
+    } catch (err) {
+      toast(explain(err), 'error');
+      return;
+    }
+    let chosen = null;
+    const status = h('p', { class: 'form-status', role: 'status' });
+    const note = h('textarea', { class: 'transfer__note', testid: 'transfer-note', rows: 3, maxlength: this.maxChars,
+      placeholder: t('transfer.notePlaceholder'), 'aria-label': t('transfer.note') });
+    const submit = h('button', { type: 'button', class: 'btn btn--primary', testid: 'transfer-submit', disabled: !targets.length },
+      t('transfer.submit'));
+    const rows = targets.map((op) => h('button', {
+      type: 'button', class: 'transfer__target', testid: 'transfer-target', role: 'radio', 'aria-checked': 'false',
+      dataset: { target: op.id }, onclick: (e) => {
+        chosen = op;
+        for (const b of list.querySelectorAll('.transfer__target')) b.setAttribute('aria-checked', String(b === e.currentTarget));
+        status.textContent = '';
+      },
+    }, avatar(op), h('span', { class: 'transfer__name' }, op.name),
+    h('span', { class: `transfer__status transfer__status--${op.status}` }, h('span', { class: `dot dot--${op.status}`, 'aria-hidden': 'true' }), t(`status.${op.status}.short`))));
+    const list = h('div', { class: 'transfer__targets', role: 'radiogroup', 'aria-label': t('transfer.to') },
+      ...(rows.length ? rows : [h('p', { class: 'muted' }, t('transfer.none'))]));
+    submit.addEventListener('click', async () => {
+      if (!chosen) { status.textContent = t('transfer.pick'); return; }
+      submit.disabled = true;
+      try {
+        const transfer = await this.store.transfer(conv, chosen.id, note.value);
+        this.sentTransfers.set(transfer.id, chosen.name);
+        this._closeOverlay();
+        toast(t('transfer.sent', { name: chosen.name }));
+      } catch (err) {
+        submit.disabled = false;
+        status.textContent = explain(err);
+        status.classList.add('form-status--error');
+      }
+    });
+    const box = h('div', { class: 'overlay__box transfer', role: 'dialog', 'aria-modal': 'true', 'aria-label': t('transfer.title') },
+      h('h2', {}, t('transfer.title'), h('span', { class: 'transfer__who' }, ` · ${visitorName(conv)}`)),
+      h('div', { class: 'transfer__label' }, t('transfer.to')), list,
+      h('label', { class: 'transfer__label' }, t('transfer.note'), note), status,
+      h('div', { class: 'overlay__actions' },
+        h('button', { type: 'button', class: 'btn btn--ghost', onclick: () => this._closeOverlay() }, t('transfer.cancel')), submit));
+    this._showOverlay(box, 'transfer-dialog');
+    (list.querySelector('.transfer__target') || note).focus();
+  }
+
+  _transferOffer(conv, transfer) {
+    this.alerts.play('chat');
+    const from = transfer.from?.name || '';
+    this.alerts.notify(t('transfer.offerTitle', { name: from }), transfer.note || visitorName(conv), `transfer-${transfer.id}`, () => this.open(conv.id));
+    this.transferOffers.get(transfer.id)?.remove();
+    const accept = h('button', { type: 'button', class: 'btn btn--primary', testid: 'transfer-accept', onclick: async () => {
+      accept.disabled = true;
+      try {
+        const accepted = await this.store.acceptTransfer(transfer.id);
+        this._dropTransferOffer(transfer.id);
+        this.open(accepted.id);
+      } catch (err) {
+        this._dropTransferOffer(transfer.id);
+        toast(err.code === 'transfer_ended' ? t('transfer.gone') : explain(err), 'error');
+      }
+    } }, t('transfer.accept'));
+    const el = h('div', { class: 'offer offer--transfer', testid: 'transfer-offer', role: 'alert', dataset: { transferId: transfer.id, conversationId: conv.id } },
+      h('div', { class: 'offer__title' }, t('transfer.offerTitle', { name: from })),
+      h('div', { class: 'offer__who' }, visitorName(conv), conv.data.site_name ? ` · ${conv.data.site_name}` : ''),
+      transfer.note ? h('div', { class: 'offer__note', testid: 'transfer-offer-note' }, transfer.note) : null,
+      h('div', { class: 'offer__actions' }, accept,
+        h('button', { type: 'button', class: 'btn', onclick: () => this.open(conv.id) }, t('offer.open')),
+        h('button', { type: 'button', class: 'btn btn--ghost', 'aria-label': t('offer.dismiss'), onclick: () => this._dropTransferOffer(transfer.id) }, icon('close', 16))));
+    this.transferOffers.set(transfer.id, el);
+    this.offerHost.prepend(el);
+  }
+
+  _dropTransferOffer(id) {
+    this.transferOffers.get(id)?.remove();
+    this.transferOffers.delete(id);
+  }
+
+  _transferEnded(frame) {
+    this._dropTransferOffer(frame.transfer_id);
+    const name = this.sentTransfers.get(frame.transfer_id);
+    if (name == null) return;
+    this.sentTransfers.delete(frame.transfer_id);
+    if (frame.result === 'accepted') toast(t('transfer.accepted', { name }));
+    else if (frame.result === 'expired') toast(t('transfer.expired'), 'error');
+  }
+
+  // --- overlays -----------------------------------------------------------------------------
+
+  _showOverlay(box, testid) {
+    this._closeOverlay();
+    this.overlay = h('div', { class: 'overlay', testid, onclick: (e) => { if (e.target === this.overlay) this._closeOverlay(); } }, box);
+    document.body.append(this.overlay);
+  }
+
+  _closeOverlay() {
+    this.overlay?.remove();
+    this.overlay = null;
+    if (this._confirmDone) { this._confirmDone(false); this._confirmDone = null; }
+  }
+
+  /** A confirmation in the panel (not the browser's confirm()): resolves true when confirmed. */
+  _confirm(title, text, okLabel) {
+    return new Promise((resolve) => {
+      const ok = h('button', { type: 'button', class: 'btn btn--primary', testid: 'confirm-ok', onclick: () => { this._confirmDone = null; this._closeOverlay(); resolve(true); } }, okLabel);
+      const box = h('div', { class: 'overlay__box', role: 'alertdialog', 'aria-modal': 'true', 'aria-label': title },
+        h('h2', {}, title), h('p', {}, text),
+        h('div', { class: 'overlay__actions' },
+          h('button', { type: 'button', class: 'btn btn--ghost', testid: 'confirm-cancel', onclick: () => this._closeOverlay() }, t('transfer.cancel')), ok));
+      this._showOverlay(box, 'confirm-dialog');
+      this._confirmDone = resolve;
+      ok.focus();
+    });
   }
 
   /** Narrow screens: the visitor card over the dialog (a drawer; on a phone a screen of its own). */
@@ -701,6 +860,7 @@ export class Workplace {
     if (this.root.hidden) return;
     const editable = e.target instanceof HTMLElement && (e.target.isContentEditable || /^(INPUT|TEXTAREA|SELECT)$/.test(e.target.tagName));
     if (e.key === 'Escape') {
+      if (this.overlay) { this._closeOverlay(); e.preventDefault(); return; }
       if (this.helpOverlay) { this.toggleHelp(false); e.preventDefault(); return; }
       if (this.offers.size) { for (const id of [...this.offers.keys()]) this._dropOffer(id); e.preventDefault(); return; }
       if (this.showInfo && !editable) { this._showInfo(false); e.preventDefault(); return; }
@@ -756,6 +916,11 @@ export class Workplace {
     document.body.append(this.helpOverlay);
     closeBtn.focus();
   }
+}
+
+function avatar(op) {
+  return h('span', { class: 'avatar avatar--small', 'aria-hidden': 'true' },
+    op.photo_url ? h('img', { src: op.photo_url, alt: '' }) : (op.name || '?').slice(0, 1).toUpperCase());
 }
 
 function offlineBadge() {
