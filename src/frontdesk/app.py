@@ -101,7 +101,7 @@ def build_app(settings: Settings | None = None) -> FastAPI:
     # the widget's code and the API's JSON shrink 3-5× (widget.js ≈ 12 KB → 5 KB)
     app.add_middleware(GZipMiddleware, minimum_size=1024)
 
-    @app.get("/healthz", tags=["ops"])
+    @app.get("/healthz", tags=["ops"], responses={503: {"description": "the database does not answer"}})
     async def healthz(request: Request) -> JSONResponse:
         ok = await health.database_ok(request.app.state.rt)
         return JSONResponse({"status": "ok" if ok else "unavailable"}, status_code=200 if ok else 503)

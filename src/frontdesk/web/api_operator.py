@@ -10,8 +10,9 @@ from frontdesk.actions.errors import ActionError
 from frontdesk.actions.identity import OperatorRef
 from frontdesk.web.auth import CSRF_COOKIE, SESSION_COOKIE, current_operator, current_session
 from frontdesk.web.common import client_ip, public_base, site_out
+from frontdesk.web.errors import API_ERRORS
 
-router = APIRouter(prefix="/api/v1", tags=["operator"])
+router = APIRouter(prefix="/api/v1", tags=["operator"], responses=API_ERRORS)
 
 
 class Strict(BaseModel):
@@ -24,7 +25,7 @@ class LoginIn(Strict):
 
 
 class ProfileIn(Strict):
-    name: str | None = Field(None, max_length=100)
+    name: str | None = Field(None, min_length=1, max_length=100)
     language: str | None = Field(None, pattern="^(ru|en)$")
 
 
@@ -33,7 +34,7 @@ class StatusIn(Strict):
 
 
 class ReplyIn(Strict):
-    client_id: str = Field(min_length=1, max_length=64)
+    client_id: str = Field(pattern="^[A-Za-z0-9_.:-]{1,64}$")
     text: str = Field(max_length=100_000)
     kind: str = Field("operator", pattern="^(operator|note)$")
 

@@ -6,9 +6,10 @@ from fastapi import APIRouter, Request
 from frontdesk.actions import contacts, conversations, offline_form, visitors
 from frontdesk.actions.errors import ActionError, not_found
 from frontdesk.actions.identity import SiteRef
-from frontdesk.web.common import bearer, client_ip, json_object, public_base
+from frontdesk.web.common import CONTACTS_BODY, OFFLINE_BODY, bearer, client_ip, json_object, public_base
+from frontdesk.web.errors import API_ERRORS
 
-router = APIRouter(prefix="/api/v1/widget", tags=["widget"])
+router = APIRouter(prefix="/api/v1/widget", tags=["widget"], responses=API_ERRORS)
 
 
 async def _site(request: Request, site_key: str | None) -> SiteRef:
@@ -36,7 +37,7 @@ async def visitor_history(conversation_id: str, request: Request, site: str | No
     return await conversations.visitor_messages(rt, visitor, conversation_id, after_seq, limit)
 
 
-@router.post("/offline", status_code=201)
+@router.post("/offline", status_code=201, openapi_extra=OFFLINE_BODY)
 async def offline_message(request: Request, site: str | None = None) -> dict:
     """The offline form. Body ``{name, email, message, client_id?, page?: {url, title}, lang?}``;
     optional ``Authorization: Bearer <visitor token>`` attaches it to that visitor."""
@@ -61,7 +62,7 @@ async def offline_message(request: Request, site: str | None = None) -> dict:
     return result
 
 
-@router.post("/contacts")
+@router.post("/contacts", openapi_extra=CONTACTS_BODY)
 async def visitor_contacts(request: Request, site: str | None = None) -> dict:
     """The visitor leaves contacts: ``{email?, phone?, name?}`` (at least e-mail or phone); Bearer token required."""
     rt = request.app.state.rt
