@@ -54,7 +54,7 @@ class OperatorPatch(Strict):
 
 
 class PasswordChangeIn(Strict):
-    current_password: str = Field(min_length=8, max_length=256)
+    current_password: str = Field(max_length=256)
     new_password: str = Field(min_length=8, max_length=256)
 
 
