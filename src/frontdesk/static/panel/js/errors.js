@@ -26,7 +26,7 @@ export const ERROR_CODES = [
   'bad_request', 'unauthorized', 'invalid_credentials', 'csrf_failed', 'forbidden', 'not_found',
   'method_not_allowed', 'conflict', 'conversation_closed', 'too_large', 'unsupported_media_type',
   'invalid_input', 'invalid_email', 'invalid_phone', 'invalid_name', 'invalid_frame', 'empty_text',
-  'text_too_long', 'wrong_password', 'rate_limited', 'internal',
+  'text_too_long', 'wrong_password', 'weak_password', 'rate_limited', 'internal',
 ];
 
 /** An ApiError (or an `error` frame: {code, message}) in the operator's language. */
