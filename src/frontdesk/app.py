@@ -71,6 +71,14 @@ def build_app(settings: Settings | None = None) -> FastAPI:
             from frontdesk.demo import ensure_demo
 
             app.state.demo_site_key = (await ensure_demo(rt))["site_key"]
+        else:
+            from frontdesk.demo import disable_demo_accounts
+
+            disabled = await disable_demo_accounts(rt)
+            if disabled:
+                log.warning("started without --demo: the demo accounts %s are deactivated (their passwords are in "
+                            "demo.json); create your own with `frontdesk create-operator --admin`, or start with "
+                            "--demo to use them again", ", ".join(disabled))
         # Startup objects (modules, mappers, caches) leave the collector's generations, and
         # young collections run less often: full collections walked ~530 objects per open
         # socket and paused the loop ≈0.2 s at 500 sockets (bench/README.md, "Core relay").

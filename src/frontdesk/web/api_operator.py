@@ -8,8 +8,8 @@ from frontdesk import serialize
 from frontdesk.actions import conversations, operators, sites
 from frontdesk.actions.errors import ActionError
 from frontdesk.actions.identity import OperatorRef
-from frontdesk.web.auth import CSRF_COOKIE, SESSION_COOKIE, current_operator, current_session
-from frontdesk.web.common import client_ip, public_base, site_out
+from frontdesk.web.auth import CSRF_COOKIE, SESSION_COOKIE, current_operator, current_session, set_session_cookies
+from frontdesk.web.common import client_ip, site_out
 from frontdesk.web.errors import API_ERRORS
 
 router = APIRouter(prefix="/api/v1", tags=["operator"], responses=API_ERRORS)
@@ -52,13 +52,7 @@ async def login(body: LoginIn, request: Request, response: Response) -> dict:
         raise ActionError("invalid_credentials", "wrong e-mail or password", 401)
     limiter.succeeded(ip, email)
     op, token, csrf = found
-    secure = public_base(request).startswith("https")
-    max_age = rt.settings.session_days * 86400
-    response.set_cookie(SESSION_COOKIE, token, max_age=max_age, httponly=True, samesite="lax",
-                        secure=secure, path="/")
-    # readable by the panel's script, echoed back in X-CSRF-Token (double submit)
-    response.set_cookie(CSRF_COOKIE, csrf, max_age=max_age, httponly=False, samesite="strict",
-                        secure=secure, path="/")
+    set_session_cookies(request, response, token, csrf)
     return {"operator": serialize.operator_private(op), "csrf_token": csrf}
 
 
