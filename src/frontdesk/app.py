@@ -24,7 +24,7 @@ from frontdesk.realtime.visitor_ws import visitor_socket
 from frontdesk.runtime import Runtime
 from frontdesk.settings import Settings
 from frontdesk.web import api_admin, api_offline, api_operator, api_widget, errors, pages
-from frontdesk.web.limits import LoginLimiter, OfflineLimiter
+from frontdesk.web.limits import LoginLimiter, OfflineLimiter, SlidingWindow
 from frontdesk.web.middleware import BodyLimit, SecurityHeaders, WidgetCors
 from frontdesk.web.pages import STATIC
 
@@ -67,6 +67,7 @@ def build_app(settings: Settings | None = None) -> FastAPI:
         app.state.rt, app.state.hub = rt, hub
         app.state.login_limiter = LoginLimiter(settings.login_max_failures)
         app.state.offline_limiter = OfflineLimiter()
+        app.state.config_limiter = SlidingWindow(60.0)
         if settings.demo:
             from frontdesk.demo import ensure_demo
 
@@ -99,7 +100,7 @@ def build_app(settings: Settings | None = None) -> FastAPI:
             await engine.dispose()
 
     app = FastAPI(title="frontdesk", version=_version(), lifespan=lifespan,
-                  openapi_url="/api/openapi.json", docs_url="/api/docs", redoc_url=None)
+                  openapi_url="/api/openapi.json", docs_url=None, redoc_url=None)  # no CDN page
     app.state.settings = settings
     errors.install(app)
     app.add_middleware(WidgetCors)

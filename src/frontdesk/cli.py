@@ -88,6 +88,10 @@ def cmd_create_site(args: argparse.Namespace) -> int:
     print(f"site created; embed it with:\n"
           f'<script src="{base}/widget.js" data-site="{key}" async></script>')
     print(key)
+    if not args.origin:
+        print("frontdesk: WARNING: no --origin given: this site's widget works on ANY web site, and anyone can "
+              "chat in its name. Add your site's addresses (--origin https://your.site) or set them in the panel "
+              "(Sites).", file=sys.stderr)
     return 0
 
 

@@ -109,3 +109,71 @@ def test_forwarded_addresses_only_from_configured_proxies(tmp_path):
         assert guesses(server) == [401] * 8  # eight clients behind our proxy
     finally:
         server.stop()
+
+
+def test_caps_per_address_config_cache_and_photo_streaming(tmp_path):
+    import asyncio
+
+    import websockets
+
+    from tests.support import admin, visitor_ws
+
+    server = ServerProcess(tmp_path / "data", env={"FRONTDESK_VISITOR_SOCKETS_PER_ADDRESS": "3",
+                                                    "FRONTDESK_NEW_VISITORS_PER_ADDRESS": "5",
+                                                    "FRONTDESK_WIDGET_CONFIG_PER_MINUTE": "4"}).start()
+    try:
+        key = server.demo["site_key"]
+
+        async def sockets() -> None:
+            open_ = [await visitor_ws(server, key) for _ in range(3)]
+            conn = await websockets.connect(f"{server.ws_url}/ws/visitor?site={key}")
+            with __import__("pytest").raises(websockets.ConnectionClosed) as closed:
+                for _ in range(5):
+                    await asyncio.wait_for(conn.recv(), 10)
+            assert closed.value.rcvd.code == 4429
+            token = open_[0].welcome["visitor_token"]
+            for ws in open_:
+                await ws.close()
+            more = [await visitor_ws(server, key) for _ in range(2)]  # 5 new visitors this hour
+            conn = await websockets.connect(f"{server.ws_url}/ws/visitor?site={key}")
+            await conn.send('{"type": "hello", "resume": {}}')
+            with __import__("pytest").raises(websockets.ConnectionClosed) as closed:
+                for _ in range(5):
+                    await asyncio.wait_for(conn.recv(), 10)
+            assert closed.value.rcvd.code == 4429  # a sixth new visitor is refused …
+            again = await visitor_ws(server, key, token=token)  # … a returning one is not
+            for ws in [*more, again]:
+                await ws.close()
+
+        asyncio.run(sockets())
+        codes, cache = [], set()
+        for _ in range(6):
+            r = httpx.get(f"{server.url}/api/v1/widget/config", params={"site": key})
+            codes.append(r.status_code)
+            cache.add(r.headers.get("cache-control"))
+        assert codes == [200] * 4 + [429] * 2, codes
+        assert "public, max-age=30" in cache
+
+        boss = admin(server)
+
+        def chunks():  # no Content-Length: the size is counted while the body streams in
+            yield b"--b\r\nContent-Disposition: form-data; name=\"photo\"; filename=\"p.png\"\r\n\r\n"
+            for _ in range(200):
+                yield b"\x89PNG" * 2048
+        r = boss.call("POST", "/api/v1/me/photo", content=chunks(),
+                      headers={"content-type": "multipart/form-data; boundary=b"})
+        assert r.status_code == 413 and r.json()["error"]["code"] == "too_large", r.text
+        boss.close()
+    finally:
+        server.stop()
+
+
+def test_create_site_without_origins_says_so(tmp_path):
+    env = {**os.environ, "PYTHONPATH": "src"}
+    run = subprocess.run([sys.executable, "-m", "frontdesk.cli", "create-site", "--data-dir", str(tmp_path), "--name", "Shop"],
+                         capture_output=True, text=True, env=env)
+    assert run.returncode == 0, run.stderr
+    assert "WARNING: no --origin given" in run.stderr
+    run = subprocess.run([sys.executable, "-m", "frontdesk.cli", "create-site", "--data-dir", str(tmp_path), "--name", "Shop 2",
+                          "--origin", "https://shop.example"], capture_output=True, text=True, env=env)
+    assert run.returncode == 0 and "WARNING" not in run.stderr

@@ -92,7 +92,7 @@ async def visitor_read(rt: Runtime, visitor: VisitorRef, conversation_id: int, s
         done = await session.execute(update(Conversation).where(
             Conversation.id == conversation_id, Conversation.visitor_id == visitor.id,
             Conversation.visitor_read_seq < seq, Conversation.last_seq >= seq).values(visitor_read_seq=seq))
-        if done.rowcount == 0 and await session.scalar(
+        if done.rowcount == 0 and await session.scalar(  # type: ignore[attr-defined]
                 select(Conversation.visitor_id).where(Conversation.id == conversation_id)) != visitor.id:
             raise not_found()
 

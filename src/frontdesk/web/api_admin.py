@@ -137,6 +137,13 @@ async def upload_photo(request: Request, op: OperatorRef = Depends(current_opera
         raise ActionError("too_large", f"the photo must be at most {limit // 1024} KiB", 413)
     if not request.headers.get("content-type", "").startswith("multipart/form-data"):
         raise ActionError("unsupported_media_type", "send the photo as multipart/form-data, field 'photo'", 415)
+    # Counted while it streams in (a chunked body announces no length): reading stops at the limit.
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > limit + _MULTIPART_SLACK:
+            raise ActionError("too_large", f"the photo must be at most {limit // 1024} KiB", 413)
+    request._body = bytes(body)  # the form parser reads the body from here, not the consumed stream
     try:
         form = await request.form(max_files=1, max_fields=4, max_part_size=4096)
     except Exception as exc:  # noqa: BLE001 - a malformed body is the client's error, never a 500

@@ -1,7 +1,7 @@
 """Public REST for the widget, keyed by site; the visitor is its Bearer token (never a cookie)."""
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Request, Response
 
 from frontdesk.actions import contacts, conversations, offline_form, visitors
 from frontdesk.actions.errors import ActionError, not_found
@@ -17,9 +17,20 @@ async def _site(request: Request, site_key: str | None) -> SiteRef:
 
 
 @router.get("/config")
-async def widget_config(request: Request, site: str | None = None) -> dict:
-    """Widget settings, texts, availability (with ``next_open_at``) and the message limit."""
-    return await visitors.widget_config(request.app.state.rt, await _site(request, site))
+async def widget_config(request: Request, response: Response, site: str | None = None) -> dict:
+    """Widget settings, texts, availability (with ``next_open_at``) and the message limit.
+    Cached by the browser for 30 s; at most FRONTDESK_WIDGET_CONFIG_PER_MINUTE per address."""
+    rt = request.app.state.rt
+    window = request.app.state.config_limiter
+    ip = client_ip(request)
+    if window.count(ip) >= rt.settings.widget_config_per_minute:
+        raise ActionError("rate_limited", "too many requests; try again in a minute", 429)
+    window.hit(ip)
+    config = await visitors.widget_config(rt, await _site(request, site))
+    # public data of the site; availability is live over the socket, so 30 s old is fine here
+    response.headers["Cache-Control"] = "public, max-age=30"
+    response.headers["Vary"] = "Origin"
+    return config
 
 
 @router.get("/conversations/{conversation_id}/messages")
