@@ -27,6 +27,7 @@ from frontdesk.web import api_admin, api_offline, api_operator, api_widget, erro
 from frontdesk.web.limits import LoginLimiter, OfflineLimiter, SlidingWindow
 from frontdesk.web.middleware import BodyLimit, SecurityHeaders, WidgetCors
 from frontdesk.web.pages import STATIC
+from frontdesk.web.shared_limits import RedisCounters
 
 log = logging.getLogger(__name__)
 
@@ -65,8 +66,11 @@ def build_app(settings: Settings | None = None) -> FastAPI:
         hub.on_operator_gone = rt.operator_gone
         await hub.start(broker)
         app.state.rt, app.state.hub = rt, hub
-        app.state.login_limiter = LoginLimiter(settings.login_max_failures)
-        app.state.offline_limiter = OfflineLimiter()
+        # limits are shared by every node through Redis when there is one, else per node
+        shared = RedisCounters(settings.broker_url) if settings.broker_url.startswith(("redis://", "rediss://")) \
+            else None
+        app.state.login_limiter = LoginLimiter(settings.login_max_failures, shared)
+        app.state.offline_limiter = OfflineLimiter(shared)
         app.state.config_limiter = SlidingWindow(60.0)
         if settings.demo:
             from frontdesk.demo import ensure_demo
@@ -97,6 +101,8 @@ def build_app(settings: Settings | None = None) -> FastAPI:
             await rt.writer.stop()
             await hub.stop()
             await broker.disconnect()
+            if shared is not None:
+                await shared.close()
             await engine.dispose()
 
     app = FastAPI(title="frontdesk", version=_version(), lifespan=lifespan,

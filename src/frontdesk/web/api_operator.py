@@ -45,12 +45,12 @@ async def login(body: LoginIn, request: Request, response: Response) -> dict:
     limiter = request.app.state.login_limiter
     ip = client_ip(request)
     email = body.email.strip().lower()
-    if not limiter.attempt(ip, email):
+    if not await limiter.attempt(ip, email):
         raise ActionError("rate_limited", "too many failed logins; wait a minute", 429)
     found = await operators.login(rt, email, body.password, request.headers.get("user-agent", ""))
     if found is None:
         raise ActionError("invalid_credentials", "wrong e-mail or password", 401)
-    limiter.succeeded(ip, email)
+    await limiter.succeeded(ip, email)
     op, token, csrf = found
     set_session_cookies(request, response, token, csrf)
     return {"operator": serialize.operator_private(op), "csrf_token": csrf}

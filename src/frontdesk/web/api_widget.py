@@ -57,7 +57,7 @@ async def offline_message(request: Request, site: str | None = None) -> dict:
     data = await json_object(request)
     ip = client_ip(request)
     limiter = request.app.state.offline_limiter
-    if not limiter.reserve(ip, row.id, rt.settings.offline_rate_limit):
+    if not await limiter.reserve(ip, row.id, rt.settings.offline_rate_limit):
         raise ActionError("rate_limited", "too many offline messages from this address; try again later", 429)
     try:
         result = await offline_form.submit_offline_message(
@@ -66,10 +66,10 @@ async def offline_message(request: Request, site: str | None = None) -> dict:
             lang=data.get("lang"), user_agent=request.headers.get("user-agent", ""), ip=ip,
             public_base=public_base(request))
     except BaseException:
-        limiter.release(ip, row.id)
+        await limiter.release(ip, row.id)
         raise
     if result["duplicate"]:
-        limiter.release(ip, row.id)
+        await limiter.release(ip, row.id)
     return result
 
 
