@@ -22,7 +22,7 @@ pytest.importorskip("schemathesis")
 CONFIG = Path(__file__).with_name("schemathesis.toml")
 
 
-def test_the_api_keeps_to_its_openapi_document(sqlite_server, security_counts):
+def test_the_api_keeps_to_its_openapi_document(sqlite_server, security_counts, tmp_path):
     server = sqlite_server
     boss = admin(server)
     cookie, csrf = boss.cookie_header, boss.csrf
@@ -37,7 +37,8 @@ def test_the_api_keeps_to_its_openapi_document(sqlite_server, security_counts):
            "--exclude-checks", "positive_data_acceptance",
            "--max-examples", "10", "--generation-deterministic", "--no-shrink", "-w", "1",
            "--request-timeout", "20"]
-    run = subprocess.run(cmd, capture_output=True, text=True, timeout=240)
+    # in a directory of its own: schemathesis keeps its files (.schemathesis/) where it runs
+    run = subprocess.run(cmd, capture_output=True, text=True, timeout=240, cwd=tmp_path)
     out = run.stdout + run.stderr
     boss.close()
     tested = re.search(r"Tested: (\d+)", out)
