@@ -83,7 +83,9 @@ class FrontdeskServer:
         self.own_dir = data_dir is None
         self.data_dir = Path(data_dir or tempfile.mkdtemp(prefix="fd-bench-"))
         self.port = wsload.free_port()
-        self.env = {**os.environ, "FRONTDESK_BROKER_URL": "memory://", "FRONTDESK_LOG_LEVEL": "warning", **(env or {})}
+        # the load comes from one address: no per-address caps of visitor sockets and new visitors
+        self.env = {**os.environ, "FRONTDESK_BROKER_URL": "memory://", "FRONTDESK_LOG_LEVEL": "warning",
+                    "FRONTDESK_VISITOR_SOCKETS_PER_ADDRESS": "0", "FRONTDESK_NEW_VISITORS_PER_ADDRESS": "0", **(env or {})}
         self.instrument = instrument
         self.stats_path = self.data_dir / "bench-stats.json"
         if instrument:

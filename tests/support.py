@@ -47,8 +47,9 @@ class ServerProcess:
     """`frontdesk serve --demo` in a subprocess, on its own port and data dir."""
 
     def __init__(self, data_dir: Path, database_url: str = "", broker_url: str = "memory://",
-                 port: int | None = None, env: dict | None = None) -> None:
+                 port: int | None = None, env: dict | None = None, demo: bool = True) -> None:
         self.data_dir = Path(data_dir)
+        self.demo_flag = demo
         self.database_url = database_url
         self.broker_url = broker_url
         self.port = port or free_port()
@@ -83,8 +84,9 @@ class ServerProcess:
             env["FRONTDESK_DATABASE_URL"] = self.database_url
         log = open(self.log_path, "ab")
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "frontdesk.cli", "serve", "--demo", "--data-dir", str(self.data_dir),
-             "--port", str(self.port)], env=env, stdout=log, stderr=subprocess.STDOUT)
+            [sys.executable, "-m", "frontdesk.cli", "serve", *(["--demo"] if self.demo_flag else []),
+             "--data-dir", str(self.data_dir), "--port", str(self.port)], env=env, stdout=log,
+            stderr=subprocess.STDOUT)
         log.close()
 
         def healthy() -> bool:

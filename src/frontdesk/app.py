@@ -36,9 +36,10 @@ from frontdesk.web import (
     errors,
     pages,
 )
-from frontdesk.web.limits import LoginLimiter, OfflineLimiter
+from frontdesk.web.limits import LoginLimiter, OfflineLimiter, SlidingWindow
 from frontdesk.web.middleware import BodyLimit, SecurityHeaders, WidgetCors
 from frontdesk.web.pages import STATIC
+from frontdesk.web.shared_limits import RedisCounters
 
 log = logging.getLogger(__name__)
 
@@ -83,12 +84,24 @@ def build_app(settings: Settings | None = None) -> FastAPI:
         hub.on_operators_changed = rt.operator_tabs_changed
         await hub.start(broker)
         app.state.rt, app.state.hub = rt, hub
-        app.state.login_limiter = LoginLimiter(settings.login_max_failures)
-        app.state.offline_limiter = OfflineLimiter()
+        # limits are shared by every node through Redis when there is one, else per node
+        shared = RedisCounters(settings.broker_url) if settings.broker_url.startswith(("redis://", "rediss://")) \
+            else None
+        app.state.login_limiter = LoginLimiter(settings.login_max_failures, shared)
+        app.state.offline_limiter = OfflineLimiter(shared)
+        app.state.config_limiter = SlidingWindow(60.0)
         if settings.demo:
             from frontdesk.demo import ensure_demo
 
             app.state.demo_site_key = (await ensure_demo(rt))["site_key"]
+        else:
+            from frontdesk.demo import disable_demo_accounts
+
+            disabled = await disable_demo_accounts(rt)
+            if disabled:
+                log.warning("started without --demo: the demo accounts %s are deactivated (their passwords are in "
+                            "demo.json); create your own with `frontdesk create-operator --admin`, or start with "
+                            "--demo to use them again", ", ".join(disabled))
         # Startup objects (modules, mappers, caches) leave the collector's generations, and
         # young collections run less often: full collections walked ~530 objects per open
         # socket and paused the loop ≈0.2 s at 500 sockets (bench/README.md, "Core relay").
@@ -108,11 +121,13 @@ def build_app(settings: Settings | None = None) -> FastAPI:
             await rt.writer.stop()
             await hub.stop()
             await broker.disconnect()
+            if shared is not None:
+                await shared.close()
             await engine.dispose()
             await geoip_loading
 
     app = FastAPI(title="frontdesk", version=_version(), lifespan=lifespan,
-                  openapi_url="/api/openapi.json", docs_url="/api/docs", redoc_url=None)
+                  openapi_url="/api/openapi.json", docs_url=None, redoc_url=None)  # no CDN page
     app.state.settings = settings
     errors.install(app)
     app.add_middleware(WidgetCors)
@@ -122,7 +137,7 @@ def build_app(settings: Settings | None = None) -> FastAPI:
     # the widget's code and the API's JSON shrink 3-5× (widget.js ≈ 12 KB → 5 KB)
     app.add_middleware(GZipMiddleware, minimum_size=1024)
 
-    @app.get("/healthz", tags=["ops"])
+    @app.get("/healthz", tags=["ops"], responses={503: {"description": "the database does not answer"}})
     async def healthz(request: Request) -> JSONResponse:
         ok = await health.database_ok(request.app.state.rt)
         return JSONResponse({"status": "ok" if ok else "unavailable"}, status_code=200 if ok else 503)

@@ -6,6 +6,7 @@ import asyncio
 import getpass
 import json
 import logging
+import os
 import sys
 from pathlib import Path
 from typing import NoReturn
@@ -87,6 +88,10 @@ def cmd_create_site(args: argparse.Namespace) -> int:
     print(f"site created; embed it with:\n"
           f'<script src="{base}/widget.js" data-site="{key}" async></script>')
     print(key)
+    if not args.origin:
+        print("frontdesk: WARNING: no --origin given: this site's widget works on ANY web site, and anyone can "
+              "chat in its name. Add your site's addresses (--origin https://your.site) or set them in the panel "
+              "(Sites).", file=sys.stderr)
     return 0
 
 
@@ -108,16 +113,22 @@ def cmd_serve(args: argparse.Namespace) -> int:
     # directory, and a start from another folder would silently make a second, empty installation.
     settings.data_dir = settings.data_dir.expanduser().resolve()
     fresh = _is_new_installation(settings)
+    existed = settings.data_dir.exists()
     settings.data_dir.mkdir(parents=True, exist_ok=True)
+    if not existed or fresh:
+        settings.data_dir.chmod(0o700)
     settings.resolved_secret_key()
     _announce_data_dir(settings, fresh)
     app = build_app(settings)
     base = settings.public_url.rstrip("/") or f"http://{settings.host}:{settings.port}"
 
     logging.getLogger("uvicorn.error").addFilter(_one_line_for_bad_input)
+    trusted = [p.strip() for p in settings.trusted_proxies.split(",") if p.strip()]
     config = uvicorn.Config(app, host=settings.host, port=settings.port, log_level=settings.log_level,
                             ws_max_size=settings.ws_max_frame, ws_per_message_deflate=False,
-                            proxy_headers=True, lifespan="on")
+                            # X-Forwarded-For only from the configured proxies (uvicorn's own
+                            # default would trust it from 127.0.0.1)
+                            proxy_headers=bool(trusted), forwarded_allow_ips=trusted or None, lifespan="on")
     server = uvicorn.Server(config)
 
     async def run() -> int:
@@ -228,6 +239,10 @@ def main(argv: list[str] | None = None) -> int:
     from frontdesk.actions import ActionError
 
     args = build_parser().parse_args(argv)
+    # Everything frontdesk writes (the data directory, the SQLite database and its -wal/-shm files,
+    # the secret key, photos, demo.json) holds personal data or secrets: readable by its owner only,
+    # whatever the shell's umask (022 would make them world-readable).
+    os.umask(0o077)
     try:
         return args.func(args)
     except ActionError as exc:

@@ -4,7 +4,7 @@ from __future__ import annotations
 import json
 import secrets
 
-from sqlalchemy import select, text
+from sqlalchemy import select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from frontdesk.actions import operators, sites
@@ -48,6 +48,8 @@ async def ensure_demo(rt: Runtime) -> dict:
         for email, name, admin, key in ((ADMIN_EMAIL, "Администратор", True, "admin_password"),
                                         (OPERATOR_EMAIL, "Анна", False, "operator_password")):
             exists = (await session.execute(select(Operator).where(Operator.email == email))).scalar_one_or_none()
+            if exists is not None and not exists.is_active:
+                exists.is_active = True  # disabled by a start without --demo; --demo brings them back
             if exists is None:
                 info[key] = secrets.token_urlsafe(9)
                 op = await operators.add_operator(session, email=email, name=name, password=info[key],
@@ -62,3 +64,14 @@ async def ensure_demo(rt: Runtime) -> dict:
     path.write_text(json.dumps(info, indent=2))
     path.chmod(0o600)
     return info
+
+
+async def disable_demo_accounts(rt: Runtime) -> list[str]:
+    """A start without ``--demo`` is a real installation: the demo's accounts, whose passwords lie
+    in demo.json, are deactivated (their sessions end with it). ``serve --demo`` turns them on again.
+    Returns the e-mails it deactivated."""
+    async with rt.sessions() as session, session.begin():
+        rows = await session.execute(update(Operator).where(
+            Operator.email.in_((ADMIN_EMAIL, OPERATOR_EMAIL)), Operator.is_active.is_(True))
+            .values(is_active=False).returning(Operator.email))
+        return sorted(rows.scalars())

@@ -99,7 +99,21 @@ class Settings(BaseSettings):
         60.0, description="Seconds after which a waiting conversation nobody took is offered (alerted) again.")
     login_max_failures: int = Field(
         5, description="Failed logins per minute per address+e-mail before login answers 429.")
-    session_days: int = Field(30, description="Days an operator session lasts without activity.")
+    session_days: int = Field(30, description="Days an operator session lasts without activity (each request "
+                                              "moves its end forward).")
+    visitor_sockets_per_address: int = Field(
+        50, description="Open visitor sockets per client address on one node (then closed with 4429 "
+                        "`rate_limited`); 0 = no cap. Offices behind one NAT address share it.")
+    new_visitors_per_address: int = Field(
+        300, description="New visitors (a socket without a token) per client address per hour on one node "
+                         "(then 4429 `rate_limited`); 0 = no cap.")
+    widget_config_per_minute: int = Field(
+        120, description="`GET /widget/config` requests per client address per minute (then 429).")
+    trusted_proxies: str = Field(
+        "", description="Comma-separated addresses of reverse proxies whose X-Forwarded-For / X-Forwarded-Proto "
+                        "are believed (the client address of rate limits and visitor context). Empty: none — "
+                        "the socket's peer address is the client. `*` trusts every peer (only behind a proxy "
+                        "that overwrites the header).")
     photo_max_bytes: int = Field(512 * 1024, description="Largest operator photo upload, bytes.")
     demo: bool = Field(False, description="Create the demo site, admin and operator, and serve `/demo/`.")
     demo_online: bool = Field(

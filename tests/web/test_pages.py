@@ -59,7 +59,7 @@ def test_start_page_says_what_this_is_in_russian_or_english(sqlite_server):
         ru = http.get("/", headers={"Accept-Language": "ru-RU,ru;q=0.9,en;q=0.8"})
         assert ru.status_code == 200 and ru.headers["content-type"].startswith("text/html")
         assert '<html lang="ru">' in ru.text and "онлайн-консультант" in ru.text
-        for href in ('href="/panel/"', 'href="/api/docs"', 'href="/demo/"', 'href="/?lang=en"'):
+        for href in ('href="/panel/"', 'href="/api/openapi.json"', 'href="/demo/"', 'href="/?lang=en"'):
             assert href in ru.text, href
         assert "<script" not in ru.text and "default-src 'none'" in ru.headers["content-security-policy"]
         en = http.get("/", headers={"Accept-Language": "en-GB,en;q=0.9"})

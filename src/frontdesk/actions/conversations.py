@@ -86,11 +86,15 @@ async def visitor_typing(rt: Runtime, visitor: VisitorRef, conversation_id: int 
 
 
 async def visitor_read(rt: Runtime, visitor: VisitorRef, conversation_id: int, seq: int) -> None:
-    """The visitor has seen its conversation up to ``seq`` (never moves back, never past last_seq)."""
+    """The visitor has seen its conversation up to ``seq`` (never moves back, never past last_seq);
+    another visitor's conversation is ``not_found``, as everywhere."""
     async with rt.sessions() as session, session.begin():
-        await session.execute(update(Conversation).where(
+        done = await session.execute(update(Conversation).where(
             Conversation.id == conversation_id, Conversation.visitor_id == visitor.id,
             Conversation.visitor_read_seq < seq, Conversation.last_seq >= seq).values(visitor_read_seq=seq))
+        if done.rowcount == 0 and await session.scalar(  # type: ignore[attr-defined]
+                select(Conversation.visitor_id).where(Conversation.id == conversation_id)) != visitor.id:
+            raise not_found()
 
 
 async def visitor_open_conversation(rt: Runtime, visitor: VisitorRef) -> dict | None:

@@ -5,6 +5,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from email.utils import parseaddr
 from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -39,6 +40,19 @@ def visitor_language(visitor_lang: str | None, site: Site | SiteRef) -> str:
     return "en"
 
 
+def continue_link(page_url: str | None, allowed_origins: list[str] | None) -> str | None:
+    """The page a visitor was on, as the "continue the conversation" link of a reply e-mailed to
+    them — only on one of the site's allowed origins. The page URL comes from the visitor's own
+    frames: anyone can make it any address, and the e-mail goes out from the site's address.
+    A site without allowed origins gets no link."""
+    if not page_url or not allowed_origins:
+        return None
+    parts = urlsplit(page_url)
+    if parts.scheme not in ("http", "https") or parts.username or parts.password or not parts.hostname:
+        return None
+    return page_url if f"{parts.scheme}://{parts.netloc.lower()}" in allowed_origins else None
+
+
 def reply_email_hook(rt: Runtime, operator: OperatorLike, conversation_id: int) -> Hook:
     """``PendingMessage.in_transaction`` for an operator's reply in an offline conversation:
     queues the e-mail to the visitor (when the visitor left an address) with the reply."""
@@ -58,7 +72,7 @@ def reply_email_hook(rt: Runtime, operator: OperatorLike, conversation_id: int) 
         language = visitor_language(visitor.language, site)
         subject, body_text, body_html = compose.operator_reply(
             language, site=site.name, visitor_name=visitor.name, operator=operator.name, reply=stored.text,
-            quoted=quoted, page_url=visitor.page_url)
+            quoted=quoted, page_url=continue_link(visitor.page_url, site.allowed_origins))
         reply_name, reply_addr = _reply_to(rt.settings.mail_reply_to)
         queue_email(session, rt.settings, now=rt.clock(), site_id=site.id, kind=OutboxKind.operator_reply.value,
                     to_addr=visitor.email, to_name=visitor.name or "", subject=subject, text=body_text,

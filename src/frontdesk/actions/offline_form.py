@@ -40,6 +40,10 @@ async def submit_offline_message(rt: Runtime, site: SiteRef, *, token: str | Non
         client_id = f"offline-{uuid.uuid4().hex}"
     elif not isinstance(client_id, str) or not CLIENT_ID_RE.match(client_id):
         raise ActionError("invalid_input", "client_id must be 1-64 characters of [A-Za-z0-9_.:-]")
+    if page is not None and not isinstance(page, dict):
+        raise ActionError("invalid_input", "page must be an object {url, title}")
+    if lang is not None and not isinstance(lang, str):
+        raise ActionError("invalid_input", "lang must be a string")
     lang = clip(lang, 16)
     visitor, token = await identify_visitor(rt, site, token, page=page if isinstance(page, dict) else None,
                                             user_agent=user_agent, ip=ip, lang=lang)

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from frontdesk import events as ev
@@ -94,6 +94,10 @@ async def start_session(rt: Runtime, operator_id: int, user_agent: str = "") -> 
     return token, csrf
 
 
+# A session's expiry moves forward on use, written at most once per this interval.
+SESSION_TOUCH = timedelta(hours=1)
+
+
 async def session_operator(rt: Runtime, token: str | None) -> tuple[OperatorRef, str] | None:
     """The operator of a session token and the session's csrf token, or None."""
     if not token or len(token) > 200 or not token.isascii():
@@ -105,8 +109,14 @@ async def session_operator(rt: Runtime, token: str | None) -> tuple[OperatorRef,
     if row is None:
         return None
     sess, op = row
-    if sess.expires_at < rt.clock() or not op.is_active:
+    now = rt.clock()
+    if sess.expires_at < now or not op.is_active:
         return None
+    lifetime = timedelta(days=rt.settings.session_days)
+    if sess.expires_at - now < lifetime - SESSION_TOUCH:  # sliding: it lasts session_days without activity
+        async with rt.sessions() as session, session.begin():
+            await session.execute(update(OperatorSession).where(OperatorSession.id == sess.id)
+                                  .values(expires_at=now + lifetime))
     return OperatorRef.of(op), sess.csrf_token
 
 

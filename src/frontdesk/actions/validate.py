@@ -13,8 +13,10 @@ What a valid string is (docs/protocol.md § Text):
 """
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
+from pathlib import Path
 
 from frontdesk.actions.errors import ActionError, not_found
 from frontdesk.mail.headers import HeaderValueError, check_address, check_header_text
@@ -142,12 +144,40 @@ def check_phone(phone: object) -> str:
     return " ".join(phone.split())
 
 
+MIN_DISTINCT_PASSWORD_CHARS = 4
+
+
+@functools.cache
+def common_passwords() -> frozenset[str]:
+    """actions/data/common_passwords.txt: the passwords every guesser tries first (lower case)."""
+    text = (Path(__file__).parent / "data" / "common_passwords.txt").read_text(encoding="utf-8")
+    return frozenset(line.strip() for line in text.splitlines() if line.strip() and not line.startswith("#"))
+
+
 def check_password(password: object) -> str:
+    """8–256 characters, and not trivial: ``weak_password`` for a common password (in any case,
+    with spaces around it), for fewer than 4 distinct characters (``aaaaaaaa``, eight spaces,
+    ``abababab``) and for a run of one keyboard row or of digits in order (``12345678``)."""
     if not isinstance(password, str) or len(password) < MIN_PASSWORD or len(password) > 256:
         raise ActionError("invalid_input", f"password must be {MIN_PASSWORD}-256 characters")
     if not well_formed(password):
         raise ActionError("invalid_input", "password is not well-formed Unicode")
+    bare = password.strip().lower()
+    if len(set(password)) < MIN_DISTINCT_PASSWORD_CHARS:
+        raise ActionError("weak_password", f"the password needs at least {MIN_DISTINCT_PASSWORD_CHARS} "
+                                           "different characters")
+    if bare in common_passwords() or _sequence(bare):
+        raise ActionError("weak_password", "this password is one of the first any attacker tries; choose another")
     return password
+
+
+_RUNS = ("0123456789" * 2, "abcdefghijklmnopqrstuvwxyz", "qwertyuiop", "asdfghjkl", "zxcvbnm",
+         "йцукенгшщзхъ", "фывапролджэ", "ячсмитьбю", "абвгдеёжзийклмнопрстуфхцчшщъыьэюя")
+
+
+def _sequence(text: str) -> bool:
+    """The whole password is one run of a keyboard row, the alphabet or digits, forwards or back."""
+    return any(text in run or text in run[::-1] for run in _RUNS)
 
 
 def clip(value: object, n: int) -> str:

@@ -198,6 +198,38 @@ class _Sequencer:
         self._drain(cid)
 
 
+class AddressCaps:
+    """Per client address on this node: open visitor sockets, and new visitors in the last hour
+    (``FRONTDESK_VISITOR_SOCKETS_PER_ADDRESS``, ``FRONTDESK_NEW_VISITORS_PER_ADDRESS``). Memory is
+    bounded: an address without sockets or recent visitors is forgotten."""
+
+    def __init__(self) -> None:
+        self.open: dict[str, int] = defaultdict(int)
+        self.created: dict[str, list[float]] = {}
+
+    def socket_opened(self, ip: str, cap: int) -> bool:
+        if cap and self.open.get(ip, 0) >= cap:
+            return False
+        self.open[ip] += 1
+        return True
+
+    def socket_closed(self, ip: str) -> None:
+        self.open[ip] -= 1
+        if self.open[ip] <= 0:
+            del self.open[ip]
+
+    def new_visitor(self, ip: str, cap: int, now: float) -> bool:
+        recent = [t for t in self.created.get(ip, ()) if t > now - 3600]
+        if cap and len(recent) >= cap:
+            self.created[ip] = recent
+            return False
+        recent.append(now)
+        self.created[ip] = recent
+        if len(self.created) > 100_000:  # forget addresses with nothing in the last hour
+            self.created = {k: v for k, v in self.created.items() if v and v[-1] > now - 3600}
+        return True
+
+
 class Hub:
     """This node's sockets and the fan-out of every event to them.
 
@@ -214,6 +246,7 @@ class Hub:
         self.visitors: dict[int, set[VisitorConnection]] = defaultdict(set)
         self.site_visitors: dict[int, set[VisitorConnection]] = defaultdict(set)
         self.operators: dict[int, set[OperatorConnection]] = defaultdict(set)
+        self.addresses = AddressCaps()
         self._task: asyncio.Task | None = None
         self.on_operator_gone: Callable[[int], None] | None = None  # its last socket here closed
         self.on_operators_changed: Callable[[], None] | None = None  # a panel tab opened or closed

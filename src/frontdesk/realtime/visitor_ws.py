@@ -1,6 +1,7 @@
 """``/ws/visitor?site=KEY``: one visitor's live connection (docs/protocol.md § Visitor socket)."""
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from starlette.websockets import WebSocket
@@ -26,8 +27,23 @@ class VisitorSession(SocketSession):
             await self.close(code, p.error_frame("unauthorized" if code == p.CLOSE_UNAUTHORIZED else exc.code,
                                                  exc.message))
             return
+        caps, ip = ws.app.state.hub.addresses, ws.client.host if ws.client else ""
+        if not caps.socket_opened(ip, rt.settings.visitor_sockets_per_address):
+            await self.close(p.CLOSE_FLOOD, p.error_frame("rate_limited", "too many open chats from this address"))
+            return
+        try:
+            await self.run_open(site, ip)
+        finally:
+            caps.socket_closed(ip)
+
+    async def run_open(self, site: Any, ip: str) -> None:
+        rt, ws = self.rt, self.ws
         hello = await self.receive_hello()
         if hello is None:
+            return
+        if hello.visitor_token is None and not ws.app.state.hub.addresses.new_visitor(
+                ip, rt.settings.new_visitors_per_address, time.monotonic()):
+            await self.close(p.CLOSE_FLOOD, p.error_frame("rate_limited", "too many new visitors from this address"))
             return
         page = {"url": hello.page.url, "title": hello.page.title, "referrer": hello.page.referrer} \
             if hello.page is not None else None

@@ -14,9 +14,10 @@ from frontdesk.actions import admin, sites
 from frontdesk.actions.errors import ActionError
 from frontdesk.actions.identity import OperatorRef
 from frontdesk.web.auth import SESSION_COOKIE, current_admin, current_operator, current_session
-from frontdesk.web.common import site_out
+from frontdesk.web.common import PHOTO_BODY, site_out
+from frontdesk.web.errors import API_ERRORS
 
-router = APIRouter(prefix="/api/v1", tags=["admin"])
+router = APIRouter(prefix="/api/v1", tags=["admin"], responses=API_ERRORS)
 SiteId = Annotated[StrictInt, Field(ge=1, le=2**63 - 1)]
 
 
@@ -25,14 +26,14 @@ class Strict(BaseModel):
 
 
 class SiteIn(Strict):
-    name: str = Field(max_length=200)
+    name: str = Field(min_length=1, max_length=200)
     allowed_origins: list[str] = Field(default_factory=list, max_length=50)
     notify_emails: list[str] = Field(default_factory=list, max_length=20)
     widget: dict = Field(default_factory=dict)
 
 
 class SitePatch(Strict):
-    name: str | None = Field(None, max_length=200)
+    name: str | None = Field(None, min_length=1, max_length=200)
     allowed_origins: list[str] | None = Field(None, max_length=50)
     notify_emails: list[str] | None = Field(None, max_length=20)
     widget: dict | None = None
@@ -40,25 +41,25 @@ class SitePatch(Strict):
 
 class OperatorIn(Strict):
     email: str = Field(max_length=320)
-    name: str = Field(max_length=100)
-    password: str = Field(max_length=256)
+    name: str = Field(min_length=1, max_length=100)
+    password: str = Field(min_length=8, max_length=256)
     admin: StrictBool = False
     site_ids: list[SiteId] | None = Field(None, max_length=1000)
 
 
 class OperatorPatch(Strict):
-    name: str | None = Field(None, max_length=100)
+    name: str | None = Field(None, min_length=1, max_length=100)
     role: str | None = Field(None, pattern="^(admin|operator)$")
     is_active: StrictBool | None = None
 
 
 class PasswordChangeIn(Strict):
     current_password: str = Field(max_length=256)
-    new_password: str = Field(max_length=256)
+    new_password: str = Field(min_length=8, max_length=256)
 
 
 class PasswordResetIn(Strict):
-    password: str = Field(max_length=256)
+    password: str = Field(min_length=8, max_length=256)
 
 
 class MembershipIn(Strict):
@@ -125,7 +126,7 @@ async def set_operator_sites(operator_id: str, body: MembershipIn, request: Requ
 _MULTIPART_SLACK = 16 * 1024
 
 
-@router.post("/me/photo")
+@router.post("/me/photo", openapi_extra=PHOTO_BODY)
 async def upload_photo(request: Request, op: OperatorRef = Depends(current_operator)) -> dict:
     """multipart/form-data with one file field ``photo``: PNG, JPEG or WebP, at most FRONTDESK_PHOTO_MAX_BYTES."""
     rt = request.app.state.rt
@@ -136,6 +137,13 @@ async def upload_photo(request: Request, op: OperatorRef = Depends(current_opera
         raise ActionError("too_large", f"the photo must be at most {limit // 1024} KiB", 413)
     if not request.headers.get("content-type", "").startswith("multipart/form-data"):
         raise ActionError("unsupported_media_type", "send the photo as multipart/form-data, field 'photo'", 415)
+    # Counted while it streams in (a chunked body announces no length): reading stops at the limit.
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > limit + _MULTIPART_SLACK:
+            raise ActionError("too_large", f"the photo must be at most {limit // 1024} KiB", 413)
+    request._body = bytes(body)  # the form parser reads the body from here, not the consumed stream
     try:
         form = await request.form(max_files=1, max_fields=4, max_part_size=4096)
     except Exception as exc:  # noqa: BLE001 - a malformed body is the client's error, never a 500

@@ -8,9 +8,10 @@ from frontdesk.actions import hours, outbox
 from frontdesk.actions.errors import ActionError
 from frontdesk.actions.identity import OperatorRef
 from frontdesk.web.auth import current_admin, current_operator
-from frontdesk.web.common import json_object
+from frontdesk.web.common import HOURS_BODY, json_object
+from frontdesk.web.errors import API_ERRORS
 
-router = APIRouter(prefix="/api/v1", tags=["offline"])
+router = APIRouter(prefix="/api/v1", tags=["offline"], responses=API_ERRORS)
 
 
 @router.get("/sites/{site_id}/hours", tags=["admin"])
@@ -18,7 +19,7 @@ async def get_hours(site_id: str, request: Request, op: OperatorRef = Depends(cu
     return await hours.get_site_hours(request.app.state.rt, op, site_id)
 
 
-@router.put("/sites/{site_id}/hours", tags=["admin"])
+@router.put("/sites/{site_id}/hours", tags=["admin"], openapi_extra=HOURS_BODY)
 async def put_hours(site_id: str, request: Request, _admin: OperatorRef = Depends(current_admin)) -> dict:
     """Body ``{"hours": null}`` (24×7) or
     ``{"hours": {"timezone": "Europe/Moscow", "days": {"mon": [["09:00","18:00"]]}}}``."""

@@ -8,10 +8,11 @@ from frontdesk import serialize
 from frontdesk.actions import conversations, operators, sites, visits
 from frontdesk.actions.errors import ActionError
 from frontdesk.actions.identity import OperatorRef
-from frontdesk.web.auth import CSRF_COOKIE, SESSION_COOKIE, current_operator, current_session
-from frontdesk.web.common import client_ip, public_base, site_out
+from frontdesk.web.auth import CSRF_COOKIE, SESSION_COOKIE, current_operator, current_session, set_session_cookies
+from frontdesk.web.common import client_ip, site_out
+from frontdesk.web.errors import API_ERRORS
 
-router = APIRouter(prefix="/api/v1", tags=["operator"])
+router = APIRouter(prefix="/api/v1", tags=["operator"], responses=API_ERRORS)
 
 
 class Strict(BaseModel):
@@ -24,7 +25,7 @@ class LoginIn(Strict):
 
 
 class ProfileIn(Strict):
-    name: str | None = Field(None, max_length=100)
+    name: str | None = Field(None, min_length=1, max_length=100)
     language: str | None = Field(None, pattern="^(ru|en)$")
 
 
@@ -33,7 +34,7 @@ class StatusIn(Strict):
 
 
 class ReplyIn(Strict):
-    client_id: str = Field(min_length=1, max_length=64)
+    client_id: str = Field(pattern="^[A-Za-z0-9_.:-]{1,64}$")
     text: str = Field(max_length=100_000)
     kind: str = Field("operator", pattern="^(operator|note)$")
 
@@ -44,20 +45,14 @@ async def login(body: LoginIn, request: Request, response: Response) -> dict:
     limiter = request.app.state.login_limiter
     ip = client_ip(request)
     email = body.email.strip().lower()
-    if not limiter.attempt(ip, email):
+    if not await limiter.attempt(ip, email):
         raise ActionError("rate_limited", "too many failed logins; wait a minute", 429)
     found = await operators.login(rt, email, body.password, request.headers.get("user-agent", ""))
     if found is None:
         raise ActionError("invalid_credentials", "wrong e-mail or password", 401)
-    limiter.succeeded(ip, email)
+    await limiter.succeeded(ip, email)
     op, token, csrf = found
-    secure = public_base(request).startswith("https")
-    max_age = rt.settings.session_days * 86400
-    response.set_cookie(SESSION_COOKIE, token, max_age=max_age, httponly=True, samesite="lax",
-                        secure=secure, path="/")
-    # readable by the panel's script, echoed back in X-CSRF-Token (double submit)
-    response.set_cookie(CSRF_COOKIE, csrf, max_age=max_age, httponly=False, samesite="strict",
-                        secure=secure, path="/")
+    set_session_cookies(request, response, token, csrf)
     return {"operator": serialize.operator_private(op), "csrf_token": csrf}
 
 

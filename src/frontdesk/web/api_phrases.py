@@ -9,8 +9,9 @@ from pydantic import BaseModel, ConfigDict, Field, StrictInt
 from frontdesk.actions import phrases, spelling
 from frontdesk.actions.identity import OperatorRef
 from frontdesk.web.auth import current_operator
+from frontdesk.web.errors import API_ERRORS
 
-router = APIRouter(prefix="/api/v1", tags=["phrases"])
+router = APIRouter(prefix="/api/v1", tags=["phrases"], responses=API_ERRORS)
 Id = Annotated[StrictInt, Field(ge=1, le=2**63 - 1)]
 CSV_MAX = 2_000_000
 
@@ -73,7 +74,8 @@ async def search_phrases(request: Request, conversation_id: str, q: str = Query(
     return {"phrases": await phrases.search(request.app.state.rt, op, conversation_id, q)}
 
 
-@router.get("/phrases/export")
+@router.get("/phrases/export", response_class=Response,
+            responses={200: {"content": {"text/csv": {}}, "description": "the phrases as CSV (UTF-8)"}})
 async def export_phrases(request: Request, scope: str = Query("personal", pattern="^(personal|site)$"),
                          site_id: str | None = None, op: OperatorRef = Depends(current_operator)) -> Response:
     text = await phrases.export_csv(request.app.state.rt, op, scope, site_id)
@@ -92,20 +94,20 @@ async def set_hotkey(digit: int, body: HotkeyIn, request: Request, op: OperatorR
     return await phrases.set_hotkey(request.app.state.rt, op, digit, body.phrase_id)
 
 
-@router.patch("/phrases/{phrase_id}")
-async def update_phrase(phrase_id: str, body: PhraseIn, request: Request,
+@router.patch("/phrases/{phrase_id:int}")
+async def update_phrase(phrase_id: int, body: PhraseIn, request: Request,
                         op: OperatorRef = Depends(current_operator)) -> dict:
     return {"phrase": await phrases.update_phrase(request.app.state.rt, op, phrase_id, body.model_dump())}
 
 
-@router.delete("/phrases/{phrase_id}")
-async def delete_phrase(phrase_id: str, request: Request, op: OperatorRef = Depends(current_operator)) -> dict:
+@router.delete("/phrases/{phrase_id:int}")
+async def delete_phrase(phrase_id: int, request: Request, op: OperatorRef = Depends(current_operator)) -> dict:
     await phrases.delete_phrase(request.app.state.rt, op, phrase_id)
     return {"ok": True}
 
 
-@router.post("/phrases/{phrase_id}/use")
-async def use_phrase(phrase_id: str, body: UseIn, request: Request,
+@router.post("/phrases/{phrase_id:int}/use")
+async def use_phrase(phrase_id: int, body: UseIn, request: Request,
                      op: OperatorRef = Depends(current_operator)) -> dict:
     return {"phrase": await phrases.use_phrase(request.app.state.rt, op, phrase_id, body.conversation_id)}
 

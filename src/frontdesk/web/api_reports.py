@@ -6,8 +6,9 @@ from fastapi import APIRouter, Depends, Request, Response
 from frontdesk.actions import reports
 from frontdesk.actions.identity import OperatorRef
 from frontdesk.web.auth import current_operator
+from frontdesk.web.errors import API_ERRORS
 
-router = APIRouter(prefix="/api/v1/reports", tags=["reports"])
+router = APIRouter(prefix="/api/v1/reports", tags=["reports"], responses=API_ERRORS)
 
 
 @router.get("/sites")
@@ -24,7 +25,8 @@ async def site_report(site_id: str, request: Request, op: OperatorRef = Depends(
                                      request.query_params.get("from", ""), to)
 
 
-@router.get("/{site_id}/{table}.csv")
+@router.get("/{site_id}/{table}.csv", response_class=Response,
+            responses={200: {"content": {"text/csv": {}}, "description": "one table as CSV (UTF-8 with BOM)"}})
 async def site_report_csv(site_id: str, table: str, request: Request, op: OperatorRef = Depends(current_operator),
                           to: str = "") -> Response:
     name, body = await reports.site_report_csv(request.app.state.rt, op, site_id,

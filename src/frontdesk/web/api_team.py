@@ -7,8 +7,9 @@ from pydantic import BaseModel, ConfigDict, Field
 from frontdesk.actions import team
 from frontdesk.actions.identity import OperatorRef
 from frontdesk.web.auth import current_operator
+from frontdesk.web.errors import API_ERRORS
 
-router = APIRouter(prefix="/api/v1", tags=["team"])
+router = APIRouter(prefix="/api/v1", tags=["team"], responses=API_ERRORS)
 
 
 class TransferIn(BaseModel):

@@ -1,14 +1,15 @@
 """Public REST for the widget, keyed by site; the visitor is its Bearer token (never a cookie)."""
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Request, Response
 
 from frontdesk.actions import contacts, conversations, offline_form, ratings, visitors, visits
 from frontdesk.actions.errors import ActionError, not_found
 from frontdesk.actions.identity import SiteRef, VisitorRef
-from frontdesk.web.common import bearer, client_ip, json_object, public_base
+from frontdesk.web.common import CONTACTS_BODY, OFFLINE_BODY, bearer, client_ip, json_object, public_base
+from frontdesk.web.errors import API_ERRORS
 
-router = APIRouter(prefix="/api/v1/widget", tags=["widget"])
+router = APIRouter(prefix="/api/v1/widget", tags=["widget"], responses=API_ERRORS)
 
 
 async def _site(request: Request, site_key: str | None) -> SiteRef:
@@ -16,9 +17,20 @@ async def _site(request: Request, site_key: str | None) -> SiteRef:
 
 
 @router.get("/config")
-async def widget_config(request: Request, site: str | None = None) -> dict:
-    """Widget settings, texts, availability (with ``next_open_at``) and the message limit."""
-    return await visitors.widget_config(request.app.state.rt, await _site(request, site))
+async def widget_config(request: Request, response: Response, site: str | None = None) -> dict:
+    """Widget settings, texts, availability (with ``next_open_at``) and the message limit.
+    Cached by the browser for 30 s; at most FRONTDESK_WIDGET_CONFIG_PER_MINUTE per address."""
+    rt = request.app.state.rt
+    window = request.app.state.config_limiter
+    ip = client_ip(request)
+    if window.count(ip) >= rt.settings.widget_config_per_minute:
+        raise ActionError("rate_limited", "too many requests; try again in a minute", 429)
+    window.hit(ip)
+    config = await visitors.widget_config(rt, await _site(request, site))
+    # public data of the site; availability is live over the socket, so 30 s old is fine here
+    response.headers["Cache-Control"] = "public, max-age=30"
+    response.headers["Vary"] = "Origin"
+    return config
 
 
 async def _visitor(request: Request, site_key: str | None) -> VisitorRef:
@@ -64,7 +76,7 @@ async def visitor_history(conversation_id: str, request: Request, site: str | No
     return await conversations.visitor_messages(rt, visitor, conversation_id, after_seq, limit)
 
 
-@router.post("/offline", status_code=201)
+@router.post("/offline", status_code=201, openapi_extra=OFFLINE_BODY)
 async def offline_message(request: Request, site: str | None = None) -> dict:
     """The offline form. Body ``{name, email, message, client_id?, page?: {url, title}, lang?}``;
     optional ``Authorization: Bearer <visitor token>`` attaches it to that visitor."""
@@ -73,7 +85,7 @@ async def offline_message(request: Request, site: str | None = None) -> dict:
     data = await json_object(request)
     ip = client_ip(request)
     limiter = request.app.state.offline_limiter
-    if not limiter.reserve(ip, row.id, rt.settings.offline_rate_limit):
+    if not await limiter.reserve(ip, row.id, rt.settings.offline_rate_limit):
         raise ActionError("rate_limited", "too many offline messages from this address; try again later", 429)
     try:
         result = await offline_form.submit_offline_message(
@@ -82,14 +94,14 @@ async def offline_message(request: Request, site: str | None = None) -> dict:
             lang=data.get("lang"), user_agent=request.headers.get("user-agent", ""), ip=ip,
             public_base=public_base(request))
     except BaseException:
-        limiter.release(ip, row.id)
+        await limiter.release(ip, row.id)
         raise
     if result["duplicate"]:
-        limiter.release(ip, row.id)
+        await limiter.release(ip, row.id)
     return result
 
 
-@router.post("/contacts")
+@router.post("/contacts", openapi_extra=CONTACTS_BODY)
 async def visitor_contacts(request: Request, site: str | None = None) -> dict:
     """The visitor leaves contacts: ``{email?, phone?, name?}`` (at least e-mail or phone); Bearer token required."""
     rt = request.app.state.rt

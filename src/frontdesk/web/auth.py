@@ -4,7 +4,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
-from fastapi import Depends, Request
+from fastapi import Depends, Request, Response
 
 from frontdesk.actions import operators
 from frontdesk.actions.errors import ActionError
@@ -37,14 +37,29 @@ def origin_ok(rt: Runtime, origin: str | None, host: str | None, *, required: bo
     return origin.rstrip("/").lower() in expected
 
 
-async def current_session(request: Request) -> tuple[OperatorRef, str]:
-    """(operator, csrf token) of the request's session cookie; unsafe methods also need the
-    same-origin Origin (when sent) and the CSRF header."""
+def set_session_cookies(request: Request, response: Response, token: str, csrf: str) -> None:
+    """The session cookie (HttpOnly) and the CSRF cookie (read by the panel, echoed in X-CSRF-Token),
+    both lasting FRONTDESK_SESSION_DAYS from now."""
     rt = request.app.state.rt
-    found = await operators.session_operator(rt, request.cookies.get(SESSION_COOKIE))
+    secure = (rt.settings.public_url or str(request.base_url)).startswith("https")
+    max_age = rt.settings.session_days * 86400
+    response.set_cookie(SESSION_COOKIE, token, max_age=max_age, httponly=True, samesite="lax", secure=secure, path="/")
+    response.set_cookie(CSRF_COOKIE, csrf, max_age=max_age, httponly=False, samesite="strict", secure=secure,
+                        path="/")
+
+
+async def current_session(request: Request, response: Response) -> tuple[OperatorRef, str]:
+    """(operator, csrf token) of the request's session cookie; unsafe methods also need the
+    same-origin Origin (when sent) and the CSRF header. The session slides: it lasts
+    FRONTDESK_SESSION_DAYS after the last request, and so do its cookies."""
+    rt = request.app.state.rt
+    token = request.cookies.get(SESSION_COOKIE)
+    found = await operators.session_operator(rt, token)
     if found is None:
         raise ActionError("unauthorized", "log in first", 401)
     op, csrf = found
+    if token and request.url.path != "/api/v1/auth/logout":
+        set_session_cookies(request, response, token, csrf)
     if request.method in _UNSAFE:
         if not origin_ok(rt, request.headers.get("origin"), request.headers.get("host"), required=False):
             raise ActionError("csrf_failed", "cross-origin request refused", 403)

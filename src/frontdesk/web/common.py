@@ -12,6 +12,46 @@ from frontdesk.actions.errors import ActionError
 BODY_MAX = 64 * 1024
 
 
+def json_body_doc(schema: dict, description: str = "") -> dict:
+    """``openapi_extra`` documenting the JSON body of a route that reads it itself (``json_object``),
+    so its own checks keep their specific error codes (``invalid_name``, ``invalid_email`` …)."""
+    body: dict = {"required": True, "content": {"application/json": {"schema": schema}}}
+    if description:
+        body["description"] = description
+    return {"requestBody": body}
+
+
+_PAGE = {"type": ["object", "null"], "properties": {"url": {"type": "string"}, "title": {"type": "string"}}}
+_TEXT_OR_NULL = {"type": ["string", "null"]}
+
+OFFLINE_BODY = json_body_doc({
+    "type": "object", "required": ["name", "email", "message"],
+    "properties": {
+        "name": {"type": "string", "minLength": 1, "maxLength": 100},
+        "email": {"type": "string", "minLength": 3, "maxLength": 254},
+        "message": {"type": "string", "minLength": 1},
+        "client_id": {"type": ["string", "null"], "pattern": "^[A-Za-z0-9_.:-]{1,64}$"},
+        "page": _PAGE, "lang": {"type": ["string", "null"], "maxLength": 16}}})
+
+CONTACTS_BODY = json_body_doc({
+    "type": "object", "description": "at least one of email and phone",
+    "properties": {"email": _TEXT_OR_NULL, "phone": _TEXT_OR_NULL, "name": _TEXT_OR_NULL}})
+
+_INTERVAL = {"type": "array", "prefixItems": [{"type": "string"}, {"type": "string"}], "minItems": 2, "maxItems": 2}
+HOURS_BODY = json_body_doc({
+    "type": "object", "required": ["hours"], "additionalProperties": False,
+    "properties": {"hours": {"anyOf": [{"type": "null"}, {
+        "type": "object", "required": ["timezone", "days"], "additionalProperties": False,
+        "properties": {"timezone": {"type": "string", "minLength": 1, "maxLength": 64},
+                       "days": {"type": "object", "additionalProperties": False, "properties": {
+                           d: {"type": "array", "items": _INTERVAL}
+                           for d in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")}}}}]}}})
+
+PHOTO_BODY = {"requestBody": {"required": True, "content": {"multipart/form-data": {"schema": {
+    "type": "object", "required": ["photo"],
+    "properties": {"photo": {"type": "string", "format": "binary", "description": "PNG, JPEG or WebP"}}}}}}}
+
+
 def public_base(request: Request) -> str:
     rt = request.app.state.rt
     return (rt.settings.public_url or str(request.base_url)).rstrip("/")

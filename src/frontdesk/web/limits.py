@@ -1,9 +1,12 @@
-"""In-process rate limits of the REST API (per node). The socket's inbound limit is
-realtime/protocol.py's TokenBucket."""
+"""Rate limits of the REST API: in process (per node), or shared by every node through Redis when
+one is configured (web/shared_limits.py). The socket's inbound limit is realtime/protocol.py's
+TokenBucket."""
 from __future__ import annotations
 
 import time
 from collections import defaultdict, deque
+
+from frontdesk.web.shared_limits import RedisCounters
 
 
 class SlidingWindow:
@@ -53,14 +56,18 @@ class LoginLimiter:
 
     ``attempt`` counts the attempt *before* the password is checked, so parallel requests
     cannot all pass the check while the (slow, off-loop) hash runs; a success clears the
-    address's count."""
+    address's count. With ``shared`` (Redis) the counts hold across nodes."""
 
-    def __init__(self, max_failures: int) -> None:
+    def __init__(self, max_failures: int, shared: RedisCounters | None = None) -> None:
         self.max_failures = max_failures
+        self.shared = shared
         self._pair = SlidingWindow(60.0)
         self._account = SlidingWindow(60.0)
 
-    def attempt(self, ip: str, email: str) -> bool:
+    async def attempt(self, ip: str, email: str) -> bool:
+        if self.shared is not None:
+            return await self.shared.reserve([(f"login:{ip}:{email}", self.max_failures),
+                                              (f"login-account:{email}", 4 * self.max_failures)], 60.0)
         if (self._pair.count((ip, email)) >= self.max_failures
                 or self._account.count(email) >= 4 * self.max_failures):
             return False
@@ -68,8 +75,12 @@ class LoginLimiter:
         self._account.hit(email)
         return True
 
-    def succeeded(self, ip: str, email: str) -> None:
+    async def succeeded(self, ip: str, email: str) -> None:
         """Only failures count: a success takes its attempt back and clears the address's count."""
+        if self.shared is not None:
+            await self.shared.clear(f"login:{ip}:{email}")
+            await self.shared.release(f"login-account:{email}")
+            return
         self._pair.clear((ip, email))
         self._account.undo(email)
 
@@ -77,16 +88,23 @@ class LoginLimiter:
 class OfflineLimiter:
     """At most N accepted offline messages per hour per (client address, site). ``reserve`` counts
     the attempt before the message is stored (so parallel posts cannot all pass the check);
-    ``release`` gives the slot back when nothing was stored."""
+    ``release`` gives the slot back when nothing was stored. With ``shared`` (Redis) the counts
+    hold across nodes."""
 
-    def __init__(self) -> None:
+    def __init__(self, shared: RedisCounters | None = None) -> None:
+        self.shared = shared
         self._hits = SlidingWindow(3600.0)
 
-    def reserve(self, ip: str, site_id: int, limit: int) -> bool:
+    async def reserve(self, ip: str, site_id: int, limit: int) -> bool:
+        if self.shared is not None:
+            return await self.shared.reserve([(f"offline:{ip}:{site_id}", limit)], 3600.0)
         if self._hits.count((ip, site_id)) >= limit:
             return False
         self._hits.hit((ip, site_id))
         return True
 
-    def release(self, ip: str, site_id: int) -> None:
+    async def release(self, ip: str, site_id: int) -> None:
+        if self.shared is not None:
+            await self.shared.release(f"offline:{ip}:{site_id}")
+            return
         self._hits.undo((ip, site_id))

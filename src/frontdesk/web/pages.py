@@ -218,7 +218,7 @@ border-radius:4px;padding:0 4px;overflow-wrap:anywhere}}
 <nav class="links">
 <a class="btn btn--primary" href="/panel/" data-testid="start-panel">{x["panel"]}</a>
 {demo_link}
-<a class="btn" href="/api/docs" data-testid="start-api">{x["api"]}</a>
+<a class="btn" href="/api/openapi.json" data-testid="start-api">{x["api"]}</a>
 </nav>
 <h2>{x["admin"]}</h2>
 <p>{x["embed"]}</p>

@@ -165,6 +165,7 @@ export async function renderSites(root) {
       });
     } },
     h('h2', {}, site.name),
+    site.allowed_origins.length ? '' : h('div', { class: 'notice notice--warn', role: 'alert', testid: 'site-no-origins' }, t('sites.noOrigins')),
     h('section', { class: 'form__section' }, h('h3', {}, t('sites.embed')),
       h('p', { class: 'field__hint' }, t('sites.embedHint')), embed, h('div', { class: 'form__actions' }, copy, copyStatus)),
     field(t('sites.name'), name),
