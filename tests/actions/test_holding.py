@@ -31,7 +31,8 @@ async def test_holding_message_is_never_the_preview_nor_the_offer_text(rt):
     assert await no_reply.check_no_reply(rt, rt.clock.now + timedelta(minutes=5)) == 1
     [listed] = await conversations.list_for_operator(rt, op)
     assert listed["last_seq"] == 2  # the holding message is stored and counted …
-    assert listed["last_message"] == {"seq": 1, "kind": "visitor", "text": "Есть доставка в Казань?"}  # … not shown
+    assert listed["last_message"] == {"seq": 1, "kind": "visitor", "text": "Есть доставка в Казань?",
+                                      "author_id": None}  # … not shown
     one = await conversations.get_for_operator(rt, op, cid)  # the shape of conversation.offered / .updated
     assert one["last_message"]["text"] == "Есть доставка в Казань?"
     # an operator's reply after it is the preview again

@@ -38,7 +38,8 @@ async def test_the_operator_welcome_takes_the_same_queries_for_2_or_30_conversat
         seen = count_statements(rt)
         listed = await conversations.list_for_operator(rt, admin)
         assert len(listed) == total
-        counts.append(len([s for s in seen if s.lstrip().upper().startswith("SELECT")]))
+        # our statements only: asyncpg's dialect looks types up in pg_catalog on a new connection
+        counts.append(len([s for s in seen if s.lstrip().upper().startswith("SELECT") and "pg_catalog" not in s]))
     assert counts[0] == counts[1]
 
 
