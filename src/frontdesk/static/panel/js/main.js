@@ -190,7 +190,7 @@ class Panel {
       this._renderNotify();
     } });
     this.avatar = h('span', { class: 'avatar' });
-    // Wide screens: one row. Below 1500 px (an admin's five pages no longer fit) the menu button opens
+    // Wide screens: one row. Below 1180 px (an admin's five pages no longer fit) the menu button opens
     // .topbar__menu as a drawer (pages, profile, sound, sign-out); the brand and the status stay in the bar.
     this.menuButton = h('button', { type: 'button', class: 'btn btn--ghost icon-btn topbar__burger', testid: 'menu-toggle',
       'aria-label': t('nav.menu'), 'aria-expanded': 'false', 'aria-controls': 'panel-menu', onclick: () => this._toggleMenu() }, icon('menu', 20));
