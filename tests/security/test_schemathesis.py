@@ -14,11 +14,10 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
+import schemathesis  # noqa: F401 - a test extra (pyproject.toml): the run needs it
 
 from tests.support import admin
 
-pytest.importorskip("schemathesis")
 CONFIG = Path(__file__).with_name("schemathesis.toml")
 
 

@@ -32,16 +32,3 @@ class Broker(abc.ABC):
         """First ``None`` once subscribed, then every event published by any node until
         disconnect. Raises ``BrokerUnavailable``
         when the link breaks (events published meanwhile are lost: catch up from the database)."""
-
-
-def broker_from_url(url: str) -> Broker:
-    scheme = url.split("://", 1)[0]
-    if scheme == "memory":
-        from frontdesk.broker.memory import MemoryBroker
-
-        return MemoryBroker()
-    if scheme in ("redis", "rediss", "unix"):
-        from frontdesk.broker.redis import RedisBroker
-
-        return RedisBroker(url)
-    raise ValueError(f"unsupported broker URL {url!r}: use memory:// or redis://")
