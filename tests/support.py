@@ -82,6 +82,7 @@ class ServerProcess:
                **self.extra_env}
         if self.database_url:
             env["FRONTDESK_DATABASE_URL"] = self.database_url
+        announced = self.log().count("frontdesk is running at")
         log = open(self.log_path, "ab")
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "frontdesk.cli", "serve", *(["--demo"] if self.demo_flag else []),
@@ -98,6 +99,8 @@ class ServerProcess:
                 return False
 
         wait_until(healthy, 90, what="server /healthz")
+        # /healthz answers a moment before the console announcement is printed: tests read the console
+        wait_until(lambda: self.log().count("frontdesk is running at") > announced, 10, what="the announcement")
         return self
 
     def kill(self) -> None:
