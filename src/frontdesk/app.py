@@ -31,6 +31,7 @@ from frontdesk.web import (
     api_operator,
     api_phrases,
     api_reports,
+    api_supervision,
     api_team,
     api_widget,
     errors,
@@ -149,6 +150,7 @@ def build_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(api_widget.router)
     app.include_router(api_offline.router)
     app.include_router(api_phrases.router)
+    app.include_router(api_supervision.router)
     app.include_router(pages.router)
     app.add_api_websocket_route("/ws/visitor", visitor_socket)
     app.add_api_websocket_route("/ws/operator", operator_socket)

@@ -127,6 +127,9 @@ class Settings(BaseSettings):
         "full", description="How much of a visitor's IP address is stored: `full`, `truncated` (IPv4 /24, IPv6 /48) "
                             "or `none`. The location is looked up from the full address first.")
     log_level: str = Field("info", description="Log level: debug, info, warning, error.")
+    escalation_tick: float = Field(
+        5.0, gt=0, description="Seconds between checks for unanswered conversations due for their site's next "
+                               "escalation step (the steps and delays themselves are per-site settings).")
 
     def resolved_database_url(self) -> str:
         if self.database_url:

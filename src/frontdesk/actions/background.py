@@ -11,6 +11,8 @@
   conditional UPDATE, so with any number of nodes exactly one node publishes it;
 * **offline tick** — the holding message for unanswered visitors, and availability
   frames when working hours start or end (each node tells its own sockets);
+* **escalation** — a conversation nobody answers escalates in its site's steps (``actions.escalation``;
+  each step claimed with one conditional UPDATE, so exactly one node acts);
 * **mail** — the outbox sender (claims are atomic, safe on every node).
 
 A loop that crashes is logged and restarted with backoff (1 s doubling to 60 s);
@@ -30,7 +32,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import select, update
 
 from frontdesk import events as ev
-from frontdesk.actions import hours, no_reply, operators, queries, team
+from frontdesk.actions import escalation, hours, no_reply, operators, queries, team
 from frontdesk.mail.sender import CLAIM_BATCH, OutboxSender
 from frontdesk.models import Conversation
 
@@ -228,6 +230,7 @@ class Background:
         s.run("offline-tick", self._offline_loop)
         s.run("presence-heartbeat", self.presence.heartbeat)
         s.run("transfer-expiry", self._transfer_loop)
+        s.run("escalation", self._escalation_loop)
         if self.sender.enabled:  # without SMTP rows simply stay queued ("waiting_for_configuration")
             s.run("outbox-sender", self._mail_loop)
         del rt
@@ -245,6 +248,11 @@ class Background:
         while True:
             await asyncio.sleep(min(2.0, self.rt.settings.transfer_timeout / 4))
             await team.expire_transfers(self.rt, self.rt.clock())
+
+    async def _escalation_loop(self) -> None:
+        while True:
+            await asyncio.sleep(self.rt.settings.escalation_tick)
+            await escalation.run_escalation(self.rt, self.rt.clock())
 
     async def _offline_loop(self) -> None:
         watcher = hours.HoursWatcher()

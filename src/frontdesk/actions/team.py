@@ -15,6 +15,7 @@
 """
 from __future__ import annotations
 
+import secrets
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
@@ -25,7 +26,7 @@ from frontdesk import serialize
 from frontdesk.actions import conversations, operators, queries
 from frontdesk.actions.errors import ActionError, not_found
 from frontdesk.actions.identity import OperatorRef
-from frontdesk.actions.validate import check_id, check_note
+from frontdesk.actions.validate import check_id, check_note, check_text
 from frontdesk.actions.writer import PendingMessage
 from frontdesk.models import Conversation, Operator, OperatorPresence, SiteMember, Transfer, TransferStatus
 
@@ -239,6 +240,73 @@ async def expire_transfers(rt: Runtime, now: datetime) -> int:
         await rt.publish(*events)
         done += 1
     return done
+
+
+# --- decline, cancel (operators-only lines: a visitor never learns of an offer) ---------------
+
+# The line operators see in the history when an offer ends early (stored as a note of the operator who acted).
+TRANSFER_LINE = {
+    "ru": {"declined": "{name} отклоняет передачу диалога.", "cancelled": "{name} отменяет передачу диалога."},
+    "en": {"declined": "{name} declined the transfer.", "cancelled": "{name} cancelled the transfer."},
+}
+
+
+async def decline_transfer(rt: Runtime, operator: OperatorRef, transfer_id: object) -> dict:
+    """The receiver says no: the conversation stays with the operator who offered it."""
+    return await _end_early(rt, operator, transfer_id, TransferStatus.declined.value)
+
+
+async def cancel_transfer(rt: Runtime, operator: OperatorRef, transfer_id: object) -> dict:
+    """The operator who offered takes the offer back before the receiver accepts."""
+    return await _end_early(rt, operator, transfer_id, TransferStatus.cancelled.value)
+
+
+async def _end_early(rt: Runtime, operator: OperatorRef, transfer_id: object, result: str) -> dict:
+    tid = check_id(transfer_id, "transfer")
+    now = rt.clock()
+    async with rt.sessions() as session:
+        async with session.begin():
+            t = await session.get(Transfer, tid)
+            mine = t is not None and (t.to_operator_id if result == TransferStatus.declined.value
+                                      else t.from_operator_id) == operator.id
+            if t is None or not mine:
+                raise not_found("transfer")
+            claimed = (await session.execute(
+                update(Transfer).where(Transfer.id == tid, Transfer.status == TransferStatus.pending.value)
+                .values(status=result, ended_at=now)
+                .execution_options(synchronize_session=False))).rowcount  # type: ignore[attr-defined]
+            if claimed != 1:
+                raise ActionError("transfer_ended", "this transfer offer has ended", 409)
+            conv = await session.get(Conversation, t.conversation_id)
+            assert conv is not None  # the transfer row goes with its conversation
+    lang = operator.language if operator.language in ("ru", "en") else "ru"
+    await rt.writer.store(PendingMessage(
+        conversation_id=conv.id, site_id=conv.site_id, visitor_id=conv.visitor_id, kind="note",
+        sender=f"o{operator.id}", text=TRANSFER_LINE[lang][result].format(name=operator.name),
+        client_id=f"transfer-{result}:{t.id}", author=operator))
+    await rt.publish(_ended(conv, t, result))
+    return {"transfer_id": t.id, "conversation_id": conv.id, "result": result}
+
+
+# --- supervision: whisper --------------------------------------------------------------------
+
+WHISPER_PREFIX = "whisper:"  # client_id of a whisper (a note); the panel shows it to the holder at once
+
+
+async def whisper(rt: Runtime, operator: OperatorRef, conversation_id: object, text: object) -> dict:
+    """A supervisor (an administrator) whispers to the operator holding a conversation: an internal
+    note (never sent to the visitor) whose client_id starts with ``whisper:``, so the holder's panel
+    shows it at once even when another conversation is open."""
+    if not operator.is_admin:
+        raise ActionError("forbidden", "only a supervisor (administrator) can whisper", 403)
+    clean = check_text(text, rt.settings.max_message_chars)
+    async with rt.sessions() as session:
+        conv = await queries.operator_conversation(session, operator, conversation_id)
+        if conv.status != "open":
+            raise ActionError("conversation_closed", "the conversation is closed", 409)
+    return await rt.writer.store(PendingMessage(
+        conversation_id=conv.id, site_id=conv.site_id, visitor_id=conv.visitor_id, kind="note",
+        sender=f"o{operator.id}", text=clean, client_id=WHISPER_PREFIX + secrets.token_hex(12), author=operator))
 
 
 # --- who is viewing -----------------------------------------------------------------------

@@ -9,7 +9,10 @@ Rules (tested with exact recipient sets in ``tests/events/test_audience.py``):
 * ``visitor.typing`` and ``conversation.rated`` go to operators only; ``operator.typing`` to the visitor and to the
   operators of the site (who else is typing in a conversation they have open);
 * ``transfer.offered`` goes only to the receiving operator, ``transfer.ended`` only to the two
-  operators of the transfer, ``operator.viewing`` to the operators of the site — never to a visitor.
+  operators of the transfer, ``operator.viewing`` to the operators of the site — never to a visitor;
+* ``conversation.escalated`` (never to a visitor): step ``alert`` to the operator holding the
+  conversation, else to the online operators; ``offer_all`` to the online operators; ``email`` and
+  ``contacts`` to every operator of the site.
 """
 from __future__ import annotations
 
@@ -25,6 +28,7 @@ _OPERATOR_EVENTS = {
     ev.CONVERSATION_CLOSED, ev.CONVERSATION_REOPENED, ev.CONVERSATION_UPDATED,
     ev.VISITOR_TYPING, ev.OPERATOR_STATUS_CHANGED, ev.CONVERSATION_RATED, ev.VISITOR_UPDATED, ev.OPERATOR_TYPING,
     ev.TRANSFER_OFFERED, ev.TRANSFER_ENDED, ev.OPERATOR_VIEWING,
+    ev.CONVERSATION_ESCALATED,
 }
 
 
@@ -89,6 +93,9 @@ def operator_frame(event: Event) -> dict | None:
     if event.name == ev.OPERATOR_VIEWING:
         return {"type": event.name, "conversation_id": event.conversation_id, "operator": p["operator"],
                 "viewing": p["viewing"]}
+    if event.name == ev.CONVERSATION_ESCALATED:
+        return {"type": event.name, "conversation_id": event.conversation_id, "step": p["step"],
+                "conversation": p["conversation"]}
     return {"type": event.name, "conversation_id": event.conversation_id}
 
 
@@ -107,6 +114,12 @@ def operator_receives(event: Event, *, operator_id: int, site_ids: frozenset[int
         return operator_id == p_get(event, "to_operator_id")
     if event.name == ev.TRANSFER_ENDED:
         return operator_id in (p_get(event, "from_operator_id"), p_get(event, "to_operator_id"))
+    if event.name == ev.CONVERSATION_ESCALATED:
+        step, holder = p_get(event, "step"), p_get(event, "assignee_id")
+        if step == "alert" and holder is not None:
+            return operator_id == holder
+        if step in ("alert", "offer_all"):
+            return status == "online"
     return True
 
 

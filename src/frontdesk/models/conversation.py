@@ -51,6 +51,10 @@ class Conversation(Base):
     operator_read_seq: Mapped[int] = mapped_column(Integer, default=0)
     # how many times the unanswered conversation was offered again (actions/background.py)
     offer_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # missed-chat escalation (actions/escalation.py): the last step done, claimed with one conditional
+    # UPDATE like offer_count; missed_at = when the last configured step fired (for the reports)
+    escalation_step: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    missed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
 
 
 class Message(Base):

@@ -26,6 +26,8 @@ class TransferStatus(str, enum.Enum):
     pending = "pending"
     accepted = "accepted"
     expired = "expired"
+    declined = "declined"    # the receiver said no
+    cancelled = "cancelled"  # the sender took the offer back
 
 
 class Transfer(Base):
