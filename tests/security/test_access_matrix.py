@@ -63,6 +63,13 @@ REST: dict[tuple[str, str], set[str]] = {
     ("POST", "/api/v1/widget/contacts"): {"visitor"},
     ("GET", "/api/v1/outbox"): STAFF,
     ("POST", "/api/v1/outbox/{email_id}/retry"): MEMBER,
+    # supervision and missed chats (issue 12): a transfer from the admin to an operator not in ROLES
+    ("POST", "/api/v1/transfers/{transfer_id}/decline"): set(),  # only its receiver
+    ("POST", "/api/v1/transfers/{transfer_id}/cancel"): ADMIN,   # only its sender
+    ("POST", "/api/v1/conversations/{conversation_id}/whisper"): ADMIN,  # supervisors: administrators
+    ("GET", "/api/v1/sites/{site_id}/escalation"): MEMBER,
+    ("PUT", "/api/v1/sites/{site_id}/escalation"): ADMIN,
+    ("GET", "/api/v1/reports/{site_id}/missed"): MEMBER,
     ("POST", "/api/v1/auth/logout"): STAFF,  # last: it ends the session
 }
 # Endpoints and frames added by the second wave of this session, not yet in the tables above. They
@@ -169,6 +176,12 @@ def world(tmp_path):
         emails = boss.call("GET", "/api/v1/outbox").json()
         items = emails.get("emails") or emails.get("items") or []
         w.email_id = items[0]["id"] if items else 1
+        # a transfer offer of the other conversation, from the admin to the target operator
+        boss.call("POST", f"/api/v1/conversations/{w.other_conversation_id}/take")
+        r = boss.call("POST", f"/api/v1/conversations/{w.other_conversation_id}/transfer",
+                      json={"to_operator_id": w.target_id})
+        assert r.status_code == 200, r.text
+        w.transfer_id = r.json()["transfer"]["id"]
         yield w
     finally:
         server.stop()
@@ -176,7 +189,7 @@ def world(tmp_path):
 
 def _request(w: World, role: str, method: str, template: str, n: int) -> httpx.Response:
     path = template.format(conversation_id=w.conversation_id, site_id=w.site_id, operator_id=w.target_id,
-                           email_id=w.email_id)
+                           email_id=w.email_id, transfer_id=w.transfer_id)
     if template == "/api/v1/operators/{operator_id}/photo":
         path = f"/api/v1/operators/{w.admin_id}/photo"
     headers = {"origin": w.server.url}
@@ -185,6 +198,8 @@ def _request(w: World, role: str, method: str, template: str, n: int) -> httpx.R
     if role == "visitor":
         headers["authorization"] = f"Bearer {w.token}"
     params = {"site": w.key} if path.startswith("/api/v1/widget/") else None
+    if template == "/api/v1/reports/{site_id}/missed":
+        params = {"from": "2026-11-01", "to": "2026-12-01"}
     kw: dict = {}
     unique = f"{role}-{n}-{uuid.uuid4().hex[:6]}"
     bodies = {
@@ -201,6 +216,8 @@ def _request(w: World, role: str, method: str, template: str, n: int) -> httpx.R
         "/api/v1/me/password": {"current_password": "not the password", "new_password": "brand new horse battery"},
         "/api/v1/widget/offline": {"name": "Гость", "email": "guest@example.com", "message": f"Вопрос {unique}"},
         "/api/v1/widget/contacts": {"email": "guest@example.com"},
+        "/api/v1/conversations/{conversation_id}/whisper": {"text": "подсказка"},
+        "/api/v1/sites/{site_id}/escalation": {"enabled": False},
     }
     if template == "/api/v1/me/photo" and method == "POST":
         kw["files"] = {"photo": ("p.png", PNG, "image/png")}

@@ -3,7 +3,8 @@ visitor; a transfer offer declined by its receiver or cancelled by its sender; t
 settings' rights; an unanswered chat escalating to the e-mail step (aiosmtpd) when the clock moves."""
 from datetime import UTC, datetime, timedelta
 
-from tests.mail.conftest import ClockFile, mail_env, smtp  # noqa: F401  (the fixture)
+from tests.mail.conftest import ClockFile, mail_env
+from tests.mail.conftest import smtp as smtp
 from tests.support import ServerProcess, admin, make_operator, visitor_ws, wait_until
 from tests.team.test_transfer import _chat_held_by
 

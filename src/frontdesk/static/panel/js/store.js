@@ -269,6 +269,19 @@ export class Store extends EventTarget {
     return (await api('POST', `/conversations/${conv.id}/transfer`, { to_operator_id: toOperatorId, note })).transfer;
   }
 
+  async declineTransfer(transferId) {
+    this.transfers.delete(transferId);
+    return api('POST', `/transfers/${transferId}/decline`);
+  }
+
+  async cancelTransfer(transferId) {
+    return api('POST', `/transfers/${transferId}/cancel`);
+  }
+
+  async whisper(conv, text) {
+    return (await api('POST', `/conversations/${conv.id}/whisper`, { text })).message;
+  }
+
   async acceptTransfer(transferId) {
     const { conversation } = await api('POST', `/transfers/${transferId}/accept`);
     this.transfers.delete(transferId);
@@ -363,6 +376,9 @@ export class Store extends EventTarget {
       else this.markRead(conv);
       this.emit('incoming', { conv, message: m, background });
     }
+    // a supervisor's whisper in a chat I hold (docs/protocol.md: a note whose client_id starts with "whisper:")
+    if (live && m.kind === 'note' && String(m.client_id || '').startsWith('whisper:') && m.author?.id !== this.me?.id &&
+        conv.data.assignee?.id === this.me?.id) this.emit('whisper', { conv, message: m });
     this.changed({ list: true, messages: conv.id });
   }
 
@@ -497,6 +513,12 @@ const FRAME_HANDLERS = {
     this.transfers.set(frame.transfer.id, frame.transfer);
     this.changed({ list: true, conv: conv.id });
     this.emit('transfer-offer', { conv, transfer: frame.transfer });
+  },
+
+  'conversation.escalated'(frame) {
+    const conv = this._conv(frame.conversation);
+    this.changed({ list: true, conv: conv.id });
+    this.emit('escalated', { conv, step: frame.step });
   },
 
   'transfer.ended'(frame) {

@@ -31,6 +31,7 @@ export class Workplace {
     this.offers = new Map();        // conversation id → toast element
     this.transferOffers = new Map(); // transfer id → offer card
     this.sentTransfers = new Map();  // transfer id → receiver's name (offers this tab made)
+    this.sentConvs = new Map();      // transfer id → conversation id (the sender may cancel while pending)
     this.overlay = null;             // the transfer dialog or a confirmation
     this.typingState = { convId: null, sentAt: 0, timer: null };
     this.renderedSeqs = { convId: null, last: 0, count: 0 };
@@ -42,6 +43,8 @@ export class Workplace {
     store.addEventListener('incoming', (e) => this._incoming(e.detail));
     store.addEventListener('transfer-offer', (e) => this._transferOffer(e.detail.conv, e.detail.transfer));
     store.addEventListener('transfer-ended', (e) => this._transferEnded(e.detail));
+    store.addEventListener('whisper', (e) => this._whisperArrived(e.detail.conv, e.detail.message));
+    store.addEventListener('escalated', (e) => this._escalated(e.detail.conv, e.detail.step));
     store.addEventListener('server-error', (e) => {
       if (e.detail.code !== 'not_found') toast(explain(e.detail), 'error');
     });
@@ -85,7 +88,8 @@ export class Workplace {
       h('div', { class: 'composer__modes', role: 'tablist' }, this.modeReply, this.modeNote, this.charCount),
       h('div', { class: 'composer__row' }, this.field, this.sendButton), this.closedNotice);
     this.emptyState = h('div', { class: 'dialog-empty' });
-    this.dialogCol = h('section', { class: 'col col-dialog' }, this.header, this.mailStrip, this.scroller, this.composer, this.emptyState);
+    this.whisperBar = h('form', { class: 'whisper', testid: 'whisper-bar', hidden: true });
+    this.dialogCol = h('section', { class: 'col col-dialog' }, this.header, this.mailStrip, this.scroller, this.whisperBar, this.composer, this.emptyState);
 
     this.visitorCol = h('aside', { class: 'col col-visitor', testid: 'visitor-info', 'aria-label': t('info.title') });
     this.offerHost = h('div', { class: 'offers', 'aria-live': 'assertive' });
@@ -339,11 +343,13 @@ export class Workplace {
         h('div', { class: `dialog-head__state dialog-head__state--${d.status === 'open' ? (s.isWaiting(conv) ? 'waiting' : 'open') : 'closed'}`, testid: 'dialog-state' },
           state, d.site_name ? ` · ${d.site_name}` : '', d.status !== 'open' && d.rating ? ' · ' : null,
           d.status !== 'open' ? ratingBadge(d.rating) : null),
-        this.viewersLine = h('div', { class: 'dialog-head__viewers', testid: 'conversation-viewers', hidden: true, 'aria-live': 'polite' })),
+        this.viewersLine = h('div', { class: 'dialog-head__viewers', testid: 'conversation-viewers', hidden: true, 'aria-live': 'polite' }),
+        this._pendingTransferLine(conv)),
       h('div', { class: 'dialog-head__actions' }, ...buttons,
         h('button', { type: 'button', class: 'btn btn--ghost dialog-head__info', testid: 'dialog-info', 'aria-label': t('dialog.info'), title: t('dialog.info'),
           'aria-pressed': String(this.showInfo), onclick: () => this._showInfo(!this.showInfo) }, icon('info'))));
     this._renderViewers();
+    this._renderWhisper();
   }
 
   /** Colleagues who have this dialog open too, and whether they are typing. */
@@ -396,7 +402,9 @@ export class Workplace {
       try {
         const transfer = await this.store.transfer(conv, chosen.id, note.value);
         this.sentTransfers.set(transfer.id, chosen.name);
+        this.sentConvs.set(transfer.id, conv.id);
         this._closeOverlay();
+        if (this._active()?.id === conv.id) this._renderHeader();
         toast(t('transfer.sent', { name: chosen.name }));
       } catch (err) {
         submit.disabled = false;
@@ -435,6 +443,13 @@ export class Workplace {
       h('div', { class: 'offer__who' }, visitorName(conv), conv.data.site_name ? ` · ${conv.data.site_name}` : ''),
       transfer.note ? h('div', { class: 'offer__note', testid: 'transfer-offer-note' }, transfer.note) : null,
       h('div', { class: 'offer__actions' }, accept,
+        h('button', { type: 'button', class: 'btn', testid: 'transfer-decline', onclick: async (e) => {
+          e.currentTarget.disabled = true;
+          try { await this.store.declineTransfer(transfer.id); } catch (err) {
+            if (err.code !== 'transfer_ended') toast(explain(err), 'error');
+          }
+          this._dropTransferOffer(transfer.id);
+        } }, t('transfer.decline')),
         h('button', { type: 'button', class: 'btn', onclick: () => this.open(conv.id) }, t('offer.open')),
         h('button', { type: 'button', class: 'btn btn--ghost', 'aria-label': t('offer.dismiss'), onclick: () => this._dropTransferOffer(transfer.id) }, icon('close', 16))));
     this.transferOffers.set(transfer.id, el);
@@ -447,12 +462,88 @@ export class Workplace {
   }
 
   _transferEnded(frame) {
+    if (this.transferOffers.has(frame.transfer_id) && frame.result === 'cancelled') toast(t('transfer.cancelledByFrom'));
     this._dropTransferOffer(frame.transfer_id);
     const name = this.sentTransfers.get(frame.transfer_id);
     if (name == null) return;
     this.sentTransfers.delete(frame.transfer_id);
+    const convId = this.sentConvs.get(frame.transfer_id);
+    this.sentConvs.delete(frame.transfer_id);
+    if (convId != null && this._active()?.id === convId) this._renderHeader();
     if (frame.result === 'accepted') toast(t('transfer.accepted', { name }));
     else if (frame.result === 'expired') toast(t('transfer.expired'), 'error');
+    else if (frame.result === 'declined') toast(t('transfer.declined', { name }), 'error');
+    else if (frame.result === 'cancelled') toast(t('transfer.cancelled'));
+  }
+
+  /** "Transferring to B · Cancel the transfer" in the header while an offer this tab made is pending. */
+  _pendingTransferLine(conv) {
+    const id = [...this.sentConvs].find(([, cid]) => cid === conv.id)?.[0];
+    if (id == null) return null;
+    const cancel = h('button', { type: 'button', class: 'link', testid: 'transfer-cancel', onclick: async () => {
+      cancel.disabled = true;
+      try { await this.store.cancelTransfer(id); } catch (err) {
+        if (err.code === 'transfer_ended') { this.sentConvs.delete(id); this._renderHeader(); } else toast(explain(err), 'error');
+        cancel.disabled = false;
+      }
+    } }, t('transfer.cancelOffer'));
+    return h('div', { class: 'dialog-head__pending', testid: 'transfer-pending' },
+      t('transfer.pending', { name: this.sentTransfers.get(id) || '' }), ' · ', cancel);
+  }
+
+  // --- supervision: whisper to the operator, escalation alerts --------------------------------
+
+  /** A supervisor (administrator) looking at a chat another operator holds gets a whisper line. */
+  _renderWhisper() {
+    const conv = this._active();
+    const bar = this.whisperBar;
+    const d = conv?.data;
+    const show = !!(d && d.status === 'open' && d.assignee && !this.store.isMine(conv) && this.store.me?.role === 'admin');
+    bar.hidden = !show;
+    if (!show) { bar.replaceChildren(); bar.dataset.conversationId = ''; return; }
+    if (bar.dataset.conversationId === String(conv.id) && bar.dataset.lang === document.documentElement.lang) return;
+    bar.dataset.conversationId = String(conv.id);
+    bar.dataset.lang = document.documentElement.lang;
+    const input = h('textarea', { class: 'whisper__input', testid: 'whisper-input', rows: 1, maxlength: this.maxChars,
+      'aria-label': t('whisper.label'), placeholder: t('whisper.placeholder', { name: d.assignee.name }) });
+    const send = h('button', { type: 'submit', class: 'btn whisper__send', testid: 'whisper-send' }, t('whisper.send'));
+    input.addEventListener('keydown', (e) => { if (e.key === 'Enter' && !e.shiftKey) { e.preventDefault(); bar.requestSubmit(); } });
+    bar.onsubmit = async (e) => {
+      e.preventDefault();
+      const text = input.value.trim();
+      if (!text) return;
+      send.disabled = true;
+      try {
+        await this.store.whisper(conv, text);
+        input.value = '';
+        toast(t('whisper.sent'));
+      } catch (err) { toast(explain(err), 'error'); }
+      send.disabled = false;
+    };
+    bar.replaceChildren(h('span', { class: 'whisper__label' }, t('whisper.label')), input, send);
+  }
+
+  /** A supervisor's whisper in a chat I hold: shown at once, whichever chat is open. */
+  _whisperArrived(conv, m) {
+    this.alerts.play('chat');
+    const title = t('whisper.from', { name: m.author?.name || '' });
+    this.alerts.notify(title, m.text, `whisper-${m.id}`, () => this.open(conv.id));
+    const el = h('div', { class: 'offer offer--whisper', testid: 'whisper-toast', role: 'alert', dataset: { conversationId: conv.id } },
+      h('div', { class: 'offer__title' }, title),
+      h('div', { class: 'offer__who' }, visitorName(conv)),
+      h('div', { class: 'offer__note' }, m.text.slice(0, 500)),
+      h('div', { class: 'offer__actions' },
+        h('button', { type: 'button', class: 'btn', onclick: () => { el.remove(); this.open(conv.id); } }, t('offer.open')),
+        h('button', { type: 'button', class: 'btn btn--ghost', 'aria-label': t('offer.dismiss'), onclick: () => el.remove() }, icon('close', 16))));
+    this.offerHost.prepend(el);
+  }
+
+  /** An unanswered chat reached an escalation step: alert (again), or offered to everyone online. */
+  _escalated(conv, step) {
+    if (step !== 'alert' && step !== 'offer_all') return;
+    if (this.store.isWaiting(conv)) { this._offer(conv, 1); return; }
+    this.alerts.play('chat');
+    this.alerts.notify(t('esc.alert'), visitorName(conv), `escalated-${conv.id}`, () => this.open(conv.id));
   }
 
   // --- overlays -----------------------------------------------------------------------------
@@ -548,7 +639,7 @@ export class Workplace {
         : (m.author?.name || '');
     const meta = sameGroup && author !== 'note' ? null : h('div', { class: 'msg__meta' },
       h('span', { class: 'msg__author' }, who),
-      author === 'note' ? h('span', { class: 'msg__note-label' }, t('msg.note')) : null,
+      author === 'note' ? h('span', { class: 'msg__note-label' }, t(String(m.client_id || '').startsWith('whisper:') ? 'msg.whisper' : 'msg.note')) : null,
       h('time', { class: 'msg__time', datetime: m.created_at }, formatClock(m.created_at)));
     const mails = h('div', { class: 'msg__mails', dataset: { messageId: m.id } });
     this._fillMails(mails);
