@@ -128,7 +128,7 @@ async def test_an_unanswered_chat_escalates_to_the_email_step_when_the_clock_mov
         assert steps == ["offer_all", "email"]
         mail = smtp.wait_for(1)[0]
         assert mail.rcpt_tos == ["supervisor@shop.example"]
-        assert "Чат без ответа" in mail.message["Subject"]
+        assert "Пропущенный чат" in mail.message["Subject"]
         assert "&lt;script&gt;" in mail.html() and "<script>" in mail.text()
         assert f"/panel/#/conversations/{cid}" in mail.text()
         # the last step offers the visitor the contacts form

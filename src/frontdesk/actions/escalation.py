@@ -58,10 +58,10 @@ CONTACTS_TEXT = {
           "phone number and we will get back to you, even if you close this page.",
 }
 MAIL_TEXT = {
-    "ru": {"subject": "Чат без ответа на сайте «{site}»",
+    "ru": {"subject": "Пропущенный чат на сайте «{site}»",
            "intro": "Посетитель сайта «{site}» ждёт ответа уже {minutes} мин., и никто из операторов не ответил.",
            "last": "Его сообщение:", "open": "Открыть диалог в панели"},
-    "en": {"subject": "Unanswered chat on {site}",
+    "en": {"subject": "Missed chat on {site}",
            "intro": "A visitor on {site} has waited {minutes} min and no operator has answered.",
            "last": "The visitor wrote:", "open": "Open the conversation in the panel"},
 }
