@@ -10,7 +10,7 @@ from playwright.sync_api import expect
 from tests.e2e.test_panel import close_page, conversation_item, open_panel, set_status
 from tests.e2e.test_transfer import shot
 from tests.mail.conftest import ClockFile, mail_env
-from tests.mail.conftest import smtp as smtp  # noqa: F401  (the fixture)
+from tests.mail.conftest import smtp as smtp  # the fixture
 from tests.support import ServerProcess
 
 pytestmark = pytest.mark.e2e
@@ -97,7 +97,7 @@ def test_a_supervisors_whisper_reaches_the_operator_and_never_the_widget(browser
         srv.stop()
 
 
-def test_an_unanswered_chat_escalates_to_the_email_step_when_the_clock_moves(browser, tmp_path, smtp):  # noqa: F811
+def test_an_unanswered_chat_escalates_to_the_email_step_when_the_clock_moves(browser, tmp_path, smtp):
     clock = ClockFile(tmp_path / "clock")
     srv = ServerProcess(tmp_path / "data", env=mail_env(
         smtp.url, FRONTDESK_TEST_CLOCK_FILE=str(clock.path), FRONTDESK_ESCALATION_TICK="0.2",

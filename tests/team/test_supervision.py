@@ -4,7 +4,7 @@ settings' rights; an unanswered chat escalating to the e-mail step (aiosmtpd) wh
 from datetime import UTC, datetime, timedelta
 
 from tests.mail.conftest import ClockFile, mail_env
-from tests.mail.conftest import smtp as smtp
+from tests.mail.conftest import smtp as smtp  # the fixture
 from tests.support import ServerProcess, admin, make_operator, visitor_ws, wait_until
 from tests.team.test_transfer import _chat_held_by
 
