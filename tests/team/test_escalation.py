@@ -134,3 +134,19 @@ async def test_the_missed_report_counts_conversations_that_reached_the_last_step
     after = await escalation.missed_report(rt, admin, site.id, *period)
     assert after["current"] == {**after["current"], "missed": 1, "answered_later": 1}
     assert after["previous"]["missed"] == 0
+
+
+async def test_the_contacts_step_does_not_ask_twice(rt):
+    """The holding message asked for contacts already: the last step records the miss, no second form."""
+    from frontdesk.actions import no_reply
+
+    _site, _admin, _visitor, cid = await _setup(rt)
+    start = rt.clock()
+    assert await no_reply.check_no_reply(rt, start + timedelta(seconds=rt.settings.no_reply_seconds + 1)) == 1
+    assert await escalation.run_escalation(rt, start + timedelta(seconds=700)) != []
+    async with rt.sessions() as session:
+        asks = list((await session.execute(select(Message.client_id).where(
+            Message.conversation_id == cid, Message.client_id.like("ask_contacts:%")))).scalars())
+        conv = await session.get(Conversation, cid)
+    assert len(asks) == 1 and not asks[0].startswith("ask_contacts:escalation:")
+    assert conv is not None and conv.missed_at is not None

@@ -9,7 +9,8 @@ The steps, in this order, each after its own delay counted from the conversation
 3. ``email`` — an e-mail to the site's supervisor addresses (the setting's ``emails``, else the site's
    notification addresses), queued in the outbox in the same transaction as the step's claim;
 4. ``contacts`` — the visitor is offered to leave contacts: one ``system`` message whose client_id
-   starts with ``ask_contacts:`` (the widget shows its contacts form), unless the visitor left them.
+   starts with ``ask_contacts:`` (the widget shows its contacts form), unless the visitor left them or
+   the holding message (``actions.no_reply``) asked for them already.
 
 "Nobody answers": the conversation is open, has a message and no operator reply yet
 (``first_reply_at`` is null), and is not an offline-form conversation (those e-mail by themselves).
@@ -194,10 +195,14 @@ async def _escalate(rt: Runtime, conv: Conversation, seen: int, due: int, last: 
         full = await queries.load_conversation(session, conv)
         visitor = await session.get(Visitor, conv.visitor_id)
         site = await session.get(Site, conv.site_id)
+        asked = (await session.execute(select(Message.id).where(  # the holding message asked already
+            Message.conversation_id == conv.id, Message.sender == "system",
+            Message.client_id.like(ASK_CONTACTS_PREFIX + "%")).limit(1))).first() is not None
     events = [queries.conversation_event(ev.CONVERSATION_ESCALATED, conv, {
         "step": step, "conversation": full, "assignee_id": conv.assignee_id}) for step in steps]
     await rt.publish(*events)
-    if "contacts" in steps and visitor is not None and site is not None and not (visitor.email or visitor.phone):
+    if "contacts" in steps and visitor is not None and site is not None and not (visitor.email or visitor.phone) \
+            and not asked:
         lang = visitor_language(visitor.language, site)
         await rt.writer.store(PendingMessage(
             conversation_id=conv.id, site_id=conv.site_id, visitor_id=conv.visitor_id, kind="system",
