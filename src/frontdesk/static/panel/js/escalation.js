@@ -77,6 +77,6 @@ export function escalationForm(site, { readOnly = false } = {}) {
   }
 
   say(t('esc.loading'));
-  api('GET', `/sites/${site.id}/escalation`).then((res) => render(res.escalation)).catch((err) => say(explain(err), true));
+  api('GET', `/sites/${site.id}/escalation`).then((res) => { render(res.escalation); say(''); }).catch((err) => say(explain(err), true));
   return form;
 }
