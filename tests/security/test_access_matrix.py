@@ -63,6 +63,7 @@ REST: dict[tuple[str, str], set[str]] = {
     ("POST", "/api/v1/widget/contacts"): {"visitor"},
     ("GET", "/api/v1/outbox"): STAFF,
     ("POST", "/api/v1/outbox/{email_id}/retry"): MEMBER,
+    ("PUT", "/api/v1/phrases/settings"): STAFF,  # the operator's own composer settings
     ("POST", "/api/v1/auth/logout"): STAFF,  # last: it ends the session
 }
 # Endpoints and frames added by the second wave of this session, not yet in the tables above. They
@@ -201,6 +202,7 @@ def _request(w: World, role: str, method: str, template: str, n: int) -> httpx.R
         "/api/v1/me/password": {"current_password": "not the password", "new_password": "brand new horse battery"},
         "/api/v1/widget/offline": {"name": "Гость", "email": "guest@example.com", "message": f"Вопрос {unique}"},
         "/api/v1/widget/contacts": {"email": "guest@example.com"},
+        "/api/v1/phrases/settings": {"spell_warn": False},
     }
     if template == "/api/v1/me/photo" and method == "POST":
         kw["files"] = {"photo": ("p.png", PNG, "image/png")}

@@ -3,7 +3,7 @@ from frontdesk.models.base import Base, utcnow
 from frontdesk.models.conversation import Conversation, ConversationStatus, Message, MessageKind
 from frontdesk.models.operator import Operator, OperatorRole, OperatorSession, OperatorStatus, SiteMember
 from frontdesk.models.outbox import OutboxEmail, OutboxKind, OutboxStatus
-from frontdesk.models.phrase import Phrase, PhraseHotkey, PhraseUsage, SpellWord
+from frontdesk.models.phrase import Phrase, PhraseHotkey, PhraseSettings, PhraseUsage, SpellWord
 from frontdesk.models.rating import ConversationRating
 from frontdesk.models.site import Site
 from frontdesk.models.team import OperatorPresence, Transfer, TransferStatus
@@ -17,4 +17,5 @@ __all__ = [
     "ConversationRating",
     "Visit", "PageView", "OperatorCardFields",
     "OperatorPresence", "Transfer", "TransferStatus",
+    "PhraseSettings",
 ]

@@ -51,6 +51,11 @@ class Conversation(Base):
     operator_read_seq: Mapped[int] = mapped_column(Integer, default=0)
     # how many times the unanswered conversation was offered again (actions/background.py)
     offer_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # when the current assignee took it; the automatic holding line ("Одну минуточку…") counts from here
+    assigned_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    # the seq of the visitor message whose wait already got the automatic holding line (claimed once
+    # across nodes by a conditional UPDATE, like offer_count; actions/no_reply.py)
+    auto_hold_seq: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
 
 class Message(Base):
