@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Page, expect
 
+from tests.e2e.nav import nav_click
 from tests.e2e.test_panel import (
     Desk,
     _set_visitor_contacts,
@@ -59,7 +60,7 @@ def _bind(page: Page, title: str, digit: int) -> None:
 
 
 def _open_dialog(page: Page, cid: int) -> None:
-    page.get_by_test_id("nav-chats").click()
+    nav_click(page, "nav-chats")
     conversation_item(page, cid).click()
     expect(page.get_by_test_id("chat-input")).to_be_enabled()
 
@@ -99,7 +100,7 @@ def test_phrases_suggested_picked_edited_sent_hotkey_and_spell_check_ru(browser,
     _set_visitor_contacts(srv, visitor, name="Пётр", email="petr@example.com")
 
     # the Phrases page: three phrases, one bound to Alt+1
-    page.get_by_test_id("nav-phrases").click()
+    nav_click(page, "nav-phrases")
     expect(page.get_by_role("heading", name="Быстрые фразы")).to_be_visible()
     _new_phrase(page, "доставка", "Доставка курьером", "{visitor_name}, доставка курьером по городу — 300 ₽.", "Доставка")
     _new_phrase(page, "доставка-регионы", "Доставка в регионы", "Доставка в регионы — СДЭК, 3–5 дней.", "Доставка")
@@ -198,7 +199,7 @@ def test_phrases_and_spell_check_in_english(browser, srv):
     expect(page.get_by_test_id("nav-phrases")).to_have_text("Phrases")
     visitor = desk.visitor(srv)
     cid = visitor.say("Hi, where is my order?")["conversation_id"]
-    page.get_by_test_id("nav-phrases").click()
+    nav_click(page, "nav-phrases")
     expect(page.get_by_role("heading", name="Quick phrases")).to_be_visible()
     _new_phrase(page, "order", "Order status", "Hello {visitor_name}, your order is on its way. {operator_name}")
     _open_dialog(page, cid)

@@ -459,6 +459,7 @@ const STRINGS = {
     'common.cancel': 'Отмена',
     'common.saving': 'Сохраняем…',
     'time.now': 'только что',
+    'nav.more': 'Ещё',
   },
   en: {
     'app.name': 'frontdesk',
@@ -919,6 +920,7 @@ const STRINGS = {
     'common.cancel': 'Cancel',
     'common.saving': 'Saving…',
     'time.now': 'just now',
+    'nav.more': 'More',
   },
 };
 
