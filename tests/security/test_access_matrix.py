@@ -63,7 +63,8 @@ REST: dict[tuple[str, str], set[str]] = {
     ("POST", "/api/v1/widget/contacts"): {"visitor"},
     ("GET", "/api/v1/outbox"): STAFF,
     ("POST", "/api/v1/outbox/{email_id}/retry"): MEMBER,
-    ("PUT", "/api/v1/phrases/settings"): STAFF,  # the operator's own composer settings
+    ("GET", "/api/v1/phrases/settings"): STAFF,  # the operator's own composer settings
+    ("PUT", "/api/v1/phrases/settings"): STAFF,
     ("POST", "/api/v1/auth/logout"): STAFF,  # last: it ends the session
 }
 # Endpoints and frames added by the second wave of this session, not yet in the tables above. They

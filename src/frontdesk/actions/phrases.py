@@ -126,6 +126,11 @@ def _settings_shape(row: PhraseSettings | None) -> dict:
     return {"spell_warn": bool(row and row.spell_warn)}
 
 
+async def get_settings(rt: Runtime, op: OperatorRef) -> dict:
+    async with rt.sessions() as session:
+        return {"settings": _settings_shape(await session.get(PhraseSettings, op.id))}
+
+
 async def set_settings(rt: Runtime, op: OperatorRef, *, spell_warn: object) -> dict:
     """The operator's composer settings (``spell_warn``: ask once before sending a message with
     underlined words). Returns ``{"settings": …}``."""

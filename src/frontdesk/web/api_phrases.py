@@ -93,6 +93,12 @@ class PhraseSettingsIn(Strict):
     spell_warn: StrictBool
 
 
+@router.get("/phrases/settings")
+async def phrase_settings(request: Request, op: OperatorRef = Depends(current_operator)) -> dict:
+    """The operator's composer settings: ``{settings: {spell_warn}}``."""
+    return await phrases.get_settings(request.app.state.rt, op)
+
+
 @router.put("/phrases/settings")
 async def set_phrase_settings(body: PhraseSettingsIn, request: Request,
                               op: OperatorRef = Depends(current_operator)) -> dict:

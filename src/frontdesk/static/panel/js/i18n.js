@@ -469,6 +469,10 @@ const STRINGS = {
     'sites.text.ask_online': 'Удержание: оператор в сети, контактов нет',
     'sites.text.hold': 'Удержание: никого нет в сети',
     'sites.text.ask': 'Удержание: никого нет в сети, контактов нет',
+    'spell.warnSetting': 'Предупреждать перед отправкой ответа, если в нём есть подчёркнутые слова',
+    'spell.warnSaved': 'Настройка сохранена',
+    'spell.quote': '«{w}»',
+    'spell.warn': 'Возможные ошибки: {words}. Исправьте или нажмите Enter ещё раз, чтобы отправить как есть.',
   },
   en: {
     'app.name': 'frontdesk',
@@ -939,6 +943,10 @@ const STRINGS = {
     'sites.text.ask_online': 'Holding: an operator is online, no contacts',
     'sites.text.hold': 'Holding: nobody is online',
     'sites.text.ask': 'Holding: nobody is online, no contacts',
+    'spell.warnSetting': 'Warn before sending a reply with underlined words',
+    'spell.warnSaved': 'Setting saved',
+    'spell.quote': '"{w}"',
+    'spell.warn': 'Possible misspellings: {words}. Fix them or press Enter again to send as it is.',
   },
 };
 
