@@ -100,26 +100,25 @@ async def check_auto_hold(rt: Runtime, now: datetime) -> int:
                          .where(Message.conversation_id == Conversation.id, Message.kind == "visitor",
                                 Message.seq > last_operator_seq)
                          .correlate(Conversation).scalar_subquery())
+        waiting_since = (select(func.min(Message.created_at))
+                         .where(Message.conversation_id == Conversation.id, Message.kind == "visitor",
+                                Message.seq > last_operator_seq)
+                         .correlate(Conversation).scalar_subquery())
+        # the shortest delay of any site filters in SQL (the batch holds only candidates); each
+        # site's own delay is applied below
+        earliest = now - timedelta(seconds=min(delays.values()))
         rows = (await session.execute(
-            select(Conversation, first_waiting, Visitor.language, Site, Operator)
+            select(Conversation, first_waiting, waiting_since, Visitor.language, Site, Operator)
             .join(Visitor, Visitor.id == Conversation.visitor_id).join(Site, Site.id == Conversation.site_id)
             .join(Operator, Operator.id == Conversation.assignee_id)
             .where(Conversation.status == "open", Conversation.is_offline.is_(False),
                    Conversation.site_id.in_(delays), Operator.status == "online", Operator.is_active.is_(True),
-                   first_waiting.is_not(None), first_waiting > Conversation.auto_hold_seq)
+                   first_waiting.is_not(None), first_waiting > Conversation.auto_hold_seq,
+                   waiting_since <= earliest,
+                   or_(Conversation.assigned_at.is_(None), Conversation.assigned_at <= earliest))
             .order_by(Conversation.id).limit(NO_REPLY_BATCH))).all()
-        if not rows:
-            return 0
-        waiting = {seq for _, seq, *_ in rows}
-        since = dict((await session.execute(
-            select(Message.conversation_id, Message.created_at)
-            .where(Message.conversation_id.in_([c.id for c, *_ in rows]), Message.seq.in_(waiting),
-                   Message.kind == "visitor"))).all())
     pending = []
-    for conv, seq, v_lang, site, op in rows:
-        start = since.get(conv.id)
-        if start is None:
-            continue
+    for conv, seq, start, v_lang, site, op in rows:
         if conv.assigned_at is not None and conv.assigned_at > start:
             start = conv.assigned_at
         if now < start + timedelta(seconds=delays[conv.site_id]):
