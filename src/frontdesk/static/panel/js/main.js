@@ -14,7 +14,7 @@ import { renderVisitors, VisitorCard, VisitorsLive } from './visitors.js';
 
 const STATUSES = ['online', 'away', 'offline'];
 // The menu, in order: one line per page (data-testid "nav-<key after 'nav.'>"). On wide screens the
-// pages that do not fit in the top bar go to its "Ещё" list (_fitNav), below 1180 px to the drawer.
+// pages that do not fit in the top bar go to its "Ещё" list (_fitNav); below 1180 px all are in the drawer.
 const PAGES = {
   '/panel/': { key: 'nav.chats' },
   '/panel/phrases': { key: 'nav.phrases', render: renderPhrases },
@@ -115,7 +115,7 @@ class Panel {
     });
     // the "Ещё" list closes on a click anywhere else; the row is fitted again when the bar changes width
     document.addEventListener('mousedown', (e) => { if (this.more && !this.more.contains(e.target)) this._toggleMore(false); });
-    this.drawerQuery = window.matchMedia('(max-width: 1180px)');
+    this.drawerQuery = window.matchMedia('(max-width: 1179.98px)');
     this.drawerQuery.addEventListener('change', () => this._fitNav());
     let fitting = 0;
     window.addEventListener('resize', () => { cancelAnimationFrame(fitting); fitting = requestAnimationFrame(() => this._fitNav()); });
