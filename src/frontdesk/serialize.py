@@ -39,12 +39,19 @@ class MessageLike(Protocol):
 
 # client_id prefixes of the no-reply holding message (actions/no_reply.py)
 HOLDING_PREFIXES = ("ask_contacts:", "hold:")
+# client_id prefix of the automatic holding line sent on the assignee's behalf (kind "operator")
+AUTO_HOLD_PREFIX = "autohold:"
 
 
 def is_holding(kind: str, client_id: str | None) -> bool:
-    """Is this the automatic holding message? It is never a conversation's preview (``last_message``):
+    """Is this an automatic holding message (the no-reply one, or the "Одну минуточку…" line)? It is
+    never a conversation's preview (``last_message``):
     the operator keeps seeing the visitor's question in the list and in alerts."""
-    return kind == "system" and client_id is not None and client_id.startswith(HOLDING_PREFIXES)
+    if client_id is None:
+        return False
+    if kind == "operator":
+        return client_id.startswith(AUTO_HOLD_PREFIX)
+    return kind == "system" and client_id.startswith(HOLDING_PREFIXES)
 
 
 def photo_url(op: OperatorLike) -> str | None:

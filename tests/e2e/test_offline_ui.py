@@ -17,6 +17,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from tests.e2e.conftest import CustomerSite, WidgetPage
+from tests.e2e.nav import nav_click
 from tests.e2e.test_panel import close_page, conversation_item, open_panel, set_status
 from tests.mail.conftest import ClockFile, SmtpSink, mail_env
 from tests.support import ServerProcess, admin, make_site, wait_until
@@ -406,7 +407,7 @@ def test_working_hours_editor_saves_hours_and_shows_what_the_server_refuses(brow
     site_operator_status(srv, shop, "online")
     demo = srv.demo
     panel = open_panel(browser, srv, demo["admin_email"], demo["admin_password"])
-    panel.get_by_test_id("nav-sites").click()
+    nav_click(panel, "nav-sites")
     panel.get_by_test_id("site-item").filter(has_text=shop.name).click()
     editor = panel.get_by_test_id("hours-editor")
     always = editor.get_by_test_id("hours-always")

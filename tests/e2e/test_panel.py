@@ -16,6 +16,7 @@ import pytest
 from playwright.sync_api import Page, expect
 from websockets.sync.client import connect
 
+from tests.e2e.nav import nav_click
 from tests.support import ServerProcess, admin, make_site, wait_until
 
 pytestmark = pytest.mark.e2e
@@ -274,7 +275,7 @@ def test_operator_sees_a_new_chat_and_the_visitors_typing_and_answers(browser, s
     visitor.expect("conversation.closed", conversation_id=cid)
     expect(page.get_by_test_id("dialog-state")).to_contain_text("Диалог закрыт")
     expect(page.get_by_test_id("chat-input")).to_be_disabled()
-    page.get_by_test_id("nav-history").click()
+    nav_click(page, "nav-history")
     page.locator(f"[data-testid='history-item'][data-conversation-id='{cid}']").click()
     expect(page.locator("[data-testid='chat-message']")).to_have_count(4)
     page.get_by_test_id("conversation-reopen").click()
@@ -499,7 +500,7 @@ def _set_visitor_contacts(server: ServerProcess, visitor: SyncVisitor, *, name: 
 def test_profile_language_switches_the_panel_to_english(browser, srv):
     desk = Desk(srv, "Джон")
     page = open_panel(browser, srv, desk.email, desk.password)
-    page.get_by_test_id("nav-profile").click()
+    nav_click(page, "nav-profile")
     page.get_by_test_id("profile-language").select_option("en")
     page.get_by_test_id("profile-save").click()
     expect(page.get_by_test_id("nav-chats")).to_have_text("Chats")

@@ -12,6 +12,7 @@ import httpx
 import pytest
 from playwright.sync_api import expect
 
+from tests.e2e.nav import nav_click
 from tests.e2e.test_panel import Desk, close_page, conversation_item, open_panel, wait_connected
 from tests.support import OperatorClient, ServerProcess
 
@@ -40,7 +41,7 @@ def srv(tmp_path_factory):
 def test_working_hours_card_with_24x7_prints_no_null(browser, srv):
     demo = srv.demo
     page = open_panel(browser, srv, demo["admin_email"], demo["admin_password"])
-    page.get_by_test_id("nav-sites").click()
+    nav_click(page, "nav-sites")
     editor = page.get_by_test_id("hours-editor")
     always = editor.get_by_test_id("hours-always")
     expect(always).to_be_checked()
@@ -59,7 +60,7 @@ def test_working_hours_card_with_24x7_prints_no_null(browser, srv):
 def test_profile_photo_shows_at_once_can_be_removed_and_errors_are_in_russian(browser, srv):
     desk = Desk(srv, "Вера")
     page = open_panel(browser, srv, desk.email, desk.password)
-    page.get_by_test_id("nav-profile").click()
+    nav_click(page, "nav-profile")
     photo = page.get_by_test_id("profile-photo")
     remove = page.get_by_test_id("profile-photo-remove")
     status = page.get_by_test_id("profile-photo-status")
@@ -143,7 +144,7 @@ def test_every_server_error_code_has_a_russian_and_an_english_text(browser, srv)
 def test_operators_page_says_all_sites_lines_up_the_password_row_and_links_the_email_docs(browser, srv):
     demo = srv.demo
     page = open_panel(browser, srv, demo["admin_email"], demo["admin_password"])
-    page.get_by_test_id("nav-operators").click()
+    nav_click(page, "nav-operators")
     me = page.locator(f"[data-testid='operator-row'][data-operator-id='{page.evaluate('() => window.frontdeskPanel.store.me.id')}']")
     expect(me.get_by_test_id("operator-all-sites")).to_have_text("Все сайты")
     expect(page.get_by_test_id("operators-table")).not_to_contain_text("*")
@@ -263,7 +264,7 @@ def test_history_uses_the_width_and_keeps_names_and_dates_on_one_line(browser, s
     visitor.close()
     op.close()
     page = open_panel(browser, srv, desk.email, desk.password, viewport={"width": 1366, "height": 800})
-    page.get_by_test_id("nav-history").click()
+    nav_click(page, "nav-history")
     row = page.locator(f"[data-testid='history-item'][data-conversation-id='{cid}']")
     expect(row).to_be_visible()
     heights = row.locator("td").evaluate_all("tds => tds.map(td => td.getBoundingClientRect().height)")

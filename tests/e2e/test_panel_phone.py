@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Page, expect
 
+from tests.e2e.nav import nav_click, reveal_nav
 from tests.e2e.test_panel import close_page, conversation_item, wait_connected
 from tests.support import OperatorClient, ServerProcess
 
@@ -229,12 +230,11 @@ def test_a_closed_conversation_still_has_its_dialog_on_a_phone(browser, srv):
     close_page(page)
 
 
-# 1280 and 1440 are left out for now: with the second wave's pages (Посетители, Фразы, Отчёты) an
-# admin's one-row menu no longer fits there (known issue, in the session note); below 1180 px the
-# drawer holds every page.
-@pytest.mark.parametrize("width", [800, 1024])
-def test_every_page_and_sign_out_are_reachable_at_any_width(browser, srv, width):
-    """The admin's top bar holds five pages: where they do not fit, they move to the drawer, never clipped."""
+ADMIN_PAGES = ("nav-chats", "nav-phrases", "nav-visitors", "nav-history", "nav-reports", "nav-sites", "nav-operators",
+               "nav-profile")
+
+
+def _admin_at(browser, srv, width: int) -> Page:
     demo = srv.demo
     context = browser.new_context(viewport={"width": width, "height": 700}, locale="ru-RU")
     page = context.new_page()
@@ -245,16 +245,69 @@ def test_every_page_and_sign_out_are_reachable_at_any_width(browser, srv, width)
     page.get_by_test_id("login-password").fill(demo["admin_password"])
     page.get_by_test_id("login-submit").click()
     wait_connected(page)
+    return page
+
+
+def _not_cut_off(page: Page, testid: str, width: int) -> None:
+    link = page.get_by_test_id(testid)
+    expect(link).to_be_visible()
+    inside_screen(page, link)
+    clipped = link.evaluate("e => { const r = e.getBoundingClientRect(), p = e.parentElement.getBoundingClientRect();"
+                            " return r.left < p.left - 0.5 || r.right > p.right + 0.5; }")
+    assert not clipped, f"{testid} is cut off at {width} px"
+
+
+@pytest.mark.parametrize("width", [800, 1024, 1179, 1180, 1280, 1440, 1920])
+def test_every_page_and_sign_out_are_reachable_at_any_width(browser, srv, width):
+    """The admin's eight pages: in the row as far as they fit, the rest under "Ещё" (wide screens) or in
+    the drawer (below 1180 px) — each visible, inside the screen and never clipped; the bar never scrolls."""
+    page = _admin_at(browser, srv, width)
+    bar = page.locator(".topbar")
+    assert bar.evaluate("e => e.scrollWidth <= e.clientWidth"), f"the top bar overflows at {width} px"
+    for testid in ADMIN_PAGES:
+        reveal_nav(page, testid)
+        _not_cut_off(page, testid, width)
     toggle = page.get_by_test_id("menu-toggle")
-    if toggle.is_visible():
+    if toggle.is_visible() and toggle.get_attribute("aria-expanded") != "true":
         toggle.click()
         settle(page)
-    for testid in ("nav-chats", "nav-history", "nav-sites", "nav-operators", "nav-profile", "logout"):
-        link = page.get_by_test_id(testid)
-        expect(link).to_be_visible()
-        inside_screen(page, link)
-        clipped = link.evaluate("e => { const r = e.getBoundingClientRect(), p = e.parentElement.getBoundingClientRect();"
-                                " return r.left < p.left - 0.5 || r.right > p.right + 0.5; }")
-        assert not clipped, f"{testid} is cut off at {width} px"
+    _not_cut_off(page, "logout", width)
     inside_screen(page, page.get_by_test_id("operator-status"))
+    nav_click(page, "nav-operators")                      # from wherever it is, the page opens
+    expect(page.get_by_test_id("operators-table")).to_be_visible()
+    expect(page.get_by_test_id("nav-more-list")).to_be_hidden()  # the list closed behind it
+    if width >= 1180 and not page.get_by_test_id("nav-operators").is_visible():
+        expect(page.get_by_test_id("nav-more")).to_have_class(re.compile("nav-more__button--on"))  # you are here
+    assert not page.errors, page.errors  # type: ignore[attr-defined]
+    close_page(page)
+
+
+@pytest.mark.parametrize("width", [1180, 1440])
+def test_any_number_of_pages_fits_in_the_wide_bar(browser, srv, width):
+    """Other pages are coming (invitations, bans, departments…): with eight more, the row keeps what fits
+    and every page is one click away under "Ещё", in order; narrower and wider again re-fits it."""
+    page = _admin_at(browser, srv, width)
+    page.evaluate("""() => {
+      const p = window.frontdeskPanel.panel;
+      for (let i = 1; i <= 8; i++) {
+        const a = document.createElement('a');
+        a.className = 'nav__link'; a.href = `/panel/extra${i}`; a.dataset.testid = `nav-extra${i}`;
+        a.textContent = `Длинный пункт меню ${i}`;
+        p.navLinks.push(a);
+      }
+      p._fitNav();
+    }""")
+    bar = page.locator(".topbar")
+    assert bar.evaluate("e => e.scrollWidth <= e.clientWidth")
+    row = page.locator(".nav .nav__link").evaluate_all("els => els.map(e => e.dataset.testid)")
+    listed = page.locator(".nav-more__list .nav__link").evaluate_all("els => els.map(e => e.dataset.testid)")
+    print(f"\n{width} px: row {row}, under Ещё {listed}")
+    assert row + listed == [*ADMIN_PAGES, *(f"nav-extra{i}" for i in range(1, 9))]  # the order kept
+    assert row[0] == "nav-chats" and listed
+    for testid in ("nav-extra8", "nav-sites", "nav-chats"):
+        reveal_nav(page, testid)
+        _not_cut_off(page, testid, width)
+    page.set_viewport_size({"width": 1920, "height": 700})
+    page.wait_for_function("() => document.querySelectorAll('.nav .nav__link').length > %d" % len(row))
+    assert bar.evaluate("e => e.scrollWidth <= e.clientWidth")
     close_page(page)

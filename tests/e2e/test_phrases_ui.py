@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Page, expect
 
+from tests.e2e.nav import nav_click
 from tests.e2e.test_panel import (
     Desk,
     _set_visitor_contacts,
@@ -59,7 +60,7 @@ def _bind(page: Page, title: str, digit: int) -> None:
 
 
 def _open_dialog(page: Page, cid: int) -> None:
-    page.get_by_test_id("nav-chats").click()
+    nav_click(page, "nav-chats")
     conversation_item(page, cid).click()
     expect(page.get_by_test_id("chat-input")).to_be_enabled()
 
@@ -99,7 +100,7 @@ def test_phrases_suggested_picked_edited_sent_hotkey_and_spell_check_ru(browser,
     _set_visitor_contacts(srv, visitor, name="Пётр", email="petr@example.com")
 
     # the Phrases page: three phrases, one bound to Alt+1
-    page.get_by_test_id("nav-phrases").click()
+    nav_click(page, "nav-phrases")
     expect(page.get_by_role("heading", name="Быстрые фразы")).to_be_visible()
     _new_phrase(page, "доставка", "Доставка курьером", "{visitor_name}, доставка курьером по городу — 300 ₽.", "Доставка")
     _new_phrase(page, "доставка-регионы", "Доставка в регионы", "Доставка в регионы — СДЭК, 3–5 дней.", "Доставка")
@@ -182,9 +183,14 @@ def test_phrases_suggested_picked_edited_sent_hotkey_and_spell_check_ru(browser,
     page.get_by_test_id("spell-add").click()
     expect(page.get_by_test_id("spell-error")).to_have_count(0)
     chat.press("End")
-    chat.press_sequentially(" и Ромашкофф ждёт")
-    page.wait_for_timeout(1200)  # a debounced check ran: still nothing underlined
-    expect(page.get_by_test_id("spell-error")).to_have_count(0)
+    final = "Наш магазин Ромашкофф работает до восьми и Ромашкофф ждёт"
+    with page.expect_response(lambda r: r.url.endswith("/api/v1/spellcheck") and final in (r.request.post_data or ""),
+                              timeout=SPELL_READY_MS) as checked:
+        chat.press_sequentially(" и Ромашкофф ждёт")
+    answer = checked.value.json()
+    assert answer["ready"] and answer["issues"] == []               # the server's answer for this very text …
+    expect(chat).to_have_attribute("data-spell-checked", "true")    # … is drawn:
+    expect(page.get_by_test_id("spell-error")).to_have_count(0)     # nothing underlined
     visitor.close()
     close_page(page)
 
@@ -198,7 +204,7 @@ def test_phrases_and_spell_check_in_english(browser, srv):
     expect(page.get_by_test_id("nav-phrases")).to_have_text("Phrases")
     visitor = desk.visitor(srv)
     cid = visitor.say("Hi, where is my order?")["conversation_id"]
-    page.get_by_test_id("nav-phrases").click()
+    nav_click(page, "nav-phrases")
     expect(page.get_by_role("heading", name="Quick phrases")).to_be_visible()
     _new_phrase(page, "order", "Order status", "Hello {visitor_name}, your order is on its way. {operator_name}")
     _open_dialog(page, cid)
@@ -213,5 +219,73 @@ def test_phrases_and_spell_check_in_english(browser, srv):
     expect(chat).to_have_value("You will receive it tomorrow")
     chat.press("Enter")
     visitor.wait_text("You will receive it tomorrow")
+    # the warning before sending, in English
+    _warn_on(page)
+    _open_dialog(page, cid)
+    chat.press_sequentially("See you tommorow")
+    expect(page.locator("[data-testid='spell-error'][data-word='tommorow']")).to_have_count(1, timeout=SPELL_READY_MS)
+    chat.press("Enter")
+    expect(page.get_by_test_id("spell-warn")).to_contain_text('Possible misspellings: "tommorow". Fix them or press Enter again')
+    chat.press("Enter")
+    visitor.wait_text("See you tommorow")
+    visitor.close()
+    close_page(page)
+
+
+def _warn_on(page: Page) -> None:
+    nav_click(page, "nav-phrases")
+    toggle = page.get_by_test_id("spell-warn-toggle")
+    expect(toggle).not_to_be_checked()  # off by default
+    with page.expect_response(lambda r: r.url.endswith("/api/v1/phrases/settings") and r.request.method == "PUT"):
+        toggle.check()
+
+
+def test_warn_before_sending_underlined_words_asks_once(browser, srv):
+    """The operator's setting (Phrases page): Enter on a reply with underlined words shows a warning
+    naming them and sends nothing; a second Enter sends it as it is. Without underlines Enter sends."""
+    desk = Desk(srv, "Вера")
+    page = open_panel(browser, srv, desk.email, desk.password)
+    set_status(page, "online")
+    visitor = desk.visitor(srv)
+    cid = visitor.say("Добрый день! Когда привезёте заказ?")["conversation_id"]
+    _warn_on(page)
+    page.reload()  # the setting is kept on the server
+    wait_connected(page)
+    expect(page.get_by_test_id("spell-warn-toggle")).to_be_checked()
+    _open_dialog(page, cid)
+    chat = page.get_by_test_id("chat-input")
+    text = "Привезём завтра, пожалуста ожидайте звонка"
+    chat.press_sequentially(text)
+    expect(page.locator("[data-testid='spell-error'][data-word='пожалуста']")).to_have_count(1, timeout=SPELL_READY_MS)
+    chat.press("Enter")
+    warn = page.get_by_test_id("spell-warn")
+    expect(warn).to_be_visible()
+    expect(warn).to_contain_text("«пожалуста»")
+    expect(warn).to_contain_text("Enter ещё раз")
+    expect(chat).to_have_value(text)  # nothing was sent: the input is cleared only by a send
+    _shot(page, "spell-warn.png")
+    chat.press("Enter")               # the second Enter sends it as it is
+    expect(chat).to_have_value("")
+    expect(warn).to_be_hidden()
+    visitor.wait_text(text)
+    assert [m["text"] for m in visitor.messages.values()].count(text) == 1
+    # a reply without underlined words goes at the first Enter
+    with page.expect_response(lambda r: r.url.endswith("/api/v1/spellcheck") and "Позвоним" in (r.request.post_data or "")):
+        chat.press_sequentially("Позвоним за час до приезда")
+    expect(chat).to_have_attribute("data-spell-checked", "true")
+    chat.press("Enter")
+    expect(chat).to_have_value("")
+    visitor.wait_text("Позвоним за час до приезда")
+    # editing the text after the warning asks again for the new text
+    chat.press_sequentially("Досвидания")
+    expect(page.get_by_test_id("spell-error")).to_have_count(1, timeout=SPELL_READY_MS)
+    chat.press("Enter")
+    expect(warn).to_be_visible()
+    chat.press_sequentially(" друзя")
+    expect(warn).to_be_hidden()
+    expect(page.locator("[data-testid='spell-error'][data-word='друзя']")).to_have_count(1, timeout=SPELL_READY_MS)
+    chat.press("Enter")
+    expect(warn).to_be_visible()
+    expect(chat).to_have_value("Досвидания друзя")
     visitor.close()
     close_page(page)

@@ -15,6 +15,7 @@ import httpx
 import pytest
 from playwright.sync_api import expect
 
+from tests.e2e.nav import nav_click
 from tests.e2e.test_panel import SyncVisitor, close_page, conversation_item, open_panel, set_status
 from tests.mail.conftest import ClockFile
 from tests.support import OperatorClient, ServerProcess
@@ -108,12 +109,12 @@ def test_visitor_rates_a_closed_chat_and_the_reports_show_it(browser, srv):
     expect(page.get_by_test_id("dialog-state").get_by_test_id("conversation-rating")).to_have_attribute("data-value", "5")
     expect(page.get_by_test_id("conversation-rating-comment")).to_contain_text("Ответили быстро, спасибо <b>!</b>")
     # after a reload too, and in History
-    page.get_by_test_id("nav-history").click()
+    nav_click(page, "nav-history")
     row = page.locator(f"[data-testid='history-item'][data-conversation-id='{cid}']")
     expect(row.get_by_test_id("conversation-rating")).to_have_attribute("data-value", "5")
 
     # the reports page: today's rating is counted, the charts are drawn
-    page.get_by_test_id("nav-reports").click()
+    nav_click(page, "nav-reports")
     page.locator("[data-testid='report-preset'][data-days='7']").click()
     week_ago = (datetime.now().date() - timedelta(days=6)).isoformat()
     expect(page.get_by_test_id("report-period")).to_have_attribute("data-from", week_ago)

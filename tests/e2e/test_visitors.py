@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import expect
 
+from tests.e2e.nav import nav_click
 from tests.e2e.test_panel import close_page, open_panel, set_status
 from tests.mail.conftest import ClockFile
 from tests.support import ServerProcess
@@ -44,7 +45,7 @@ def test_a_visitor_from_yandex_direct_is_followed_live_and_recognised_when_back(
     demo = srv.demo
     panel = open_panel(browser, srv, demo["operator_email"], demo["operator_password"])
     set_status(panel, "online")
-    panel.get_by_test_id("nav-visitors").click()
+    nav_click(panel, "nav-visitors")
     expect(panel.get_by_test_id("visitors-list")).to_be_attached()
     expect(_row(panel)).to_have_count(0)
 
@@ -120,7 +121,7 @@ def test_a_visitor_from_yandex_direct_is_followed_live_and_recognised_when_back(
     expect(panel.get_by_test_id("dialog-state")).to_have_attribute("class", re.compile("closed"))
     clock.advance(31 * 60)
     shop.goto(srv.url + "/demo/catalog.html")
-    panel.get_by_test_id("nav-visitors").click()
+    nav_click(panel, "nav-visitors")
     expect(row.get_by_test_id("visitor-row-visit")).to_have_text("2")
     expect(row).to_have_attribute("data-visitor-id", visitor_id)
     expect(row.get_by_test_id("visitor-row-source")).to_have_text("прямой заход")

@@ -167,6 +167,17 @@ test('the holding message never becomes the preview: the list keeps the visitor\
   assert.equal(s.convs.get(1).data.last_message.seq, 3, 'other system messages are previews as before');
 });
 
+test('the automatic holding line ("Одну минуточку…", kind operator) is not the preview either; a real reply is', () => {
+  const s = started([conv(1)]);
+  s.onFrame(created(message(1, 1, { text: 'Есть в сером цвете?' })));
+  s.onFrame(created(message(1, 2, { kind: 'operator', client_id: 'autohold:1:1', author: { type: 'operator', id: 1, name: 'Анна' },
+    text: 'Одну минуточку, уточняю…' })));
+  assert.equal(s.convs.get(1).data.last_message.text, 'Есть в сером цвете?');
+  s.onFrame(created(message(1, 3, { kind: 'operator', client_id: 'c-9', author: { type: 'operator', id: 1, name: 'Анна' },
+    text: 'Да, есть' })));
+  assert.equal(s.convs.get(1).data.last_message.text, 'Да, есть');
+});
+
 test('team: a transfer offer is kept until it ends; colleagues viewing and typing, never myself', () => {
   const s = started([conv(1, { assignee: { id: 2, name: 'Борис' } })]);
   const offers = [];

@@ -70,6 +70,8 @@ REST: dict[tuple[str, str], set[str]] = {
     ("GET", "/api/v1/sites/{site_id}/escalation"): MEMBER,
     ("PUT", "/api/v1/sites/{site_id}/escalation"): ADMIN,
     ("GET", "/api/v1/reports/{site_id}/missed"): MEMBER,
+    ("GET", "/api/v1/phrases/settings"): STAFF,  # the operator's own composer settings
+    ("PUT", "/api/v1/phrases/settings"): STAFF,
     ("POST", "/api/v1/auth/logout"): STAFF,  # last: it ends the session
 }
 # Endpoints and frames added by the second wave of this session, not yet in the tables above. They
@@ -218,6 +220,7 @@ def _request(w: World, role: str, method: str, template: str, n: int) -> httpx.R
         "/api/v1/widget/contacts": {"email": "guest@example.com"},
         "/api/v1/conversations/{conversation_id}/whisper": {"text": "подсказка"},
         "/api/v1/sites/{site_id}/escalation": {"enabled": False},
+        "/api/v1/phrases/settings": {"spell_warn": False},
     }
     if template == "/api/v1/me/photo" and method == "POST":
         kw["files"] = {"photo": ("p.png", PNG, "image/png")}

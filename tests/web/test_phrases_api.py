@@ -113,3 +113,25 @@ def test_spell_check_is_ready_after_the_background_load_and_counts_utf16(srv):
         assert_error(op.call("POST", "/api/v1/dictionary", json={"word": "x", "scope": "site", "site_id": 1}), 403)
     finally:
         op.close()
+
+
+def test_the_warn_before_sending_setting_is_per_operator(srv):
+    anon = httpx.Client(base_url=srv.url, timeout=15)
+    assert_error(anon.get("/api/v1/phrases/settings"), 401)
+    assert_error(anon.put("/api/v1/phrases/settings", json={"spell_warn": True}), 401)
+    op = make_operator(srv, name="Инна")
+    other = make_operator(srv, name="Ира")
+    try:
+        assert op.call("GET", "/api/v1/phrases/settings").json() == {"settings": {"spell_warn": False}}  # off by default
+        assert_error(op.http.put("/api/v1/phrases/settings", json={"spell_warn": True}), 403, "csrf_failed")
+        for bad in ({"spell_warn": "yes"}, {"spell_warn": 1}, {}, {"spell_warn": True, "x": 1}):
+            assert_error(op.call("PUT", "/api/v1/phrases/settings", json=bad), 422)
+        r = op.call("PUT", "/api/v1/phrases/settings", json={"spell_warn": True})
+        assert r.status_code == 200 and r.json() == {"settings": {"spell_warn": True}}
+        assert op.call("GET", "/api/v1/phrases/settings").json()["settings"]["spell_warn"] is True
+        assert op.call("GET", "/api/v1/phrases").json()["settings"] == {"spell_warn": True}
+        assert other.call("GET", "/api/v1/phrases/settings").json()["settings"]["spell_warn"] is False  # own setting
+        assert op.call("PUT", "/api/v1/phrases/settings", json={"spell_warn": False}).json()["settings"]["spell_warn"] is False
+    finally:
+        op.close()
+        other.close()

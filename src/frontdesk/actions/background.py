@@ -9,7 +9,7 @@
 * **offer repeat** — a conversation nobody took is offered again every
   ``FRONTDESK_OFFER_REPEAT`` seconds; the repeat number is claimed with one
   conditional UPDATE, so with any number of nodes exactly one node publishes it;
-* **offline tick** — the holding message for unanswered visitors, and availability
+* **offline tick** — the holding message for unanswered visitors, the automatic holding line, and availability
   frames when working hours start or end (each node tells its own sockets);
 * **escalation** — a conversation nobody answers escalates in its site's steps (``actions.escalation``;
   each step claimed with one conditional UPDATE, so exactly one node acts);
@@ -259,6 +259,7 @@ class Background:
         while True:
             now = self.rt.clock()
             await no_reply.check_no_reply(self.rt, now)
+            await no_reply.check_auto_hold(self.rt, now)
             for event in await watcher.tick(self.rt, now):
                 self.rt.dispatch_local(event)
             await asyncio.sleep(self.rt.settings.offline_tick)

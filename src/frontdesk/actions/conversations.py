@@ -201,6 +201,8 @@ async def take_conversation(rt: Runtime, operator: OperatorRef, conversation_id:
                                                    "take it with force after a confirmation", 409)
             changed = conv.assignee_id != operator.id
             conv.assignee_id = operator.id
+            if changed:
+                conv.assigned_at = rt.clock()  # the automatic holding line counts from the take
         full = await queries.load_conversation(session, conv)
     if changed:
         await rt.publish(queries.conversation_event(

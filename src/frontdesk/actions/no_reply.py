@@ -7,12 +7,13 @@ import logging
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
-from sqlalchemy import and_, exists, func, or_, select
+from sqlalchemy import and_, exists, func, or_, select, update
 
-from frontdesk.actions import queries
+from frontdesk import serialize
+from frontdesk.actions import queries, sites
 from frontdesk.actions.emails import visitor_language
 from frontdesk.actions.writer import PendingMessage
-from frontdesk.models import Conversation, Message, Site, Visitor
+from frontdesk.models import Conversation, Message, Operator, Site, Visitor
 
 if TYPE_CHECKING:
     from frontdesk.runtime import Runtime
@@ -27,25 +28,9 @@ NO_REPLY_BATCH = 200  # conversations handled per tick; the rest are picked up o
 
 # The wording says what is true: with an operator of the site online the answer is coming (the
 # contacts only make sure it reaches the visitor); with nobody online the visitor is told so.
-HOLDING_TEXT = {
-    "ru": {
-        "ask": "Спасибо за ваше сообщение! Сейчас операторов нет на связи. Оставьте, пожалуйста, e-mail или "
-               "телефон — мы ответим вам, как только сможем, даже если вы закроете страницу.",
-        "hold": "Спасибо за ваше сообщение! Сейчас операторов нет на связи — мы ответим вам, как только сможем.",
-        "ask_online": "Спасибо за ваше сообщение! Оператор скоро ответит. Оставьте, пожалуйста, e-mail или "
-                      "телефон, чтобы ответ дошёл до вас, даже если вы закроете страницу.",
-        "hold_online": "Спасибо за ваше сообщение! Оператор скоро ответит, оставайтесь, пожалуйста, на связи.",
-    },
-    "en": {
-        "ask": "Thank you for your message! No operator is available right now. Please leave your e-mail "
-               "or phone number and we will get back to you as soon as we can, even if you close this page.",
-        "hold": "Thank you for your message! No operator is available right now — we will get back to you "
-                "as soon as we can.",
-        "ask_online": "Thank you for your message! An operator will answer shortly. Please leave your e-mail "
-                      "or phone number so that the answer reaches you even if you close this page.",
-        "hold_online": "Thank you for your message! An operator will answer shortly, please stay with us.",
-    },
-}
+# The texts are the site's (Sites page, per language; defaults in actions/sites.py DEFAULT_WIDGET):
+# "ask"/"hold" without/with known contacts, "_online" when an operator of the site is online.
+AUTO_HOLD_PREFIX = serialize.AUTO_HOLD_PREFIX  # the automatic "Одну минуточку, уточняю…"
 
 
 async def check_no_reply(rt: Runtime, now: datetime) -> int:
@@ -83,10 +68,77 @@ async def check_no_reply(rt: Runtime, now: datetime) -> int:
         lang = visitor_language(v_lang, site)
         pending.append(rt.writer.store(PendingMessage(
             conversation_id=cid, site_id=site_id, visitor_id=visitor_id, kind="system", sender="system",
-            text=HOLDING_TEXT[lang][("ask" if ask else "hold") + ("_online" if online.get(site_id) else "")],
+            text=sites.holding_text(site.widget, lang,
+                                    ("ask" if ask else "hold") + ("_online" if online.get(site_id) else "")),
             client_id=f"{ASK_CONTACTS_PREFIX if ask else HOLD_PREFIX}{cid}")))
     results = await asyncio.gather(*pending, return_exceptions=True)
     for r in results:
         if isinstance(r, BaseException):
             log.warning("storing a holding message failed: %s", r)
+    return sum(1 for r in results if not isinstance(r, BaseException))
+
+
+async def check_auto_hold(rt: Runtime, now: datetime) -> int:
+    """The automatic holding line: on sites whose ``auto_hold_seconds`` is set (off by default), an
+    open conversation whose assignee is online and has not answered the visitor for that long — counted
+    from the visitor's first unanswered message or from the take, whichever is later — gets the site's
+    ``auto_hold`` phrase ("Одну минуточку, уточняю…") on the assignee's behalf, once per waiting stretch.
+
+    Claimed across nodes like ``offer_count``: a conditional UPDATE of ``auto_hold_seq`` to the seq of the
+    first unanswered visitor message; only the node whose UPDATE matched stores the line (its client_id
+    ``autohold:<conversation>:<seq>`` is unique as well). The line is not a reply: it is never the preview
+    and does not set ``first_reply_at``. Returns how many were stored."""
+    async with rt.sessions() as session:
+        all_sites = (await session.execute(select(Site.id, Site.widget))).all()
+        delays = {sid: s for sid, w in all_sites if (s := sites.widget_settings_of(w)["auto_hold_seconds"]) > 0}
+        if not delays:
+            return 0
+        last_operator_seq = (select(func.coalesce(func.max(Message.seq), 0))
+                             .where(Message.conversation_id == Conversation.id, Message.kind == "operator")
+                             .correlate(Conversation).scalar_subquery())
+        first_waiting = (select(func.min(Message.seq))
+                         .where(Message.conversation_id == Conversation.id, Message.kind == "visitor",
+                                Message.seq > last_operator_seq)
+                         .correlate(Conversation).scalar_subquery())
+        waiting_since = (select(func.min(Message.created_at))
+                         .where(Message.conversation_id == Conversation.id, Message.kind == "visitor",
+                                Message.seq > last_operator_seq)
+                         .correlate(Conversation).scalar_subquery())
+        # the shortest delay of any site filters in SQL (the batch holds only candidates); each
+        # site's own delay is applied below
+        earliest = now - timedelta(seconds=min(delays.values()))
+        rows = (await session.execute(
+            select(Conversation, first_waiting, waiting_since, Visitor.language, Site, Operator)
+            .join(Visitor, Visitor.id == Conversation.visitor_id).join(Site, Site.id == Conversation.site_id)
+            .join(Operator, Operator.id == Conversation.assignee_id)
+            .where(Conversation.status == "open", Conversation.is_offline.is_(False),
+                   Conversation.site_id.in_(delays), Operator.status == "online", Operator.is_active.is_(True),
+                   first_waiting.is_not(None), first_waiting > Conversation.auto_hold_seq,
+                   waiting_since <= earliest,
+                   or_(Conversation.assigned_at.is_(None), Conversation.assigned_at <= earliest))
+            .order_by(Conversation.id).limit(NO_REPLY_BATCH))).all()
+    pending = []
+    for conv, seq, start, v_lang, site, op in rows:
+        if conv.assigned_at is not None and conv.assigned_at > start:
+            start = conv.assigned_at
+        if now < start + timedelta(seconds=delays[conv.site_id]):
+            continue
+        async with rt.sessions() as session, session.begin():
+            claimed = (await session.execute(
+                update(Conversation)
+                .where(Conversation.id == conv.id, Conversation.auto_hold_seq < seq,
+                       Conversation.assignee_id == op.id, Conversation.status == "open")
+                .values(auto_hold_seq=seq).execution_options(synchronize_session=False))
+                       ).rowcount  # type: ignore[attr-defined]  # an UPDATE result
+        if claimed != 1:  # another node won this one
+            continue
+        pending.append(rt.writer.store(PendingMessage(
+            conversation_id=conv.id, site_id=conv.site_id, visitor_id=conv.visitor_id, kind="operator",
+            sender=f"o{op.id}", author=op,
+            text=sites.holding_text(site.widget, visitor_language(v_lang, site), "auto_hold"),
+            client_id=f"{AUTO_HOLD_PREFIX}{conv.id}:{seq}")))
+    results = await asyncio.gather(*pending, return_exceptions=True)
+    for r in results:
+        if isinstance(r, BaseException):
+            log.warning("storing an automatic holding line failed: %s", r)
     return sum(1 for r in results if not isinstance(r, BaseException))

@@ -21,7 +21,7 @@ from frontdesk.actions.errors import ActionError, not_found
 from frontdesk.actions.identity import OperatorRef
 from frontdesk.actions.validate import check_id, has_control
 from frontdesk.language import phrases as engine
-from frontdesk.models import Conversation, Phrase, PhraseHotkey, PhraseUsage, Site, Visitor
+from frontdesk.models import Conversation, Phrase, PhraseHotkey, PhraseSettings, PhraseUsage, Site, Visitor
 
 if TYPE_CHECKING:
     from frontdesk.runtime import Runtime
@@ -115,9 +115,36 @@ async def list_phrases(rt: Runtime, op: OperatorRef) -> dict:
         usage = await _usage(session, op)
         hot = await _hotkeys(session, op)
         sites = {s.id: s.name for s in (await session.execute(select(Site).where(Site.id.in_(site_ids)))).scalars()}
+        settings = await session.get(PhraseSettings, op.id)
     return {"phrases": [_shape(p, usage.get(p.id, 0), hot.get(p.id)) for p in rows],
             "sites": [{"id": i, "name": n} for i, n in sorted(sites.items())],
-            "can_edit_shared": op.is_admin}
+            "can_edit_shared": op.is_admin,
+            "settings": _settings_shape(settings)}
+
+
+def _settings_shape(row: PhraseSettings | None) -> dict:
+    return {"spell_warn": bool(row and row.spell_warn)}
+
+
+async def get_settings(rt: Runtime, op: OperatorRef) -> dict:
+    async with rt.sessions() as session:
+        return {"settings": _settings_shape(await session.get(PhraseSettings, op.id))}
+
+
+async def set_settings(rt: Runtime, op: OperatorRef, *, spell_warn: object) -> dict:
+    """The operator's composer settings (``spell_warn``: ask once before sending a message with
+    underlined words). Returns ``{"settings": …}``."""
+    if not isinstance(spell_warn, bool):
+        raise ActionError("invalid_input", "spell_warn must be true or false")
+    async with rt.sessions() as session, session.begin():
+        row = await session.get(PhraseSettings, op.id)
+        if row is None:
+            row = PhraseSettings(operator_id=op.id, spell_warn=spell_warn)
+            session.add(row)
+        else:
+            row.spell_warn = spell_warn
+        out = _settings_shape(row)
+    return {"settings": out}
 
 
 async def _editable(session: AsyncSession, op: OperatorRef, phrase_id: object) -> Phrase:

@@ -31,8 +31,10 @@ async def authors(session: AsyncSession, ids: Iterable[int | None]) -> dict[int,
 
 def _holding() -> ColumnElement[bool]:
     """SQL: the message is the automatic holding message (``serialize.is_holding``)."""
-    return and_(Message.kind == "system",
-                or_(*(Message.client_id.startswith(p, autoescape=True) for p in serialize.HOLDING_PREFIXES)))
+    return or_(and_(Message.kind == "system",
+                    or_(*(Message.client_id.startswith(p, autoescape=True) for p in serialize.HOLDING_PREFIXES))),
+               and_(Message.kind == "operator",
+                    Message.client_id.startswith(serialize.AUTO_HOLD_PREFIX, autoescape=True)))
 
 
 async def load_conversation(session: AsyncSession, conv: Conversation) -> dict:

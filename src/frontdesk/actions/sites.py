@@ -21,22 +21,47 @@ if TYPE_CHECKING:
 
 RATING_SCALES = ("stars", "thumbs")
 COLOR_RE = re.compile(r"^#[0-9a-fA-F]{6}$")
-TEXT_KEYS = ("title", "subtitle", "greeting", "placeholder", "offline_title", "offline_text")
+TEXT_KEYS = ("title", "subtitle", "greeting", "placeholder", "offline_title", "offline_text",
+             *("ask", "ask_online", "hold", "hold_online", "auto_hold"))
+# The holding phrases (issue 9): sent by the server, never needed by the widget itself, so they are
+# left out of the public widget config (``public_widget``). ask*/hold*: the no-reply holding message
+# (actions/no_reply.py) without / with known contacts, "_online" when an operator of the site is
+# online; auto_hold: the line sent on the operator's behalf after ``auto_hold_seconds`` of silence.
+HOLDING_KEYS = ("ask", "ask_online", "hold", "hold_online", "auto_hold")
+AUTO_HOLD_MAX_SECONDS = 3600
 DEFAULT_WIDGET = {
     "color": "#1f6feb",
     "position": "right",
     "language": "auto",  # ru | en | auto (the visitor's browser)
     "show_operator": True,
     "rating": "stars",  # what the widget asks after a closed chat: stars (1..5) | thumbs (down = 1, up = 5)
+    # seconds of the assignee's silence before the automatic holding line; 0 = off (actions/no_reply.py)
+    "auto_hold_seconds": 0,
     "texts": {
         "ru": {"title": "Онлайн-консультант", "subtitle": "Обычно отвечаем за минуту",
                "greeting": "Здравствуйте! Чем можем помочь?", "placeholder": "Напишите сообщение…",
                "offline_title": "Сейчас нас нет в сети",
-               "offline_text": "Оставьте сообщение — мы ответим на e‑mail."},
+               "offline_text": "Оставьте сообщение — мы ответим на e‑mail.",
+               "ask": "Спасибо за ваше сообщение! Сейчас операторов нет на связи. Оставьте, пожалуйста, e-mail или "
+                      "телефон — мы ответим вам, как только сможем, даже если вы закроете страницу.",
+               "ask_online": "Спасибо за ваше сообщение! Оператор скоро ответит. Оставьте, пожалуйста, e-mail или "
+                             "телефон, чтобы ответ дошёл до вас, даже если вы закроете страницу.",
+               "hold": "Спасибо за ваше сообщение! Сейчас операторов нет на связи — мы ответим вам, как только "
+                       "сможем.",
+               "hold_online": "Спасибо за ваше сообщение! Оператор скоро ответит, оставайтесь, пожалуйста, на связи.",
+               "auto_hold": "Одну минуточку, уточняю…"},
         "en": {"title": "Chat with us", "subtitle": "We usually reply within a minute",
                "greeting": "Hello! How can we help?", "placeholder": "Type a message…",
                "offline_title": "We are offline right now",
-               "offline_text": "Leave a message and we will reply by e‑mail."},
+               "offline_text": "Leave a message and we will reply by e‑mail.",
+               "ask": "Thank you for your message! No operator is available right now. Please leave your e-mail "
+                      "or phone number and we will get back to you as soon as we can, even if you close this page.",
+               "ask_online": "Thank you for your message! An operator will answer shortly. Please leave your e-mail "
+                             "or phone number so that the answer reaches you even if you close this page.",
+               "hold": "Thank you for your message! No operator is available right now — we will get back to you "
+                       "as soon as we can.",
+               "hold_online": "Thank you for your message! An operator will answer shortly, please stay with us.",
+               "auto_hold": "One moment, let me check…"},
     },
 }
 
@@ -74,6 +99,11 @@ def check_widget(widget: object) -> dict:
             if value not in RATING_SCALES:
                 raise ActionError("invalid_input", "rating must be stars or thumbs")
             out["rating"] = value
+        elif key == "auto_hold_seconds":
+            if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= AUTO_HOLD_MAX_SECONDS:
+                raise ActionError("invalid_input",
+                                  f"auto_hold_seconds must be a whole number 0..{AUTO_HOLD_MAX_SECONDS}")
+            out["auto_hold_seconds"] = value
         elif key == "show_operator":
             out["show_operator"] = bool(value)
         elif key == "texts":
@@ -93,6 +123,21 @@ def check_widget(widget: object) -> dict:
 
 def widget_settings_of(widget: dict | None) -> dict:
     return check_widget(widget or {})
+
+
+def public_widget(widget: dict | None) -> dict:
+    """What the widget config shows visitors: the settings without the server-side holding phrases."""
+    out = widget_settings_of(widget)
+    out.pop("auto_hold_seconds", None)
+    out["texts"] = {lang: {k: v for k, v in texts.items() if k not in HOLDING_KEYS}
+                    for lang, texts in out["texts"].items()}
+    return out
+
+
+def holding_text(widget: dict | None, lang: str, key: str) -> str:
+    """The site's holding phrase ``key`` in ``lang``; the default when the admin left it empty."""
+    text = widget_settings_of(widget)["texts"][lang][key].strip()
+    return text or DEFAULT_WIDGET["texts"][lang][key]  # type: ignore[index]
 
 
 def site_json(site: Site) -> dict:

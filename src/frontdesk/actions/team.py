@@ -198,6 +198,7 @@ async def accept_transfer(rt: Runtime, operator: OperatorRef, transfer_id: objec
             if conv is None or conv.status != "open":
                 raise ActionError("conversation_closed", "the conversation is closed", 409)
             conv.assignee_id = operator.id
+            conv.assigned_at = rt.clock()  # the automatic holding line counts from the take
         full = await queries.load_conversation(session, conv)
     await rt.publish(
         queries.conversation_event(ev.CONVERSATION_ASSIGNED, conv, {"operator": serialize.operator_public(operator)},

@@ -10,7 +10,7 @@ from sqlalchemy import select
 from frontdesk.actions import hours, queries
 from frontdesk.actions.errors import ActionError
 from frontdesk.actions.identity import SiteRef, VisitorRef
-from frontdesk.actions.sites import widget_settings_of
+from frontdesk.actions.sites import public_widget
 from frontdesk.actions.validate import clip
 from frontdesk.context.geoip import store_ip
 from frontdesk.models import Visitor
@@ -43,7 +43,7 @@ async def site_for_widget(rt: Runtime, site_key: object, origin: str | None) -> 
 
 async def widget_config(rt: Runtime, site: SiteRef) -> dict:
     """``GET /widget/config``: settings, texts and availability (with ``next_open_at``)."""
-    return {"site": {"name": site.name}, "widget": widget_settings_of(site.widget),
+    return {"site": {"name": site.name}, "widget": public_widget(site.widget),
             **hours.availability(await site_online(rt, site.id), site.hours, rt.clock()),
             "max_message_chars": rt.settings.max_message_chars}
 

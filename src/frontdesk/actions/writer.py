@@ -272,8 +272,9 @@ class MessageWriter:
                             update(Conversation).where(Conversation.id.in_(cids))
                             .values(last_seq=Conversation.last_seq + count, last_message_at=now)
                             .returning(Conversation.id, Conversation.last_seq))).all())
-                    replied = [cid for cid in conv_ids
-                               if any(batch[i].kind == "operator" for i in per_conv[cid])]
+                    replied = [cid for cid in conv_ids if any(  # the automatic holding line is not a reply
+                        batch[i].kind == "operator" and not serialize.is_holding("operator", batch[i].client_id)
+                        for i in per_conv[cid])]
                     if replied:
                         await session.execute(
                             update(Conversation)
@@ -492,7 +493,8 @@ class _SqliteBatchWriter:
                 last = con.execute(_SEQ, (len(its), stamp, cid)).fetchone()
                 if last is None:
                     raise LookupError(f"conversation {cid} does not exist")
-                if any(it[2] == "operator" for it in its):
+                # the automatic holding line is not a reply (first_reply_at)
+                if any(it[2] == "operator" and not serialize.is_holding("operator", it[6]) for it in its):
                     con.execute(_REPLIED, (stamp, cid))
                 seq = last[0] - len(its)
                 for it in its:

@@ -4,7 +4,7 @@ from frontdesk.models.conversation import Conversation, ConversationStatus, Mess
 from frontdesk.models.escalation import SiteEscalation
 from frontdesk.models.operator import Operator, OperatorRole, OperatorSession, OperatorStatus, SiteMember
 from frontdesk.models.outbox import OutboxEmail, OutboxKind, OutboxStatus
-from frontdesk.models.phrase import Phrase, PhraseHotkey, PhraseUsage, SpellWord
+from frontdesk.models.phrase import Phrase, PhraseHotkey, PhraseSettings, PhraseUsage, SpellWord
 from frontdesk.models.rating import ConversationRating
 from frontdesk.models.site import Site
 from frontdesk.models.team import OperatorPresence, Transfer, TransferStatus
@@ -19,4 +19,5 @@ __all__ = [
     "Visit", "PageView", "OperatorCardFields",
     "OperatorPresence", "Transfer", "TransferStatus",
     "SiteEscalation",
+    "PhraseSettings",
 ]

@@ -55,6 +55,11 @@ class Conversation(Base):
     # UPDATE like offer_count; missed_at = when the last configured step fired (for the reports)
     escalation_step: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     missed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    # when the current assignee took it; the automatic holding line ("Одну минуточку…") counts from here
+    assigned_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    # the seq of the visitor message whose wait already got the automatic holding line (claimed once
+    # across nodes by a conditional UPDATE, like offer_count; actions/no_reply.py)
+    auto_hold_seq: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
 
 class Message(Base):

@@ -4,7 +4,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request, Response
-from pydantic import BaseModel, ConfigDict, Field, StrictInt
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt
 
 from frontdesk.actions import phrases, spelling
 from frontdesk.actions.identity import OperatorRef
@@ -87,6 +87,23 @@ async def export_phrases(request: Request, scope: str = Query("personal", patter
 @router.post("/phrases/import")
 async def import_phrases(body: ImportIn, request: Request, op: OperatorRef = Depends(current_operator)) -> dict:
     return await phrases.import_csv(request.app.state.rt, op, body.csv.encode("utf-8"), body.scope, body.site_id)
+
+
+class PhraseSettingsIn(Strict):
+    spell_warn: StrictBool
+
+
+@router.get("/phrases/settings")
+async def phrase_settings(request: Request, op: OperatorRef = Depends(current_operator)) -> dict:
+    """The operator's composer settings: ``{settings: {spell_warn}}``."""
+    return await phrases.get_settings(request.app.state.rt, op)
+
+
+@router.put("/phrases/settings")
+async def set_phrase_settings(body: PhraseSettingsIn, request: Request,
+                              op: OperatorRef = Depends(current_operator)) -> dict:
+    """The operator's composer settings: ``{spell_warn}`` (ask before sending unknown words)."""
+    return await phrases.set_settings(request.app.state.rt, op, spell_warn=body.spell_warn)
 
 
 @router.put("/phrases/hotkeys/{digit}")

@@ -131,16 +131,22 @@ export async function renderSites(root) {
     const showOp = h('input', { type: 'checkbox', checked: !!w.show_operator });
     const rating = h('select', { testid: 'site-rating' },
       ...['stars', 'thumbs'].map((r) => h('option', { value: r, selected: (w.rating || 'stars') === r }, t(`sites.rating.${r}`))));
-    const textKeys = ['title', 'subtitle', 'greeting', 'placeholder', 'offline_title', 'offline_text'];
     const texts = {};
-    const textBlocks = ['ru', 'en'].map((l) => h('fieldset', { class: 'fieldset' }, h('legend', {}, l === 'ru' ? 'Русский' : 'English'),
-      ...textKeys.map((k) => {
-        const input = k === 'offline_text' || k === 'greeting'
-          ? h('textarea', { rows: 2, maxlength: 500 }) : h('input', { type: 'text', maxlength: 500 });
+    const textBlocks = (keys) => ['ru', 'en'].map((l) => h('fieldset', { class: 'fieldset' }, h('legend', {}, l === 'ru' ? 'Русский' : 'English'),
+      ...keys.map((k) => {
+        const input = ['title', 'subtitle', 'placeholder', 'offline_title', 'auto_hold'].includes(k)
+          ? h('input', { type: 'text', maxlength: 500 }) : h('textarea', { rows: ['greeting', 'offline_text'].includes(k) ? 2 : 3, maxlength: 500 });
+        input.dataset.testid = `site-text-${l}-${k}`;
         input.value = w.texts?.[l]?.[k] ?? '';
         texts[`${l}.${k}`] = input;
         return field(t(`sites.text.${k}`), input);
       })));
+    const widgetTexts = textBlocks(['title', 'subtitle', 'placeholder', 'offline_title', 'offline_text']);
+    // greeting and holding phrases (issue 9): the widget's greeting, the no-reply holding message in its
+    // four truthful variants, the automatic "Одну минуточку…" and after how many seconds (0 = off)
+    const phraseTexts = textBlocks(['greeting', 'auto_hold', 'hold_online', 'ask_online', 'hold', 'ask']);
+    const autoHold = h('input', { type: 'number', min: 0, max: 3600, step: 1, value: String(w.auto_hold_seconds ?? 0),
+      class: 'input--short', testid: 'site-auto-hold-seconds' });
     const embed = h('textarea', { class: 'code', rows: 2, readOnly: true, testid: 'site-embed' });
     embed.value = site.embed;
     const copyStatus = h('span', { class: 'form-status' });
@@ -158,7 +164,8 @@ export async function renderSites(root) {
         for (const [key, input] of Object.entries(texts)) { const [l, k] = key.split('.'); textsOut[l][k] = input.value; }
         const res = await api('PATCH', `/sites/${site.id}`, {
           name: name.value, allowed_origins: lines(origins.value), notify_emails: lines(notify.value),
-          widget: { color: color.value, position: position.value, language: lang.value, show_operator: showOp.checked, rating: rating.value, texts: textsOut },
+          widget: { color: color.value, position: position.value, language: lang.value, show_operator: showOp.checked, rating: rating.value, texts: textsOut,
+            auto_hold_seconds: Math.max(0, Math.min(3600, Math.round(Number(autoHold.value) || 0))) },
         });
         Object.assign(site, res.site);
         renderList();
@@ -176,7 +183,11 @@ export async function renderSites(root) {
       h('div', { class: 'form__grid' }, field(t('sites.color'), color), field(t('sites.position'), position), field(t('sites.language'), lang),
         field(t('sites.rating'), rating)),
       h('label', { class: 'check' }, showOp, ' ', t('sites.showOperator'))),
-    h('section', { class: 'form__section' }, h('h3', {}, t('sites.texts')), h('div', { class: 'form__grid form__grid--2' }, ...textBlocks)),
+    h('section', { class: 'form__section' }, h('h3', {}, t('sites.texts')), h('div', { class: 'form__grid form__grid--2' }, ...widgetTexts)),
+    h('section', { class: 'form__section', testid: 'site-phrases' }, h('h3', {}, t('sites.phrases')),
+      h('p', { class: 'field__hint' }, t('sites.phrasesHint')),
+      field(t('sites.autoHold'), autoHold, t('sites.autoHoldHint')),
+      h('div', { class: 'form__grid form__grid--2' }, ...phraseTexts)),
     h('div', { class: 'form__actions form__actions--sticky' }, save, status));
   }
 

@@ -13,6 +13,8 @@ import { renderReports } from './reports.js';
 import { renderVisitors, VisitorCard, VisitorsLive } from './visitors.js';
 
 const STATUSES = ['online', 'away', 'offline'];
+// The menu, in order: one line per page (data-testid "nav-<key after 'nav.'>"). On wide screens the
+// pages that do not fit in the top bar go to its "Ещё" list (_fitNav); below 1180 px all are in the drawer.
 const PAGES = {
   '/panel/': { key: 'nav.chats' },
   '/panel/phrases': { key: 'nav.phrases', render: renderPhrases },
@@ -103,13 +105,20 @@ class Panel {
       if (e.detail.status || e.detail.welcome) { this.me = { ...this.me, ...this.store.me }; this._renderStatus(); }
       if (e.detail.connection) this._renderConnection();
     });
-    window.frontdeskPanel = { store: this.store, alerts: this.alerts, connection: this.connection, stats: this.alerts.stats };
+    window.frontdeskPanel = { panel: this, store: this.store, alerts: this.alerts, connection: this.connection, stats: this.alerts.stats };
     document.addEventListener('click', (e) => this._navigate(e));
     window.addEventListener('popstate', () => this.route());
     window.addEventListener('hashchange', () => this._openFromHash());
     document.addEventListener('keydown', (e) => {
       if (e.key === 'Escape' && document.body.classList.contains('menu-open')) { this._toggleMenu(false); this.menuButton.focus(); }
+      if (e.key === 'Escape' && this.moreList && !this.moreList.hidden) { this._toggleMore(false); this.moreButton.focus(); }
     });
+    // the "Ещё" list closes on a click anywhere else; the row is fitted again when the bar changes width
+    document.addEventListener('mousedown', (e) => { if (this.more && !this.more.contains(e.target)) this._toggleMore(false); });
+    this.drawerQuery = window.matchMedia('(max-width: 1179.98px)');
+    this.drawerQuery.addEventListener('change', () => this._fitNav());
+    let fitting = 0;
+    window.addEventListener('resize', () => { cancelAnimationFrame(fitting); fitting = requestAnimationFrame(() => this._fitNav()); });
   }
 
   start() {
@@ -173,8 +182,15 @@ class Panel {
 
   _renderTopbar() {
     const admin = this.me.role === 'admin';
-    const nav = Object.entries(PAGES).filter(([, p]) => !p.admin || admin)
+    this.navLinks = Object.entries(PAGES).filter(([, p]) => !p.admin || admin)
       .map(([path, p]) => h('a', { href: path, class: 'nav__link', 'data-route': path, testid: `nav-${p.key.split('.')[1]}` }, t(p.key)));
+    this.nav = h('nav', { class: 'nav', 'aria-label': t('nav.menu') }, ...this.navLinks);
+    // wide screens: what does not fit in the row (any number of pages) is one click away under "Ещё"
+    this.moreList = h('div', { class: 'nav-more__list', id: 'nav-more-list', testid: 'nav-more-list', hidden: true });
+    this.moreButton = h('button', { type: 'button', class: 'nav-more__button', testid: 'nav-more', 'aria-haspopup': 'true',
+      'aria-expanded': 'false', 'aria-controls': 'nav-more-list', onclick: () => this._toggleMore() },
+    h('span', {}, t('nav.more')), h('span', { class: 'nav-more__caret', 'aria-hidden': 'true' }));
+    this.more = h('div', { class: 'nav-more', hidden: true }, this.moreButton, this.moreList);
     this.statusDot = h('span', { class: 'dot', 'aria-hidden': 'true' });
     this.statusSelect = h('select', {
       testid: 'operator-status', class: 'status__select', 'aria-label': t('status.label'),
@@ -198,7 +214,8 @@ class Panel {
       h('div', { class: 'menu__head' },
         h('span', { class: 'menu__title' }, t('nav.menu')),
         h('button', { type: 'button', class: 'btn btn--ghost icon-btn', 'aria-label': t('nav.closeMenu'), onclick: () => this._toggleMenu(false) }, icon('close'))),
-      h('nav', { class: 'nav' }, ...nav),
+      this.nav,
+      this.more,
       h('div', { class: 'topbar__right' },
         this.notifyButton,
         this.soundButton,
@@ -219,6 +236,29 @@ class Panel {
     this._renderNotify();
     this._renderAvatar();
     this._markNav();
+    this._fitNav();
+  }
+
+  /** Wide screens: as many pages as fit in the row, in order; the rest in the "Ещё" list. Below
+   * 1180 px (the drawer) every page is in the drawer's list. Run again when anything in the bar
+   * changes width (window, status, language, the notifications button). */
+  _fitNav() {
+    if (!this.nav) return;
+    this._toggleMore(false);
+    for (const a of this.navLinks) this.nav.append(a);   // back in the row, in order
+    this.more.hidden = true;
+    const fits = () => this.nav.scrollWidth <= this.nav.clientWidth + 1;
+    if (this.drawerQuery.matches || fits()) { this._markNav(); return; }
+    this.more.hidden = false;
+    for (let i = this.navLinks.length - 1; i > 0 && !fits(); i--) this.moreList.prepend(this.navLinks[i]);
+    this._markNav();
+  }
+
+  _toggleMore(open = !!this.moreList?.hidden) {
+    if (!this.moreList) return;
+    this.moreList.hidden = !open;
+    this.moreButton.setAttribute('aria-expanded', String(open));
+    if (open) this.moreList.querySelector('.nav__link')?.focus();
   }
 
   _toggleMenu(open = !document.body.classList.contains('menu-open')) {
@@ -242,6 +282,7 @@ class Panel {
     this.statusHintText.textContent = status === 'away' ? t('conn.awayHint') : status === 'offline' ? t('conn.offlineHint') : '';
     this.goOnline.textContent = status === 'away' ? t('conn.backOnline') : t('conn.goOnline');
     this.statusHint.dataset.status = status;
+    this._fitNav();   // "не в сети" is wider than "в сети"
   }
 
   _renderSound() {
@@ -256,6 +297,7 @@ class Panel {
     const p = this.alerts.notificationPermission;
     this.notifyButton.hidden = !this.alerts.notificationsSupported || p === 'granted' || p === 'denied';
     this.notifyButton.textContent = t('nav.notify');
+    this._fitNav();
   }
 
   _renderConnection() {
@@ -289,6 +331,7 @@ class Panel {
     if (!a || e.defaultPrevented || e.button !== 0 || e.metaKey || e.ctrlKey || e.shiftKey || e.altKey) return;
     e.preventDefault();
     this._toggleMenu(false);
+    this._toggleMore(false);
     if (location.pathname !== a.getAttribute('href')) history.pushState(null, '', a.getAttribute('href'));
     this.route();
   }
@@ -318,7 +361,7 @@ class Panel {
       photoMaxBytes: this.info.settings?.photo_max_bytes || null,   // unknown: the server's 413 answers
       openConversation: (c) => this._openFromHistory(c),
       visitors: this.visitors, store: this.store, openConversationId: (id) => this._openConversationId(id),
-      updateMe: (op) => { this.me = { ...this.me, ...op }; this.store.me = { ...this.store.me, ...op }; this._renderAvatar(); this.topbar.querySelector('[data-testid="me-name"]').textContent = this.me.name; },
+      updateMe: (op) => { this.me = { ...this.me, ...op }; this.store.me = { ...this.store.me, ...op }; this._renderAvatar(); this.topbar.querySelector('[data-testid="me-name"]').textContent = this.me.name; this._fitNav(); },
       docsUrl: '/#email',
       relabel: () => this.relabel(),
     };
@@ -336,6 +379,7 @@ class Panel {
       a.classList.toggle('nav__link--on', a.getAttribute('href') === path);
       if (a.getAttribute('href') === path) a.setAttribute('aria-current', 'page'); else a.removeAttribute('aria-current');
     }
+    this.moreButton?.classList.toggle('nav-more__button--on', !!this.moreList.querySelector('.nav__link--on'));
   }
 
   _openFromHistory(data) {

@@ -138,8 +138,18 @@ export async function renderPhrases(root, ctx) {
     }
   }
 
+  // the operator's composer setting: warn before sending a reply with underlined words
+  const warn = h('input', { type: 'checkbox', testid: 'spell-warn-toggle', checked: !!data.settings?.spell_warn, onchange: async () => {
+    try {
+      const { settings } = await api('PUT', '/phrases/settings', { spell_warn: warn.checked });
+      window.dispatchEvent(new CustomEvent('frontdesk:phrase-settings', { detail: settings }));
+      toast(t('spell.warnSaved'));
+    } catch (err) { warn.checked = !warn.checked; toast(explain(err), 'error'); }
+  } });
+
   clear(root).append(h('div', { class: 'page page--phrases' },
     h('h1', {}, t('phrases.title')), h('p', { class: 'field__hint' }, t('phrases.intro')),
+    h('label', { class: 'check phrases__setting' }, warn, ' ', t('spell.warnSetting')),
     h('div', { class: 'phrases__bar' },
       h('button', { type: 'button', class: 'btn btn--primary', testid: 'phrase-new', onclick: () => openForm(null) }, t('phrases.new')),
       search, ioScope, exportLink,
@@ -262,6 +272,7 @@ export class SpellCheck {
   onInput() {
     clearTimeout(this.timer);
     this.menu.hidden = true;
+    this.input.dataset.spellChecked = 'false';   // true again once the check of this very text is drawn
     this._draw();   // move the old underlines with the text at once (dropped where the text changed)
     this.timer = setTimeout(() => this.check(), SPELL_DEBOUNCE_MS);
   }
@@ -279,9 +290,13 @@ export class SpellCheck {
     this.issues = res.ready ? res.issues : [];
     this.checked = text;
     this._draw();
+    this.input.dataset.spellChecked = String(!!res.ready);
   }
 
   clear() { this.issues = []; this.checked = ''; this.seq += 1; clearTimeout(this.timer); this._draw(); this.menu.hidden = true; }
+
+  /** The underlined words now (distinct, in order): what the warning before sending names. */
+  words() { return [...new Set(this._live().map((i) => i.word))]; }
 
   /** Issues still valid for the current text (the word is still where it was). */
   _live() {

@@ -590,7 +590,9 @@ function saveDraft(operatorId, conversationId, text) {
 
 /** The no-reply holding message (server: serialize.is_holding) — never a conversation's preview. */
 export function isHolding(m) {
-  return m.kind === 'system' && typeof m.client_id === 'string' && /^(ask_contacts|hold):/.test(m.client_id);
+  if (typeof m.client_id !== 'string') return false;
+  if (m.kind === 'operator') return m.client_id.startsWith('autohold:');   // the automatic "Одну минуточку…"
+  return m.kind === 'system' && /^(ask_contacts|hold):/.test(m.client_id);
 }
 
 export function waitingSince(conv) {

@@ -54,6 +54,10 @@ export class Workplace {
       if (conv && document.visibilityState === 'visible') { conv.unread = 0; store.markRead(conv); this._renderList(); this._updateCounts(); }
     });
     setInterval(() => this._tick(), 1_000);
+    // warn before sending underlined words (the operator's setting, the Phrases page changes it)
+    this.spellWarn = false;
+    api('GET', '/phrases/settings').then((r) => { this.spellWarn = !!r.settings.spell_warn; }).catch(() => {});
+    window.addEventListener('frontdesk:phrase-settings', (e) => { this.spellWarn = !!e.detail.spell_warn; this._hideSpellWarn(); });
   }
 
   // --- skeleton -------------------------------------------------------------------------
@@ -84,8 +88,11 @@ export class Workplace {
     // the textarea over a mirrored div (spell-check underlines), the suggestions above it
     this.field = h('div', { class: 'composer__field' }, this.spell.mirror, this.input, this.suggest.el, this.spell.menu);
     this.closedNotice = h('div', { class: 'composer__closed', hidden: true });
+    this.spellWarnBox = h('div', { class: 'composer__warn', testid: 'spell-warn', role: 'alert', hidden: true });
+    this.warnedText = null;   // the text the warning was shown for: Enter again sends it
     this.composer = h('div', { class: 'composer' },
       h('div', { class: 'composer__modes', role: 'tablist' }, this.modeReply, this.modeNote, this.charCount),
+      this.spellWarnBox,
       h('div', { class: 'composer__row' }, this.field, this.sendButton), this.closedNotice);
     this.emptyState = h('div', { class: 'dialog-empty' });
     this.whisperBar = h('form', { class: 'whisper', testid: 'whisper-bar', hidden: true });
@@ -759,6 +766,7 @@ export class Workplace {
   _onInput() {
     const conv = this._active();
     if (!conv) return;
+    if (this.warnedText !== null && this.input.value.trim() !== this.warnedText) this._hideSpellWarn();
     this.store.saveDraft(conv, this.input.value);
     this._autoGrow();
     this._renderCount();
@@ -810,6 +818,15 @@ export class Workplace {
       toast(t('composer.tooLong', { n: codePoints(text), max: this.maxChars }), 'error');
       return;
     }
+    // the operator's setting: a reply with underlined words asks once; Enter again sends it as it is
+    const unknown = this.spellWarn && conv.mode === 'operator' ? this.spell.words() : [];
+    if (unknown.length && this.warnedText !== text) {
+      this.warnedText = text;
+      this.spellWarnBox.textContent = t('spell.warn', { words: unknown.map((w) => t('spell.quote', { w })).join(', ') });
+      this.spellWarnBox.hidden = false;
+      return;
+    }
+    this._hideSpellWarn();
     this._stopTyping();
     const kind = conv.mode;
     this.store.sendMessage(conv, text, kind);
@@ -861,6 +878,11 @@ export class Workplace {
   }
 
   _saveDraft(conv) { this.store.saveDraft(conv, this.input.value); }
+
+  _hideSpellWarn() {
+    this.warnedText = null;
+    this.spellWarnBox.hidden = true;
+  }
 
   // --- visitor card -----------------------------------------------------------------------
 
