@@ -1,6 +1,7 @@
 """Database tables. Import from here: ``from frontdesk.models import Message``."""
 from frontdesk.models.base import Base, utcnow
 from frontdesk.models.conversation import Conversation, ConversationStatus, Message, MessageKind
+from frontdesk.models.invitation import InvitationEvent, InvitationRule, ManualInvitation
 from frontdesk.models.operator import Operator, OperatorRole, OperatorSession, OperatorStatus, SiteMember
 from frontdesk.models.outbox import OutboxEmail, OutboxKind, OutboxStatus
 from frontdesk.models.phrase import Phrase, PhraseHotkey, PhraseUsage, SpellWord
@@ -17,4 +18,5 @@ __all__ = [
     "ConversationRating",
     "Visit", "PageView", "OperatorCardFields",
     "OperatorPresence", "Transfer", "TransferStatus",
+    "InvitationRule", "InvitationEvent", "ManualInvitation",
 ]
