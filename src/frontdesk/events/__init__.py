@@ -31,6 +31,8 @@ OPERATOR_VIEWING = "operator.viewing"
 OPERATOR_ACCESS_CHANGED = "operator.access_changed"
 # a visitor viewed a page (actions.visits): the row of the visitors list, to the site's operators
 VISITOR_UPDATED = "visitor.updated"
+# an operator invited one visitor (actions.invitations.send_manual): to that visitor's widget only
+INVITATION_SENT = "invitation.sent"
 
 ALL = frozenset({
     MESSAGE_CREATED, CONVERSATION_CREATED, CONVERSATION_OFFERED, CONVERSATION_ASSIGNED,
@@ -39,6 +41,7 @@ ALL = frozenset({
     CONVERSATION_RATED,
     VISITOR_UPDATED,
     TRANSFER_OFFERED, TRANSFER_ENDED, OPERATOR_VIEWING,
+    INVITATION_SENT,
 })
 
 CHANNEL = "frontdesk.events"
