@@ -21,22 +21,26 @@ if TYPE_CHECKING:
 
 RATING_SCALES = ("stars", "thumbs")
 COLOR_RE = re.compile(r"^#[0-9a-fA-F]{6}$")
-TEXT_KEYS = ("title", "subtitle", "greeting", "placeholder", "offline_title", "offline_text")
+TEXT_KEYS = ("title", "subtitle", "greeting", "placeholder", "offline_title", "offline_text", "launcher")
 DEFAULT_WIDGET = {
     "color": "#1f6feb",
     "position": "right",
     "language": "auto",  # ru | en | auto (the visitor's browser)
     "show_operator": True,
     "rating": "stars",  # what the widget asks after a closed chat: stars (1..5) | thumbs (down = 1, up = 5)
+    # window behaviour (docs/invitations.md): seconds before the launcher appears on a page, seconds
+    # on a page before the window opens by itself (0 = never; once per browser session)
+    "launcher_delay": 0,
+    "auto_open_delay": 0,
     "texts": {
         "ru": {"title": "Онлайн-консультант", "subtitle": "Обычно отвечаем за минуту",
                "greeting": "Здравствуйте! Чем можем помочь?", "placeholder": "Напишите сообщение…",
                "offline_title": "Сейчас нас нет в сети",
-               "offline_text": "Оставьте сообщение — мы ответим на e‑mail."},
+               "offline_text": "Оставьте сообщение — мы ответим на e‑mail.", "launcher": ""},
         "en": {"title": "Chat with us", "subtitle": "We usually reply within a minute",
                "greeting": "Hello! How can we help?", "placeholder": "Type a message…",
                "offline_title": "We are offline right now",
-               "offline_text": "Leave a message and we will reply by e‑mail."},
+               "offline_text": "Leave a message and we will reply by e‑mail.", "launcher": ""},
     },
 }
 
@@ -74,6 +78,11 @@ def check_widget(widget: object) -> dict:
             if value not in RATING_SCALES:
                 raise ActionError("invalid_input", "rating must be stars or thumbs")
             out["rating"] = value
+        elif key in ("launcher_delay", "auto_open_delay"):
+            top = 600 if key == "launcher_delay" else 3600
+            if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= top:
+                raise ActionError("invalid_input", f"{key} must be whole seconds 0..{top}")
+            out[key] = value
         elif key == "show_operator":
             out["show_operator"] = bool(value)
         elif key == "texts":

@@ -154,7 +154,7 @@
     badge.textContent = unread > 99 ? "99+" : String(unread);
     launcher.setAttribute("aria-expanded", String(isOpen));
     launcher.setAttribute("aria-label", (isOpen ? t.close : t.open) + (unread && !isOpen ? ", " + t.unread + unread : ""));
-    label.textContent = on ? t.on : t.off;
+    label.textContent = on ? ctx.texts().launcher || t.on : t.off;
     label.hidden = !!unread || store.get("active") != null;
   }
 
@@ -194,9 +194,12 @@
     if (e.key === prefix + "active") paint();
   });
 
+  var showing = 0, gone = false;
   function mount() {
     // under <html>: a transform on the site's <body> would break position:fixed
-    if (!host.isConnected) D.documentElement.appendChild(host);
+    // (after the site's delay, widget.launcher_delay in seconds, unless a conversation is active)
+    if (!host.isConnected && !showing) showing = setTimeout(function () { if (!gone) D.documentElement.appendChild(host); },
+      store.get("active") ? 0 : (cfg.widget.launcher_delay || 0) * 1e3);
     paint();
     var outbox = store.json("outbox");
     if (store.get("token") && (store.get("active") || store.get("open", true) || (outbox && outbox.length))) {
@@ -236,6 +239,7 @@
     if (err && err.unknownSite) { // wrong site key: show nothing rather than a broken chat
       if (W.console) console.warn("frontdesk: unknown site key " + site);
       store.set("cfg", null);
+      gone = true;
       host.remove();
       return;
     }

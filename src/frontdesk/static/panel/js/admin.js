@@ -130,7 +130,10 @@ export async function renderSites(root) {
     const showOp = h('input', { type: 'checkbox', checked: !!w.show_operator });
     const rating = h('select', { testid: 'site-rating' },
       ...['stars', 'thumbs'].map((r) => h('option', { value: r, selected: (w.rating || 'stars') === r }, t(`sites.rating.${r}`))));
-    const textKeys = ['title', 'subtitle', 'greeting', 'placeholder', 'offline_title', 'offline_text'];
+    const textKeys = ['title', 'subtitle', 'greeting', 'placeholder', 'offline_title', 'offline_text', 'launcher'];
+    // window behaviour (docs/invitations.md): seconds before the launcher shows, before the window opens by itself
+    const launcherDelay = h('input', { type: 'number', min: 0, max: 600, step: 1, value: w.launcher_delay || 0, testid: 'site-launcher-delay' });
+    const autoOpen = h('input', { type: 'number', min: 0, max: 3600, step: 1, value: w.auto_open_delay || 0, testid: 'site-auto-open-delay' });
     const texts = {};
     const textBlocks = ['ru', 'en'].map((l) => h('fieldset', { class: 'fieldset' }, h('legend', {}, l === 'ru' ? 'Русский' : 'English'),
       ...textKeys.map((k) => {
@@ -157,7 +160,8 @@ export async function renderSites(root) {
         for (const [key, input] of Object.entries(texts)) { const [l, k] = key.split('.'); textsOut[l][k] = input.value; }
         const res = await api('PATCH', `/sites/${site.id}`, {
           name: name.value, allowed_origins: lines(origins.value), notify_emails: lines(notify.value),
-          widget: { color: color.value, position: position.value, language: lang.value, show_operator: showOp.checked, rating: rating.value, texts: textsOut },
+          widget: { color: color.value, position: position.value, language: lang.value, show_operator: showOp.checked, rating: rating.value, texts: textsOut,
+            launcher_delay: Math.max(0, Math.round(+launcherDelay.value || 0)), auto_open_delay: Math.max(0, Math.round(+autoOpen.value || 0)) },
         });
         Object.assign(site, res.site);
         renderList();
@@ -173,7 +177,8 @@ export async function renderSites(root) {
     field(t('sites.notify'), notify),
     h('section', { class: 'form__section' }, h('h3', {}, t('sites.widget')),
       h('div', { class: 'form__grid' }, field(t('sites.color'), color), field(t('sites.position'), position), field(t('sites.language'), lang),
-        field(t('sites.rating'), rating)),
+        field(t('sites.rating'), rating), field(t('sites.launcherDelay'), launcherDelay, t('sites.secondsHint')),
+        field(t('sites.autoOpenDelay'), autoOpen, t('sites.autoOpenHint'))),
       h('label', { class: 'check' }, showOp, ' ', t('sites.showOperator'))),
     h('section', { class: 'form__section' }, h('h3', {}, t('sites.texts')), h('div', { class: 'form__grid form__grid--2' }, ...textBlocks)),
     h('div', { class: 'form__actions form__actions--sticky' }, save, status));
