@@ -50,6 +50,7 @@ RULES_PER_SITE = 100
 MAX_SECONDS = 24 * 3600   # a time condition
 MANUAL_FRESH = timedelta(minutes=10)  # a manual invitation not shown by then is not shown at all
 DAY_MS = 86_400_000
+DB_ID_MAX = 2**31 - 1
 
 
 # --- pure rule logic (mirrored by static/widget/invite.js) ------------------------------------
@@ -153,6 +154,14 @@ def pick(rules: list[dict], facts: dict, history: dict) -> dict | None:
                                                                       history.get(str(rule["id"])), facts):
             return rule
     return None
+
+
+def _id(value: object, what: str) -> int:
+    """``check_id``, and within the tables' integer range (PostgreSQL's INTEGER refuses more)."""
+    found = check_id(value, what)
+    if found > DB_ID_MAX:
+        raise not_found(what)
+    return found
 
 
 # --- checking a rule ----------------------------------------------------------------------------
@@ -274,7 +283,7 @@ async def check_action(session: Any, site_id: int, value: object) -> dict:
         raise ActionError("invalid_input", "action.sender must be site or operator")
     out: dict[str, Any] = {"text": text, "sender": sender, "open_window": bool(value.get("open_window"))}
     if sender == "operator":
-        op_id = check_id(value.get("operator_id"), "operator")
+        op_id = _id(value.get("operator_id"), "operator")
         site = await session.get(Site, site_id)
         op = await session.get(Operator, op_id)
         if op is None or site is None or site_id not in await queries.operator_site_ids(session, op):
@@ -305,7 +314,7 @@ async def _counts(session: Any, rule_ids: list[int]) -> dict[int, dict[str, int]
 
 
 async def _site_of_operator(session: Any, operator: OperatorRef, site_id: object) -> Site:
-    sid = check_id(site_id, "site")
+    sid = _id(site_id, "site")
     site = await session.get(Site, sid)
     if site is None or sid not in await queries.operator_site_ids(session, operator):
         raise not_found("site")
@@ -357,7 +366,7 @@ async def create_rule(rt: Runtime, site_id: object, data: object) -> dict:
     if not isinstance(data, dict):
         raise ActionError("invalid_input", "a rule must be an object")
     fields = _fields(data, partial=False)
-    sid = check_id(site_id, "site")
+    sid = _id(site_id, "site")
     now = rt.clock()
     async with rt.sessions() as session, session.begin():
         if await session.get(Site, sid) is None:
@@ -379,7 +388,7 @@ async def update_rule(rt: Runtime, rule_id: object, data: object) -> dict:
     if not isinstance(data, dict):
         raise ActionError("invalid_input", "a rule must be an object")
     fields = _fields(data, partial=True)
-    rid = check_id(rule_id, "rule")
+    rid = _id(rule_id, "rule")
     async with rt.sessions() as session, session.begin():
         rule = await session.get(InvitationRule, rid)
         if rule is None:
@@ -396,7 +405,7 @@ async def update_rule(rt: Runtime, rule_id: object, data: object) -> dict:
 
 async def delete_rule(rt: Runtime, rule_id: object) -> dict:
     """Admin: remove a rule and its records; conversations it started keep its name."""
-    rid = check_id(rule_id, "rule")
+    rid = _id(rule_id, "rule")
     async with rt.sessions() as session, session.begin():
         rule = await session.get(InvitationRule, rid)
         if rule is None:
@@ -452,7 +461,7 @@ async def record(rt: Runtime, site: SiteRef, data: object) -> dict:
     async with rt.sessions() as session, session.begin():
         visitor = await _visitor_of(session, site, data.get("token"))
         if data.get("manual_id") is not None:
-            mid = check_id(data.get("manual_id"), "invitation")
+            mid = _id(data.get("manual_id"), "invitation")
             manual = await session.get(ManualInvitation, mid)
             if manual is None or visitor is None or manual.visitor_id != visitor.id:
                 raise not_found("invitation")
@@ -461,7 +470,7 @@ async def record(rt: Runtime, site: SiteRef, data: object) -> dict:
             else:
                 manual.dismissed_at = manual.dismissed_at or now
             return {"recorded": kind}
-        rid = check_id(data.get("rule_id"), "rule")
+        rid = _id(data.get("rule_id"), "rule")
         rule = await session.get(InvitationRule, rid)
         if rule is None or rule.site_id != site.id or not rule.enabled:
             raise not_found("rule")
@@ -491,7 +500,7 @@ async def pending_manual(rt: Runtime, site: SiteRef, visitor: VisitorRef) -> dic
 async def send_manual(rt: Runtime, operator: OperatorRef, visitor_id: object, text: object) -> dict:
     """An operator invites one visitor of its sites (the visitors list): stored, and pushed to the
     visitor's widget (``invitation`` frame / ``POST /widget/invitations/wait``)."""
-    vid = check_id(visitor_id, "visitor")
+    vid = _id(visitor_id, "visitor")
     text = check_text(text, TEXT_MAX)
     async with rt.sessions() as session, session.begin():
         visitor = await session.get(Visitor, vid)
@@ -518,6 +527,8 @@ async def _start_proactive(rt: Runtime, visitor: VisitorRef, invite: dict) -> No
     now = rt.clock()
     async with rt.sessions() as session:
         rule_id, name, manual = None, "", None
+        if any(isinstance(v, int) and v > DB_ID_MAX for v in invite.values()):
+            return
         if invite.get("rule_id"):
             rule = await session.get(InvitationRule, invite["rule_id"])
             if rule is None or rule.site_id != visitor.site_id:
