@@ -88,9 +88,10 @@
   var D = W.document, ctx = W.FrontdeskWidget;
   if (!ctx || ctx.inviter) return;
   var store = ctx.store, GAP = 18e5, TICK = 500;
-  var pageStarted = Date.now() - (W.performance && performance.now ? performance.now() : 0), pageUrl = location.href;
+  var pageStarted = ctx.t0 || Date.now(), pageUrl = location.href; // t0: when the loader ran on this page
   var bubble = null, shownHere = false, waiting = false, waitToken = null;
   ctx.inviter = Rules;
+  Rules.pageStarted = function () { return pageStarted; }; // for tests that move the page's clock
 
   // this visit as the browser sees it (the server's view, ctx.visit, comes with track.js's answer)
   var visit = store.json("iv");

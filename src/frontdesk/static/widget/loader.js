@@ -128,7 +128,7 @@
 
   var unread = 0, isOpen = false, chatState = 0; // 0 not loaded, 1 loading, 2 loaded
   var ctx = W.FrontdeskWidget = {
-    version: VERSION, site: site, base: base, root: root, box: box, store: store,
+    version: VERSION, site: site, base: base, root: root, box: box, store: store, t0: Date.now(), // t0: this page's start (invite.js)
     cfg: function () { return cfg; },
     lang: pickLang(),
     texts: function () { var t = cfg.widget.texts || {}; return t[ctx.lang] || t.ru || {}; },
