@@ -141,7 +141,7 @@
   var TEXT = { ru: { close: "Закрыть приглашение", from: "Сообщение от " }, en: { close: "Close the invitation", from: "Message from " } };
   var CSS = ".iv{position:fixed;bottom:92px;right:20px;width:300px;max-width:calc(100vw - 40px);padding:14px 38px 14px 14px;border-radius:14px;background:#fff;color:#1b1f24;" +
     "box-shadow:0 6px 24px rgba(0,0,0,.22);pointer-events:auto;cursor:pointer;animation:fdin .3s ease;display:flex;gap:10px;align-items:flex-start;text-align:left}" +
-    ".left .iv{right:auto;left:20px}.open .iv{display:none}" +
+    ".left .iv{right:auto;left:20px}.open .iv{display:none}.fd:has(.iv) .lb{display:none}" +
     ".iv .av{flex:none;width:40px;height:40px;border-radius:50%;background:var(--c);color:var(--on);display:flex;align-items:center;justify-content:center;font-weight:700;overflow:hidden}" +
     ".iv .av img{width:100%;height:100%;object-fit:cover}.iv .nm{font-weight:600;font-size:13px;color:#57606a;margin-bottom:2px}" +
     ".iv .tx{white-space:pre-wrap;overflow-wrap:anywhere;max-height:40vh;overflow:auto}" +

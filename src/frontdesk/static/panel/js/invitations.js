@@ -82,17 +82,17 @@ export async function renderInvitations(root, ctx) {
     const cell = (k, v, cls) => h('td', { 'data-label': t(k), class: cls }, v);
     return h('tr', { testid: 'invitation-rule', dataset: { ruleId: r.id, shown: c.shown, accepted: c.accepted, dismissed: c.dismissed } },
       cell('inv.col.name', h('div', {}, h('strong', {}, r.name), h('div', { class: 'muted inv-text' }, r.action.text.ru || r.action.text.en || '')), 'cell-title'),
-      cell('inv.col.when', describe(r.conditions), 'cell-text'),
+      cell('inv.col.when', describe(r.conditions), 'inv-when'),
       cell('inv.col.shown', String(c.shown), 'cell-num'),
       cell('inv.col.accepted', String(c.accepted), 'cell-num'),
       cell('inv.col.dismissed', String(c.dismissed), 'cell-num'),
       cell('inv.col.state', h('span', { class: r.enabled ? 'badge badge--on' : 'muted' }, t(r.enabled ? 'inv.on' : 'inv.off'))),
-      admin ? h('td', { class: 'cell-nowrap' },
-        h('button', { type: 'button', class: 'btn btn--small', testid: 'invitation-edit', onclick: () => edit(r) }, t('inv.edit')), ' ',
+      admin ? h('td', {}, h('div', { class: 'inv-actions' },
+        h('button', { type: 'button', class: 'btn btn--small', testid: 'invitation-edit', onclick: () => edit(r) }, t('inv.edit')),
         h('button', { type: 'button', class: 'btn btn--small btn--ghost', testid: 'invitation-delete', onclick: async () => {
           if (!window.confirm(t('inv.deleteConfirm', { name: r.name }))) return;
           try { await api('DELETE', `/invitations/${r.id}`); await load(); } catch (err) { toast(explain(err), 'error'); }
-        } }, t('inv.delete'))) : null);
+        } }, t('inv.delete')))) : null);
   }
 
   async function edit(rule) {
