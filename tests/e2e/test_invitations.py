@@ -240,3 +240,37 @@ def test_screenshots_of_the_bubble_on_a_phone_and_the_rules_page(browser, srv, b
             expect(page.get_by_test_id("invitation-form")).to_be_visible()
             page.screenshot(path=str(DOCS_IMG / "invitation-form.png"), full_page=True)
         close_page(page)
+
+
+def test_window_behaviour_launcher_delay_text_and_auto_open(browser, srv, boss):
+    site_id = _site_id(boss, srv)
+    for rule in boss.call("GET", f"/api/v1/sites/{site_id}/invitations").json()["rules"]:
+        boss.call("PATCH", f"/api/v1/invitations/{rule['id']}", json={"enabled": False})
+    r = boss.call("PATCH", f"/api/v1/sites/{site_id}", json={"widget": {
+        "launcher_delay": 8, "auto_open_delay": 20,
+        "texts": {"ru": {"launcher": "Есть вопрос? Пишите!"}, "en": {"launcher": "Questions? Ask us!"}}}})
+    assert r.status_code == 200, r.text
+    panel = open_panel(browser, srv, srv.demo["operator_email"], srv.demo["operator_password"])
+    set_status(panel, "online")  # the launcher's label is the site's text while operators are available
+    try:
+        shop = _shop(browser)
+        shop.goto(srv.url + "/demo/contacts.html")
+        shop.wait_for_function("() => !!window.FrontdeskWidget")
+        started = shop.evaluate("() => window.FrontdeskWidget.t0")
+        shop.clock.pause_at((started + 7_000) / 1000)
+        launcher = shop.get_by_test_id("widget-launcher")
+        expect(launcher).to_be_hidden()  # not yet: 7 s of 8
+        shop.clock.run_for(1_100)
+        expect(launcher).to_be_visible()
+        expect(shop.locator("#frontdesk-widget .lb")).to_have_text("Есть вопрос? Пишите!")
+        shop.wait_for_function("() => !!window.FrontdeskWidget.inviter")
+        expect(shop.get_by_test_id("widget-window")).to_have_count(0)  # the chat code is not even loaded
+        shop.clock.run_for(13_000)  # 21.1 s on the page: the window opens by itself
+        shop.clock.resume()
+        expect(shop.get_by_test_id("widget-window")).to_be_visible()
+        assert shop.errors == []  # type: ignore[attr-defined]
+        shop.context.close()
+        close_page(panel)
+    finally:
+        boss.call("PATCH", f"/api/v1/sites/{site_id}", json={"widget": {
+            "launcher_delay": 0, "auto_open_delay": 0, "texts": {"ru": {"launcher": ""}, "en": {"launcher": ""}}}})

@@ -197,9 +197,9 @@
   var showing = 0, gone = false;
   function mount() {
     // under <html>: a transform on the site's <body> would break position:fixed
-    // (after the site's delay, widget.launcher_delay in seconds, unless a conversation is active)
+    // (after the site's delay, widget.launcher_delay in seconds from the page's start, unless a conversation is active)
     if (!host.isConnected && !showing) showing = setTimeout(function () { if (!gone) D.documentElement.appendChild(host); },
-      store.get("active") ? 0 : (cfg.widget.launcher_delay || 0) * 1e3);
+      store.get("active") ? 0 : (cfg.widget.launcher_delay || 0) * 1e3 + ctx.t0 - Date.now()); // counted from the page's start
     paint();
     var outbox = store.json("outbox");
     if (store.get("token") && (store.get("active") || store.get("open", true) || (outbox && outbox.length))) {
