@@ -112,10 +112,18 @@ async def wait(request: Request, site: str | None = None) -> dict:
         pending = await invitations.pending_manual(rt, row, visitor)
         if pending is not None:
             return {"invitation": pending}
+        gone = asyncio.ensure_future(_disconnected(request))  # the page went away: stop holding
         try:
-            found = await asyncio.wait_for(asyncio.shield(waiter.found), WAIT_SECONDS)
-        except TimeoutError:
-            found = None
-        return {"invitation": found}
+            both: set[asyncio.Future[Any]] = {waiter.found, gone}
+            await asyncio.wait(both, timeout=WAIT_SECONDS, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            gone.cancel()
+        return {"invitation": waiter.found.result() if waiter.found.done() else None}
     finally:
         hub.remove_visitor(waiter)
+
+
+async def _disconnected(request: Request) -> None:
+    """Returns when the client closes the connection (the body was read already)."""
+    while (await request.receive())["type"] != "http.disconnect":
+        pass
