@@ -114,6 +114,8 @@ def test_rule_fires_on_the_third_catalog_page_after_ten_seconds_and_starts_a_pro
     expect(shop.get_by_test_id("widget-window")).to_be_visible()
     expect(shop.get_by_test_id("widget-greeting")).to_contain_text("Помочь подобрать плед?")
     expect(_bubble(shop)).to_have_count(0)
+    shop.wait_for_timeout(300)  # the window's entry animation
+    shop.screenshot(path=str(DOCS_IMG / "invitation-answer.png"))
     shop.get_by_test_id("widget-input").fill("Да, нужен серый плед на диван")
     shop.get_by_test_id("widget-input").press("Enter")
 
@@ -124,6 +126,7 @@ def test_rule_fires_on_the_third_catalog_page_after_ten_seconds_and_starts_a_pro
     badge = panel.get_by_test_id("conversation-proactive")
     expect(badge).to_be_visible()
     expect(badge).to_contain_text(RULE_NAME)
+    panel.screenshot(path=str(DOCS_IMG / "invitation-dialog.png"))
 
     # the counts: API and the rules page
     rules = boss.call("GET", f"/api/v1/sites/{site_id}/invitations").json()["rules"]

@@ -927,8 +927,8 @@ function avatar(op) {
 /** Started from an invitation (docs/invitations.md): the rule's name, or "manual" when an operator invited. */
 function proactiveBadge(inv) {
   const name = inv?.name || (inv && inv.rule_id == null ? t('badge.proactiveManual') : '');
-  return h('span', { class: 'tag tag--proactive', testid: 'conversation-proactive', title: t('badge.proactiveHint') },
-    name ? t('badge.proactiveRule', { name }) : t('badge.proactive'));
+  const text = name ? t('badge.proactiveRule', { name }) : t('badge.proactive');
+  return h('span', { class: 'tag tag--proactive', testid: 'conversation-proactive', title: `${t('badge.proactiveHint')}. ${text}` }, text);
 }
 
 function offlineBadge() {
