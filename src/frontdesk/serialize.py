@@ -115,6 +115,9 @@ def conversation(c: Conversation, *, site: Site, visitor_row: Visitor, assignee:
          "author_id": last_message.author_operator_id},
         "visitor": visitor(visitor_row),
         "rating": rating(rating_row),
+        "origin": c.origin or "incoming",
+        "invitation": None if c.origin != "proactive" else
+        {"rule_id": c.invitation_rule_id, "name": c.invitation_name or ""},
     }
 
 

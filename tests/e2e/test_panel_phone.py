@@ -230,8 +230,8 @@ def test_a_closed_conversation_still_has_its_dialog_on_a_phone(browser, srv):
     close_page(page)
 
 
-ADMIN_PAGES = ("nav-chats", "nav-phrases", "nav-visitors", "nav-history", "nav-reports", "nav-sites", "nav-operators",
-               "nav-profile")
+ADMIN_PAGES = ("nav-chats", "nav-phrases", "nav-visitors", "nav-history", "nav-reports", "nav-invitations", "nav-sites",
+               "nav-operators", "nav-profile")
 
 
 def _admin_at(browser, srv, width: int) -> Page:

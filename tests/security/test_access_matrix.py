@@ -72,6 +72,17 @@ REST: dict[tuple[str, str], set[str]] = {
     ("GET", "/api/v1/reports/{site_id}/missed"): MEMBER,
     ("GET", "/api/v1/phrases/settings"): STAFF,  # the operator's own composer settings
     ("PUT", "/api/v1/phrases/settings"): STAFF,
+    # proactive invitations (docs/invitations.md): operators of the site read the rules, admins edit
+    # them; a manual invitation by an operator of the visitor's site; the widget's reports need only
+    # the site key (a rule of this site), its wait needs the visitor's token (a pending manual
+    # invitation answers it at once: the invite above comes first)
+    ("GET", "/api/v1/sites/{site_id}/invitations"): MEMBER,
+    ("POST", "/api/v1/sites/{site_id}/invitations"): ADMIN,
+    ("PATCH", "/api/v1/invitations/{rule_id}"): ADMIN,
+    ("POST", "/api/v1/visitors/{visitor_id}/invite"): MEMBER,
+    ("POST", "/api/v1/widget/invitations/record"): EVERYONE,
+    ("POST", "/api/v1/widget/invitations/wait"): {"visitor"},
+    ("DELETE", "/api/v1/invitations/{rule_id}"): ADMIN,  # after the others of the rule
     ("POST", "/api/v1/auth/logout"): STAFF,  # last: it ends the session
 }
 # Endpoints and frames added by the second wave of this session, not yet in the tables above. They
@@ -169,6 +180,12 @@ def world(tmp_path):
         w.key = key
         w.token, w.conversation_id = asyncio.run(_visitor_conversation(server, key, "Здравствуйте"))
         w.other_token, w.other_conversation_id = asyncio.run(_visitor_conversation(server, key, "Добрый день"))
+        w.visitor_id = boss.call("GET", f"/api/v1/conversations/{w.conversation_id}").json()[
+            "conversation"]["visitor"]["id"]
+        w.rule = {"name": "Матрица", "action": {"text": {"ru": "Помочь?"}}, "conditions": {"pages_min": 2}}
+        r = boss.call("POST", f"/api/v1/sites/{w.site_id}/invitations", json=w.rule)
+        assert r.status_code == 201, r.text
+        w.rule_id = r.json()["rule"]["id"]
         w.csrf["visitor"] = w.csrf["anon"] = ""
         # an e-mail of this site in the outbox (the site notifies its address about offline messages)
         boss.call("PATCH", f"/api/v1/sites/{w.site_id}", json={"notify_emails": ["owner@example.com"]})
@@ -191,7 +208,8 @@ def world(tmp_path):
 
 def _request(w: World, role: str, method: str, template: str, n: int) -> httpx.Response:
     path = template.format(conversation_id=w.conversation_id, site_id=w.site_id, operator_id=w.target_id,
-                           email_id=w.email_id, transfer_id=w.transfer_id)
+                           email_id=w.email_id, transfer_id=w.transfer_id, rule_id=w.rule_id,
+                           visitor_id=w.visitor_id)
     if template == "/api/v1/operators/{operator_id}/photo":
         path = f"/api/v1/operators/{w.admin_id}/photo"
     headers = {"origin": w.server.url}
@@ -221,6 +239,11 @@ def _request(w: World, role: str, method: str, template: str, n: int) -> httpx.R
         "/api/v1/conversations/{conversation_id}/whisper": {"text": "подсказка"},
         "/api/v1/sites/{site_id}/escalation": {"enabled": False},
         "/api/v1/phrases/settings": {"spell_warn": False},
+        "/api/v1/sites/{site_id}/invitations": {**w.rule, "name": f"Правило {unique}"},
+        "/api/v1/invitations/{rule_id}": {"priority": 1},
+        "/api/v1/visitors/{visitor_id}/invite": {"text": "Могу помочь?"},
+        "/api/v1/widget/invitations/record": {"kind": "shown", "rule_id": w.rule_id},
+        "/api/v1/widget/invitations/wait": {"token": w.token if role == "visitor" else None},
     }
     if template == "/api/v1/me/photo" and method == "POST":
         kw["files"] = {"photo": ("p.png", PNG, "image/png")}

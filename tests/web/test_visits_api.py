@@ -33,7 +33,12 @@ def test_the_ip_is_stored_as_the_setting_says(tmp_path, mode):
         assert body["visit"] == 1 and len(body["visitor_token"]) == 64
         again = httpx.post(url, json={"token": body["visitor_token"], "views": [
             {**view, "url": "https://shop.example/cart", "referrer": "https://shop.example/"}]})
-        assert again.json() == {"visitor_token": None, "visitor_id": body["visitor_id"], "visit": 1}
+        got = again.json()
+        assert {k: got[k] for k in ("visitor_token", "visitor_id", "visit")} == \
+            {"visitor_token": None, "visitor_id": body["visitor_id"], "visit": 1}
+        # what the widget's invitation rules look at (issue 11, docs/invitations.md)
+        assert {k: got["context"][k] for k in ("visit_number", "pages", "source", "utm", "chatting")} == \
+            {"visit_number": 1, "pages": 2, "source": "ads", "utm": {"source": "vk", "medium": "cpc"}, "chatting": False}
         assert httpx.post(url, json={"token": "0" * 64, "views": [view]}).status_code == 401
         assert httpx.post(url, json={"views": [{"url": "javascript:alert(1)"}]}).status_code == 422
 

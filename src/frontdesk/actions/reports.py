@@ -129,6 +129,13 @@ async def _stats(session: AsyncSession, site_id: int, period: Period) -> dict:
                SUM(CASE WHEN c.status = 'closed' THEN 1 ELSE 0 END)
         FROM conversations c WHERE {_SCOPE}"""))[0]
     total, accepted, closed = int(counts[0] or 0), int(counts[1] or 0), int(counts[2] or 0)
+    # proactive (started from an invitation, actions/invitations.py) vs incoming, and by rule
+    origin: dict = {"incoming": 0, "proactive": 0}
+    for kind, n in await rows(f"SELECT c.origin, COUNT(*) FROM conversations c WHERE {_SCOPE} GROUP BY c.origin"):
+        origin[kind] = origin.get(kind, 0) + int(n)
+    origin["by_rule"] = [{"name": name or "", "conversations": int(n)} for name, n in await rows(f"""
+        SELECT c.invitation_name, COUNT(*) FROM conversations c WHERE {_SCOPE} AND c.origin = 'proactive'
+        GROUP BY c.invitation_name ORDER BY COUNT(*) DESC, c.invitation_name""")]
     messages = (await rows(f"""
         SELECT COUNT(*) FROM messages m JOIN conversations c ON c.id = m.conversation_id
         WHERE {_SCOPE} AND m.kind IN ('visitor', 'operator')"""))[0][0] or 0
@@ -207,7 +214,7 @@ async def _stats(session: AsyncSession, site_id: int, period: Period) -> dict:
         "csat_avg": _num(csat_avg, 2), "csat_count": csat_count,
     }
     return {"from": period.first.isoformat(), "to": period.end.isoformat(), "summary": summary,
-            "daily": [{"date": k, **v} for k, v in daily.items()], "csat": distribution,
+            "daily": [{"date": k, **v} for k, v in daily.items()], "csat": distribution, "origin": origin,
             "operators": sorted(ops.values(), key=lambda r: (-r["conversations"], r["name"]))}
 
 

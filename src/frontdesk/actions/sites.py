@@ -21,7 +21,7 @@ if TYPE_CHECKING:
 
 RATING_SCALES = ("stars", "thumbs")
 COLOR_RE = re.compile(r"^#[0-9a-fA-F]{6}$")
-TEXT_KEYS = ("title", "subtitle", "greeting", "placeholder", "offline_title", "offline_text",
+TEXT_KEYS = ("title", "subtitle", "greeting", "placeholder", "offline_title", "offline_text", "launcher",
              *("ask", "ask_online", "hold", "hold_online", "auto_hold"))
 # The holding phrases (issue 9): sent by the server, never needed by the widget itself, so they are
 # left out of the public widget config (``public_widget``). ask*/hold*: the no-reply holding message
@@ -37,11 +37,15 @@ DEFAULT_WIDGET = {
     "rating": "stars",  # what the widget asks after a closed chat: stars (1..5) | thumbs (down = 1, up = 5)
     # seconds of the assignee's silence before the automatic holding line; 0 = off (actions/no_reply.py)
     "auto_hold_seconds": 0,
+    # window behaviour (docs/invitations.md): seconds before the launcher appears on a page, seconds
+    # on a page before the window opens by itself (0 = never; once per browser session)
+    "launcher_delay": 0,
+    "auto_open_delay": 0,
     "texts": {
         "ru": {"title": "Онлайн-консультант", "subtitle": "Обычно отвечаем за минуту",
                "greeting": "Здравствуйте! Чем можем помочь?", "placeholder": "Напишите сообщение…",
                "offline_title": "Сейчас нас нет в сети",
-               "offline_text": "Оставьте сообщение — мы ответим на e‑mail.",
+               "offline_text": "Оставьте сообщение — мы ответим на e‑mail.", "launcher": "",
                "ask": "Спасибо за ваше сообщение! Сейчас операторов нет на связи. Оставьте, пожалуйста, e-mail или "
                       "телефон — мы ответим вам, как только сможем, даже если вы закроете страницу.",
                "ask_online": "Спасибо за ваше сообщение! Оператор скоро ответит. Оставьте, пожалуйста, e-mail или "
@@ -53,7 +57,7 @@ DEFAULT_WIDGET = {
         "en": {"title": "Chat with us", "subtitle": "We usually reply within a minute",
                "greeting": "Hello! How can we help?", "placeholder": "Type a message…",
                "offline_title": "We are offline right now",
-               "offline_text": "Leave a message and we will reply by e‑mail.",
+               "offline_text": "Leave a message and we will reply by e‑mail.", "launcher": "",
                "ask": "Thank you for your message! No operator is available right now. Please leave your e-mail "
                       "or phone number and we will get back to you as soon as we can, even if you close this page.",
                "ask_online": "Thank you for your message! An operator will answer shortly. Please leave your e-mail "
@@ -104,6 +108,11 @@ def check_widget(widget: object) -> dict:
                 raise ActionError("invalid_input",
                                   f"auto_hold_seconds must be a whole number 0..{AUTO_HOLD_MAX_SECONDS}")
             out["auto_hold_seconds"] = value
+        elif key in ("launcher_delay", "auto_open_delay"):
+            top = 600 if key == "launcher_delay" else 3600
+            if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= top:
+                raise ActionError("invalid_input", f"{key} must be whole seconds 0..{top}")
+            out[key] = value
         elif key == "show_operator":
             out["show_operator"] = bool(value)
         elif key == "texts":

@@ -173,8 +173,16 @@ async def record_page_views(rt: Runtime, site: SiteRef, token: object, views: ob
             visitor.ip = stored_ip
             conv = await queries.find_open(session, visitor.id)
             row = visitor_row(visitor, visit, conv.id if conv is not None else None)
+            # what the widget's invitation rules look at (static/widget/invite.js)
+            facts = None if visit is None else {
+                "visit_number": visit.number, "visit_started_at": serialize.iso(visit.started_at),
+                "pages": visit.page_count, "source": visit.source.get("kind", "direct"),
+                "utm": visit.source.get("utm") or {}, "country": visit.location.get("country_code", ""),
+                "device": visit.device.get("device_type", "unknown"),
+                "chatting": conv is not None and conv.last_seq > 0}
     await rt.publish(Event(ev.VISITOR_UPDATED, site.id, {"visitor": row}, visitor_id=row["id"]))
-    return {"visitor_token": new_token, "visitor_id": row["id"], "visit": row["visit"]["number"] if row["visit"] else 0}
+    return {"visitor_token": new_token, "visitor_id": row["id"], "visit": row["visit"]["number"] if row["visit"] else 0,
+            "context": facts}
 
 
 async def online_visitors(rt: Runtime, operator: OperatorRef) -> dict:

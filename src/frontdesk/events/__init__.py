@@ -33,6 +33,8 @@ OPERATOR_ACCESS_CHANGED = "operator.access_changed"
 VISITOR_UPDATED = "visitor.updated"
 # a conversation nobody answered reached an escalation step (actions.escalation); operators only
 CONVERSATION_ESCALATED = "conversation.escalated"
+# an operator invited one visitor (actions.invitations.send_manual): to that visitor's widget only
+INVITATION_SENT = "invitation.sent"
 
 ALL = frozenset({
     MESSAGE_CREATED, CONVERSATION_CREATED, CONVERSATION_OFFERED, CONVERSATION_ASSIGNED,
@@ -42,6 +44,7 @@ ALL = frozenset({
     VISITOR_UPDATED,
     TRANSFER_OFFERED, TRANSFER_ENDED, OPERATOR_VIEWING,
     CONVERSATION_ESCALATED,
+    INVITATION_SENT,
 })
 
 CHANNEL = "frontdesk.events"

@@ -8,6 +8,7 @@ Rules (tested with exact recipient sets in ``tests/events/test_audience.py``):
 * ``conversation.offered`` goes only to operators whose status is online;
 * ``visitor.typing`` and ``conversation.rated`` go to operators only; ``operator.typing`` to the visitor and to the
   operators of the site (who else is typing in a conversation they have open);
+* ``invitation.sent`` (a manual invitation) goes only to that visitor, never to an operator;
 * ``transfer.offered`` goes only to the receiving operator, ``transfer.ended`` only to the two
   operators of the transfer, ``operator.viewing`` to the operators of the site — never to a visitor;
 * ``conversation.escalated`` (never to a visitor): step ``alert`` to the operator holding the
@@ -22,6 +23,7 @@ from frontdesk.events import Event
 _VISITOR_EVENTS = {
     ev.MESSAGE_CREATED, ev.CONVERSATION_CREATED, ev.CONVERSATION_ASSIGNED,
     ev.CONVERSATION_CLOSED, ev.CONVERSATION_REOPENED, ev.OPERATOR_TYPING,
+    ev.INVITATION_SENT,
 }
 _OPERATOR_EVENTS = {
     ev.MESSAGE_CREATED, ev.CONVERSATION_CREATED, ev.CONVERSATION_OFFERED, ev.CONVERSATION_ASSIGNED,
@@ -48,6 +50,8 @@ def visitor_frame(event: Event) -> dict | None:
         return {"type": ev.MESSAGE_CREATED, "message": p["message"]}
     if event.name == ev.CONVERSATION_CREATED:
         return {"type": ev.CONVERSATION_CREATED, "conversation": p["visitor_conversation"]}
+    if event.name == ev.INVITATION_SENT:
+        return {"type": "invitation", "invitation": p["invitation"]}
     if event.name == ev.CONVERSATION_ASSIGNED:
         return {"type": ev.CONVERSATION_ASSIGNED, "conversation_id": event.conversation_id,
                 "operator": p["operator"]}

@@ -2,6 +2,7 @@
 from frontdesk.models.base import Base, utcnow
 from frontdesk.models.conversation import Conversation, ConversationStatus, Message, MessageKind
 from frontdesk.models.escalation import SiteEscalation
+from frontdesk.models.invitation import InvitationEvent, InvitationRule, ManualInvitation
 from frontdesk.models.operator import Operator, OperatorRole, OperatorSession, OperatorStatus, SiteMember
 from frontdesk.models.outbox import OutboxEmail, OutboxKind, OutboxStatus
 from frontdesk.models.phrase import Phrase, PhraseHotkey, PhraseSettings, PhraseUsage, SpellWord
@@ -20,4 +21,5 @@ __all__ = [
     "OperatorPresence", "Transfer", "TransferStatus",
     "SiteEscalation",
     "PhraseSettings",
+    "InvitationRule", "InvitationEvent", "ManualInvitation",
 ]

@@ -60,6 +60,13 @@ class Conversation(Base):
     # the seq of the visitor message whose wait already got the automatic holding line (claimed once
     # across nodes by a conditional UPDATE, like offer_count; actions/no_reply.py)
     auto_hold_seq: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # "incoming" (the visitor wrote first) or "proactive" (started from an invitation,
+    # actions/invitations.py): the rule (None for a manual invitation) and its name at the time
+    origin: Mapped[str] = mapped_column(String(16), default="incoming", server_default="incoming")
+    # (no foreign key: SQLite cannot add one to an existing table without copying it; deleting a
+    # rule sets this to NULL in actions.invitations.delete_rule)
+    invitation_rule_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    invitation_name: Mapped[str] = mapped_column(String(200), default="", server_default="")
 
 
 class Message(Base):

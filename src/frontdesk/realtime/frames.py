@@ -72,9 +72,17 @@ class VisitorHello(_Frame, tag="hello"):
     lang: Annotated[str, msgspec.Meta(max_length=64)] | None = None
 
 
+class Invite(msgspec.Struct):
+    """The invitation the visitor answers (a rule's or a manual one): its first message opens a
+    proactive conversation (docs/invitations.md)."""
+    rule_id: Id | None = None
+    manual_id: Id | None = None
+
+
 class VisitorSend(_Frame, tag="message.send"):
     client_id: Annotated[str, msgspec.Meta(max_length=256)]
     text: str
+    invite: Invite | None = None
 
 
 class VisitorTyping(_Frame, tag="typing"):
@@ -253,6 +261,7 @@ VISITOR_SERVER_FRAMES = frozenset({
     "welcome", "message.ack", "message.created", "conversation.created", "conversation.assigned",
     "conversation.closed", "conversation.reopened", "operator.typing", "availability", "contacts.saved",
     "rating.saved", "sync.result", "reset", "ping", "pong", "error",
+    "invitation",
 })
 OPERATOR_SERVER_FRAMES = frozenset({
     "welcome", "message.ack", "message.created", "conversation.created", "conversation.offered",

@@ -6,7 +6,7 @@ from typing import Any
 
 from starlette.websockets import WebSocket
 
-from frontdesk.actions import contacts, conversations, ratings, visitors
+from frontdesk.actions import contacts, conversations, invitations, ratings, visitors
 from frontdesk.actions.errors import ActionError
 from frontdesk.realtime import frames as f
 from frontdesk.realtime import protocol as p
@@ -78,8 +78,13 @@ class VisitorSession(SocketSession):
     async def handle(self, frame: Any) -> None:
         rt = self.rt
         if isinstance(frame, f.VisitorSend):
-            message = await conversations.send_visitor_message(rt, self.visitor, frame.client_id, frame.text,
-                                                               self.conversation_id)
+            if frame.invite is not None:  # the first message answering an invitation
+                invite = {"rule_id": frame.invite.rule_id, "manual_id": frame.invite.manual_id}
+                message = await invitations.send_invited_message(rt, self.visitor, frame.client_id, frame.text,
+                                                                 self.conversation_id, invite)
+            else:
+                message = await conversations.send_visitor_message(rt, self.visitor, frame.client_id, frame.text,
+                                                                   self.conversation_id)
             self.conversation_id = message["conversation_id"]
             self.conn.push({"type": "message.ack", "client_id": frame.client_id, "message": message})
         elif isinstance(frame, f.VisitorTyping):

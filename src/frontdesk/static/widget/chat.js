@@ -1026,6 +1026,7 @@
       case "message.ack": return onAck(f);
       case "conversation.created":
         if (f.conversation && f.conversation.id) {
+          if (ctx.invite) ctx.invite.used = true; // answered: the next conversation is the visitor's own
           conv(f.conversation.id).status = "open";
           current = f.conversation.id;
           setOperator(f.conversation.operator);
@@ -1147,7 +1148,9 @@
     // another tab's messages (foreign): it sends them itself, except after a reconnect
     var own = function (id) { return !!pendingEls[id] && !pendingEls[id]._foreign; };
     flight.pick(readOutbox(), all, own).some(function (it) {
-      if (!send({ type: "message.send", client_id: it.id, text: it.text })) return true;
+      var f = { type: "message.send", client_id: it.id, text: it.text }, inv = ctx.invite;
+      if (inv && !current && !inv.used) f.invite = inv.manual_id ? { manual_id: inv.manual_id } : { rule_id: inv.rule_id };
+      if (!send(f)) return true;
       flight.mark(it.id);
     });
   }
@@ -1272,10 +1275,11 @@
     newer.textContent = t("newer") + " ↓";
     greeting.textContent = "";
     greeting._t = null;
-    if (siteText("greeting")) {
+    var inv = !current && ctx.invite; // an invitation (invite.js) replaces the greeting until a conversation starts
+    if (inv || siteText("greeting")) {
       var row = el("div", "row"), ava = el("span", "ava", { "aria-hidden": "true" }), b = el("div", "bub", { dir: "auto" });
-      fillAvatar(ava, null);
-      b.textContent = siteText("greeting");
+      fillAvatar(ava, inv ? inv.sender || null : null);
+      b.textContent = inv ? inv.text : siteText("greeting");
       row.appendChild(ava);
       row.appendChild(b);
       greeting.appendChild(row);

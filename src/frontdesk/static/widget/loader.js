@@ -128,7 +128,7 @@
 
   var unread = 0, isOpen = false, chatState = 0; // 0 not loaded, 1 loading, 2 loaded
   var ctx = W.FrontdeskWidget = {
-    version: VERSION, site: site, base: base, root: root, box: box, store: store,
+    version: VERSION, site: site, base: base, root: root, box: box, store: store, t0: Date.now(), // t0: this page's start (invite.js)
     cfg: function () { return cfg; },
     lang: pickLang(),
     texts: function () { var t = cfg.widget.texts || {}; return t[ctx.lang] || t.ru || {}; },
@@ -154,7 +154,7 @@
     badge.textContent = unread > 99 ? "99+" : String(unread);
     launcher.setAttribute("aria-expanded", String(isOpen));
     launcher.setAttribute("aria-label", (isOpen ? t.close : t.open) + (unread && !isOpen ? ", " + t.unread + unread : ""));
-    label.textContent = on ? t.on : t.off;
+    label.textContent = on ? ctx.texts().launcher || t.on : t.off;
     label.hidden = !!unread || store.get("active") != null;
   }
 
@@ -194,9 +194,12 @@
     if (e.key === prefix + "active") paint();
   });
 
+  var showing = 0, gone = false;
   function mount() {
     // under <html>: a transform on the site's <body> would break position:fixed
-    if (!host.isConnected) D.documentElement.appendChild(host);
+    // (after the site's delay, widget.launcher_delay in seconds from the page's start, unless a conversation is active)
+    if (!host.isConnected && !showing) showing = setTimeout(function () { if (!gone) D.documentElement.appendChild(host); },
+      store.get("active") ? 0 : (cfg.widget.launcher_delay || 0) * 1e3 + ctx.t0 - Date.now()); // counted from the page's start
     paint();
     var outbox = store.json("outbox");
     if (store.get("token") && (store.get("active") || store.get("open", true) || (outbox && outbox.length))) {
@@ -236,6 +239,7 @@
     if (err && err.unknownSite) { // wrong site key: show nothing rather than a broken chat
       if (W.console) console.warn("frontdesk: unknown site key " + site);
       store.set("cfg", null);
+      gone = true;
       host.remove();
       return;
     }

@@ -46,6 +46,7 @@
       return r.ok ? r.json() : {}; // refused for good (unknown site, bad input): drop these views
     }).then(function (res) {
       if (res.visitor_token && !store.get("token")) store.set("token", res.visitor_token);
+      if (res.context) { ctx.visit = res.context; if (ctx.onVisit) ctx.onVisit(res.context); } // for invite.js
       done(q.length);
     }, function (e) {
       done(0);
@@ -66,4 +67,10 @@
   W.addEventListener("hashchange", view);
   setInterval(function () { if (location.href !== last) view(); }, 2e3);
   view();
+
+  // proactive invitations: their own file, after load like this one (docs/invitations.md)
+  var iv = D.createElement("script");
+  iv.src = ctx.base + "/static/widget/invite.js?v=" + ctx.version;
+  iv.async = true;
+  (D.head || D.documentElement).appendChild(iv);
 })();

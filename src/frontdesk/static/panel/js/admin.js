@@ -131,17 +131,20 @@ export async function renderSites(root) {
     const showOp = h('input', { type: 'checkbox', checked: !!w.show_operator });
     const rating = h('select', { testid: 'site-rating' },
       ...['stars', 'thumbs'].map((r) => h('option', { value: r, selected: (w.rating || 'stars') === r }, t(`sites.rating.${r}`))));
+    // window behaviour (docs/invitations.md): seconds before the launcher shows, before the window opens by itself
+    const launcherDelay = h('input', { type: 'number', min: 0, max: 600, step: 1, value: w.launcher_delay || 0, testid: 'site-launcher-delay' });
+    const autoOpen = h('input', { type: 'number', min: 0, max: 3600, step: 1, value: w.auto_open_delay || 0, testid: 'site-auto-open-delay' });
     const texts = {};
     const textBlocks = (keys) => ['ru', 'en'].map((l) => h('fieldset', { class: 'fieldset' }, h('legend', {}, l === 'ru' ? 'Русский' : 'English'),
       ...keys.map((k) => {
-        const input = ['title', 'subtitle', 'placeholder', 'offline_title', 'auto_hold'].includes(k)
+        const input = ['title', 'subtitle', 'placeholder', 'offline_title', 'auto_hold', 'launcher'].includes(k)
           ? h('input', { type: 'text', maxlength: 500 }) : h('textarea', { rows: ['greeting', 'offline_text'].includes(k) ? 2 : 3, maxlength: 500 });
         input.dataset.testid = `site-text-${l}-${k}`;
         input.value = w.texts?.[l]?.[k] ?? '';
         texts[`${l}.${k}`] = input;
         return field(t(`sites.text.${k}`), input);
       })));
-    const widgetTexts = textBlocks(['title', 'subtitle', 'placeholder', 'offline_title', 'offline_text']);
+    const widgetTexts = textBlocks(['title', 'subtitle', 'placeholder', 'offline_title', 'offline_text', 'launcher']);
     // greeting and holding phrases (issue 9): the widget's greeting, the no-reply holding message in its
     // four truthful variants, the automatic "Одну минуточку…" and after how many seconds (0 = off)
     const phraseTexts = textBlocks(['greeting', 'auto_hold', 'hold_online', 'ask_online', 'hold', 'ask']);
@@ -165,7 +168,8 @@ export async function renderSites(root) {
         const res = await api('PATCH', `/sites/${site.id}`, {
           name: name.value, allowed_origins: lines(origins.value), notify_emails: lines(notify.value),
           widget: { color: color.value, position: position.value, language: lang.value, show_operator: showOp.checked, rating: rating.value, texts: textsOut,
-            auto_hold_seconds: Math.max(0, Math.min(3600, Math.round(Number(autoHold.value) || 0))) },
+            auto_hold_seconds: Math.max(0, Math.min(3600, Math.round(Number(autoHold.value) || 0))),
+            launcher_delay: Math.max(0, Math.round(+launcherDelay.value || 0)), auto_open_delay: Math.max(0, Math.round(+autoOpen.value || 0)) },
         });
         Object.assign(site, res.site);
         renderList();
@@ -181,7 +185,8 @@ export async function renderSites(root) {
     field(t('sites.notify'), notify),
     h('section', { class: 'form__section' }, h('h3', {}, t('sites.widget')),
       h('div', { class: 'form__grid' }, field(t('sites.color'), color), field(t('sites.position'), position), field(t('sites.language'), lang),
-        field(t('sites.rating'), rating)),
+        field(t('sites.rating'), rating), field(t('sites.launcherDelay'), launcherDelay, t('sites.secondsHint')),
+        field(t('sites.autoOpenDelay'), autoOpen, t('sites.autoOpenHint'))),
       h('label', { class: 'check' }, showOp, ' ', t('sites.showOperator'))),
     h('section', { class: 'form__section' }, h('h3', {}, t('sites.texts')), h('div', { class: 'form__grid form__grid--2' }, ...widgetTexts)),
     h('section', { class: 'form__section', testid: 'site-phrases' }, h('h3', {}, t('sites.phrases')),

@@ -10,6 +10,7 @@ import { explain } from './errors.js';
 import { renderHistory, renderOperators, renderProfile, renderSites } from './admin.js';
 import { renderPhrases } from './phrases.js';
 import { renderReports } from './reports.js';
+import { renderInvitations } from './invitations.js';
 import { renderVisitors, VisitorCard, VisitorsLive } from './visitors.js';
 
 const STATUSES = ['online', 'away', 'offline'];
@@ -21,6 +22,7 @@ const PAGES = {
   '/panel/visitors': { key: 'nav.visitors', render: (root, ctx) => renderVisitors(root, ctx.visitors, ctx.store, ctx.openConversationId) },
   '/panel/history': { key: 'nav.history', render: renderHistory },
   '/panel/reports': { key: 'nav.reports', render: renderReports },
+  '/panel/invitations': { key: 'nav.invitations', render: renderInvitations },
   '/panel/sites': { key: 'nav.sites', render: renderSites, admin: true },
   '/panel/operators': { key: 'nav.operators', render: renderOperators, admin: true },
   '/panel/profile': { key: 'nav.profile', render: renderProfile },

@@ -5,6 +5,7 @@ import { api } from './api.js';
 import { explain } from './errors.js';
 import { language, t } from './i18n.js';
 import { clear, extLink, formatClock, formatDateTime, formatDuration, h, parseTime, serverNow } from './dom.js';
+import { inviteBox } from './invitations.js';
 
 const FIELD_LABELS = {
   name: 'info.name', email: 'info.email', phone: 'info.phone', page: 'info.page', source: 'info.source',
@@ -92,6 +93,8 @@ export async function renderVisitors(root, live, store, openConversation) {
     h('table', { class: 'table table--cards table--visitors' },
       h('thead', {}, h('tr', {}, ...COLS.map((k) => h('th', {}, t(k))))), body), empty));
   const trs = new Map();   // visitor id → <tr>
+  const invite = inviteBox();   // a manual invitation (invitations.js)
+  count.after(invite.el);
 
   const chattingIds = () => {   // visitor id → its open conversation (the panel's own list)
     const ids = new Map();
@@ -116,7 +119,8 @@ export async function renderVisitors(root, live, store, openConversation) {
     cell(4, labelOf(v.device)),
     cell(5, since(v.started_at), 'cell-nowrap'),
     cell(6, h('span', { testid: 'visitor-row-visit' }, String(v.number || 1)), 'cell-nowrap'),
-    cell(7, h('span', { testid: 'visitor-row-chat', dataset: { chatting: chatting ? '1' : '0' } }, chatCell(chatting)), 'cell-nowrap'));
+    cell(7, h('span', { class: 'visitors__chat' }, h('span', { testid: 'visitor-row-chat', dataset: { chatting: chatting ? '1' : '0' } }, chatCell(chatting)),
+      chatting ? null : invite.button(r.id, displayName(r))), 'cell-nowrap'));
   }
   function renderCount() {
     count.textContent = t('visitors.count', { n: trs.size });

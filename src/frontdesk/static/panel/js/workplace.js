@@ -346,7 +346,8 @@ export class Workplace {
       h('button', { type: 'button', class: 'btn btn--ghost dialog-head__back', 'aria-label': t('dialog.back'), onclick: () => this.close() }, icon('back')),
       h('div', { class: 'dialog-head__who' },
         h('div', { class: 'dialog-head__top' },
-          h('div', { class: 'dialog-head__name', testid: 'dialog-title' }, visitorName(conv)), d.is_offline ? offlineBadge() : null),
+          h('div', { class: 'dialog-head__name', testid: 'dialog-title' }, visitorName(conv)), d.is_offline ? offlineBadge() : null,
+          d.origin === 'proactive' ? proactiveBadge(d.invitation) : null),
         h('div', { class: `dialog-head__state dialog-head__state--${d.status === 'open' ? (s.isWaiting(conv) ? 'waiting' : 'open') : 'closed'}`, testid: 'dialog-state' },
           state, d.site_name ? ` · ${d.site_name}` : '', d.status !== 'open' && d.rating ? ' · ' : null,
           d.status !== 'open' ? ratingBadge(d.rating) : null),
@@ -1034,6 +1035,13 @@ export class Workplace {
 function avatar(op) {
   return h('span', { class: 'avatar avatar--small', 'aria-hidden': 'true' },
     op.photo_url ? h('img', { src: op.photo_url, alt: '' }) : (op.name || '?').slice(0, 1).toUpperCase());
+}
+
+/** Started from an invitation (docs/invitations.md): the rule's name, or "manual" when an operator invited. */
+function proactiveBadge(inv) {
+  const name = inv?.name || (inv && inv.rule_id == null ? t('badge.proactiveManual') : '');
+  const text = name ? t('badge.proactiveRule', { name }) : t('badge.proactive');
+  return h('span', { class: 'tag tag--proactive', testid: 'conversation-proactive', title: `${t('badge.proactiveHint')}. ${text}` }, text);
 }
 
 function offlineBadge() {
