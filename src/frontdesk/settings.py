@@ -127,6 +127,9 @@ class Settings(BaseSettings):
         "full", description="How much of a visitor's IP address is stored: `full`, `truncated` (IPv4 /24, IPv6 /48) "
                             "or `none`. The location is looked up from the full address first.")
     log_level: str = Field("info", description="Log level: debug, info, warning, error.")
+    quality_interval: float = Field(
+        10.0, description="Seconds between two runs of the quality coach, which scores newly closed conversations "
+                          "in the background (docs/quality.md); 0 = the coach does not run.")
 
     def resolved_database_url(self) -> str:
         if self.database_url:

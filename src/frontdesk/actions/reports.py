@@ -14,7 +14,9 @@ window functions that run the same on SQLite and PostgreSQL). Definitions (docs/
 * **CSAT**: the ratings of those conversations (1..5; thumbs down = 1, up = 5): average, count,
   how many of each value;
 * **per operator**: by the operator holding the conversation (``assignee``); its CSAT by the
-  operator stored with the rating; ``messages`` = replies that operator wrote in them;
+  operator stored with the rating; ``messages`` = replies that operator wrote in them; its
+  **rating** (``operator_rating``) combines first-response speed, accepted share and CSAT;
+* **per hour of the week**: conversations per local weekday (Monday first) and hour;
 * the previous period: the same number of days just before ``from``.
 """
 from __future__ import annotations
@@ -42,7 +44,8 @@ if TYPE_CHECKING:
 MAX_DAYS = 366
 # seconds: every real UTC offset is a multiple of 15 minutes, so 15-minute buckets fold into local days exactly
 BUCKET = 900
-TABLES = ("summary", "daily", "operators", "csat")
+TABLES = ("summary", "daily", "operators", "csat", "hours")
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 
 @dataclass(frozen=True)
@@ -150,11 +153,15 @@ async def _stats(session: AsyncSession, site_id: int, period: Period) -> dict:
     # per local day: 15-minute buckets counted by the database, folded into the site's days here
     daily = {(period.first + timedelta(days=i)).isoformat(): {"conversations": 0, "accepted": 0, "missed": 0}
              for i in range(period.days)}
+    # and per hour of the week (local): 7 rows Monday..Sunday of 24 counts, from the same buckets
+    week = [[0] * 24 for _ in range(7)]
     for bucket, n, acc in await rows(f"""
             SELECT {_epoch(dialect, "c.created_at")} / {BUCKET} AS b, COUNT(*),
                    SUM(CASE WHEN c.first_reply_at IS NOT NULL THEN 1 ELSE 0 END)
             FROM conversations c WHERE {_SCOPE} GROUP BY b"""):
-        day = datetime.fromtimestamp(int(bucket) * BUCKET, period.tz).date().isoformat()
+        local = datetime.fromtimestamp(int(bucket) * BUCKET, period.tz)
+        week[local.weekday()][local.hour] += int(n)
+        day = local.date().isoformat()
         if day in daily:
             d = daily[day]
             d["conversations"] += int(n)
@@ -194,6 +201,7 @@ async def _stats(session: AsyncSession, site_id: int, period: Period) -> dict:
     for oid, row in ops.items():
         found: Operator | None = names.get(oid)
         row["name"] = found.name if found else f"#{oid}"
+        row["rating"] = operator_rating(row)
 
     fr, du = response.get(0), duration.get(0)
     summary = {
@@ -207,8 +215,33 @@ async def _stats(session: AsyncSession, site_id: int, period: Period) -> dict:
         "csat_avg": _num(csat_avg, 2), "csat_count": csat_count,
     }
     return {"from": period.first.isoformat(), "to": period.end.isoformat(), "summary": summary,
-            "daily": [{"date": k, **v} for k, v in daily.items()], "csat": distribution,
+            "daily": [{"date": k, **v} for k, v in daily.items()], "csat": distribution, "hour_of_week": week,
             "operators": sorted(ops.values(), key=lambda r: (-r["conversations"], r["name"]))}
+
+
+# --- the operator rating (docs/reports.md § Operator rating) --------------------------------------
+
+RATING_WEIGHTS = {"speed": 0.3, "accepted": 0.3, "csat": 0.4}
+RATING_TARGET_SECONDS = 60   # a median first response at or under this earns the whole speed part
+
+
+def operator_rating(row: dict) -> dict:
+    """0–100 from an operator's figures of the period: the weighted average of the parts that apply
+    (each 0–100): speed = 100·min(1, 60 s ÷ median first response); accepted = 100·accepted ÷
+    conversations (the missed chats pull it down); csat = 100·(average rating − 1) ÷ 4.
+    No accepted chat: no speed part; no rating: no csat part; no conversation: no rating at all."""
+    parts: dict[str, float | None] = {"speed": None, "accepted": None, "csat": None}
+    median = row.get("first_response_median")
+    if median is not None:
+        parts["speed"] = 100.0 * min(1.0, RATING_TARGET_SECONDS / max(float(median), 0.001))
+    if row.get("conversations"):
+        parts["accepted"] = 100.0 * row["accepted"] / row["conversations"]
+    if row.get("csat_avg") is not None and row.get("csat_count"):
+        parts["csat"] = 100.0 * (float(row["csat_avg"]) - 1) / 4
+    applied = {k: v for k, v in parts.items() if v is not None}
+    weight = sum(RATING_WEIGHTS[k] for k in applied)
+    value = round(sum(RATING_WEIGHTS[k] * v for k, v in applied.items()) / weight) if weight else None
+    return {"value": value, **{k: (None if v is None else round(v, 1)) for k, v in parts.items()}}
 
 
 async def _site_for(session: AsyncSession, operator: OperatorRef, site_id: object) -> Site:
@@ -269,12 +302,16 @@ def report_csv(report: dict, table: object) -> str:
         w.writerow(["value", "count", "previous_count"])
         for k, n in cur["csat"].items():
             w.writerow([k, n, prev["csat"][k]])
+    elif table == "hours":
+        w.writerow(["weekday", *[f"{h:02d}" for h in range(24)]])
+        for day, counts in zip(WEEKDAYS, cur["hour_of_week"], strict=True):
+            w.writerow([day, *counts])
     else:
         cols = ["operator_id", "name", "conversations", "accepted", "first_response_median", "first_response_p90",
                 "duration_avg", "messages", "csat_avg", "csat_count"]
-        w.writerow(cols)
+        w.writerow([*cols, "rating"])
         for r in cur["operators"]:
-            w.writerow([_safe(_cell(r[c])) for c in cols])
+            w.writerow([*[_safe(_cell(r[c])) for c in cols], _cell(r["rating"]["value"])])
     return out.getvalue()
 
 

@@ -4,6 +4,7 @@ from frontdesk.models.conversation import Conversation, ConversationStatus, Mess
 from frontdesk.models.operator import Operator, OperatorRole, OperatorSession, OperatorStatus, SiteMember
 from frontdesk.models.outbox import OutboxEmail, OutboxKind, OutboxStatus
 from frontdesk.models.phrase import Phrase, PhraseHotkey, PhraseUsage, SpellWord
+from frontdesk.models.quality import ConversationQuality, QualityCriterion, SiteQualitySettings
 from frontdesk.models.rating import ConversationRating
 from frontdesk.models.site import Site
 from frontdesk.models.team import OperatorPresence, Transfer, TransferStatus
@@ -17,4 +18,5 @@ __all__ = [
     "ConversationRating",
     "Visit", "PageView", "OperatorCardFields",
     "OperatorPresence", "Transfer", "TransferStatus",
+    "ConversationQuality", "QualityCriterion", "SiteQualitySettings",
 ]

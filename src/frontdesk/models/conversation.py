@@ -27,6 +27,7 @@ class Conversation(Base):
         Index("ix_conversations_site_status", "site_id", "status"),
         Index("ix_conversations_visitor_status", "visitor_id", "status"),
         Index("ix_conversations_site_created", "site_id", "created_at"),  # the reports
+        Index("ix_conversations_status_closed", "status", "closed_at"),  # the quality coach's scan
         # At most one open conversation per visitor, even with two tabs on two nodes.
         Index("uq_conversations_visitor_open", "visitor_id", unique=True,
               sqlite_where=text("status = 'open'"), postgresql_where=text("status = 'open'")),
