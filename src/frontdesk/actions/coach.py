@@ -198,7 +198,7 @@ async def conversation_quality(rt: Runtime, operator: OperatorRef, conversation_
     async with rt.sessions() as session:
         conv = await queries.operator_conversation(session, operator, conversation_id)
         row = await session.get(ConversationQuality, conv.id)
-        base = {"conversation_id": conv.id, "score": None, "scored_at": None, "criteria": []}
+        base: dict = {"conversation_id": conv.id, "score": None, "scored_at": None, "criteria": []}
         if conv.status != "closed":
             return {**base, "state": "open"}
         if row is None or row.closed_at != conv.closed_at:

@@ -324,6 +324,9 @@ def _safe(v: str) -> str:
     return "'" + v if v[:1] in ("=", "+", "-", "@", "\t", "\r") and not v.lstrip("-").replace(".", "").isdigit() else v
 
 
+safe_cell = _safe
+
+
 async def site_report_csv(rt: Runtime, operator: OperatorRef, site_id: object, date_from: object,
                           date_to: object, table: object) -> tuple[str, str]:
     """``(file name, CSV text)`` of one table of ``site_report``."""

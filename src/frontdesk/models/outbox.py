@@ -26,6 +26,7 @@ class OutboxStatus(str, enum.Enum):
 class OutboxKind(str, enum.Enum):
     offline_notify = "offline_notify"  # an offline-form message, to a site's notification address
     operator_reply = "operator_reply"  # an operator's reply in an offline conversation, to the visitor
+    transcript = "transcript"          # a conversation's transcript, to the visitor (an operator sent it)
 
 
 class OutboxEmail(Base):
