@@ -95,7 +95,8 @@ def rating(r: ConversationRating | None) -> dict | None:
 
 
 def conversation(c: Conversation, *, site: Site, visitor_row: Visitor, assignee: OperatorLike | None,
-                 last_message: Message | None, rating_row: ConversationRating | None = None) -> dict:
+                 last_message: Message | None, rating_row: ConversationRating | None = None,
+                 quality_score: int | None = None) -> dict:
     return {
         "id": c.id, "site_id": c.site_id, "site_name": site.name, "status": c.status,
         "assignee": operator_public(assignee), "last_seq": c.last_seq,
@@ -108,6 +109,7 @@ def conversation(c: Conversation, *, site: Site, visitor_row: Visitor, assignee:
          "author_id": last_message.author_operator_id},
         "visitor": visitor(visitor_row),
         "rating": rating(rating_row),
+        "quality_score": quality_score,   # the coach's 0–100 of a closed conversation, once scored
     }
 
 
