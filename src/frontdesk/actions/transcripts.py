@@ -119,8 +119,9 @@ async def _chunks(rt: Runtime, site_id: int, start: datetime, end: datetime, kin
                 select(Visitor).where(Visitor.id.in_({c.visitor_id for c in convs})))).scalars()}
             ratings = {r.conversation_id: r for r in (await session.execute(
                 select(ConversationRating).where(ConversationRating.conversation_id.in_(ids)))).scalars()}
-            scores = dict((await session.execute(select(ConversationQuality.conversation_id, ConversationQuality.score)
-                                                 .where(ConversationQuality.conversation_id.in_(ids)))).tuples().all())
+            scores: dict[int, int | None] = {cid: score for cid, score in (await session.execute(
+                select(ConversationQuality.conversation_id, ConversationQuality.score)
+                .where(ConversationQuality.conversation_id.in_(ids)))).all()}
             msgs: dict[int, list[Message]] = {}
             for m in (await session.execute(select(Message).where(Message.conversation_id.in_(ids))
                                             .order_by(Message.conversation_id, Message.seq))).scalars():
