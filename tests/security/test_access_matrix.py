@@ -63,6 +63,13 @@ REST: dict[tuple[str, str], set[str]] = {
     ("POST", "/api/v1/widget/contacts"): {"visitor"},
     ("GET", "/api/v1/outbox"): STAFF,
     ("POST", "/api/v1/outbox/{email_id}/retry"): MEMBER,
+    # issue 13, second part: the quality coach, transcripts, export
+    ("GET", "/api/v1/conversations/{conversation_id}/quality"): MEMBER,
+    ("POST", "/api/v1/conversations/{conversation_id}/transcript"): MEMBER,
+    ("GET", "/api/v1/quality/{site_id}"): MEMBER,
+    ("GET", "/api/v1/quality/{site_id}/settings"): MEMBER,
+    ("PUT", "/api/v1/quality/{site_id}/settings"): ADMIN,
+    ("GET", "/api/v1/export/{site_id}"): MEMBER,
     ("POST", "/api/v1/auth/logout"): STAFF,  # last: it ends the session
 }
 # Endpoints and frames added by the second wave of this session, not yet in the tables above. They
@@ -201,6 +208,8 @@ def _request(w: World, role: str, method: str, template: str, n: int) -> httpx.R
         "/api/v1/me/password": {"current_password": "not the password", "new_password": "brand new horse battery"},
         "/api/v1/widget/offline": {"name": "Гость", "email": "guest@example.com", "message": f"Вопрос {unique}"},
         "/api/v1/widget/contacts": {"email": "guest@example.com"},
+        "/api/v1/conversations/{conversation_id}/transcript": {"email": "guest@example.com"},
+        "/api/v1/quality/{site_id}/settings": {"silence_minutes": 5},
     }
     if template == "/api/v1/me/photo" and method == "POST":
         kw["files"] = {"photo": ("p.png", PNG, "image/png")}
