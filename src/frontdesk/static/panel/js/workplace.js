@@ -507,10 +507,10 @@ export class Workplace {
     this.sendButton.disabled = closed;
     this.closedNotice.hidden = !closed;
     const rating = closed ? conv.data.rating : null;
-    clear(this.closedNotice).append(closed ? t('dialog.closedNotice') : '',
+    clear(this.closedNotice).append(...[closed ? t('dialog.closedNotice') : '',
       rating ? h('div', { class: 'rating-line', testid: 'conversation-rating-comment' }, t('rating.visitor'), ' ', ratingBadge(rating),
         rating.comment ? h('q', { class: 'rating-line__comment', dir: 'auto' }, rating.comment) : null) : null,
-      closed ? this._qualityBlock(conv) : null, closed ? this._transcriptForm(conv) : null);
+      closed ? this._qualityBlock(conv) : null, closed ? this._transcriptForm(conv) : null].filter((x) => x != null));
   }
 
   // --- the quality coach's score of a closed dialog; the transcript by e-mail (issue 13) ---------------
@@ -520,7 +520,7 @@ export class Workplace {
     this.quality ??= new Map();
     const key = `${conv.id}:${conv.data.closed_at}`;
     const q = this.quality.get(key);
-    if (!q || (q.state === 'pending' && !q.loading && Date.now() - q.at > 5_000)) this._loadQuality(conv, key);
+    if (!q) this._loadQuality(conv, key);
     if (!q || q.state !== 'scored') {
       return h('div', { class: 'quality', testid: 'quality-pending' }, q?.error ? explain(q.error) : t('quality.pending'));
     }
@@ -554,7 +554,8 @@ export class Workplace {
     this.quality.set(key, { ...q, at: Date.now() });
     const active = this._active();
     if (!active || active.id !== conv.id) return;
-    if (q.state === 'pending') setTimeout(() => { if (this._active()?.id === conv.id) this._renderComposerState(); }, 5_000);
+    // not scored yet (the coach runs every few seconds): ask again while this dialog stays open
+    if (q.state === 'pending') setTimeout(() => { if (this._active()?.id === conv.id) this._loadQuality(conv, key); }, 3_000);
     this._renderComposerState();
   }
 
@@ -1011,7 +1012,7 @@ function shortAgent(ua) {
 function criterionDetail(c) {
   const d = c.detail || {};
   if (c.id === 'first_reply' && d.seconds != null) return ` — ${t('quality.seconds', { n: Math.round(d.seconds) })}`;
-  if (c.id === 'no_long_silence' && d.longest_seconds) return ` — ${t('quality.longest', { m: Math.round(d.longest_seconds / 60) })}`;
+  if (c.id === 'no_long_silence' && d.longest_seconds >= 60) return ` — ${t('quality.longest', { m: Math.round(d.longest_seconds / 60) })}`;
   if (c.id === 'questions_answered' && d.questions) return ` — ${t('quality.questions', { n: d.questions })}`;
   if (c.id === 'spelling' && d.words?.length) return ` — ${d.words.slice(0, 5).join(', ')}`;
   return '';
