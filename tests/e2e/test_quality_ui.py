@@ -110,9 +110,10 @@ def test_the_coach_scores_a_closed_chat_and_the_reports_show_the_week(browser, s
     cookies = {c["name"]: c["value"] for c in page.context.cookies()}
     lines = httpx.get(srv.url + href, cookies=cookies).text.splitlines()
     assert len(lines) == 15 and any(f'"id": {cid},' in line for line in lines)
-    page.set_viewport_size({"width": 1280, "height": 1400})
-    page.get_by_test_id("report-chart").first.scroll_into_view_if_needed()
-    page.screenshot(path=str(DOCS_IMG / "reports.png"), full_page=True)
+    expect(page.get_by_test_id("toast")).to_have_count(0, timeout=20_000)
+    page.set_viewport_size({"width": 1280, "height": 1100})
+    heat.evaluate("e => e.closest('section').previousElementSibling.scrollIntoView({block: 'start'})")
+    page.screenshot(path=str(DOCS_IMG / "reports-quality.png"))
     assert page.errors == []  # type: ignore[attr-defined]
     shop.context.close()
     close_page(page)
@@ -125,8 +126,10 @@ def test_the_coach_scores_a_closed_chat_and_the_reports_show_the_week(browser, s
     expect(phone.get_by_test_id("quality-criterion")).to_have_count(6)
     phone.screenshot(path=str(DOCS_IMG / "quality-dialog-phone.png"))
     phone.goto(f"{srv.url}/panel/reports")
-    expect(phone.locator("[data-testid='report-chart'][data-report='hour_of_week']")).to_be_visible()
-    phone.screenshot(path=str(DOCS_IMG / "reports-phone.png"), full_page=True)
+    phone_heat = phone.locator("[data-testid='report-chart'][data-report='hour_of_week']")
+    expect(phone_heat).to_be_visible()
+    phone_heat.evaluate("e => e.closest('section').scrollIntoView({block: 'start'})")
+    phone.screenshot(path=str(DOCS_IMG / "reports-quality-phone.png"))
     assert phone.errors == []  # type: ignore[attr-defined]
     close_page(phone)
     op.close()

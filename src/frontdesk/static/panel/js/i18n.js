@@ -511,6 +511,7 @@ const STRINGS = {
     'transcript.send': 'Отправить переписку',
     'transcript.queued': 'Переписка отправляется на {to}',
     'err.code.no_email': 'Посетитель не оставил e-mail — впишите адрес.',
+    'quality.nobody': 'Никто не ответил',
   },
   en: {
     'app.name': 'frontdesk',
@@ -1023,6 +1024,7 @@ const STRINGS = {
     'transcript.send': 'Send the transcript',
     'transcript.queued': 'The transcript is being sent to {to}',
     'err.code.no_email': 'The visitor left no e-mail — type an address.',
+    'quality.nobody': 'Nobody answered',
   },
 };
 

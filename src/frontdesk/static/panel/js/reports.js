@@ -274,12 +274,12 @@ function coachSection(q) {
   if (!q.scored) {
     return section([t('quality.title')], h('p', { class: 'empty-state' }, t('quality.empty')));
   }
-  const ops = table([['reports.operator', (r) => r.name], ['quality.scoredCol', (r) => num(r.scored)],
+  const ops = table([['reports.operator', (r) => (r.operator_id == null ? t('quality.nobody') : r.name)], ['quality.scoredCol', (r) => num(r.scored)],
     ['quality.avg', (r) => h('span', { testid: 'quality-operator', dataset: { operatorId: r.operator_id ?? '', value: r.score_avg } }, num(r.score_avg))],
     ...CRITERIA.map((c) => [`quality.c.${c}`, (r) => rate(r.criteria[c])])], q.operators, '');
   const example = (e) => h('li', { testid: 'quality-example', dataset: { conversationId: e.conversation_id, score: e.score } },
     h('a', { href: `/panel/#/conversations/${e.conversation_id}` }, e.visitor.name || t('visitor.numbered', { id: e.visitor.id })),
-    ' · ', h('b', {}, String(e.score)), ' · ', e.operator_name);
+    ' · ', h('b', {}, String(e.score)), ' · ', e.operator_id == null ? t('quality.nobody') : e.operator_name);
   return section([t('quality.title')], tiles,
     h('h3', { class: 'reports__sub' }, t('quality.perOperator')), ops,
     h('div', { class: 'reports__examples' },
