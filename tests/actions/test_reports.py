@@ -39,6 +39,7 @@ async def test_every_statistic_on_the_fixture(rt):
     assert (prev["from"], prev["to"]) == ("2026-10-30", "2026-11-02")
     assert {k: prev["summary"][k] for k in fx.EXPECTED_PREVIOUS} == fx.EXPECTED_PREVIOUS
     assert prev["csat"] == {"1": 1, "2": 0, "3": 0, "4": 0, "5": 0}
+    assert prev["operators"] == []   # the per-operator table is the chosen period's only
 
 
 async def test_csv_of_every_table(rt):

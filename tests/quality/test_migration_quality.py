@@ -16,7 +16,7 @@ TABLES = {"conversation_quality", "quality_criteria", "site_quality_settings"}
 
 
 def _mine(diff: object) -> bool:
-    return any(t in repr(diff) for t in (*TABLES, "ix_conversations_status_closed"))
+    return any(t in repr(diff) for t in (*TABLES, "ix_conversations_status_closed", "ix_messages_conversation_kind"))
 
 
 async def test_migration_0005_goes_up_and_down_and_matches_the_models(tmp_path, database_url):

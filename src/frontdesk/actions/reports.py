@@ -17,7 +17,8 @@ window functions that run the same on SQLite and PostgreSQL). Definitions (docs/
   operator stored with the rating; ``messages`` = replies that operator wrote in them; its
   **rating** (``operator_rating``) combines first-response speed, accepted share and CSAT;
 * **per hour of the week**: conversations per local weekday (Monday first) and hour;
-* the previous period: the same number of days just before ``from``.
+* the previous period: the same number of days just before ``from`` (every number but the
+  per-operator table, which the page shows for the chosen period only: ``operators`` is empty).
 """
 from __future__ import annotations
 
@@ -118,8 +119,9 @@ def _num(x: object, digits: int = 1) -> float | None:
     return None if x is None else round(float(x), digits)  # type: ignore[arg-type]
 
 
-async def _stats(session: AsyncSession, site_id: int, period: Period) -> dict:
-    """Every statistic of one period."""
+async def _stats(session: AsyncSession, site_id: int, period: Period, *, per_operator: bool = True) -> dict:
+    """Every statistic of one period (``per_operator=False``: without the per-operator table, which
+    the page shows for the chosen period only)."""
     dialect = session.get_bind().dialect.name
     start, end = period.bounds()
     p = {"site": site_id, "start": start, "end": end}
@@ -132,9 +134,12 @@ async def _stats(session: AsyncSession, site_id: int, period: Period) -> dict:
                SUM(CASE WHEN c.status = 'closed' THEN 1 ELSE 0 END)
         FROM conversations c WHERE {_SCOPE}"""))[0]
     total, accepted, closed = int(counts[0] or 0), int(counts[1] or 0), int(counts[2] or 0)
-    messages = (await rows(f"""
-        SELECT COUNT(*) FROM messages m JOIN conversations c ON c.id = m.conversation_id
-        WHERE {_SCOPE} AND m.kind IN ('visitor', 'operator')"""))[0][0] or 0
+    # one pass over the period's messages (covering index ix_messages_conversation_kind): the total,
+    # and the replies per operator for the per-operator table
+    by_author = await rows(f"""
+        SELECT m.kind, m.author_operator_id, COUNT(*) FROM messages m JOIN conversations c ON c.id = m.conversation_id
+        WHERE {_SCOPE} AND m.kind IN ('visitor', 'operator') GROUP BY m.kind, m.author_operator_id""")
+    messages = sum(int(n) for _k, _a, n in by_author)
 
     frt = _seconds(dialect, "c.first_reply_at", "c.created_at")
     dur = _seconds(dialect, "c.closed_at", "c.created_at")
@@ -176,27 +181,26 @@ async def _stats(session: AsyncSession, site_id: int, period: Period) -> dict:
                                     "first_response_median": None, "first_response_p90": None,
                                     "duration_avg": None, "messages": 0, "csat_avg": None, "csat_count": 0})
 
-    for oid, n, acc in await rows(f"""
-            SELECT c.assignee_id, COUNT(*), SUM(CASE WHEN c.first_reply_at IS NOT NULL THEN 1 ELSE 0 END)
-            FROM conversations c WHERE {_SCOPE} AND c.assignee_id IS NOT NULL GROUP BY c.assignee_id"""):
-        op(oid).update(conversations=int(n), accepted=int(acc or 0))
     held = "c.assignee_id IS NOT NULL"
-    for oid, _n, _avg, med, p90 in await rows(_percentiles(dialect, frt, "c.assignee_id",
-                                                           f"c.first_reply_at IS NOT NULL AND {held}")):
-        op(oid).update(first_response_median=_num(med), first_response_p90=_num(p90))
-    for oid, _n, avg, _med, _p90 in await rows(_percentiles(dialect, dur, "c.assignee_id",
-                                                            f"c.closed_at IS NOT NULL AND {held}")):
-        op(oid)["duration_avg"] = _num(avg)
-    for oid, n in await rows(f"""
-            SELECT m.author_operator_id, COUNT(*) FROM messages m JOIN conversations c ON c.id = m.conversation_id
-            WHERE {_SCOPE} AND m.kind = 'operator' AND m.author_operator_id IS NOT NULL
-            GROUP BY m.author_operator_id"""):
-        op(oid)["messages"] = int(n)
-    for oid, n, avg in await rows(f"""
-            SELECT r.operator_id, COUNT(*), AVG(r.value) FROM conversation_ratings r
-            JOIN conversations c ON c.id = r.conversation_id
-            WHERE {_SCOPE} AND r.operator_id IS NOT NULL GROUP BY r.operator_id"""):
-        op(oid).update(csat_count=int(n), csat_avg=_num(avg, 2))
+    if per_operator:
+        for oid, n, acc in await rows(f"""
+                SELECT c.assignee_id, COUNT(*), SUM(CASE WHEN c.first_reply_at IS NOT NULL THEN 1 ELSE 0 END)
+                FROM conversations c WHERE {_SCOPE} AND {held} GROUP BY c.assignee_id"""):
+            op(oid).update(conversations=int(n), accepted=int(acc or 0))
+        for oid, _n, _avg, med, p90 in await rows(_percentiles(dialect, frt, "c.assignee_id",
+                                                               f"c.first_reply_at IS NOT NULL AND {held}")):
+            op(oid).update(first_response_median=_num(med), first_response_p90=_num(p90))
+        for oid, _n, avg, _med, _p90 in await rows(_percentiles(dialect, dur, "c.assignee_id",
+                                                                f"c.closed_at IS NOT NULL AND {held}")):
+            op(oid)["duration_avg"] = _num(avg)
+        for kind, oid, n in by_author:
+            if kind == "operator" and oid is not None:
+                op(oid)["messages"] = int(n)
+        for oid, n, avg in await rows(f"""
+                SELECT r.operator_id, COUNT(*), AVG(r.value) FROM conversation_ratings r
+                JOIN conversations c ON c.id = r.conversation_id
+                WHERE {_SCOPE} AND r.operator_id IS NOT NULL GROUP BY r.operator_id"""):
+            op(oid).update(csat_count=int(n), csat_avg=_num(avg, 2))
     names = await queries.authors(session, ops)
     for oid, row in ops.items():
         found: Operator | None = names.get(oid)
@@ -278,7 +282,7 @@ async def site_report(rt: Runtime, operator: OperatorRef, site_id: object, date_
         site = await _site_for(session, operator, site_id)
         period = check_period(date_from, date_to, site_zone(site))
         current = await _stats(session, site.id, period)
-        previous = await _stats(session, site.id, period.previous())
+        previous = await _stats(session, site.id, period.previous(), per_operator=False)
     return {"site": {"id": site.id, "name": site.name}, "timezone": period.tz.key,
             "current": current, "previous": previous}
 

@@ -61,6 +61,8 @@ class Message(Base):
         # client_id is unique per sender ("v<visitor id>" / "o<operator id>"):
         # a retried send finds the stored row instead of inserting a second.
         UniqueConstraint("sender", "client_id", name="uq_messages_sender_client_id"),
+        # the reports count a period's messages per kind and author from the index alone
+        Index("ix_messages_conversation_kind", "conversation_id", "kind", "author_operator_id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

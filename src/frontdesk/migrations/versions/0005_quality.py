@@ -61,9 +61,15 @@ def upgrade() -> None:
     # the coach's "closed and not scored yet" scan
     with op.batch_alter_table('conversations', schema=None) as batch_op:
         batch_op.create_index('ix_conversations_status_closed', ['status', 'closed_at'], unique=False)
+    # the reports: a period's messages per kind and author, counted from the index alone (bench/reports.py)
+    with op.batch_alter_table('messages', schema=None) as batch_op:
+        batch_op.create_index('ix_messages_conversation_kind', ['conversation_id', 'kind', 'author_operator_id'],
+                              unique=False)
 
 
 def downgrade() -> None:
+    with op.batch_alter_table('messages', schema=None) as batch_op:
+        batch_op.drop_index('ix_messages_conversation_kind')
     with op.batch_alter_table('conversations', schema=None) as batch_op:
         batch_op.drop_index('ix_conversations_status_closed')
     op.drop_table('site_quality_settings')
