@@ -184,6 +184,12 @@ async def bench_engine(name: str, url: str, n_conv: int, n_msgs: int) -> dict:
             ms = await timed(fn)
             rows.append({"period_days": days, "report": label, "ms": round(ms, 1), "baseline_ms": round(base, 1),
                          "x_baseline": round(ms / base, 1) if base else None})
+    # the coach loop's look for work when everything is scored: a full scan, and the usual one
+    since = datetime.combine(END, datetime.min.time(), UTC) - coach.Coach.RECENT
+    for label, kw in (("coach: look for unscored closes, full scan", {}),
+                      ("coach: look for unscored closes, last hour", {"since": since})):
+        rows.append({"period_days": None, "report": label, "baseline_ms": None, "x_baseline": None,
+                     "ms": round(await timed(lambda kw=kw: coach.pending_ids(rt, **kw)), 1)})
     # one dialog's coach result (the panel asks it when a closed dialog opens)
     rows.append({"period_days": None, "report": "one conversation's quality", "baseline_ms": None, "x_baseline": None,
                  "ms": round(await timed(lambda: coach.conversation_quality(rt, ADMIN, 17)), 1)})

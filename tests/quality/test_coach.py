@@ -154,3 +154,19 @@ async def test_spelling_goes_through_the_spell_checker_with_the_site_dictionary(
     assert spelling["passed"] is False and spelling["detail"]["words"] == ["Доставка"]
     assert [m["text"] for m in spelling["messages"]] == ["Добрый день! Доставка в Казань — 2–3 дня."]
     assert good["score"] == round(100 * 9 / 10)
+
+
+async def test_the_loop_scans_everything_first_then_only_recent_closes(rt):
+    ids = await _load(rt)
+    rt.clock.now = fx.T0 + timedelta(days=30)           # every fixture close is a month old
+    scorer = coach.Coach(rt)
+    assert await scorer.run_once() == 3                  # the first pass is a full scan
+    async with rt.sessions() as session, session.begin():
+        conv = await session.get(Conversation, ids["open"])
+        conv.status, conv.closed_at = "closed", rt.clock.now - timedelta(days=2)   # an old close, missed
+    assert await scorer.run_once() == 0                  # the cheap scan looks at the last hour only
+    await conversations.close_conversation(rt, _op(ids["anna"]), ids["slow"])  # already closed: no change
+    assert await coach.pending_ids(rt, since=rt.clock.now - coach.Coach.RECENT) == []
+    scorer.passes = coach.Coach.FULL_SCAN_EVERY            # the periodic full scan finds it
+    assert await scorer.run_once() == 1
+    assert (await coach.conversation_quality(rt, _op(ids["anna"]), ids["open"]))["state"] == "scored"

@@ -260,8 +260,9 @@ class Background:
             await asyncio.sleep(self.rt.settings.offline_tick)
 
     async def _coach_loop(self) -> None:
+        scorer = coach.Coach(self.rt)
         while True:
-            if await coach.score_pending(self.rt) < coach.BATCH:
+            if await scorer.run_once() < coach.BATCH:
                 await asyncio.sleep(self.rt.settings.quality_interval)
 
     async def _mail_loop(self) -> None:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from sqlalchemy import case, delete, func, or_, select
@@ -133,13 +134,17 @@ async def _checker(session: AsyncSession, site_id: int) -> Callable[[str], list[
     return lambda text: [i.word for i in checker.check(text, site=site_words)]
 
 
-async def pending_ids(rt: Runtime, limit: int = BATCH) -> list[int]:
-    """Closed conversations with messages and no score for their current close, oldest close first."""
+async def pending_ids(rt: Runtime, limit: int = BATCH, since: datetime | None = None) -> list[int]:
+    """Closed conversations with messages and no score for their current close, oldest close first;
+    ``since``: only those closed at or after it (the loop's cheap scan; None = all)."""
     q = ConversationQuality
+    closed = [Conversation.status == "closed", Conversation.closed_at.is_not(None)]
+    if since is not None:
+        closed.append(Conversation.closed_at >= since)
     async with rt.sessions() as session:
         return list((await session.execute(
             select(Conversation.id).outerjoin(q, q.conversation_id == Conversation.id)
-            .where(Conversation.status == "closed", Conversation.closed_at.is_not(None), Conversation.last_seq > 0,
+            .where(*closed, Conversation.last_seq > 0,
                    or_(q.conversation_id.is_(None), q.closed_at != Conversation.closed_at))
             .order_by(Conversation.closed_at, Conversation.id).limit(limit))).scalars())
 
@@ -179,13 +184,36 @@ def _plain(detail: dict) -> dict:
     return {k: (round(v, 1) if isinstance(v, float) else v) for k, v in detail.items()}
 
 
-async def score_pending(rt: Runtime, limit: int = BATCH) -> int:
-    """One pass of the coach: score up to ``limit`` conversations waiting for it; how many were scored."""
+async def score_pending(rt: Runtime, limit: int = BATCH, since: datetime | None = None) -> int:
+    """One pass of the coach: score up to ``limit`` conversations waiting for it (closed at or after
+    ``since`` when given); how many were scored."""
     done = 0
-    for cid in await pending_ids(rt, limit):
+    for cid in await pending_ids(rt, limit, since):
         await score_one(rt, cid)
         done += 1
     return done
+
+
+class Coach:
+    """The background loop's state: a full scan at start and every ``FULL_SCAN_EVERY`` passes (a node
+    that was down, or the coach turned off for a while, catches up), in between only the conversations
+    closed in the last ``RECENT`` — so an idle pass costs a few index probes, not one per closed
+    conversation ever."""
+
+    RECENT = timedelta(hours=1)
+    FULL_SCAN_EVERY = 360
+
+    def __init__(self, rt: Runtime) -> None:
+        self.rt = rt
+        self.passes = 0
+
+    async def run_once(self) -> int:
+        full = self.passes % self.FULL_SCAN_EVERY == 0
+        since = None if full else self.rt.clock() - self.RECENT
+        done = await score_pending(self.rt, BATCH, since)
+        if done < BATCH:   # the backlog is done: the next pass may be a cheap one
+            self.passes += 1
+        return done
 
 
 # --- reading -------------------------------------------------------------------------------------
