@@ -90,6 +90,8 @@ async def fill(engine, n_conv: int, n_msgs: int, seed: int = 13) -> dict:
             passed = [rnd.random() < 0.8 for _ in CRITERIA]
             quality.append({"conversation_id": cid, "site_id": 1, "operator_id": assignee,
                             "score": round(100 * sum(passed) / len(passed)), "created_at": created,
+                            "applied_mask": (1 << len(CRITERIA)) - 1,
+                            "passed_mask": sum(1 << k for k, p in enumerate(passed) if p),
                             "closed_at": closed_at, "scored_at": closed_at})
             criteria.extend({"conversation_id": cid, "criterion": c, "passed": p, "weight": 1.0,
                              "message_ids": [], "detail": {}} for c, p in zip(CRITERIA, passed, strict=True))

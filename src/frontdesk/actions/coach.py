@@ -168,9 +168,12 @@ async def score_one(rt: Runtime, conversation_id: int) -> int | None:
         async with rt.sessions() as session, session.begin():
             await session.execute(delete(QualityCriterion).where(QualityCriterion.conversation_id == conv.id))
             await session.execute(delete(ConversationQuality).where(ConversationQuality.conversation_id == conv.id))
+            by_id = result.by_id()
+            applied = sum(1 << i for i, k in enumerate(CRITERIA) if k in by_id and by_id[k].passed is not None)
+            passed = sum(1 << i for i, k in enumerate(CRITERIA) if k in by_id and by_id[k].passed is True)
             session.add(ConversationQuality(conversation_id=conv.id, site_id=conv.site_id, operator_id=conv.assignee_id,
-                                            score=result.score, created_at=conv.created_at, closed_at=conv.closed_at,
-                                            scored_at=rt.clock()))
+                                            score=result.score, applied_mask=applied, passed_mask=passed,
+                                            created_at=conv.created_at, closed_at=conv.closed_at, scored_at=rt.clock()))
             await session.flush()
             session.add_all(QualityCriterion(conversation_id=conv.id, criterion=c.id, passed=c.passed, weight=c.weight,
                                              message_ids=list(c.messages), detail=_plain(c.detail))
@@ -254,7 +257,7 @@ async def site_quality(rt: Runtime, operator: OperatorRef, site_id: object, date
     """The coach's figures for the conversations of a period (started in it, as the reports count
     them): the average score, each criterion's pass rate, the same per operator (by who held the
     conversation at the close), and the best and worst scored examples."""
-    q, c = ConversationQuality, QualityCriterion
+    q = ConversationQuality
     async with rt.sessions() as session:
         site = await _site(session, operator, site_id)
         period = reports.check_period(date_from, date_to, reports.site_zone(site))
@@ -265,20 +268,27 @@ async def site_quality(rt: Runtime, operator: OperatorRef, site_id: object, date
             .where(*scope, q.score.is_not(None)).group_by(q.operator_id))).all()
         overall = (await session.execute(
             select(func.count(), func.avg(q.score)).where(*scope, q.score.is_not(None)))).one()
-        per_crit = (await session.execute(
-            select(q.operator_id, c.criterion, func.sum(case((c.passed.is_(True), 1), else_=0)),
-                   func.count(c.passed))
-            .join(c, c.conversation_id == q.conversation_id)
-            .where(*scope).group_by(q.operator_id, c.criterion))).all()
+        # pass rates from the bit masks: one scan of the period's scores, no join to quality_criteria
+        bits = [(cid, 1 << i) for i, cid in enumerate(CRITERIA)]
+        per_crit_rows = (await session.execute(
+            select(q.operator_id,
+                   *[func.sum(case((q.passed_mask.op("&")(b) != 0, 1), else_=0)) for _c, b in bits],
+                   *[func.sum(case((q.applied_mask.op("&")(b) != 0, 1), else_=0)) for _c, b in bits])
+            .where(*scope).group_by(q.operator_id))).all()
+        per_crit = [(r[0], cid, r[1 + i], r[1 + len(bits) + i])
+                    for r in per_crit_rows for i, (cid, _b) in enumerate(bits)]
 
         async def examples(order: list) -> list[dict]:
+            # the few best/worst first, then their visitors (not a join over the whole period)
             rows = (await session.execute(
-                select(q.conversation_id, q.score, q.operator_id, q.closed_at, Visitor.name, Visitor.id)
-                .join(Conversation, Conversation.id == q.conversation_id)
-                .join(Visitor, Visitor.id == Conversation.visitor_id)
+                select(q.conversation_id, q.score, q.operator_id, q.closed_at)
                 .where(*scope, q.score.is_not(None)).order_by(*order).limit(EXAMPLES))).all()
+            who = {cid: (vid, name) for cid, vid, name in (await session.execute(
+                select(Conversation.id, Visitor.id, Visitor.name).join(Visitor, Visitor.id == Conversation.visitor_id)
+                .where(Conversation.id.in_([r[0] for r in rows])))).all()} if rows else {}
             return [{"conversation_id": r[0], "score": r[1], "operator_id": r[2], "closed_at": serialize.iso(r[3]),
-                     "visitor": {"id": r[5], "name": r[4]}} for r in rows]
+                     "visitor": {"id": who.get(r[0], (None, None))[0], "name": who.get(r[0], (None, None))[1]}}
+                    for r in rows]
 
         best = await examples([q.score.desc(), q.closed_at.desc(), q.conversation_id.desc()])
         worst = await examples([q.score.asc(), q.closed_at.desc(), q.conversation_id.desc()])

@@ -25,6 +25,10 @@ class ConversationQuality(Base):
     operator_id: Mapped[int | None] = mapped_column(
         ForeignKey("operators.id", ondelete="SET NULL"), nullable=True, index=True)
     score: Mapped[int | None] = mapped_column(Integer, nullable=True)   # 0–100; None: no criterion applied
+    # bit i = CRITERIA[i]: which criteria applied and which passed — the per-period pass rates are
+    # sums over these, without a join to quality_criteria (bench/reports.py)
+    applied_mask: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    passed_mask: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)           # the conversation's start (periods)
     closed_at: Mapped[datetime] = mapped_column(UTCDateTime)
     scored_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

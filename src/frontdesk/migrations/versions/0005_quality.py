@@ -22,6 +22,8 @@ def upgrade() -> None:
         sa.Column('site_id', sa.Integer(), nullable=False),
         sa.Column('operator_id', sa.Integer(), nullable=True),
         sa.Column('score', sa.Integer(), nullable=True),
+        sa.Column('applied_mask', sa.Integer(), server_default='0', nullable=False),
+        sa.Column('passed_mask', sa.Integer(), server_default='0', nullable=False),
         sa.Column('created_at', UTCDateTime(timezone=True), nullable=False),
         sa.Column('closed_at', UTCDateTime(timezone=True), nullable=False),
         sa.Column('scored_at', UTCDateTime(timezone=True), nullable=False),
