@@ -31,6 +31,7 @@ from frontdesk.web import (
     api_offline,
     api_operator,
     api_phrases,
+    api_quality,
     api_reports,
     api_supervision,
     api_team,
@@ -148,6 +149,7 @@ def build_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(api_team.router)
     app.include_router(api_admin.router)
     app.include_router(api_reports.router)
+    app.include_router(api_quality.router)
     app.include_router(api_widget.router)
     app.include_router(api_offline.router)
     app.include_router(api_phrases.router)

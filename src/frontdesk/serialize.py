@@ -102,7 +102,8 @@ def rating(r: ConversationRating | None) -> dict | None:
 
 
 def conversation(c: Conversation, *, site: Site, visitor_row: Visitor, assignee: OperatorLike | None,
-                 last_message: Message | None, rating_row: ConversationRating | None = None) -> dict:
+                 last_message: Message | None, rating_row: ConversationRating | None = None,
+                 quality_score: int | None = None) -> dict:
     return {
         "id": c.id, "site_id": c.site_id, "site_name": site.name, "status": c.status,
         "assignee": operator_public(assignee), "last_seq": c.last_seq,
@@ -118,6 +119,7 @@ def conversation(c: Conversation, *, site: Site, visitor_row: Visitor, assignee:
         "origin": c.origin or "incoming",
         "invitation": None if c.origin != "proactive" else
         {"rule_id": c.invitation_rule_id, "name": c.invitation_name or ""},
+        "quality_score": quality_score,   # the coach's 0–100 of a closed conversation, once scored
     }
 
 

@@ -130,6 +130,9 @@ class Settings(BaseSettings):
     escalation_tick: float = Field(
         5.0, gt=0, description="Seconds between checks for unanswered conversations due for their site's next "
                                "escalation step (the steps and delays themselves are per-site settings).")
+    quality_interval: float = Field(
+        10.0, description="Seconds between two runs of the quality coach, which scores newly closed conversations "
+                          "in the background (docs/quality.md); 0 = the coach does not run.")
 
     def resolved_database_url(self) -> str:
         if self.database_url:

@@ -46,10 +46,18 @@ EXPECTED_DAILY = [
 EXPECTED_CSAT = {"1": 0, "2": 0, "3": 1, "4": 1, "5": 1}
 EXPECTED_OPERATORS = {
     "Анна": {"conversations": 3, "accepted": 3, "first_response_median": 30.0, "first_response_p90": 200.0,
-             "duration_avg": 800.0, "messages": 6, "csat_avg": 4.5, "csat_count": 2},
+             "duration_avg": 800.0, "messages": 6, "csat_avg": 4.5, "csat_count": 2,
+             # speed 100·min(1, 60/30) = 100, accepted 3/3 = 100, csat (4.5−1)/4 = 87.5 → .3·100 + .3·100 + .4·87.5
+             "rating": {"value": 95, "speed": 100.0, "accepted": 100.0, "csat": 87.5}},
     "Борис": {"conversations": 1, "accepted": 1, "first_response_median": 90.0, "first_response_p90": 90.0,
-              "duration_avg": 1200.0, "messages": 1, "csat_avg": 3.0, "csat_count": 1},
+              "duration_avg": 1200.0, "messages": 1, "csat_avg": 3.0, "csat_count": 1,
+              # speed 100·60/90 = 66.7, accepted 100, csat (3−1)/4 = 50 → .3·66.67 + .3·100 + .4·50 = 70
+              "rating": {"value": 70, "speed": 66.7, "accepted": 100.0, "csat": 50.0}},
 }
+# per local weekday (2 Nov 2026 is a Monday) and hour: the six conversations of the period
+EXPECTED_HOUR_OF_WEEK = [[0] * 24 for _ in range(7)]
+for _day, _hour in ((0, 10), (1, 1), (1, 12), (2, 9), (2, 15), (2, 16)):
+    EXPECTED_HOUR_OF_WEEK[_day][_hour] = 1
 EXPECTED_PREVIOUS = {"conversations": 1, "accepted": 1, "missed": 0, "first_response_median": 60.0,
                      "csat_avg": 1.0, "csat_count": 1}
 

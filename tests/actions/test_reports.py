@@ -31,6 +31,7 @@ async def test_every_statistic_on_the_fixture(rt):
     assert cur["summary"] == fx.EXPECTED_SUMMARY
     assert cur["daily"] == fx.EXPECTED_DAILY
     assert cur["csat"] == fx.EXPECTED_CSAT
+    assert cur["hour_of_week"] == fx.EXPECTED_HOUR_OF_WEEK
     by_name = {r["name"]: {k: v for k, v in r.items() if k not in ("name", "operator_id")} for r in cur["operators"]}
     assert by_name == fx.EXPECTED_OPERATORS
     assert [r["name"] for r in cur["operators"]] == ["Анна", "Борис"]
@@ -38,6 +39,7 @@ async def test_every_statistic_on_the_fixture(rt):
     assert (prev["from"], prev["to"]) == ("2026-10-30", "2026-11-02")
     assert {k: prev["summary"][k] for k in fx.EXPECTED_PREVIOUS} == fx.EXPECTED_PREVIOUS
     assert prev["csat"] == {"1": 1, "2": 0, "3": 0, "4": 0, "5": 0}
+    assert prev["operators"] == []   # the per-operator table is the chosen period's only
 
 
 async def test_csv_of_every_table(rt):
@@ -53,6 +55,10 @@ async def test_csv_of_every_table(rt):
     assert ["csat_avg", "4.0", "1.0"] in rows["summary"]
     assert rows["csat"][1:] == [["1", "0", "1"], ["2", "0", "0"], ["3", "1", "0"], ["4", "1", "0"], ["5", "1", "0"]]
     assert rows["operators"][1][1:4] == ["Анна", "3", "3"]
+    assert rows["operators"][0][-1] == "rating" and rows["operators"][1][-1] == "95"
+    assert rows["hours"][0] == ["weekday", *[f"{h:02d}" for h in range(24)]]
+    assert rows["hours"][1] == ["mon", *["1" if h == 10 else "0" for h in range(24)]]
+    assert [sum(map(int, r[1:])) for r in rows["hours"][1:]] == [1, 2, 3, 0, 0, 0, 0]
     with pytest.raises(ActionError) as e:
         await reports.site_report_csv(rt, _op(ids["anna"]), ids["shop"], *fx.PERIOD, "secrets")
     assert e.value.code == "invalid_input"
@@ -83,3 +89,19 @@ async def test_an_empty_period(rt):
     s = report["current"]["summary"]
     assert s["conversations"] == 0 and s["first_response_median"] is None and s["csat_avg"] is None
     assert len(report["current"]["daily"]) == 7 and report["current"]["operators"] == []
+
+
+def test_operator_rating_formula():
+    """docs/reports.md § Operator rating: parts that do not apply are left out of the average."""
+    full = reports.operator_rating({"conversations": 4, "accepted": 3, "first_response_median": 120.0,
+                                    "csat_avg": 5.0, "csat_count": 2})
+    # speed 100·60/120 = 50, accepted 75, csat 100 → .3·50 + .3·75 + .4·100 = 77.5 → 78
+    assert full == {"value": 78, "speed": 50.0, "accepted": 75.0, "csat": 100.0}
+    # nobody rated: speed and accepted only, reweighted (.3·100 + .3·50) / .6 = 75
+    assert reports.operator_rating({"conversations": 2, "accepted": 1, "first_response_median": 20.0,
+                                    "csat_avg": None, "csat_count": 0})["value"] == 75
+    # every chat missed: no speed part, accepted 0
+    assert reports.operator_rating({"conversations": 2, "accepted": 0, "first_response_median": None,
+                                    "csat_avg": None, "csat_count": 0}) == {
+        "value": 0, "speed": None, "accepted": 0.0, "csat": None}
+    assert reports.operator_rating({"conversations": 0, "accepted": 0})["value"] is None

@@ -83,6 +83,13 @@ REST: dict[tuple[str, str], set[str]] = {
     ("POST", "/api/v1/widget/invitations/record"): EVERYONE,
     ("POST", "/api/v1/widget/invitations/wait"): {"visitor"},
     ("DELETE", "/api/v1/invitations/{rule_id}"): ADMIN,  # after the others of the rule
+    # issue 13, second part: the quality coach, transcripts, export
+    ("GET", "/api/v1/conversations/{conversation_id}/quality"): MEMBER,
+    ("POST", "/api/v1/conversations/{conversation_id}/transcript"): MEMBER,
+    ("GET", "/api/v1/quality/{site_id}"): MEMBER,
+    ("GET", "/api/v1/quality/{site_id}/settings"): MEMBER,
+    ("PUT", "/api/v1/quality/{site_id}/settings"): ADMIN,
+    ("GET", "/api/v1/export/{site_id}"): MEMBER,
     ("POST", "/api/v1/auth/logout"): STAFF,  # last: it ends the session
 }
 # Endpoints and frames added by the second wave of this session, not yet in the tables above. They
@@ -244,6 +251,8 @@ def _request(w: World, role: str, method: str, template: str, n: int) -> httpx.R
         "/api/v1/visitors/{visitor_id}/invite": {"text": "Могу помочь?"},
         "/api/v1/widget/invitations/record": {"kind": "shown", "rule_id": w.rule_id},
         "/api/v1/widget/invitations/wait": {"token": w.token if role == "visitor" else None},
+        "/api/v1/conversations/{conversation_id}/transcript": {"email": "guest@example.com"},
+        "/api/v1/quality/{site_id}/settings": {"silence_minutes": 5},
     }
     if template == "/api/v1/me/photo" and method == "POST":
         kw["files"] = {"photo": ("p.png", PNG, "image/png")}

@@ -13,7 +13,9 @@
   frames when working hours start or end (each node tells its own sockets);
 * **escalation** — a conversation nobody answers escalates in its site's steps (``actions.escalation``;
   each step claimed with one conditional UPDATE, so exactly one node acts);
-* **mail** — the outbox sender (claims are atomic, safe on every node).
+* **mail** — the outbox sender (claims are atomic, safe on every node);
+* **quality coach** — scores newly closed conversations every ``FRONTDESK_QUALITY_INTERVAL``
+  seconds (``actions.coach``; a second node scoring the same one stores the same result once).
 
 A loop that crashes is logged and restarted with backoff (1 s doubling to 60 s);
 fire-and-forget tasks are kept (``Supervisor.spawn``) so none is collected mid-flight.
@@ -32,7 +34,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import select, update
 
 from frontdesk import events as ev
-from frontdesk.actions import escalation, hours, no_reply, operators, queries, team
+from frontdesk.actions import coach, escalation, hours, no_reply, operators, queries, team
 from frontdesk.mail.sender import CLAIM_BATCH, OutboxSender
 from frontdesk.models import Conversation
 
@@ -233,6 +235,8 @@ class Background:
         s.run("escalation", self._escalation_loop)
         if self.sender.enabled:  # without SMTP rows simply stay queued ("waiting_for_configuration")
             s.run("outbox-sender", self._mail_loop)
+        if rt.settings.quality_interval > 0:
+            s.run("quality-coach", self._coach_loop)
         del rt
 
     async def stop(self) -> None:
@@ -263,6 +267,12 @@ class Background:
             for event in await watcher.tick(self.rt, now):
                 self.rt.dispatch_local(event)
             await asyncio.sleep(self.rt.settings.offline_tick)
+
+    async def _coach_loop(self) -> None:
+        scorer = coach.Coach(self.rt)
+        while True:
+            if await scorer.run_once() < coach.BATCH:
+                await asyncio.sleep(self.rt.settings.quality_interval)
 
     async def _mail_loop(self) -> None:
         while True:

@@ -15,7 +15,16 @@ from frontdesk.actions.errors import not_found
 from frontdesk.actions.identity import OperatorRef
 from frontdesk.actions.validate import check_id
 from frontdesk.events import Event
-from frontdesk.models import Conversation, ConversationRating, Message, Operator, Site, SiteMember, Visitor
+from frontdesk.models import (
+    Conversation,
+    ConversationQuality,
+    ConversationRating,
+    Message,
+    Operator,
+    Site,
+    SiteMember,
+    Visitor,
+)
 
 if TYPE_CHECKING:
     from frontdesk.runtime import Runtime
@@ -46,9 +55,10 @@ async def load_conversation(session: AsyncSession, conv: Conversation) -> dict:
         select(Message).where(Message.conversation_id == conv.id, ~_holding())
         .order_by(Message.seq.desc()).limit(1))).scalar_one_or_none()
     rating = await session.get(ConversationRating, conv.id) if conv.status == "closed" else None
+    quality = await session.get(ConversationQuality, conv.id) if conv.status == "closed" else None
     assert site is not None and visitor is not None
     return serialize.conversation(conv, site=site, visitor_row=visitor, assignee=assignee, last_message=last,
-                                  rating_row=rating)
+                                  rating_row=rating, quality_score=_score(conv, quality))
 
 
 async def load_conversations(session: AsyncSession, convs: list[Conversation]) -> list[dict]:
@@ -81,13 +91,22 @@ async def load_conversations(session: AsyncSession, convs: list[Conversation]) -
                 last[m.conversation_id] = m
     closed = [c.id for c in convs if c.status == "closed"]
     ratings: dict[int, ConversationRating] = {}
+    qualities: dict[int, ConversationQuality] = {}
     if closed:
         found = await session.execute(select(ConversationRating).where(ConversationRating.conversation_id.in_(closed)))
         ratings = {r.conversation_id: r for r in found.scalars()}
+        scored = await session.execute(
+            select(ConversationQuality).where(ConversationQuality.conversation_id.in_(closed)))
+        qualities = {q.conversation_id: q for q in scored.scalars()}
     return [serialize.conversation(c, site=sites[c.site_id], visitor_row=visitors[c.visitor_id],
                                    assignee=assignees.get(c.assignee_id or 0), last_message=last.get(c.id),
-                                   rating_row=ratings.get(c.id))
+                                   rating_row=ratings.get(c.id), quality_score=_score(c, qualities.get(c.id)))
             for c in convs]
+
+
+def _score(conv: Conversation, quality: ConversationQuality | None) -> int | None:
+    """The coach's score of this close (a reopened and closed again conversation waits for a new one)."""
+    return quality.score if quality is not None and quality.closed_at == conv.closed_at else None
 
 
 async def messages_after(session: AsyncSession, conversation_id: int, after_seq: int, limit: int,

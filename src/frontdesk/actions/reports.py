@@ -14,8 +14,11 @@ window functions that run the same on SQLite and PostgreSQL). Definitions (docs/
 * **CSAT**: the ratings of those conversations (1..5; thumbs down = 1, up = 5): average, count,
   how many of each value;
 * **per operator**: by the operator holding the conversation (``assignee``); its CSAT by the
-  operator stored with the rating; ``messages`` = replies that operator wrote in them;
-* the previous period: the same number of days just before ``from``.
+  operator stored with the rating; ``messages`` = replies that operator wrote in them; its
+  **rating** (``operator_rating``) combines first-response speed, accepted share and CSAT;
+* **per hour of the week**: conversations per local weekday (Monday first) and hour;
+* the previous period: the same number of days just before ``from`` (every number but the
+  per-operator table, which the page shows for the chosen period only: ``operators`` is empty).
 """
 from __future__ import annotations
 
@@ -42,7 +45,8 @@ if TYPE_CHECKING:
 MAX_DAYS = 366
 # seconds: every real UTC offset is a multiple of 15 minutes, so 15-minute buckets fold into local days exactly
 BUCKET = 900
-TABLES = ("summary", "daily", "operators", "csat")
+TABLES = ("summary", "daily", "operators", "csat", "hours")
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 
 @dataclass(frozen=True)
@@ -115,8 +119,9 @@ def _num(x: object, digits: int = 1) -> float | None:
     return None if x is None else round(float(x), digits)  # type: ignore[arg-type]
 
 
-async def _stats(session: AsyncSession, site_id: int, period: Period) -> dict:
-    """Every statistic of one period."""
+async def _stats(session: AsyncSession, site_id: int, period: Period, *, per_operator: bool = True) -> dict:
+    """Every statistic of one period (``per_operator=False``: without the per-operator table, which
+    the page shows for the chosen period only)."""
     dialect = session.get_bind().dialect.name
     start, end = period.bounds()
     p = {"site": site_id, "start": start, "end": end}
@@ -136,9 +141,12 @@ async def _stats(session: AsyncSession, site_id: int, period: Period) -> dict:
     origin["by_rule"] = [{"name": name or "", "conversations": int(n)} for name, n in await rows(f"""
         SELECT c.invitation_name, COUNT(*) FROM conversations c WHERE {_SCOPE} AND c.origin = 'proactive'
         GROUP BY c.invitation_name ORDER BY COUNT(*) DESC, c.invitation_name""")]
-    messages = (await rows(f"""
-        SELECT COUNT(*) FROM messages m JOIN conversations c ON c.id = m.conversation_id
-        WHERE {_SCOPE} AND m.kind IN ('visitor', 'operator')"""))[0][0] or 0
+    # one pass over the period's messages (covering index ix_messages_conversation_kind): the total,
+    # and the replies per operator for the per-operator table
+    by_author = await rows(f"""
+        SELECT m.kind, m.author_operator_id, COUNT(*) FROM messages m JOIN conversations c ON c.id = m.conversation_id
+        WHERE {_SCOPE} AND m.kind IN ('visitor', 'operator') GROUP BY m.kind, m.author_operator_id""")
+    messages = sum(int(n) for _k, _a, n in by_author)
 
     frt = _seconds(dialect, "c.first_reply_at", "c.created_at")
     dur = _seconds(dialect, "c.closed_at", "c.created_at")
@@ -157,11 +165,15 @@ async def _stats(session: AsyncSession, site_id: int, period: Period) -> dict:
     # per local day: 15-minute buckets counted by the database, folded into the site's days here
     daily = {(period.first + timedelta(days=i)).isoformat(): {"conversations": 0, "accepted": 0, "missed": 0}
              for i in range(period.days)}
+    # and per hour of the week (local): 7 rows Monday..Sunday of 24 counts, from the same buckets
+    week = [[0] * 24 for _ in range(7)]
     for bucket, n, acc in await rows(f"""
             SELECT {_epoch(dialect, "c.created_at")} / {BUCKET} AS b, COUNT(*),
                    SUM(CASE WHEN c.first_reply_at IS NOT NULL THEN 1 ELSE 0 END)
             FROM conversations c WHERE {_SCOPE} GROUP BY b"""):
-        day = datetime.fromtimestamp(int(bucket) * BUCKET, period.tz).date().isoformat()
+        local = datetime.fromtimestamp(int(bucket) * BUCKET, period.tz)
+        week[local.weekday()][local.hour] += int(n)
+        day = local.date().isoformat()
         if day in daily:
             d = daily[day]
             d["conversations"] += int(n)
@@ -176,31 +188,31 @@ async def _stats(session: AsyncSession, site_id: int, period: Period) -> dict:
                                     "first_response_median": None, "first_response_p90": None,
                                     "duration_avg": None, "messages": 0, "csat_avg": None, "csat_count": 0})
 
-    for oid, n, acc in await rows(f"""
-            SELECT c.assignee_id, COUNT(*), SUM(CASE WHEN c.first_reply_at IS NOT NULL THEN 1 ELSE 0 END)
-            FROM conversations c WHERE {_SCOPE} AND c.assignee_id IS NOT NULL GROUP BY c.assignee_id"""):
-        op(oid).update(conversations=int(n), accepted=int(acc or 0))
     held = "c.assignee_id IS NOT NULL"
-    for oid, _n, _avg, med, p90 in await rows(_percentiles(dialect, frt, "c.assignee_id",
-                                                           f"c.first_reply_at IS NOT NULL AND {held}")):
-        op(oid).update(first_response_median=_num(med), first_response_p90=_num(p90))
-    for oid, _n, avg, _med, _p90 in await rows(_percentiles(dialect, dur, "c.assignee_id",
-                                                            f"c.closed_at IS NOT NULL AND {held}")):
-        op(oid)["duration_avg"] = _num(avg)
-    for oid, n in await rows(f"""
-            SELECT m.author_operator_id, COUNT(*) FROM messages m JOIN conversations c ON c.id = m.conversation_id
-            WHERE {_SCOPE} AND m.kind = 'operator' AND m.author_operator_id IS NOT NULL
-            GROUP BY m.author_operator_id"""):
-        op(oid)["messages"] = int(n)
-    for oid, n, avg in await rows(f"""
-            SELECT r.operator_id, COUNT(*), AVG(r.value) FROM conversation_ratings r
-            JOIN conversations c ON c.id = r.conversation_id
-            WHERE {_SCOPE} AND r.operator_id IS NOT NULL GROUP BY r.operator_id"""):
-        op(oid).update(csat_count=int(n), csat_avg=_num(avg, 2))
+    if per_operator:
+        for oid, n, acc in await rows(f"""
+                SELECT c.assignee_id, COUNT(*), SUM(CASE WHEN c.first_reply_at IS NOT NULL THEN 1 ELSE 0 END)
+                FROM conversations c WHERE {_SCOPE} AND {held} GROUP BY c.assignee_id"""):
+            op(oid).update(conversations=int(n), accepted=int(acc or 0))
+        for oid, _n, _avg, med, p90 in await rows(_percentiles(dialect, frt, "c.assignee_id",
+                                                               f"c.first_reply_at IS NOT NULL AND {held}")):
+            op(oid).update(first_response_median=_num(med), first_response_p90=_num(p90))
+        for oid, _n, avg, _med, _p90 in await rows(_percentiles(dialect, dur, "c.assignee_id",
+                                                                f"c.closed_at IS NOT NULL AND {held}")):
+            op(oid)["duration_avg"] = _num(avg)
+        for kind, oid, n in by_author:
+            if kind == "operator" and oid is not None:
+                op(oid)["messages"] = int(n)
+        for oid, n, avg in await rows(f"""
+                SELECT r.operator_id, COUNT(*), AVG(r.value) FROM conversation_ratings r
+                JOIN conversations c ON c.id = r.conversation_id
+                WHERE {_SCOPE} AND r.operator_id IS NOT NULL GROUP BY r.operator_id"""):
+            op(oid).update(csat_count=int(n), csat_avg=_num(avg, 2))
     names = await queries.authors(session, ops)
     for oid, row in ops.items():
         found: Operator | None = names.get(oid)
         row["name"] = found.name if found else f"#{oid}"
+        row["rating"] = operator_rating(row)
 
     fr, du = response.get(0), duration.get(0)
     summary = {
@@ -215,7 +227,33 @@ async def _stats(session: AsyncSession, site_id: int, period: Period) -> dict:
     }
     return {"from": period.first.isoformat(), "to": period.end.isoformat(), "summary": summary,
             "daily": [{"date": k, **v} for k, v in daily.items()], "csat": distribution, "origin": origin,
+            "hour_of_week": week,
             "operators": sorted(ops.values(), key=lambda r: (-r["conversations"], r["name"]))}
+
+
+# --- the operator rating (docs/reports.md § Operator rating) --------------------------------------
+
+RATING_WEIGHTS = {"speed": 0.3, "accepted": 0.3, "csat": 0.4}
+RATING_TARGET_SECONDS = 60   # a median first response at or under this earns the whole speed part
+
+
+def operator_rating(row: dict) -> dict:
+    """0–100 from an operator's figures of the period: the weighted average of the parts that apply
+    (each 0–100): speed = 100·min(1, 60 s ÷ median first response); accepted = 100·accepted ÷
+    conversations (the missed chats pull it down); csat = 100·(average rating − 1) ÷ 4.
+    No accepted chat: no speed part; no rating: no csat part; no conversation: no rating at all."""
+    parts: dict[str, float | None] = {"speed": None, "accepted": None, "csat": None}
+    median = row.get("first_response_median")
+    if median is not None:
+        parts["speed"] = 100.0 * min(1.0, RATING_TARGET_SECONDS / max(float(median), 0.001))
+    if row.get("conversations"):
+        parts["accepted"] = 100.0 * row["accepted"] / row["conversations"]
+    if row.get("csat_avg") is not None and row.get("csat_count"):
+        parts["csat"] = 100.0 * (float(row["csat_avg"]) - 1) / 4
+    applied = {k: v for k, v in parts.items() if v is not None}
+    weight = sum(RATING_WEIGHTS[k] for k in applied)
+    value = round(sum(RATING_WEIGHTS[k] * v for k, v in applied.items()) / weight) if weight else None
+    return {"value": value, **{k: (None if v is None else round(v, 1)) for k, v in parts.items()}}
 
 
 async def _site_for(session: AsyncSession, operator: OperatorRef, site_id: object) -> Site:
@@ -252,7 +290,7 @@ async def site_report(rt: Runtime, operator: OperatorRef, site_id: object, date_
         site = await _site_for(session, operator, site_id)
         period = check_period(date_from, date_to, site_zone(site))
         current = await _stats(session, site.id, period)
-        previous = await _stats(session, site.id, period.previous())
+        previous = await _stats(session, site.id, period.previous(), per_operator=False)
     return {"site": {"id": site.id, "name": site.name}, "timezone": period.tz.key,
             "current": current, "previous": previous}
 
@@ -276,12 +314,16 @@ def report_csv(report: dict, table: object) -> str:
         w.writerow(["value", "count", "previous_count"])
         for k, n in cur["csat"].items():
             w.writerow([k, n, prev["csat"][k]])
+    elif table == "hours":
+        w.writerow(["weekday", *[f"{h:02d}" for h in range(24)]])
+        for day, counts in zip(WEEKDAYS, cur["hour_of_week"], strict=True):
+            w.writerow([day, *counts])
     else:
         cols = ["operator_id", "name", "conversations", "accepted", "first_response_median", "first_response_p90",
                 "duration_avg", "messages", "csat_avg", "csat_count"]
-        w.writerow(cols)
+        w.writerow([*cols, "rating"])
         for r in cur["operators"]:
-            w.writerow([_safe(_cell(r[c])) for c in cols])
+            w.writerow([*[_safe(_cell(r[c])) for c in cols], _cell(r["rating"]["value"])])
     return out.getvalue()
 
 
@@ -292,6 +334,9 @@ def _cell(v: object) -> str:
 def _safe(v: str) -> str:
     """Spreadsheets run a cell that starts with = + - @ as a formula: such names get a leading quote."""
     return "'" + v if v[:1] in ("=", "+", "-", "@", "\t", "\r") and not v.lstrip("-").replace(".", "").isdigit() else v
+
+
+safe_cell = _safe
 
 
 async def site_report_csv(rt: Runtime, operator: OperatorRef, site_id: object, date_from: object,

@@ -165,6 +165,36 @@ def operator_reply(lang: str, *, site: str, visitor_name: str | None, operator: 
     return subject, text, _html_page(parts)
 
 
+_TRANSCRIPT_TEXTS = {
+    "ru": {"subject": "Переписка с сайтом «{site}» от {date}", "intro": "Переписка с сайтом «{site}», {date}:",
+           "you": "Вы", "operator": "Оператор"},
+    "en": {"subject": "Your conversation with {site} on {date}", "intro": "Your conversation with {site} on {date}:",
+           "you": "You", "operator": "Operator"},
+}
+
+
+def transcript(lang: str, *, site: str, visitor_name: str | None, date: str,
+               lines: list[tuple[str, str | None, str, str]]) -> tuple[str, str, str]:
+    """(subject, text, html) of a conversation's transcript e-mailed to the visitor. ``lines``:
+    (kind visitor | operator | system, operator name, local time "HH:MM", text)."""
+    t, tt = _TEXTS[lang], _TRANSCRIPT_TEXTS[lang]
+    site = one_line(site)
+    subject = one_line(tt["subject"].format(site=site, date=date), SUBJECT_MAX)
+    hello = t["hello"].format(name=one_line(visitor_name, 100)) if visitor_name else t["hello_anon"]
+    intro = tt["intro"].format(site=site, date=date)
+    text = f"{hello}\n\n{intro}\n\n"
+    parts = [f"<p>{html.escape(hello)}</p>", f"<p>{html.escape(intro)}</p>"]
+    for kind, name, clock, body in lines:
+        who = tt["you"] if kind == "visitor" else one_line(name, 100) or tt["operator"] if kind == "operator" else ""
+        head = f"[{clock}] {who}:" if who else f"[{clock}]"
+        text += f"{head}\n{body}\n\n"
+        parts.append(f'<p style="margin:12px 0 2px;color:#57606a">{html.escape(head)}</p>'
+                     f'<div style="white-space:pre-wrap">{html.escape(body)}</div>')
+    text += f"-- \n{site}\n"
+    parts.append(f'<p style="color:#57606a">— {html.escape(site)}</p>')
+    return subject, text, _html_page(parts)
+
+
 # The header fields ``render`` writes, in order; the body part adds MIME-Version and Content-Type.
 _HEADERS = ("Subject", "From", "To", "Reply-To", "Date", "Message-ID", "Auto-Submitted",
             "MIME-Version", "Content-Type")

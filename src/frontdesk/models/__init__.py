@@ -6,6 +6,7 @@ from frontdesk.models.invitation import InvitationEvent, InvitationRule, ManualI
 from frontdesk.models.operator import Operator, OperatorRole, OperatorSession, OperatorStatus, SiteMember
 from frontdesk.models.outbox import OutboxEmail, OutboxKind, OutboxStatus
 from frontdesk.models.phrase import Phrase, PhraseHotkey, PhraseSettings, PhraseUsage, SpellWord
+from frontdesk.models.quality import ConversationQuality, QualityCriterion, SiteQualitySettings
 from frontdesk.models.rating import ConversationRating
 from frontdesk.models.site import Site
 from frontdesk.models.team import OperatorPresence, Transfer, TransferStatus
@@ -22,4 +23,5 @@ __all__ = [
     "SiteEscalation",
     "PhraseSettings",
     "InvitationRule", "InvitationEvent", "ManualInvitation",
+    "ConversationQuality", "QualityCriterion", "SiteQualitySettings",
 ]

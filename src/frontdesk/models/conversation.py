@@ -27,6 +27,7 @@ class Conversation(Base):
         Index("ix_conversations_site_status", "site_id", "status"),
         Index("ix_conversations_visitor_status", "visitor_id", "status"),
         Index("ix_conversations_site_created", "site_id", "created_at"),  # the reports
+        Index("ix_conversations_status_closed", "status", "closed_at"),  # the quality coach's scan
         # At most one open conversation per visitor, even with two tabs on two nodes.
         Index("uq_conversations_visitor_open", "visitor_id", unique=True,
               sqlite_where=text("status = 'open'"), postgresql_where=text("status = 'open'")),
@@ -76,6 +77,8 @@ class Message(Base):
         # client_id is unique per sender ("v<visitor id>" / "o<operator id>"):
         # a retried send finds the stored row instead of inserting a second.
         UniqueConstraint("sender", "client_id", name="uq_messages_sender_client_id"),
+        # the reports count a period's messages per kind and author from the index alone
+        Index("ix_messages_conversation_kind", "conversation_id", "kind", "author_operator_id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

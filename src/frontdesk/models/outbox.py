@@ -27,6 +27,7 @@ class OutboxKind(str, enum.Enum):
     offline_notify = "offline_notify"  # an offline-form message, to a site's notification address
     operator_reply = "operator_reply"  # an operator's reply in an offline conversation, to the visitor
     escalation = "escalation"  # a chat nobody answered, to a site's supervisor addresses
+    transcript = "transcript"          # a conversation's transcript, to the visitor (an operator sent it)
 
 
 class OutboxEmail(Base):

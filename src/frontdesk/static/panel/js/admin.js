@@ -39,7 +39,7 @@ function generatePassword() { return randomId('').slice(0, 14); }
 
 export async function renderHistory(root, ctx) {
   const body = h('tbody');
-  const cols = ['history.visitor', 'history.site', 'history.last', 'history.started', 'history.closed', 'history.operator', 'history.rating'];
+  const cols = ['history.visitor', 'history.site', 'history.last', 'history.started', 'history.closed', 'history.operator', 'history.rating', 'history.quality'];
   const cell = (i, value, cls) => h('td', { class: cls, 'data-label': t(cols[i]) }, value);
   const more = h('button', { type: 'button', class: 'btn', hidden: true }, t('history.more'));
   const status = h('div', { class: 'form-status' });
@@ -58,7 +58,8 @@ export async function renderHistory(root, ctx) {
         cell(0, v.name || t('visitor.numbered', { id: v.id }), 'cell-title'), cell(1, c.site_name, 'cell-nowrap'),
         cell(2, c.last_message?.text || '', 'cell-text'), cell(3, formatDateTime(c.created_at), 'cell-nowrap'),
         cell(4, formatDateTime(c.closed_at), 'cell-nowrap'), cell(5, c.assignee?.name || '—', 'cell-nowrap'),
-        cell(6, ratingBadge(c.rating) || '—', 'cell-nowrap')));
+        cell(6, ratingBadge(c.rating) || '—', 'cell-nowrap'),
+        cell(7, c.quality_score == null ? '—' : h('span', { class: 'quality__score', testid: 'history-quality', dataset: { score: c.quality_score } }, String(c.quality_score)), 'cell-nowrap')));
       }
       if (res.conversations.length) before = res.conversations[res.conversations.length - 1].id;
       more.hidden = !res.has_more;
@@ -92,7 +93,7 @@ export async function renderSites(root) {
     clear(detail);
     if (selected === 'new') { detail.append(newSiteForm()); return; }
     const site = sites.find((s) => s.id === selected);
-    if (site) detail.append(siteForm(site), hoursForm(site), escalationForm(site));
+    if (site) detail.append(siteForm(site), hoursForm(site), escalationForm(site), qualityForm(site));
   }
 
   function newSiteForm() {
@@ -502,4 +503,38 @@ export function renderProfile(root, ctx) {
   h('div', { class: 'form__actions' }, change, pwStatus));
 
   clear(root).append(h('div', { class: 'page page--narrow' }, profileForm, photoSection, pwForm));
+}
+
+// --- the quality coach's settings of a site (GET/PUT /quality/{site}/settings; docs/quality.md) --------
+
+const COACH_CRITERIA = ['greeting', 'first_reply', 'questions_answered', 'no_long_silence', 'polite_closing', 'spelling'];
+
+function qualityForm(site) {
+  const form = h('form', { class: 'form', testid: 'quality-settings', novalidate: true });
+  const status = h('span', { class: 'form-status', testid: 'quality-settings-status', role: 'status' });
+  const num = (value, min, max, testid, step = 1) => h('input', { type: 'number', min, max, step, value, testid, inputmode: 'decimal' });
+  clear(form).append(h('h2', {}, t('quality.settings')), h('p', { class: 'field__hint' }, t('quality.settingsHint')), status);
+  api('GET', `/quality/${site.id}/settings`).then(({ settings }) => {
+    const weights = Object.fromEntries(COACH_CRITERIA.map((c) => [c, num(settings.weights[c] ?? 0, 0, 10, 'quality-weight', 0.5)]));
+    for (const [c, el] of Object.entries(weights)) el.dataset.criterion = c;
+    const firstReply = num(settings.first_reply_seconds, 5, 3600, 'quality-first-reply');
+    const silence = num(settings.silence_minutes, 1, 240, 'quality-silence');
+    const save = h('button', { type: 'submit', class: 'btn btn--primary', testid: 'quality-settings-save' }, t('sites.save'));
+    clear(form).append(h('h2', {}, t('quality.settings')), h('p', { class: 'field__hint' }, t('quality.settingsHint')),
+      h('div', { class: 'form__grid' }, field(t('quality.firstReplySeconds'), firstReply), field(t('quality.silenceMinutes'), silence)),
+      h('h3', {}, t('quality.weights')),
+      h('div', { class: 'form__grid' }, ...COACH_CRITERIA.map((c) => field(t(`quality.c.${c}`), weights[c]))),
+      h('div', { class: 'form__actions' }, save, status));
+    form.onsubmit = (e) => {
+      e.preventDefault();
+      busy(save, status, async () => {
+        await api('PUT', `/quality/${site.id}/settings`, {
+          first_reply_seconds: Number(firstReply.value), silence_minutes: Number(silence.value),
+          weights: Object.fromEntries(COACH_CRITERIA.map((c) => [c, Number(weights[c].value)])),
+        });
+        return t('sites.saved');
+      });
+    };
+  }).catch((err) => { status.textContent = explain(err); });
+  return form;
 }

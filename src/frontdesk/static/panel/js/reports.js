@@ -98,9 +98,11 @@ export async function renderReports(root) {
     toInput.value = iso(state.to - DAY);
     for (const b of presets) b.classList.toggle('btn--on', Number(b.dataset.days) === state.days && state.to === today() + DAY);
     status.textContent = t('reports.loading');
-    let report;
+    let report, quality;
     try {
-      report = await api('GET', `/reports/${state.site}?from=${iso(from)}&to=${iso(state.to)}`);
+      [report, quality] = await Promise.all([
+        api('GET', `/reports/${state.site}?from=${iso(from)}&to=${iso(state.to)}`),
+        api('GET', `/quality/${state.site}?from=${iso(from)}&to=${iso(state.to)}`).catch(() => null)]);
     } catch (err) {
       if (mine === loads) status.textContent = explain(err);
       return;
@@ -109,6 +111,7 @@ export async function renderReports(root) {
     if (mine !== loads) return;
     status.textContent = '';
     renderReport(body, report, state, uPlot);
+    body.append(...qualitySections(report, quality, state));   // issue 13: hours of the week, coach, export
   }
   await load();
 }
@@ -205,6 +208,82 @@ function operatorsTable(cur) {
     ['reports.m.first_response_median', (r) => formatSeconds(r.first_response_median)],
     ['reports.m.first_response_p90', (r) => formatSeconds(r.first_response_p90)],
     ['reports.durationAvg', (r) => formatSeconds(r.duration_avg)], ['reports.messages', (r) => num(r.messages)],
-    ['reports.m.csat_avg', (r) => (r.csat_count ? `${num(r.csat_avg, 1)} (${r.csat_count})` : '—')]],
+    ['reports.m.csat_avg', (r) => (r.csat_count ? `${num(r.csat_avg, 1)} (${r.csat_count})` : '—')],
+    ['reports.rating', ratingCell]],
   cur.operators, t('reports.empty.operators'));
+}
+
+// --- issue 13, second part: operator rating, hour-of-week load, the coach's figures, export ---------
+
+/** The operator rating (docs/reports.md § Operator rating) with its parts in the tooltip. */
+function ratingCell(r) {
+  const g = r.rating || {};
+  const parts = ['speed', 'accepted', 'csat'].map((k) => `${t(`reports.ratingPart.${k}`)}: ${g[k] == null ? '—' : num(g[k])}`).join(' · ');
+  return h('span', { class: 'op-rating', testid: 'report-operator-rating', dataset: { value: g.value ?? '' }, title: parts },
+    g.value == null ? '—' : num(g.value));
+}
+
+function qualitySections(report, quality, state) {
+  const cur = report.current;
+  const out = [
+    section([t('reports.chart.hours'), csvLink(state, report, 'hours')], hourOfWeek(cur)),
+    h('details', { class: 'reports__formula', testid: 'rating-formula' },
+      h('summary', {}, t('reports.ratingFormula.title')), h('p', {}, t('reports.ratingFormula.text'))),
+  ];
+  if (quality) out.push(coachSection(quality));
+  out.push(section([t('reports.export.title')], h('p', { class: 'reports__note' }, t('reports.export.text')),
+    h('div', { class: 'reports__exports' }, ...['jsonl', 'csv'].map((f) => h('a', {
+      class: 'btn btn--small', testid: 'report-export', dataset: { format: f }, download: '',
+      href: `/api/v1/export/${state.site}?from=${cur.from}&to=${cur.to}&format=${f}` }, t(`reports.export.${f}`))))));
+  return out;
+}
+
+const WEEKDAYS = ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'];
+
+/** 7 × 24 cells, the darker the more conversations started in that local hour of the week. */
+function hourOfWeek(cur) {
+  const grid = cur.hour_of_week || [];
+  const max = Math.max(0, ...grid.flat());
+  const el = h('div', { class: 'chart heat', testid: 'report-chart', dataset: { report: 'hour_of_week', max } });
+  if (!max) {
+    el.append(h('p', { class: 'empty-state' }, t('reports.empty.hours')));
+    return el;
+  }
+  const head = h('div', { class: 'heat__row heat__row--head' }, h('span', { class: 'heat__day' }),
+    ...Array.from({ length: 24 }, (_, hr) => h('span', { class: 'heat__hour' }, hr % 3 === 0 ? String(hr) : '')));
+  el.append(head, ...grid.map((row, d) => h('div', { class: 'heat__row' },
+    h('span', { class: 'heat__day' }, t(`reports.wd.${WEEKDAYS[d]}`)),
+    ...row.map((n, hr) => h('span', {
+      class: 'heat__cell', testid: 'report-hour', dataset: { day: d, hour: hr, value: n },
+      style: `--heat:${n ? (0.15 + 0.85 * n / max).toFixed(2) : 0}`,
+      title: t('reports.hourCell', { day: t(`reports.wd.${WEEKDAYS[d]}`), hour: `${String(hr).padStart(2, '0')}:00`, n }),
+    })))));
+  return el;
+}
+
+const CRITERIA = ['greeting', 'first_reply', 'questions_answered', 'no_long_silence', 'polite_closing', 'spelling'];
+
+function coachSection(q) {
+  const rate = (v) => (v == null ? '—' : pct(v));
+  const tiles = h('div', { class: 'tiles' },
+    h('div', { class: 'tile', testid: 'report-value', dataset: { metric: 'quality_score_avg', value: q.score_avg ?? '' } },
+      h('div', { class: 'tile__label' }, t('quality.avg')), h('div', { class: 'tile__value' }, q.score_avg == null ? '—' : num(q.score_avg)),
+      h('div', { class: 'tile__was' }, t('quality.scored', { n: q.scored }))),
+    ...CRITERIA.map((c) => h('div', { class: 'tile', testid: 'report-value', dataset: { metric: `quality_${c}`, value: q.criteria[c] ?? '' } },
+      h('div', { class: 'tile__label' }, t(`quality.c.${c}`)), h('div', { class: 'tile__value' }, rate(q.criteria[c])))));
+  if (!q.scored) {
+    return section([t('quality.title')], h('p', { class: 'empty-state' }, t('quality.empty')));
+  }
+  const ops = table([['reports.operator', (r) => (r.operator_id == null ? t('quality.nobody') : r.name)], ['quality.scoredCol', (r) => num(r.scored)],
+    ['quality.avg', (r) => h('span', { testid: 'quality-operator', dataset: { operatorId: r.operator_id ?? '', value: r.score_avg } }, num(r.score_avg))],
+    ...CRITERIA.map((c) => [`quality.c.${c}`, (r) => rate(r.criteria[c])])], q.operators, '');
+  const example = (e) => h('li', { testid: 'quality-example', dataset: { conversationId: e.conversation_id, score: e.score } },
+    h('a', { href: `/panel/#/conversations/${e.conversation_id}` }, e.visitor.name || t('visitor.numbered', { id: e.visitor.id })),
+    ' · ', h('b', {}, String(e.score)), ' · ', e.operator_id == null ? t('quality.nobody') : e.operator_name);
+  return section([t('quality.title')], tiles,
+    h('h3', { class: 'reports__sub' }, t('quality.perOperator')), ops,
+    h('div', { class: 'reports__examples' },
+      h('div', {}, h('h3', { class: 'reports__sub' }, t('quality.best')), h('ol', { testid: 'quality-best' }, ...q.best.map(example))),
+      h('div', {}, h('h3', { class: 'reports__sub' }, t('quality.worst')),
+        q.worst.length ? h('ol', { testid: 'quality-worst' }, ...q.worst.map(example)) : h('p', { class: 'empty-state' }, t('quality.noWorst')))));
 }

@@ -606,9 +606,81 @@ export class Workplace {
     this.sendButton.disabled = closed;
     this.closedNotice.hidden = !closed;
     const rating = closed ? conv.data.rating : null;
-    clear(this.closedNotice).append(closed ? t('dialog.closedNotice') : '',
+    clear(this.closedNotice).append(...[closed ? t('dialog.closedNotice') : '',
       rating ? h('div', { class: 'rating-line', testid: 'conversation-rating-comment' }, t('rating.visitor'), ' ', ratingBadge(rating),
-        rating.comment ? h('q', { class: 'rating-line__comment', dir: 'auto' }, rating.comment) : null) : null);
+        rating.comment ? h('q', { class: 'rating-line__comment', dir: 'auto' }, rating.comment) : null) : null,
+      closed ? this._qualityBlock(conv) : null, closed ? this._transcriptForm(conv) : null].filter((x) => x != null));
+  }
+
+  // --- the quality coach's score of a closed dialog; the transcript by e-mail (issue 13) ---------------
+
+  /** The coach's score and criteria (fetched once per close; "being scored" is asked again in 5 s). */
+  _qualityBlock(conv) {
+    this.quality ??= new Map();
+    const key = `${conv.id}:${conv.data.closed_at}`;
+    const q = this.quality.get(key);
+    if (!q) this._loadQuality(conv, key);
+    if (!q || q.state !== 'scored') {
+      return h('div', { class: 'quality', testid: 'quality-pending' }, q?.error ? explain(q.error) : t('quality.pending'));
+    }
+    const cls = q.score == null ? '' : q.score >= 80 ? ' quality__score--good' : q.score >= 50 ? ' quality__score--mid' : ' quality__score--bad';
+    const details = h('details', { class: 'quality', testid: 'quality-panel', open: this.qualityOpen || null,
+      ontoggle: () => { this.qualityOpen = details.open; } },
+    h('summary', { class: 'quality__head', testid: 'quality-toggle' }, t('quality.dialog'),
+      h('span', { class: `quality__score${cls}`, testid: 'quality-score', dataset: { score: q.score ?? '' } },
+        q.score == null ? '—' : t('quality.outOf', { n: q.score }))),
+    h('ul', { class: 'quality__list' }, ...q.criteria.map((c) => {
+      const mark = c.passed === true ? ['pass', '✓'] : c.passed === false ? ['fail', '✗'] : ['na', '–'];
+      return h('li', { class: 'quality__item', testid: 'quality-criterion', dataset: { criterion: c.id, passed: String(c.passed) } },
+        h('span', { class: `quality__mark quality__mark--${mark[0]}`, 'aria-hidden': 'true' }, mark[1]),
+        h('span', {}, t(`quality.c.${c.id}`), c.passed == null ? ` (${t('quality.na')})` : '', criterionDetail(c)),
+        c.messages.length && c.passed !== null ? h('span', { class: 'quality__msgs' }, ...c.messages.map((m) => h('a', {
+          class: 'quality__msg', testid: 'quality-message', dataset: { seq: m.seq }, tabindex: 0, dir: 'auto',
+          onclick: () => this._flashMessage(m.seq) }, `«${m.text}»`))) : null);
+    })));
+    return details;
+  }
+
+  async _loadQuality(conv, key) {
+    const prev = this.quality.get(key);
+    this.quality.set(key, { ...(prev || {}), state: prev?.state || 'pending', loading: true, at: Date.now() });
+    let q;
+    try {
+      q = await api('GET', `/conversations/${conv.id}/quality`);
+    } catch (err) {
+      q = { state: 'error', error: err };
+    }
+    this.quality.set(key, { ...q, at: Date.now() });
+    const active = this._active();
+    if (!active || active.id !== conv.id) return;
+    // not scored yet (the coach runs every few seconds): ask again while this dialog stays open
+    if (q.state === 'pending') setTimeout(() => { if (this._active()?.id === conv.id) this._loadQuality(conv, key); }, 3_000);
+    this._renderComposerState();
+  }
+
+  _flashMessage(seq) {
+    const el = this.messages.querySelector(`[data-testid="chat-message"][data-seq="${seq}"]`);
+    if (!el) return;
+    el.scrollIntoView({ block: 'center' });
+    el.classList.add('msg--flash');
+    setTimeout(() => el.classList.remove('msg--flash'), 1_500);
+  }
+
+  /** "Send the transcript": to the address the visitor left, or one the operator types. */
+  _transcriptForm(conv) {
+    const input = h('input', { type: 'email', testid: 'transcript-email', 'aria-label': t('transcript.email'),
+      placeholder: t('transcript.email'), value: conv.data.visitor?.email || '' });
+    const button = h('button', { type: 'submit', class: 'btn btn--small', testid: 'transcript-send' }, t('transcript.send'));
+    return h('form', { class: 'transcript-form', onsubmit: async (e) => {
+      e.preventDefault();
+      button.disabled = true;
+      try {
+        const res = await api('POST', `/conversations/${conv.id}/transcript`, { email: input.value.trim() || null });
+        toast(t('transcript.queued', { to: res.email.to }));
+      } catch (err) {
+        toast(explain(err), 'error');
+      } finally { button.disabled = false; }
+    } }, input, button);
   }
 
   _renderMessages(full = false) {
@@ -1055,4 +1127,14 @@ function shortAgent(ua) {
   const os = /Android/.test(ua) ? 'Android' : /iPhone|iPad/.test(ua) ? 'iOS' : /Windows/.test(ua) ? 'Windows'
     : /Mac OS X/.test(ua) ? 'macOS' : /Linux/.test(ua) ? 'Linux' : '';
   return [browser, os].filter(Boolean).join(', ') || ua.slice(0, 60);
+}
+
+/** "(2 min 30 s)", "(2 of 3 questions)" … the detail a criterion carries, in words. */
+function criterionDetail(c) {
+  const d = c.detail || {};
+  if (c.id === 'first_reply' && d.seconds != null) return ` — ${t('quality.seconds', { n: Math.round(d.seconds) })}`;
+  if (c.id === 'no_long_silence' && d.longest_seconds >= 60) return ` — ${t('quality.longest', { m: Math.round(d.longest_seconds / 60) })}`;
+  if (c.id === 'questions_answered' && d.questions) return ` — ${t('quality.questions', { n: d.questions })}`;
+  if (c.id === 'spelling' && d.words?.length) return ` — ${d.words.slice(0, 5).join(', ')}`;
+  return '';
 }
