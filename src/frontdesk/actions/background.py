@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import select, update
 
 from frontdesk import events as ev
-from frontdesk.actions import hours, no_reply, operators, queries, team
+from frontdesk.actions import bans, hours, no_reply, operators, queries, team
 from frontdesk.mail.sender import CLAIM_BATCH, OutboxSender
 from frontdesk.models import Conversation
 
@@ -228,6 +228,7 @@ class Background:
         s.run("offline-tick", self._offline_loop)
         s.run("presence-heartbeat", self.presence.heartbeat)
         s.run("transfer-expiry", self._transfer_loop)
+        s.run("ban-refresh", self._ban_loop)
         if self.sender.enabled:  # without SMTP rows simply stay queued ("waiting_for_configuration")
             s.run("outbox-sender", self._mail_loop)
         del rt
@@ -245,6 +246,11 @@ class Background:
         while True:
             await asyncio.sleep(min(2.0, self.rt.settings.transfer_timeout / 4))
             await team.expire_transfers(self.rt, self.rt.clock())
+
+    async def _ban_loop(self) -> None:
+        while True:
+            await asyncio.sleep(self.rt.settings.ban_refresh)
+            await bans.load_active(self.rt)
 
     async def _offline_loop(self) -> None:
         watcher = hours.HoursWatcher()

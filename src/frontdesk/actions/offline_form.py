@@ -15,7 +15,7 @@ from frontdesk.actions.emails import panel_link, visitor_language
 from frontdesk.actions.errors import ActionError
 from frontdesk.actions.identity import SiteRef
 from frontdesk.actions.validate import CLIENT_ID_RE, check_text, check_visitor_email, check_visitor_name, clip
-from frontdesk.actions.visitors import identify_visitor
+from frontdesk.actions.visitors import check_not_banned, identify_visitor
 from frontdesk.actions.writer import PendingMessage, StoredMessage
 from frontdesk.mail import compose
 from frontdesk.mail.outbox import queue_email
@@ -47,6 +47,7 @@ async def submit_offline_message(rt: Runtime, site: SiteRef, *, token: str | Non
     lang = clip(lang, 16)
     visitor, token = await identify_visitor(rt, site, token, page=page if isinstance(page, dict) else None,
                                             user_agent=user_agent, ip=ip, lang=lang)
+    check_not_banned(rt, site.id, visitor.id, ip)
     language = visitor_language(lang or visitor.language, site)
     queued: list[str] = []  # filled by the hook; it does not run when client_id was already stored
     ran: list[bool] = []

@@ -31,6 +31,9 @@ OPERATOR_VIEWING = "operator.viewing"
 OPERATOR_ACCESS_CHANGED = "operator.access_changed"
 # a visitor viewed a page (actions.visits): the row of the visitors list, to the site's operators
 VISITOR_UPDATED = "visitor.updated"
+# a ban was created or lifted (actions.bans): every node updates its ban index and closes the
+# sockets it now refuses; the operators of the site see the bans page change
+BAN_CHANGED = "ban.changed"
 
 ALL = frozenset({
     MESSAGE_CREATED, CONVERSATION_CREATED, CONVERSATION_OFFERED, CONVERSATION_ASSIGNED,
@@ -39,6 +42,7 @@ ALL = frozenset({
     CONVERSATION_RATED,
     VISITOR_UPDATED,
     TRANSFER_OFFERED, TRANSFER_ENDED, OPERATOR_VIEWING,
+    BAN_CHANGED,
 })
 
 CHANNEL = "frontdesk.events"

@@ -9,7 +9,9 @@ Rules (tested with exact recipient sets in ``tests/events/test_audience.py``):
 * ``visitor.typing`` and ``conversation.rated`` go to operators only; ``operator.typing`` to the visitor and to the
   operators of the site (who else is typing in a conversation they have open);
 * ``transfer.offered`` goes only to the receiving operator, ``transfer.ended`` only to the two
-  operators of the transfer, ``operator.viewing`` to the operators of the site — never to a visitor.
+  operators of the transfer, ``operator.viewing`` to the operators of the site — never to a visitor;
+* ``ban.changed`` goes to the operators of the ban's site only (the banned visitor's sockets are
+  closed by the hub with an ``error`` frame ``banned``, not sent the event).
 """
 from __future__ import annotations
 
@@ -25,6 +27,7 @@ _OPERATOR_EVENTS = {
     ev.CONVERSATION_CLOSED, ev.CONVERSATION_REOPENED, ev.CONVERSATION_UPDATED,
     ev.VISITOR_TYPING, ev.OPERATOR_STATUS_CHANGED, ev.CONVERSATION_RATED, ev.VISITOR_UPDATED, ev.OPERATOR_TYPING,
     ev.TRANSFER_OFFERED, ev.TRANSFER_ENDED, ev.OPERATOR_VIEWING,
+    ev.BAN_CHANGED,
 }
 
 
@@ -89,6 +92,8 @@ def operator_frame(event: Event) -> dict | None:
     if event.name == ev.OPERATOR_VIEWING:
         return {"type": event.name, "conversation_id": event.conversation_id, "operator": p["operator"],
                 "viewing": p["viewing"]}
+    if event.name == ev.BAN_CHANGED:
+        return {"type": event.name, "ban": p["ban"]}
     return {"type": event.name, "conversation_id": event.conversation_id}
 
 

@@ -1,4 +1,5 @@
 """Database tables. Import from here: ``from frontdesk.models import Message``."""
+from frontdesk.models.ban import BanRow
 from frontdesk.models.base import Base, utcnow
 from frontdesk.models.conversation import Conversation, ConversationStatus, Message, MessageKind
 from frontdesk.models.operator import Operator, OperatorRole, OperatorSession, OperatorStatus, SiteMember
@@ -17,4 +18,5 @@ __all__ = [
     "ConversationRating",
     "Visit", "PageView", "OperatorCardFields",
     "OperatorPresence", "Transfer", "TransferStatus",
+    "BanRow",
 ]

@@ -40,9 +40,11 @@ async def _visitor(request: Request, site_key: str | None) -> VisitorRef:
     if token is None:
         raise ActionError("unauthorized", "visitor token required", 401)
     try:
-        return await visitors.visitor_by_token(request.app.state.rt, row, token)
+        visitor = await visitors.visitor_by_token(request.app.state.rt, row, token)
     except ActionError:
         raise not_found() from None
+    visitors.check_not_banned(request.app.state.rt, row.id, visitor.id, client_ip(request))
+    return visitor
 
 
 @router.post("/conversations/{conversation_id}/end")
@@ -84,6 +86,7 @@ async def offline_message(request: Request, site: str | None = None) -> dict:
     row = await _site(request, site)
     data = await json_object(request)
     ip = client_ip(request)
+    visitors.check_not_banned(rt, row.id, None, ip)
     limiter = request.app.state.offline_limiter
     if not await limiter.reserve(ip, row.id, rt.settings.offline_rate_limit):
         raise ActionError("rate_limited", "too many offline messages from this address; try again later", 429)
@@ -111,6 +114,7 @@ async def visitor_contacts(request: Request, site: str | None = None) -> dict:
         raise ActionError("unauthorized", "visitor token required", 401)
     data = await json_object(request)
     visitor = await visitors.visitor_by_token(rt, row, token)
+    visitors.check_not_banned(rt, row.id, visitor.id, client_ip(request))
     return await contacts.save_contacts(rt, visitor, email=data.get("email"), phone=data.get("phone"),
                                         name=data.get("name"))
 
