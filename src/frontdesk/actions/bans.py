@@ -71,7 +71,7 @@ async def create_ban(rt: Runtime, operator: OperatorRef, data: dict) -> dict:
     From a dialog (``conversation_id``) or the visitors list (``visitor_id``) the site is the
     visitor's and an empty ``value`` is taken from the visitor: its id (``visitor``), its last
     address (``ip``) or that address's /24 (/64 for IPv6) (``subnet``). From the bans page
-    ``site_id`` is required. ``expiry``: ``1h``, ``1d``, ``1w``, ``permanent`` or ``custom`` with
+    ``site_id`` is required unless the operator works on one site only. ``expiry``: ``1h``, ``1d``, ``1w``, ``permanent`` or ``custom`` with
     ``custom`` an ISO date-time (read in ``tz``, an IANA zone, when it has no offset)."""
     lang = operator.language
     kind = data.get("kind")
@@ -113,9 +113,9 @@ async def create_ban(rt: Runtime, operator: OperatorRef, data: dict) -> dict:
                     raise not_found("visitor")
                 site_id = visitor.site_id
             else:
-                if data.get("site_id") is None:
+                if data.get("site_id") is None and len(allowed) != 1:
                     raise ActionError("invalid_input", "site_id is required (or visitor_id / conversation_id)")
-                site_id = check_id(data["site_id"], "site")
+                site_id = check_id(data["site_id"], "site") if data.get("site_id") is not None else min(allowed)
                 if site_id not in allowed:
                     raise not_found("site")
             if not value or not value.strip():
