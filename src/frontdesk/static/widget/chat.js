@@ -144,6 +144,10 @@
     ".opt:hover{background:#f1f3f6}.opt.on{color:#e8a200}.opt svg{width:26px;height:26px}" +
     ".th .opt{border-color:#d5dae1;color:#687180}.th .opt.on{color:var(--on);background:var(--c);border-color:var(--c)}" +
     ".opt.dn svg{transform:rotate(180deg)}.rt textarea.in{min-height:64px}" +
+    // a ban covers this visitor: one neutral message replaces everything below the header
+    ".bnd{display:none;flex:1;padding:40px 24px;text-align:center;background:#f6f7f9}.bnd .h{margin:0 0 8px;font-size:17px;" +
+    "font-weight:700;color:#2b323c}.ban .bnd{display:block}.ban .body,.ban .typing,.ban .slot,.ban .lim,.ban .cmp,.ban .net," +
+    ".ban [data-testid=widget-end]{display:none}" +
     "@media (max-width:479px){.in{font-size:16px}}" +
     "@media (max-width:479px){.win,.left .win{top:0;left:0;right:0;bottom:0;width:auto;height:auto;max-width:none;max-height:none;" +
     "border-radius:0;animation:none}.open .fl{display:none}.x .ic-min{display:none}.x .ic-x{display:block}" +
@@ -232,7 +236,11 @@
   form.appendChild(sendBtn);
   var limitErr = el("div", "lim", { role: "alert", "data-testid": "widget-too-long" });
   limitErr.hidden = true;
-  [head, banner, body, typing, slot, limitErr, form].forEach(function (n) { win.appendChild(n); });
+  var bannedEl = el("div", "bnd", { "data-testid": "widget-banned", role: "status" });
+  var bannedH = el("p", "h"), bannedP = el("p", "lead");
+  bannedEl.appendChild(bannedH);
+  bannedEl.appendChild(bannedP);
+  [head, banner, body, typing, slot, limitErr, form, bannedEl].forEach(function (n) { win.appendChild(n); });
   root.insertBefore(style, root.firstChild.nextSibling);
   box.appendChild(win);
 
@@ -642,6 +650,7 @@
   function offIdle() { offBusy = false; offSend.disabled = false; offSend.textContent = t("fSend"); }
   function offFailed(code) {
     offIdle();
+    if (code === "banned") return showBanned();
     var key = { invalid_name: "badName", invalid_email: "badEmail", empty_text: "needMsg", text_too_long: "longMsg" }[code];
     var f = code === "invalid_name" ? offName : code === "invalid_email" ? offEmail : offMsg;
     if (key) { fieldError(f, fmt(key, { n: chars(offMsg.inp.value.trim()), m: maxChars })); f.inp.focus(); return; }
@@ -1002,6 +1011,7 @@
     ctx.live = false;
     clearTimeout(deadTimer);
     if (!bannerTimer && banner.hidden) bannerTimer = setTimeout(function () { showBanner(t("offline")); }, BANNER_GRACE);
+    if (code === 4430) return showBanned(); // banned (docs/protocol.md § Close codes): no reconnect
     var act = Proto.closeAction(code);
     if (act.stop) { stopped = true; showBanner(t("forbidden")); return; }
     if (act.reidentify) {
@@ -1015,6 +1025,18 @@
     if (stopped || retryTimer) return;
     if (delay == null) delay = backoff.next();
     retryTimer = setTimeout(connect, delay);
+  }
+  // A ban covers this visitor or its address: one neutral message, nothing reconnects or sends.
+  // A fresh page asks the server again (a lifted ban serves the visitor at once).
+  function showBanned() {
+    stopped = true;
+    clearTimeout(retryTimer);
+    clearTimeout(bannerTimer);
+    bannerTimer = 0;
+    drop();
+    bannedH.textContent = t("banned");
+    bannedP.textContent = t("bannedMore");
+    win.classList.add("ban");
   }
   function showBanner(text) { banner.textContent = text; banner.hidden = false; }
   function hideBanner() { clearTimeout(bannerTimer); bannerTimer = 0; if (!stopped) banner.hidden = true; }
@@ -1118,6 +1140,7 @@
   }
 
   function onError(f) {
+    if (f.code === "banned") return showBanned();
     if (f.ref && ctPending[f.ref]) return contactsError(f);
     if (f.ref && rtPending[f.ref]) return ratingError(f);
     var e = f.ref && pendingEls[f.ref];

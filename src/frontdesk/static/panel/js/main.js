@@ -11,6 +11,7 @@ import { renderHistory, renderOperators, renderProfile, renderSites } from './ad
 import { renderPhrases } from './phrases.js';
 import { renderReports } from './reports.js';
 import { renderVisitors, VisitorCard, VisitorsLive } from './visitors.js';
+import { renderBans } from './bans.js';
 
 const STATUSES = ['online', 'away', 'offline'];
 const PAGES = {
@@ -21,6 +22,7 @@ const PAGES = {
   '/panel/reports': { key: 'nav.reports', render: renderReports },
   '/panel/sites': { key: 'nav.sites', render: renderSites, admin: true },
   '/panel/operators': { key: 'nav.operators', render: renderOperators, admin: true },
+  '/panel/bans': { key: 'nav.bans', render: renderBans },
   '/panel/profile': { key: 'nav.profile', render: renderProfile },
 };
 

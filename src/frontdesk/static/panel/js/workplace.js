@@ -3,6 +3,7 @@ import { t } from './i18n.js';
 import { clear, codePoints, extLink, formatClock, formatDateTime, formatDuration, h, icon, linkify, ratingBadge, serverNow, toast } from './dom.js';
 import { waitingSince } from './store.js';
 import { explain } from './errors.js';
+import { openBanDialog } from './bans.js';
 import { api } from './api.js';
 import { PhraseSuggest, SpellCheck } from './phrases.js';
 
@@ -330,6 +331,11 @@ export class Workplace {
       buttons.push(h('button', { type: 'button', class: 'btn', testid: 'conversation-close', onclick: () => this._act(conv, 'close') }, t('dialog.close')));
     } else {
       buttons.push(h('button', { type: 'button', class: 'btn', testid: 'conversation-reopen', onclick: () => this._act(conv, 'reopen') }, t('dialog.reopen')));
+    }
+    if (d.visitor) { // bans (bans.js): the visitor, its address or subnet, from the dialog
+      buttons.push(h('button', { type: 'button', class: 'btn', testid: 'visitor-ban', onclick: () => openBanDialog({
+        visitorId: d.visitor.id, conversationId: conv.id, name: visitorName(conv),
+        ip: this.card?.cache.get(d.visitor.id)?.visit?.ip || '' }) }, t('ban.button')));
     }
     clear(this.header).append(
       h('button', { type: 'button', class: 'btn btn--ghost dialog-head__back', 'aria-label': t('dialog.back'), onclick: () => this.close() }, icon('back')),
