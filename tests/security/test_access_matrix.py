@@ -63,6 +63,10 @@ REST: dict[tuple[str, str], set[str]] = {
     ("POST", "/api/v1/widget/contacts"): {"visitor"},
     ("GET", "/api/v1/outbox"): STAFF,
     ("POST", "/api/v1/outbox/{email_id}/retry"): MEMBER,
+    # bans (issue 17): the operators of the ban's site; a foreign operator lists only its own sites' bans
+    ("GET", "/api/v1/bans"): STAFF,
+    ("POST", "/api/v1/bans"): MEMBER,
+    ("POST", "/api/v1/bans/{ban_id}/lift"): MEMBER,
     ("POST", "/api/v1/auth/logout"): STAFF,  # last: it ends the session
 }
 # Endpoints and frames added by the second wave of this session, not yet in the tables above. They
@@ -86,7 +90,7 @@ PENDING_REST = {
 PENDING_OPERATOR_FRAMES = {"conversation.view"}
 PENDING_VISITOR_FRAMES = {"conversation.end", "conversation.rate"}
 DENIED = {401, 403, 404}
-LISTS = {"/api/v1/conversations", "/api/v1/sites", "/api/v1/outbox"}
+LISTS = {"/api/v1/conversations", "/api/v1/sites", "/api/v1/outbox", "/api/v1/bans"}
 
 # client frame type → roles whose frame is carried out, per socket
 OPERATOR_FRAMES: dict[str, set[str]] = {
@@ -169,6 +173,11 @@ def world(tmp_path):
         emails = boss.call("GET", "/api/v1/outbox").json()
         items = emails.get("emails") or emails.get("items") or []
         w.email_id = items[0]["id"] if items else 1
+        # a ban of this site on a documentation subnet (never the test's own 127.0.0.1)
+        r = boss.call("POST", "/api/v1/bans", json={"kind": "subnet", "value": "192.0.2.0/24", "expiry": "1h",
+                                                    "site_id": w.site_id})
+        assert r.status_code == 201, r.text
+        w.ban_id = r.json()["ban"]["id"]
         yield w
     finally:
         server.stop()
@@ -176,7 +185,7 @@ def world(tmp_path):
 
 def _request(w: World, role: str, method: str, template: str, n: int) -> httpx.Response:
     path = template.format(conversation_id=w.conversation_id, site_id=w.site_id, operator_id=w.target_id,
-                           email_id=w.email_id)
+                           email_id=w.email_id, ban_id=w.ban_id)
     if template == "/api/v1/operators/{operator_id}/photo":
         path = f"/api/v1/operators/{w.admin_id}/photo"
     headers = {"origin": w.server.url}
@@ -201,6 +210,7 @@ def _request(w: World, role: str, method: str, template: str, n: int) -> httpx.R
         "/api/v1/me/password": {"current_password": "not the password", "new_password": "brand new horse battery"},
         "/api/v1/widget/offline": {"name": "Гость", "email": "guest@example.com", "message": f"Вопрос {unique}"},
         "/api/v1/widget/contacts": {"email": "guest@example.com"},
+        "/api/v1/bans": {"kind": "subnet", "value": "198.51.100.0/24", "expiry": "1h", "site_id": w.site_id},
     }
     if template == "/api/v1/me/photo" and method == "POST":
         kw["files"] = {"photo": ("p.png", PNG, "image/png")}
@@ -239,6 +249,8 @@ def test_every_endpoint_for_every_role(world, security_counts):
                     assert w.site_id not in [s["id"] for s in body["sites"]], body
                 if template == "/api/v1/outbox":
                     assert w.email_id not in [e["id"] for e in body.get("emails") or body.get("items") or []]
+                if template == "/api/v1/bans":
+                    assert body["bans"] == [], body
     security_counts(f"REST access matrix: {len(REST)} endpoints × {len(ROLES)} roles = {tried} requests "
                     f"({len(PENDING_REST)} newer endpoints not in the matrix yet), "
                     f"{passed} passed the rights check as expected, {tried - passed} refused; "
