@@ -131,9 +131,10 @@ class Settings(BaseSettings):
                           "lifts reach every node at once through the broker; the reload drops expired bans and "
                           "repairs one missed during a broker outage).")
     new_conversations_per_visitor: int = Field(
-        10, description="New conversations one visitor may start per hour (then `rate_limited`); 0 = no cap.")
+        20, description="New conversations one visitor may start per hour on its site (then `rate_limited`); "
+                        "0 = no cap.")
     new_conversations_per_address: int = Field(
-        30, description="New conversations visitors from one address may start per hour on a site (then "
+        100, description="New conversations visitors from one address may start per hour on a site (then "
                         "`rate_limited`); 0 = no cap. Offices behind one NAT address share it.")
     offline_min_fill_seconds: float = Field(
         3.0, description="The offline form sent sooner than this many seconds after the widget showed it is "

@@ -71,8 +71,9 @@ async def create_ban(rt: Runtime, operator: OperatorRef, data: dict) -> dict:
     From a dialog (``conversation_id``) or the visitors list (``visitor_id``) the site is the
     visitor's and an empty ``value`` is taken from the visitor: its id (``visitor``), its last
     address (``ip``) or that address's /24 (/64 for IPv6) (``subnet``). From the bans page
-    ``site_id`` is required unless the operator works on one site only. ``expiry``: ``1h``, ``1d``, ``1w``, ``permanent`` or ``custom`` with
-    ``custom`` an ISO date-time (read in ``tz``, an IANA zone, when it has no offset)."""
+    ``site_id`` is required unless the operator works on one site only.
+    ``expiry``: ``1h``, ``1d``, ``1w``, ``permanent`` or ``custom`` with ``custom`` an ISO date-time
+    (read in ``tz``, an IANA zone, when it has no offset)."""
     lang = operator.language
     kind = data.get("kind")
     if not isinstance(kind, str) or kind not in ("visitor", "ip", "subnet"):

@@ -3,10 +3,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import TYPE_CHECKING
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from frontdesk import events as ev
 from frontdesk import serialize
@@ -30,12 +32,39 @@ REPLAY_MAX = 500
 
 # --- visitors ----------------------------------------------------------------------
 
+async def check_new_conversation_caps(rt: Runtime, session: AsyncSession, visitor: VisitorRef) -> None:
+    """Spam: at most ``FRONTDESK_NEW_CONVERSATIONS_PER_VISITOR`` new conversations per visitor and
+    ``FRONTDESK_NEW_CONVERSATIONS_PER_ADDRESS`` per address (the visitors' stored address) on a site
+    in the last hour, by ``rt.clock`` and the database (so every node counts the same)."""
+    settings = rt.settings
+    if not settings.new_conversations_per_visitor and not settings.new_conversations_per_address:
+        return
+    since = rt.clock() - timedelta(hours=1)
+    recent = Conversation.created_at > since
+    if settings.new_conversations_per_visitor:
+        n = (await session.execute(select(func.count()).select_from(Conversation).where(
+            Conversation.visitor_id == visitor.id, recent))).scalar_one()
+        if n >= settings.new_conversations_per_visitor:
+            raise ActionError("rate_limited", "too many new conversations from this visitor; try again later", 429)
+    if settings.new_conversations_per_address:
+        ip = (await session.execute(select(Visitor.ip).where(Visitor.id == visitor.id))).scalar_one_or_none()
+        if ip:
+            n = (await session.execute(select(func.count()).select_from(Conversation).join(
+                Visitor, Visitor.id == Conversation.visitor_id).where(
+                Conversation.site_id == visitor.site_id, Visitor.ip == ip, recent))).scalar_one()
+            if n >= settings.new_conversations_per_address:
+                raise ActionError("rate_limited", "too many new conversations from this address; try again later",
+                                  429)
+
+
 async def open_conversation_id(rt: Runtime, visitor: VisitorRef) -> int:
-    """The visitor's open conversation, created (unannounced until its first message) when absent."""
+    """The visitor's open conversation, created (unannounced until its first message) when absent —
+    within the spam caps (``check_new_conversation_caps``)."""
     async with rt.sessions() as session:
         conv = await queries.find_open(session, visitor.id)
         if conv is not None:
             return conv.id
+        await check_new_conversation_caps(rt, session, visitor)
         conv = Conversation(site_id=visitor.site_id, visitor_id=visitor.id, created_at=rt.clock())
         session.add(conv)
         try:

@@ -260,4 +260,5 @@ OPERATOR_SERVER_FRAMES = frozenset({
     "visitor.typing", "operator.status_changed", "conversation.rated", "action.result", "sync.result", "reset",
     "ping", "pong", "error", "visitor.updated", "operator.typing", "operator.viewing", "transfer.offered",
     "transfer.ended",
+    "ban.changed",
 })

@@ -95,13 +95,23 @@ async def offline_message(request: Request, site: str | None = None) -> dict:
             rt, row, token=bearer(request), name=data.get("name"), email=data.get("email"),
             message=data.get("message"), client_id=data.get("client_id"), page=data.get("page"),
             lang=data.get("lang"), user_agent=request.headers.get("user-agent", ""), ip=ip,
-            public_base=public_base(request))
+            public_base=public_base(request), website=data.get("website"), fill_token=data.get("form_token"))
     except BaseException:
         await limiter.release(ip, row.id)
         raise
     if result["duplicate"]:
         await limiter.release(ip, row.id)
     return result
+
+
+@router.get("/form-token")
+async def offline_form_token(request: Request, response: Response, site: str | None = None) -> dict:
+    """The widget asks for it when it shows the offline form and sends it back as ``form_token``:
+    a form sent sooner than ``FRONTDESK_OFFLINE_MIN_FILL_SECONDS`` after is dropped as spam."""
+    rt = request.app.state.rt
+    row = await _site(request, site)
+    response.headers["Cache-Control"] = "no-store"
+    return offline_form.form_token(rt, row)
 
 
 @router.post("/contacts", openapi_extra=CONTACTS_BODY)
