@@ -116,6 +116,7 @@
     ".off .body,.off .typing,.off .cmp{display:none}.slot{flex:none}" +
     ".off .slot{flex:1;min-height:0;overflow-y:auto;overscroll-behavior:contain;background:#f6f7f9}" +
     ".pane{display:none;padding:18px 18px 20px}.off .pane{display:block}" +
+    ".hp{position:absolute;left:-9999px;width:1px;height:1px;opacity:0}" +
     ".lead{margin:0 0 16px;font-size:14.5px;line-height:1.45;color:#2b323c}" +
     ".fld{display:block;margin:0 0 12px}.lbl{display:block;margin:0 0 5px;font-size:13px;font-weight:600;color:#2b323c}" +
     ".in{display:block;width:100%;margin:0;padding:9px 11px;border:1px solid #b9c0ca;border-radius:10px;background:#fff;" +
@@ -214,7 +215,9 @@
   offErr.hidden = true;
   var offSend = el("button", "btn", { type: "submit", "data-testid": "widget-offline-submit" });
   var offBack = el("button", "lnk", { type: "button" });
-  [offLead, offNext, offName.wrap, offEmail.wrap, offMsg.wrap, offErr, offSend, offBack].forEach(function (n) { offForm.appendChild(n); });
+  // spam (docs/moderation.md § Spam): a field people never see nor fill; bots filling every field do
+  var offHp = el("input", "hp", { type: "text", name: "website", tabindex: "-1", autocomplete: "off", "aria-hidden": "true" });
+  [offLead, offNext, offName.wrap, offEmail.wrap, offMsg.wrap, offHp, offErr, offSend, offBack].forEach(function (n) { offForm.appendChild(n); });
   var thanks = el("div", "thx", { "data-testid": "widget-offline-thanks", role: "status" });
   var okCircle = el("div", "okc");
   okCircle.appendChild(icon("ok"));
@@ -557,7 +560,7 @@
 
   function paintPane() {
     var mode = paneMode || (!online && !current ? "form" : null);
-    if (mode === "form" && shown !== "form") prefill();
+    if (mode === "form" && shown !== "form") { prefill(); fetchFormToken(); }
     if (!mode && shown === "form" && online && !input.value.trim() && offMsg.inp.value.trim()) {
       input.value = offMsg.inp.value; // someone came online: what was typed for e-mail goes to the chat
       offMsg.inp.value = "";
@@ -578,6 +581,14 @@
     offNext.hidden = !offNext.textContent;
     noticeBtn.hidden = !!known;
     if (atBottom && !mode) scrollDown(); // the notice took some height from the list
+  }
+  // when the form was shown, signed by the server: a form sent too soon after is taken for a bot
+  var formToken = null;
+  function fetchFormToken() {
+    if (formToken) return;
+    fetch(ctx.base + "/api/v1/widget/form-token?site=" + encodeURIComponent(ctx.site), { credentials: "omit", cache: "no-store" })
+      .then(function (r) { return r.ok ? r.json() : null; })
+      .then(function (b) { if (b && b.form_token) formToken = b.form_token; }, function () { /* sent without one */ });
   }
   function prefill() {
     var c = contact();
@@ -636,7 +647,7 @@
     fetch(ctx.base + "/api/v1/widget/offline?site=" + encodeURIComponent(ctx.site), {
       method: "POST", headers: headers, credentials: "omit", cache: "no-store",
       body: JSON.stringify({ name: v.name, email: v.email, message: v.message, client_id: id, lang: ctx.lang,
-        page: { url: location.href, title: D.title } })
+        page: { url: location.href, title: D.title }, website: offHp.value || null, form_token: formToken })
     }).then(function (r) {
       return r.json().then(function (b) { return [r.status, b]; }, function () { return [r.status, null]; });
     }).then(function (res) {
