@@ -213,12 +213,16 @@ async def lift_ban(rt: Runtime, operator: OperatorRef, ban_id: object) -> dict:
 
 
 async def load_active(rt: Runtime) -> int:
-    """(Re)load this node's ban index from the database; the number of active bans."""
-    generation = rt.cache.bans.generation
-    now = rt.clock()
-    async with rt.sessions() as session:
-        rows = (await session.execute(select(BanRow).where(
-            BanRow.lifted_at.is_(None), BanRow.expires_at.is_(None) | (BanRow.expires_at > now)))).scalars().all()
-    bans = [(b.site_id, ban_of(ban_json(b))) for b in rows]
-    rt.cache.bans.replace(bans, generation)
+    """(Re)load this node's ban index from the database; the number of active bans. A ``ban.changed``
+    that arrives during the read makes the read stale: it is read again (the event already applied)."""
+    bans: list = []
+    for _attempt in range(3):
+        generation = rt.cache.bans.generation
+        now = rt.clock()
+        async with rt.sessions() as session:
+            rows = (await session.execute(select(BanRow).where(
+                BanRow.lifted_at.is_(None), BanRow.expires_at.is_(None) | (BanRow.expires_at > now)))).scalars().all()
+        bans = [(b.site_id, ban_of(ban_json(b))) for b in rows]
+        if rt.cache.bans.replace(bans, generation):
+            break
     return len(bans)
