@@ -16,6 +16,7 @@ from frontdesk.actions import queries
 from frontdesk.actions.emails import reply_email_hook, visitor_language
 from frontdesk.actions.errors import ActionError, not_found
 from frontdesk.actions.identity import OperatorRef, VisitorRef
+from frontdesk.actions.sites import profanity_mode
 from frontdesk.actions.validate import check_client_id, check_id, check_page_args, check_text, preview_text
 from frontdesk.actions.writer import PendingMessage
 from frontdesk.models import Conversation, Message, Site, Visitor
@@ -92,7 +93,7 @@ async def store_in_open_conversation(rt: Runtime, visitor: VisitorRef, make: Pen
 
 
 async def send_visitor_message(rt: Runtime, visitor: VisitorRef, client_id: object, text: object,
-                               conversation_hint: int | None = None) -> dict:
+                               conversation_hint: int | None = None, profanity: str = "off") -> dict:
     """Store a visitor message in the visitor's open conversation (created when there is none).
 
     ``conversation_hint`` is the open conversation the socket already knows: it
@@ -102,7 +103,8 @@ async def send_visitor_message(rt: Runtime, visitor: VisitorRef, client_id: obje
     text = check_text(text, rt.settings.max_message_chars)
     return await store_in_open_conversation(rt, visitor, lambda cid: PendingMessage(
         conversation_id=cid, site_id=visitor.site_id, visitor_id=visitor.id, kind="visitor",
-        sender=f"v{visitor.id}", text=text, client_id=client_id, require_open=True), conversation_hint)
+        sender=f"v{visitor.id}", text=text, client_id=client_id, require_open=True, profanity=profanity),
+        conversation_hint)
 
 
 async def visitor_typing(rt: Runtime, visitor: VisitorRef, conversation_id: int | None, text: str) -> None:
@@ -313,7 +315,10 @@ async def operator_messages(rt: Runtime, operator: OperatorRef, conversation_id:
     async with rt.sessions() as session:
         conv = await queries.operator_conversation(session, operator, conversation_id)
         msgs = await queries.messages_after(session, conv.id, after, lim, include_notes=True)
-    return {"messages": msgs, "last_seq": conv.last_seq, "has_more": len(msgs) == lim}
+        site = await session.get(Site, conv.site_id)
+    mode = profanity_mode(site.widget if site else None)  # flagged / masked for operators (docs/moderation.md)
+    shown = [serialize.operator_view(m, mode) for m in msgs] if mode != "off" else msgs
+    return {"messages": shown, "last_seq": conv.last_seq, "has_more": len(msgs) == lim}
 
 
 # --- resume (both sockets) -----------------------------------------------------------

@@ -17,6 +17,7 @@ from frontdesk.actions.conversations import store_in_open_conversation
 from frontdesk.actions.emails import panel_link, visitor_language
 from frontdesk.actions.errors import ActionError
 from frontdesk.actions.identity import SiteRef
+from frontdesk.actions.sites import profanity_mode
 from frontdesk.actions.validate import CLIENT_ID_RE, check_text, check_visitor_email, check_visitor_name, clip
 from frontdesk.actions.visitors import check_not_banned, identify_visitor
 from frontdesk.actions.writer import PendingMessage, StoredMessage
@@ -113,7 +114,7 @@ async def submit_offline_message(rt: Runtime, site: SiteRef, *, token: str | Non
     stored = await store_in_open_conversation(rt, visitor, lambda cid: PendingMessage(
         conversation_id=cid, site_id=site.id, visitor_id=visitor.id, kind="visitor",
         sender=f"v{visitor.id}", text=text, client_id=client_id, require_open=True,
-        in_transaction=in_transaction))
+        in_transaction=in_transaction, profanity=profanity_mode(site.widget)))
     cid = stored["conversation_id"]
     if ran and stored["seq"] > 1:
         # an existing conversation just became offline and the visitor got a name/e-mail: tell the panel

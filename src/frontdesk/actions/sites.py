@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from frontdesk.runtime import Runtime
 
 RATING_SCALES = ("stars", "thumbs")
+PROFANITY_MODES = ("off", "flag", "mask")
 COLOR_RE = re.compile(r"^#[0-9a-fA-F]{6}$")
 TEXT_KEYS = ("title", "subtitle", "greeting", "placeholder", "offline_title", "offline_text")
 DEFAULT_WIDGET = {
@@ -28,6 +29,9 @@ DEFAULT_WIDGET = {
     "language": "auto",  # ru | en | auto (the visitor's browser)
     "show_operator": True,
     "rating": "stars",  # what the widget asks after a closed chat: stars (1..5) | thumbs (down = 1, up = 5)
+    # visitor messages in the operator's view (docs/moderation.md): off | flag (marked) | mask (bad words masked);
+    # not part of the public widget config
+    "profanity": "off",
     "texts": {
         "ru": {"title": "Онлайн-консультант", "subtitle": "Обычно отвечаем за минуту",
                "greeting": "Здравствуйте! Чем можем помочь?", "placeholder": "Напишите сообщение…",
@@ -74,6 +78,10 @@ def check_widget(widget: object) -> dict:
             if value not in RATING_SCALES:
                 raise ActionError("invalid_input", "rating must be stars or thumbs")
             out["rating"] = value
+        elif key == "profanity":
+            if value not in PROFANITY_MODES:
+                raise ActionError("invalid_input", "profanity must be off, flag or mask")
+            out["profanity"] = value
         elif key == "show_operator":
             out["show_operator"] = bool(value)
         elif key == "texts":
@@ -93,6 +101,13 @@ def check_widget(widget: object) -> dict:
 
 def widget_settings_of(widget: dict | None) -> dict:
     return check_widget(widget or {})
+
+
+def profanity_mode(widget: dict | None) -> str:
+    """The site's profanity setting for visitor messages in the operator's view (off | flag | mask)."""
+    mode = (widget or {}).get("profanity", "off")
+    return mode if mode in PROFANITY_MODES else "off"
+
 
 
 def site_json(site: Site) -> dict:

@@ -54,7 +54,9 @@ async def site_for_widget(rt: Runtime, site_key: object, origin: str | None) -> 
 
 async def widget_config(rt: Runtime, site: SiteRef) -> dict:
     """``GET /widget/config``: settings, texts and availability (with ``next_open_at``)."""
-    return {"site": {"name": site.name}, "widget": widget_settings_of(site.widget),
+    widget = widget_settings_of(site.widget)
+    widget.pop("profanity", None)  # an operators' setting, not the widget's
+    return {"site": {"name": site.name}, "widget": widget,
             **hours.availability(await site_online(rt, site.id), site.hours, rt.clock()),
             "max_message_chars": rt.settings.max_message_chars}
 

@@ -60,8 +60,8 @@ def operator_frame(event: Event) -> dict | None:
     if event.name not in _OPERATOR_EVENTS:
         return None
     p = event.payload
-    if event.name in (ev.MESSAGE_CREATED,):
-        return {"type": event.name, "message": p["message"]}
+    if event.name in (ev.MESSAGE_CREATED,):  # flagged / masked by the site's profanity setting, if so
+        return {"type": event.name, "message": p.get("operator_message") or p["message"]}
     if event.name == ev.CONVERSATION_OFFERED:
         return {"type": event.name, "conversation": p["conversation"], "repeat": p.get("repeat", 0)}
     if event.name in (ev.CONVERSATION_CREATED, ev.CONVERSATION_UPDATED):

@@ -6,7 +6,7 @@ from typing import Any
 
 from starlette.websockets import WebSocket
 
-from frontdesk.actions import contacts, conversations, ratings, visitors
+from frontdesk.actions import contacts, conversations, ratings, sites, visitors
 from frontdesk.actions.errors import ActionError
 from frontdesk.realtime import frames as f
 from frontdesk.realtime import protocol as p
@@ -98,7 +98,8 @@ class VisitorSession(SocketSession):
             return
         if isinstance(frame, f.VisitorSend):
             message = await conversations.send_visitor_message(rt, self.visitor, frame.client_id, frame.text,
-                                                               self.conversation_id)
+                                                               self.conversation_id,
+                                                               profanity=sites.profanity_mode(self.site.widget))
             self.conversation_id = message["conversation_id"]
             self.conn.push({"type": "message.ack", "client_id": frame.client_id, "message": message})
         elif isinstance(frame, f.VisitorTyping):

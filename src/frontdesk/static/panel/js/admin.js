@@ -130,6 +130,9 @@ export async function renderSites(root) {
     const showOp = h('input', { type: 'checkbox', checked: !!w.show_operator });
     const rating = h('select', { testid: 'site-rating' },
       ...['stars', 'thumbs'].map((r) => h('option', { value: r, selected: (w.rating || 'stars') === r }, t(`sites.rating.${r}`))));
+    // bans and spam (docs/moderation.md): visitor messages with profanity, in the operators' view
+    const profanity = h('select', { testid: 'site-profanity' },
+      ...['off', 'flag', 'mask'].map((m) => h('option', { value: m, selected: (w.profanity || 'off') === m }, t(`sites.profanity.${m}`))));
     const textKeys = ['title', 'subtitle', 'greeting', 'placeholder', 'offline_title', 'offline_text'];
     const texts = {};
     const textBlocks = ['ru', 'en'].map((l) => h('fieldset', { class: 'fieldset' }, h('legend', {}, l === 'ru' ? 'Русский' : 'English'),
@@ -157,7 +160,7 @@ export async function renderSites(root) {
         for (const [key, input] of Object.entries(texts)) { const [l, k] = key.split('.'); textsOut[l][k] = input.value; }
         const res = await api('PATCH', `/sites/${site.id}`, {
           name: name.value, allowed_origins: lines(origins.value), notify_emails: lines(notify.value),
-          widget: { color: color.value, position: position.value, language: lang.value, show_operator: showOp.checked, rating: rating.value, texts: textsOut },
+          widget: { color: color.value, position: position.value, language: lang.value, show_operator: showOp.checked, rating: rating.value, profanity: profanity.value, texts: textsOut },
         });
         Object.assign(site, res.site);
         renderList();
@@ -173,7 +176,7 @@ export async function renderSites(root) {
     field(t('sites.notify'), notify),
     h('section', { class: 'form__section' }, h('h3', {}, t('sites.widget')),
       h('div', { class: 'form__grid' }, field(t('sites.color'), color), field(t('sites.position'), position), field(t('sites.language'), lang),
-        field(t('sites.rating'), rating)),
+        field(t('sites.rating'), rating), field(t('sites.profanity'), profanity)),
       h('label', { class: 'check' }, showOp, ' ', t('sites.showOperator'))),
     h('section', { class: 'form__section' }, h('h3', {}, t('sites.texts')), h('div', { class: 'form__grid form__grid--2' }, ...textBlocks)),
     h('div', { class: 'form__actions form__actions--sticky' }, save, status));

@@ -508,6 +508,12 @@ const STRINGS = {
     'err.code.banned': 'Посетитель заблокирован.',
     'err.code.invalid_ban_value': 'Неверное значение блокировки.',
     'err.code.invalid_expiry': 'Неверный срок блокировки.',
+    'msg.flagged': 'Нецензурная лексика',
+    'msg.flaggedHint': 'Фильтр нашёл в сообщении мат или грубые слова (настройка сайта). Посетитель видит своё сообщение как написал.',
+    'sites.profanity': 'Нецензурная лексика посетителей',
+    'sites.profanity.off': 'Не проверять',
+    'sites.profanity.flag': 'Отмечать',
+    'sites.profanity.mask': 'Отмечать и скрывать (м***)',
   },
   en: {
     'app.name': 'frontdesk',
@@ -1017,6 +1023,12 @@ const STRINGS = {
     'err.code.banned': 'The visitor is blocked.',
     'err.code.invalid_ban_value': 'Invalid block value.',
     'err.code.invalid_expiry': 'Invalid block period.',
+    'msg.flagged': 'Profanity',
+    'msg.flaggedHint': 'The filter found obscene or vulgar words (a site setting). The visitor sees the message as written.',
+    'sites.profanity': 'Visitors\' profanity',
+    'sites.profanity.off': 'Do not check',
+    'sites.profanity.flag': 'Mark',
+    'sites.profanity.mask': 'Mark and mask (f***)',
   },
 };
 

@@ -561,7 +561,10 @@ export class Workplace {
     return h('div', {
       class: `msg msg--${author}${sameGroup ? ' msg--cont' : ''}`, testid: 'chat-message',
       dataset: { author, seq: m.seq }, title: formatDateTime(m.created_at),
-    }, meta, h('div', { class: 'msg__text' }, linkify(m.text)), mails);
+    }, meta, h('div', { class: 'msg__text' }, linkify(m.text)),
+    // profanity (the site's setting, docs/moderation.md): a mark the visitor never sees
+    m.flagged ? h('div', { class: 'msg__flag', testid: 'message-flagged', title: t('msg.flaggedHint') }, `⚑ ${t('msg.flagged')}`) : null,
+    mails);
   }
 
   // --- e-mail of offline conversations ------------------------------------------------------
