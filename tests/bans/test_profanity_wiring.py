@@ -4,6 +4,7 @@ preview); the visitor's own copy and the stored text never change; ``off`` check
 from __future__ import annotations
 
 import asyncio
+from datetime import timedelta
 
 import pytest
 
@@ -65,6 +66,16 @@ async def test_mask_masks_the_operators_view_only(rt):
     assert history[0]["text"] == to_operator["text"]
     mine = (await conversations.visitor_messages(rt, visitor, cid, 0, 100))["messages"]
     assert mine[0]["text"] == RUDE and clean["text"] == "Спасибо, жду"
+    # a reconnecting operator's replay, the hub's gap filling and the broker catch-up: the same view
+    replay = (await conversations.resume(rt, anna, {cid: 0}))[0].messages
+    assert replay[0]["flagged"] and replay[0]["text"] == to_operator["text"]
+    visitor_replay = (await conversations.resume(rt, visitor, {cid: 0}))[0].messages
+    assert visitor_replay[0]["text"] == RUDE and "flagged" not in visitor_replay[0]
+    filled = await conversations.message_events(rt, cid, 0, 2)
+    assert operator_frame(filled[0])["message"]["text"] == to_operator["text"]
+    assert visitor_frame(filled[0])["message"]["text"] == RUDE
+    caught_up = await conversations.events_since(rt, rt.clock() - timedelta(minutes=1))
+    assert caught_up is not None and operator_frame(caught_up[0])["message"]["flagged"]
     # the list preview of a conversation whose last message is rude is masked too
     await _send(rt, site, visitor, "c3", "мудаки")
     listed = await conversations.get_for_operator(rt, anna, cid)

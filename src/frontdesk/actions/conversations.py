@@ -315,9 +315,7 @@ async def operator_messages(rt: Runtime, operator: OperatorRef, conversation_id:
     async with rt.sessions() as session:
         conv = await queries.operator_conversation(session, operator, conversation_id)
         msgs = await queries.messages_after(session, conv.id, after, lim, include_notes=True)
-        site = await session.get(Site, conv.site_id)
-    mode = profanity_mode(site.widget if site else None)  # flagged / masked for operators (docs/moderation.md)
-    shown = [serialize.operator_view(m, mode) for m in msgs] if mode != "off" else msgs
+        shown = await _operator_views(session, conv.site_id, msgs)  # flagged / masked (docs/moderation.md)
     return {"messages": shown, "last_seq": conv.last_seq, "has_more": len(msgs) == lim}
 
 
@@ -369,6 +367,8 @@ async def resume(rt: Runtime, who: OperatorRef | VisitorRef, wanted: dict[int, i
             elif after < conv.last_seq:
                 item.messages = await queries.messages_after(session, cid, after, REPLAY_MAX,
                                                              include_notes=is_operator)
+                if is_operator:  # flagged / masked for operators (the site's profanity setting)
+                    item.messages = await _operator_views(session, conv.site_id, item.messages)
             out.append(item)
     return out
 
@@ -390,7 +390,8 @@ async def message_events(rt: Runtime, conversation_id: int, after_seq: int, upto
             return []
         msgs = await queries.messages_after(session, conversation_id, after_seq, max(0, upto_seq - after_seq),
                                             include_notes=True)
-    return [queries.conversation_event(ev.MESSAGE_CREATED, conv, {"message": m}) for m in msgs
+        views = await _operator_views(session, conv.site_id, msgs)
+    return [queries.conversation_event(ev.MESSAGE_CREATED, conv, _message_payload(m, v)) for m, v in zip(msgs, views)
             if m["seq"] <= upto_seq]
 
 
@@ -406,7 +407,25 @@ async def events_since(rt: Runtime, since: object, limit: int = 5000) -> list[ev
         convs = {c.id: c for c in (await session.execute(select(Conversation).where(
             Conversation.id.in_({m.conversation_id for m in rows})))).scalars()} if rows else {}
         by_id = await queries.authors(session, (m.author_operator_id for m in rows))
-    return [queries.conversation_event(ev.MESSAGE_CREATED, convs[m.conversation_id],
-                                       {"message": serialize.message(m, by_id.get(m.author_operator_id or 0))})
-            for m in rows]
+        modes = {site.id: profanity_mode(site.widget) for site in (await session.execute(select(Site).where(
+            Site.id.in_({c.site_id for c in convs.values()})))).scalars()} if rows else {}
+    out = []
+    for m in rows:
+        conv = convs[m.conversation_id]
+        message = serialize.message(m, by_id.get(m.author_operator_id or 0))
+        view = serialize.operator_view(message, modes.get(conv.site_id, "off"))
+        out.append(queries.conversation_event(ev.MESSAGE_CREATED, conv, _message_payload(message, view)))
+    return out
+
+
+def _message_payload(message: dict, operator_view: dict) -> dict:
+    """A ``message.created`` payload: the operators' copy beside the visitor's when they differ."""
+    return {"message": message} if operator_view is message else {"message": message, "operator_message": operator_view}
+
+
+async def _operator_views(session: AsyncSession, site_id: int, messages: list[dict]) -> list[dict]:
+    """``messages`` as the site's operators see them (profanity setting, docs/moderation.md)."""
+    site = await session.get(Site, site_id)
+    mode = profanity_mode(site.widget if site else None)
+    return messages if mode == "off" else [serialize.operator_view(m, mode) for m in messages]
 
