@@ -138,7 +138,7 @@ export async function renderBans(root) {
     } catch (err) { clear(list).append(h('p', { class: 'form-status form-status--error' }, explain(err))); return; }
     clear(list);
     if (!data.bans.length) { list.append(h('p', { class: 'muted', testid: 'ban-empty' }, t('ban.empty'))); return; }
-    const table = h('table', { class: 'table bans__table' },
+    const table = h('table', { class: 'table table--cards bans__table' },
       h('thead', {}, h('tr', {}, ...['kind', 'value', 'reason', 'author', 'expiry', ''].map((c) => h('th', {}, c ? t(`ban.col.${c}`) : '')))),
       h('tbody', {}, ...data.bans.map((b) => h('tr', { testid: 'ban-row', dataset: { banId: b.id, active: b.active ? '1' : '0' } },
         h('td', { 'data-label': t('ban.col.kind') }, t(`ban.kind.${b.kind}`)),
