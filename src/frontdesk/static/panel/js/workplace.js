@@ -332,11 +332,6 @@ export class Workplace {
     } else {
       buttons.push(h('button', { type: 'button', class: 'btn', testid: 'conversation-reopen', onclick: () => this._act(conv, 'reopen') }, t('dialog.reopen')));
     }
-    if (d.visitor) { // bans (bans.js): the visitor, its address or subnet, from the dialog
-      buttons.push(h('button', { type: 'button', class: 'btn', testid: 'visitor-ban', onclick: () => openBanDialog({
-        visitorId: d.visitor.id, conversationId: conv.id, name: visitorName(conv),
-        ip: this.card?.cache.get(d.visitor.id)?.visit?.ip || '' }) }, t('ban.button')));
-    }
     clear(this.header).append(
       h('button', { type: 'button', class: 'btn btn--ghost dialog-head__back', 'aria-label': t('dialog.back'), onclick: () => this.close() }, icon('back')),
       h('div', { class: 'dialog-head__who' },
@@ -824,7 +819,11 @@ export class Workplace {
         v.language ? row(t('info.language'), v.language, 'visitor-field-language') : null,
         !known && v.user_agent ? row(t('info.browser'), h('span', { class: 'info-ua', title: v.user_agent }, shortAgent(v.user_agent)), 'visitor-field-browser') : null,
         row(t('info.site'), d.site_name || null, 'visitor-field-site'))),
-      ...visit.after);
+      ...visit.after,
+      // bans (bans.js): block the visitor, its address or subnet, from the dialog's visitor card
+      v.id ? h('div', { class: 'info-actions' }, h('button', { type: 'button', class: 'btn btn--small info-ban', testid: 'visitor-ban',
+        onclick: () => openBanDialog({ visitorId: v.id, conversationId: conv.id, name: visitorName(conv),
+          ip: this.card?.cache.get(v.id)?.visit?.ip || '' }) }, t('ban.button'))) : null);
   }
 
   // --- alerts ---------------------------------------------------------------------------
