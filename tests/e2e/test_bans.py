@@ -93,6 +93,13 @@ def test_ban_an_ip_from_the_dialog_then_lift_it_on_the_bans_page(browser, srv):
     expect(row).to_contain_text("Спам <b>рекламой</b>")
     assert int(row.get_attribute("data-ban-id")) > 0
     shot(op, "bans.png")
+    # the same page on a phone: the rows are cards, nothing runs off the screen
+    phone = open_panel(browser, srv, demo["admin_email"], demo["admin_password"], viewport={"width": 390, "height": 844})
+    phone.goto(srv.url + "/panel/bans")
+    expect(phone.get_by_test_id("ban-row")).to_have_count(1)
+    assert phone.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+    shot(phone, "bans-phone.png")
+    phone.context.close()
     row.get_by_test_id("ban-lift").click()
     expect(op.get_by_test_id("ban-row")).to_have_count(0)
     expect(op.get_by_test_id("ban-empty")).to_be_visible()
