@@ -85,7 +85,9 @@ class FrontdeskServer:
         self.port = wsload.free_port()
         # the load comes from one address: no per-address caps of visitor sockets and new visitors
         self.env = {**os.environ, "FRONTDESK_BROKER_URL": "memory://", "FRONTDESK_LOG_LEVEL": "warning",
-                    "FRONTDESK_VISITOR_SOCKETS_PER_ADDRESS": "0", "FRONTDESK_NEW_VISITORS_PER_ADDRESS": "0", **(env or {})}
+                    "FRONTDESK_VISITOR_SOCKETS_PER_ADDRESS": "0", "FRONTDESK_NEW_VISITORS_PER_ADDRESS": "0",
+                    "FRONTDESK_NEW_CONVERSATIONS_PER_VISITOR": "0", "FRONTDESK_NEW_CONVERSATIONS_PER_ADDRESS": "0",
+                    **(env or {})}
         self.instrument = instrument
         self.stats_path = self.data_dir / "bench-stats.json"
         if instrument:

@@ -79,6 +79,9 @@ class ServerProcess:
                "FRONTDESK_DEMO_ONLINE": "0",
                # the spell checker costs ~4 s of CPU to load: only the tests of it turn it on
                "FRONTDESK_SPELLCHECK": "0",
+               # a browser test fills the offline form in well under a person's minimum fill time:
+               # only the spam tests (tests/bans/test_spam.py) turn it on
+               "FRONTDESK_OFFLINE_MIN_FILL_SECONDS": "0",
                **self.extra_env}
         if self.database_url:
             env["FRONTDESK_DATABASE_URL"] = self.database_url

@@ -15,7 +15,7 @@ from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
 
 from frontdesk import db, migrate
-from frontdesk.actions import conversations, health, spelling
+from frontdesk.actions import bans, conversations, health, spelling
 from frontdesk.actions.background import Background, file_offset_clock
 from frontdesk.actions.writer import MessageWriter
 from frontdesk.broker import broker_from_url
@@ -27,6 +27,7 @@ from frontdesk.runtime import Runtime
 from frontdesk.settings import Settings
 from frontdesk.web import (
     api_admin,
+    api_bans,
     api_invitations,
     api_offline,
     api_operator,
@@ -81,6 +82,7 @@ def build_app(settings: Settings | None = None) -> FastAPI:
         hub.catch_up = catch_up
         rt.writer = MessageWriter(rt, settings.write_batch_max)
         rt.writer.start()
+        await bans.load_active(rt)  # before the first socket: every node refuses what the bans cover
         background = Background(rt)
         hub.sequencer.spawn = background.supervisor.spawn
         hub.on_operator_gone = rt.operator_gone
@@ -155,6 +157,7 @@ def build_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(api_phrases.router)
     app.include_router(api_supervision.router)
     app.include_router(api_invitations.router)
+    app.include_router(api_bans.router)
     app.include_router(pages.router)
     app.add_api_websocket_route("/ws/visitor", visitor_socket)
     app.add_api_websocket_route("/ws/operator", operator_socket)

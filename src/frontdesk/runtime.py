@@ -16,6 +16,7 @@ from frontdesk import events as ev
 from frontdesk.context.geoip import GeoIP
 from frontdesk.events import Event
 from frontdesk.models import utcnow
+from frontdesk.moderation.bans import Ban, BanSet
 from frontdesk.settings import Settings
 
 if TYPE_CHECKING:
@@ -45,6 +46,7 @@ class NodeCache:
         # A reader notes the generation before it reads the database and stores its answer only
         # if nothing was emptied meanwhile (an answer read before a change must not outlive it).
         self.generation = 0
+        self.bans = NodeBans()  # not emptied by clear(): changed by ban events and reloads only
 
     def clear(self) -> None:
         self.generation += 1
@@ -54,6 +56,7 @@ class NodeCache:
     def observe(self, event: Event) -> None:
         if event.name in self.EVENTS:
             self.clear()
+        self.bans.observe(event)
 
     def get(self, table: dict, key: object) -> object | None:
         hit = table.get(key)
@@ -67,6 +70,57 @@ class NodeCache:
         if len(table) > 10_000:
             table.clear()
         table[key] = (time.monotonic() + self.TTL, value)
+
+
+def ban_of(data: dict) -> Ban:
+    """The engine's ban from its JSON shape (``actions.bans.ban_json``, the ``ban.changed`` payload)."""
+    def when(value: object) -> datetime | None:
+        return datetime.fromisoformat(value) if isinstance(value, str) else None
+
+    created = when(data["created_at"])
+    assert created is not None
+    return Ban(id=data["id"], kind=data["kind"], value=data["value"], reason=data.get("reason") or "",
+               author=(data.get("author") or {}).get("name") or "", created_at=created,
+               expires_at=when(data.get("expires_at")), lifted_at=when(data.get("lifted_at")),
+               lifted_by=(data.get("lifted_by") or {}).get("name"))
+
+
+class NodeBans:
+    """This node's index of the active bans, one ``BanSet`` per site (docs/moderation.md § Bans).
+    Filled at start and every ``FRONTDESK_BAN_REFRESH`` seconds from the database (which also
+    drops expired bans and repairs a ``ban.changed`` lost during a broker outage), and changed at
+    once by every ``ban.changed`` event on every node. A reload started before an event arrived
+    does not overwrite it (the generation check)."""
+
+    def __init__(self) -> None:
+        self.by_site: dict[int, BanSet] = {}
+        self.generation = 0
+
+    def observe(self, event: Event) -> None:
+        if event.name != ev.BAN_CHANGED or event.site_id is None:
+            return
+        self.generation += 1
+        ban = ban_of(event.payload["ban"])
+        index = self.by_site.setdefault(event.site_id, BanSet())
+        if ban.lifted_at is not None:
+            index.remove(ban.id)
+        else:
+            index.add(ban)
+
+    def replace(self, bans: list[tuple[int, Ban]], generation: int) -> bool:
+        if generation != self.generation:
+            return False
+        by_site: dict[int, BanSet] = {}
+        for site_id, ban in bans:
+            by_site.setdefault(site_id, BanSet()).add(ban)
+        self.by_site = by_site
+        return True
+
+    def match(self, site_id: int, visitor_id: int | None, ip: str | None, now: datetime) -> Ban | None:
+        index = self.by_site.get(site_id)
+        if index is None or not len(index):
+            return None
+        return index.match(str(visitor_id) if visitor_id else None, ip or None, now)
 
 
 @dataclass

@@ -86,6 +86,29 @@ def message(m: Message | MessageLike, author: OperatorLike | None = None) -> dic
             "text": m.text, "client_id": m.client_id, "created_at": iso(m.created_at), "author": who}
 
 
+def operator_view(message: dict, mode: str) -> dict:
+    """A visitor message as operators see it under the site's profanity setting (off | flag | mask;
+    docs/moderation.md): ``flagged`` true when it has profanity, and in ``mask`` mode its text
+    masked. The stored text and the visitor's copy never change. Anything else: the same dict."""
+    if mode == "off" or mode not in ("flag", "mask") or message.get("kind") != "visitor":
+        return message
+    from frontdesk.moderation.profanity import default_filter  # built once, on first use
+
+    shown, flagged = default_filter().apply(message["text"], mode)
+    if not flagged:
+        return message
+    return {**message, "text": shown, "flagged": True}
+
+
+def _preview(text: str, kind: str, site: Site) -> str:
+    mode = (site.widget or {}).get("profanity") if kind == "visitor" else None
+    if mode == "mask":
+        from frontdesk.moderation.profanity import default_filter
+
+        return default_filter().apply(text, "mask")[0]
+    return text
+
+
 def visitor(v: Visitor) -> dict:
     return {"id": v.id, "name": v.name, "email": v.email, "phone": v.phone,
             "page_url": v.page_url, "page_title": v.page_title, "referrer": v.referrer,
@@ -112,7 +135,8 @@ def conversation(c: Conversation, *, site: Site, visitor_row: Visitor, assignee:
         "closed_at": iso(c.closed_at), "first_reply_at": iso(c.first_reply_at),
         "operator_read_seq": c.operator_read_seq, "visitor_read_seq": c.visitor_read_seq,
         "last_message": None if last_message is None else
-        {"seq": last_message.seq, "kind": last_message.kind, "text": last_message.text[:200],
+        {"seq": last_message.seq, "kind": last_message.kind,
+         "text": _preview(last_message.text, last_message.kind, site)[:200],
          "author_id": last_message.author_operator_id},
         "visitor": visitor(visitor_row),
         "rating": rating(rating_row),

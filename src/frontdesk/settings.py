@@ -126,6 +126,19 @@ class Settings(BaseSettings):
     store_ip: Literal["full", "truncated", "none"] = Field(
         "full", description="How much of a visitor's IP address is stored: `full`, `truncated` (IPv4 /24, IPv6 /48) "
                             "or `none`. The location is looked up from the full address first.")
+    ban_refresh: float = Field(
+        30.0, description="Seconds between reloads of the active bans from the database on each node (bans and "
+                          "lifts reach every node at once through the broker; the reload drops expired bans and "
+                          "repairs one missed during a broker outage).")
+    new_conversations_per_visitor: int = Field(
+        20, description="New conversations one visitor may start per hour on its site (then `rate_limited`); "
+                        "0 = no cap.")
+    new_conversations_per_address: int = Field(
+        100, description="New conversations visitors from one address may start per hour on a site (then "
+                        "`rate_limited`); 0 = no cap. Offices behind one NAT address share it.")
+    offline_min_fill_seconds: float = Field(
+        3.0, description="The offline form sent sooner than this many seconds after the widget showed it is "
+                         "taken for a bot (accepted, not stored); 0 = off. See docs/moderation.md § Spam.")
     log_level: str = Field("info", description="Log level: debug, info, warning, error.")
     escalation_tick: float = Field(
         5.0, gt=0, description="Seconds between checks for unanswered conversations due for their site's next "

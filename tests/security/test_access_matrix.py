@@ -90,6 +90,11 @@ REST: dict[tuple[str, str], set[str]] = {
     ("GET", "/api/v1/quality/{site_id}/settings"): MEMBER,
     ("PUT", "/api/v1/quality/{site_id}/settings"): ADMIN,
     ("GET", "/api/v1/export/{site_id}"): MEMBER,
+    # bans (issue 17): the operators of the ban's site; a foreign operator lists only its own sites' bans
+    ("GET", "/api/v1/bans"): STAFF,
+    ("POST", "/api/v1/bans"): MEMBER,
+    ("POST", "/api/v1/bans/{ban_id}/lift"): MEMBER,
+    ("GET", "/api/v1/widget/form-token"): EVERYONE,  # public: when the widget showed the offline form
     ("POST", "/api/v1/auth/logout"): STAFF,  # last: it ends the session
 }
 # Endpoints and frames added by the second wave of this session, not yet in the tables above. They
@@ -113,7 +118,7 @@ PENDING_REST = {
 PENDING_OPERATOR_FRAMES = {"conversation.view"}
 PENDING_VISITOR_FRAMES = {"conversation.end", "conversation.rate"}
 DENIED = {401, 403, 404}
-LISTS = {"/api/v1/conversations", "/api/v1/sites", "/api/v1/outbox"}
+LISTS = {"/api/v1/conversations", "/api/v1/sites", "/api/v1/outbox", "/api/v1/bans"}
 
 # client frame type → roles whose frame is carried out, per socket
 OPERATOR_FRAMES: dict[str, set[str]] = {
@@ -208,6 +213,11 @@ def world(tmp_path):
                       json={"to_operator_id": w.target_id})
         assert r.status_code == 200, r.text
         w.transfer_id = r.json()["transfer"]["id"]
+        # a ban of this site on a documentation subnet (never the test's own 127.0.0.1)
+        r = boss.call("POST", "/api/v1/bans", json={"kind": "subnet", "value": "192.0.2.0/24", "expiry": "1h",
+                                                    "site_id": w.site_id})
+        assert r.status_code == 201, r.text
+        w.ban_id = r.json()["ban"]["id"]
         yield w
     finally:
         server.stop()
@@ -216,7 +226,7 @@ def world(tmp_path):
 def _request(w: World, role: str, method: str, template: str, n: int) -> httpx.Response:
     path = template.format(conversation_id=w.conversation_id, site_id=w.site_id, operator_id=w.target_id,
                            email_id=w.email_id, transfer_id=w.transfer_id, rule_id=w.rule_id,
-                           visitor_id=w.visitor_id)
+                           visitor_id=w.visitor_id, ban_id=w.ban_id)
     if template == "/api/v1/operators/{operator_id}/photo":
         path = f"/api/v1/operators/{w.admin_id}/photo"
     headers = {"origin": w.server.url}
@@ -253,6 +263,7 @@ def _request(w: World, role: str, method: str, template: str, n: int) -> httpx.R
         "/api/v1/widget/invitations/wait": {"token": w.token if role == "visitor" else None},
         "/api/v1/conversations/{conversation_id}/transcript": {"email": "guest@example.com"},
         "/api/v1/quality/{site_id}/settings": {"silence_minutes": 5},
+        "/api/v1/bans": {"kind": "subnet", "value": "198.51.100.0/24", "expiry": "1h", "site_id": w.site_id},
     }
     if template == "/api/v1/me/photo" and method == "POST":
         kw["files"] = {"photo": ("p.png", PNG, "image/png")}
@@ -291,6 +302,8 @@ def test_every_endpoint_for_every_role(world, security_counts):
                     assert w.site_id not in [s["id"] for s in body["sites"]], body
                 if template == "/api/v1/outbox":
                     assert w.email_id not in [e["id"] for e in body.get("emails") or body.get("items") or []]
+                if template == "/api/v1/bans":
+                    assert body["bans"] == [], body
     security_counts(f"REST access matrix: {len(REST)} endpoints × {len(ROLES)} roles = {tried} requests "
                     f"({len(PENDING_REST)} newer endpoints not in the matrix yet), "
                     f"{passed} passed the rights check as expected, {tried - passed} refused; "

@@ -34,7 +34,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import select, update
 
 from frontdesk import events as ev
-from frontdesk.actions import coach, escalation, hours, no_reply, operators, queries, team
+from frontdesk.actions import bans, coach, escalation, hours, no_reply, operators, queries, team
 from frontdesk.mail.sender import CLAIM_BATCH, OutboxSender
 from frontdesk.models import Conversation
 
@@ -233,6 +233,7 @@ class Background:
         s.run("presence-heartbeat", self.presence.heartbeat)
         s.run("transfer-expiry", self._transfer_loop)
         s.run("escalation", self._escalation_loop)
+        s.run("ban-refresh", self._ban_loop)
         if self.sender.enabled:  # without SMTP rows simply stay queued ("waiting_for_configuration")
             s.run("outbox-sender", self._mail_loop)
         if rt.settings.quality_interval > 0:
@@ -257,6 +258,11 @@ class Background:
         while True:
             await asyncio.sleep(self.rt.settings.escalation_tick)
             await escalation.run_escalation(self.rt, self.rt.clock())
+
+    async def _ban_loop(self) -> None:
+        while True:
+            await asyncio.sleep(self.rt.settings.ban_refresh)
+            await bans.load_active(self.rt)
 
     async def _offline_loop(self) -> None:
         watcher = hours.HoursWatcher()

@@ -3,10 +3,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import TYPE_CHECKING
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from frontdesk import events as ev
 from frontdesk import serialize
@@ -14,6 +16,7 @@ from frontdesk.actions import queries
 from frontdesk.actions.emails import reply_email_hook, visitor_language
 from frontdesk.actions.errors import ActionError, not_found
 from frontdesk.actions.identity import OperatorRef, VisitorRef
+from frontdesk.actions.sites import profanity_mode
 from frontdesk.actions.validate import check_client_id, check_id, check_page_args, check_text, preview_text
 from frontdesk.actions.writer import PendingMessage
 from frontdesk.models import Conversation, Message, Site, Visitor
@@ -30,12 +33,39 @@ REPLAY_MAX = 500
 
 # --- visitors ----------------------------------------------------------------------
 
+async def check_new_conversation_caps(rt: Runtime, session: AsyncSession, visitor: VisitorRef) -> None:
+    """Spam: at most ``FRONTDESK_NEW_CONVERSATIONS_PER_VISITOR`` new conversations per visitor and
+    ``FRONTDESK_NEW_CONVERSATIONS_PER_ADDRESS`` per address (the visitors' stored address) on a site
+    in the last hour, by ``rt.clock`` and the database (so every node counts the same)."""
+    settings = rt.settings
+    if not settings.new_conversations_per_visitor and not settings.new_conversations_per_address:
+        return
+    since = rt.clock() - timedelta(hours=1)
+    recent = Conversation.created_at > since
+    if settings.new_conversations_per_visitor:
+        n = (await session.execute(select(func.count()).select_from(Conversation).where(
+            Conversation.visitor_id == visitor.id, recent))).scalar_one()
+        if n >= settings.new_conversations_per_visitor:
+            raise ActionError("rate_limited", "too many new conversations from this visitor; try again later", 429)
+    if settings.new_conversations_per_address:
+        ip = (await session.execute(select(Visitor.ip).where(Visitor.id == visitor.id))).scalar_one_or_none()
+        if ip:
+            n = (await session.execute(select(func.count()).select_from(Conversation).join(
+                Visitor, Visitor.id == Conversation.visitor_id).where(
+                Conversation.site_id == visitor.site_id, Visitor.ip == ip, recent))).scalar_one()
+            if n >= settings.new_conversations_per_address:
+                raise ActionError("rate_limited", "too many new conversations from this address; try again later",
+                                  429)
+
+
 async def open_conversation_id(rt: Runtime, visitor: VisitorRef) -> int:
-    """The visitor's open conversation, created (unannounced until its first message) when absent."""
+    """The visitor's open conversation, created (unannounced until its first message) when absent —
+    within the spam caps (``check_new_conversation_caps``)."""
     async with rt.sessions() as session:
         conv = await queries.find_open(session, visitor.id)
         if conv is not None:
             return conv.id
+        await check_new_conversation_caps(rt, session, visitor)
         conv = Conversation(site_id=visitor.site_id, visitor_id=visitor.id, created_at=rt.clock())
         session.add(conv)
         try:
@@ -63,7 +93,7 @@ async def store_in_open_conversation(rt: Runtime, visitor: VisitorRef, make: Pen
 
 
 async def send_visitor_message(rt: Runtime, visitor: VisitorRef, client_id: object, text: object,
-                               conversation_hint: int | None = None) -> dict:
+                               conversation_hint: int | None = None, profanity: str = "off") -> dict:
     """Store a visitor message in the visitor's open conversation (created when there is none).
 
     ``conversation_hint`` is the open conversation the socket already knows: it
@@ -73,7 +103,8 @@ async def send_visitor_message(rt: Runtime, visitor: VisitorRef, client_id: obje
     text = check_text(text, rt.settings.max_message_chars)
     return await store_in_open_conversation(rt, visitor, lambda cid: PendingMessage(
         conversation_id=cid, site_id=visitor.site_id, visitor_id=visitor.id, kind="visitor",
-        sender=f"v{visitor.id}", text=text, client_id=client_id, require_open=True), conversation_hint)
+        sender=f"v{visitor.id}", text=text, client_id=client_id, require_open=True, profanity=profanity),
+        conversation_hint)
 
 
 async def visitor_typing(rt: Runtime, visitor: VisitorRef, conversation_id: int | None, text: str) -> None:
@@ -286,7 +317,8 @@ async def operator_messages(rt: Runtime, operator: OperatorRef, conversation_id:
     async with rt.sessions() as session:
         conv = await queries.operator_conversation(session, operator, conversation_id)
         msgs = await queries.messages_after(session, conv.id, after, lim, include_notes=True)
-    return {"messages": msgs, "last_seq": conv.last_seq, "has_more": len(msgs) == lim}
+        shown = await _operator_views(session, conv.site_id, msgs)  # flagged / masked (docs/moderation.md)
+    return {"messages": shown, "last_seq": conv.last_seq, "has_more": len(msgs) == lim}
 
 
 # --- resume (both sockets) -----------------------------------------------------------
@@ -337,6 +369,8 @@ async def resume(rt: Runtime, who: OperatorRef | VisitorRef, wanted: dict[int, i
             elif after < conv.last_seq:
                 item.messages = await queries.messages_after(session, cid, after, REPLAY_MAX,
                                                              include_notes=is_operator)
+                if is_operator:  # flagged / masked for operators (the site's profanity setting)
+                    item.messages = await _operator_views(session, conv.site_id, item.messages)
             out.append(item)
     return out
 
@@ -358,7 +392,8 @@ async def message_events(rt: Runtime, conversation_id: int, after_seq: int, upto
             return []
         msgs = await queries.messages_after(session, conversation_id, after_seq, max(0, upto_seq - after_seq),
                                             include_notes=True)
-    return [queries.conversation_event(ev.MESSAGE_CREATED, conv, {"message": m}) for m in msgs
+        views = await _operator_views(session, conv.site_id, msgs)
+    return [queries.conversation_event(ev.MESSAGE_CREATED, conv, _message_payload(m, v)) for m, v in zip(msgs, views)
             if m["seq"] <= upto_seq]
 
 
@@ -374,7 +409,25 @@ async def events_since(rt: Runtime, since: object, limit: int = 5000) -> list[ev
         convs = {c.id: c for c in (await session.execute(select(Conversation).where(
             Conversation.id.in_({m.conversation_id for m in rows})))).scalars()} if rows else {}
         by_id = await queries.authors(session, (m.author_operator_id for m in rows))
-    return [queries.conversation_event(ev.MESSAGE_CREATED, convs[m.conversation_id],
-                                       {"message": serialize.message(m, by_id.get(m.author_operator_id or 0))})
-            for m in rows]
+        modes = {site.id: profanity_mode(site.widget) for site in (await session.execute(select(Site).where(
+            Site.id.in_({c.site_id for c in convs.values()})))).scalars()} if rows else {}
+    out = []
+    for m in rows:
+        conv = convs[m.conversation_id]
+        message = serialize.message(m, by_id.get(m.author_operator_id or 0))
+        view = serialize.operator_view(message, modes.get(conv.site_id, "off"))
+        out.append(queries.conversation_event(ev.MESSAGE_CREATED, conv, _message_payload(message, view)))
+    return out
+
+
+def _message_payload(message: dict, operator_view: dict) -> dict:
+    """A ``message.created`` payload: the operators' copy beside the visitor's when they differ."""
+    return {"message": message} if operator_view is message else {"message": message, "operator_message": operator_view}
+
+
+async def _operator_views(session: AsyncSession, site_id: int, messages: list[dict]) -> list[dict]:
+    """``messages`` as the site's operators see them (profanity setting, docs/moderation.md)."""
+    site = await session.get(Site, site_id)
+    mode = profanity_mode(site.widget if site else None)
+    return messages if mode == "off" else [serialize.operator_view(m, mode) for m in messages]
 

@@ -558,9 +558,10 @@ async def _start_proactive(rt: Runtime, visitor: VisitorRef, invite: dict) -> No
 
 
 async def send_invited_message(rt: Runtime, visitor: VisitorRef, client_id: object, text: object,
-                               conversation_hint: int | None, invite: dict | None) -> dict:
+                               conversation_hint: int | None, invite: dict | None, profanity: str = "off") -> dict:
     """A visitor message (``message.send``); with ``invite`` ({rule_id} or {manual_id}) and no
     conversation yet, the conversation it opens is marked proactive."""
     if invite and conversation_hint is None:
         await _start_proactive(rt, visitor, invite)
-    return await conversations.send_visitor_message(rt, visitor, client_id, text, conversation_hint)
+    return await conversations.send_visitor_message(rt, visitor, client_id, text, conversation_hint,
+                                                    profanity=profanity)

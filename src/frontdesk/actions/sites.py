@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from frontdesk.runtime import Runtime
 
 RATING_SCALES = ("stars", "thumbs")
+PROFANITY_MODES = ("off", "flag", "mask")
 COLOR_RE = re.compile(r"^#[0-9a-fA-F]{6}$")
 TEXT_KEYS = ("title", "subtitle", "greeting", "placeholder", "offline_title", "offline_text", "launcher",
              *("ask", "ask_online", "hold", "hold_online", "auto_hold"))
@@ -41,6 +42,9 @@ DEFAULT_WIDGET = {
     # on a page before the window opens by itself (0 = never; once per browser session)
     "launcher_delay": 0,
     "auto_open_delay": 0,
+    # visitor messages in the operator's view (docs/moderation.md): off | flag (marked) | mask (bad words masked);
+    # not part of the public widget config
+    "profanity": "off",
     "texts": {
         "ru": {"title": "Онлайн-консультант", "subtitle": "Обычно отвечаем за минуту",
                "greeting": "Здравствуйте! Чем можем помочь?", "placeholder": "Напишите сообщение…",
@@ -113,6 +117,10 @@ def check_widget(widget: object) -> dict:
             if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= top:
                 raise ActionError("invalid_input", f"{key} must be whole seconds 0..{top}")
             out[key] = value
+        elif key == "profanity":
+            if value not in PROFANITY_MODES:
+                raise ActionError("invalid_input", "profanity must be off, flag or mask")
+            out["profanity"] = value
         elif key == "show_operator":
             out["show_operator"] = bool(value)
         elif key == "texts":
@@ -138,6 +146,7 @@ def public_widget(widget: dict | None) -> dict:
     """What the widget config shows visitors: the settings without the server-side holding phrases."""
     out = widget_settings_of(widget)
     out.pop("auto_hold_seconds", None)
+    out.pop("profanity", None)  # an operators' setting, not the widget's
     out["texts"] = {lang: {k: v for k, v in texts.items() if k not in HOLDING_KEYS}
                     for lang, texts in out["texts"].items()}
     return out
@@ -147,6 +156,12 @@ def holding_text(widget: dict | None, lang: str, key: str) -> str:
     """The site's holding phrase ``key`` in ``lang``; the default when the admin left it empty."""
     text = widget_settings_of(widget)["texts"][lang][key].strip()
     return text or DEFAULT_WIDGET["texts"][lang][key]  # type: ignore[index]
+
+def profanity_mode(widget: dict | None) -> str:
+    """The site's profanity setting for visitor messages in the operator's view (off | flag | mask)."""
+    mode = (widget or {}).get("profanity", "off")
+    return mode if mode in PROFANITY_MODES else "off"
+
 
 
 def site_json(site: Site) -> dict:

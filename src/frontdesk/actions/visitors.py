@@ -19,6 +19,17 @@ if TYPE_CHECKING:
     from frontdesk.runtime import Runtime
 
 
+# What a banned visitor is told: neutral, the same for every kind of ban (docs/moderation.md).
+BANNED_MESSAGE = "the chat is not available"
+
+
+def check_not_banned(rt: Runtime, site_id: int, visitor_id: int | None, ip: str | None) -> None:
+    """Refuse (``banned``, 403) a visitor or an address an active ban of the site covers.
+    From this node's ban index (``rt.cache.bans``): no database read."""
+    if rt.cache.bans.match(site_id, visitor_id, ip, rt.clock()) is not None:
+        raise ActionError("banned", BANNED_MESSAGE, 403)
+
+
 def token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 

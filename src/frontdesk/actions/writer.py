@@ -77,6 +77,9 @@ class PendingMessage:
     # Runs inside the storing transaction after the row is flushed (e.g. to queue
     # an e-mail atomically with the message); not run for an idempotent retry.
     in_transaction: Callable[[AsyncSession, StoredMessage], Awaitable[None]] | None = None
+    # the site's profanity setting for a visitor message (off | flag | mask): operators get the
+    # flagged / masked view in the event (``operator_message``), the visitor its own text
+    profanity: str = "off"
     future: asyncio.Future[dict] = field(default=None)  # type: ignore[arg-type]  # set by store()
 
 
@@ -320,7 +323,12 @@ class MessageWriter:
             if new.seq == 1:
                 events.append(Event(ev.CONVERSATION_CREATED, item.site_id, {"announce": True},
                                     conversation_id=new.conversation_id, visitor_id=item.visitor_id))
-            events.append(Event(ev.MESSAGE_CREATED, item.site_id, {"message": results[i]},
+            payload = {"message": results[i]}
+            if item.profanity != "off":
+                shown = serialize.operator_view(results[i], item.profanity)
+                if shown is not results[i]:
+                    payload["operator_message"] = shown
+            events.append(Event(ev.MESSAGE_CREATED, item.site_id, payload,
                                 conversation_id=new.conversation_id, visitor_id=item.visitor_id))
         for i, first in duplicates_in_batch.items():
             if first in failures:

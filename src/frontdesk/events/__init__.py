@@ -35,6 +35,9 @@ VISITOR_UPDATED = "visitor.updated"
 CONVERSATION_ESCALATED = "conversation.escalated"
 # an operator invited one visitor (actions.invitations.send_manual): to that visitor's widget only
 INVITATION_SENT = "invitation.sent"
+# a ban was created or lifted (actions.bans): every node updates its ban index and closes the
+# sockets it now refuses; the operators of the site see the bans page change
+BAN_CHANGED = "ban.changed"
 
 ALL = frozenset({
     MESSAGE_CREATED, CONVERSATION_CREATED, CONVERSATION_OFFERED, CONVERSATION_ASSIGNED,
@@ -45,6 +48,7 @@ ALL = frozenset({
     TRANSFER_OFFERED, TRANSFER_ENDED, OPERATOR_VIEWING,
     CONVERSATION_ESCALATED,
     INVITATION_SENT,
+    BAN_CHANGED,
 })
 
 CHANNEL = "frontdesk.events"

@@ -14,6 +14,8 @@ Rules (tested with exact recipient sets in ``tests/events/test_audience.py``):
 * ``conversation.escalated`` (never to a visitor): step ``alert`` to the operator holding the
   conversation, else to the online operators; ``offer_all`` to the online operators; ``email`` and
   ``contacts`` to every operator of the site.
+* ``ban.changed`` goes to the operators of the ban's site only (the banned visitor's sockets are
+  closed by the hub with an ``error`` frame ``banned``, not sent the event).
 """
 from __future__ import annotations
 
@@ -31,6 +33,7 @@ _OPERATOR_EVENTS = {
     ev.VISITOR_TYPING, ev.OPERATOR_STATUS_CHANGED, ev.CONVERSATION_RATED, ev.VISITOR_UPDATED, ev.OPERATOR_TYPING,
     ev.TRANSFER_OFFERED, ev.TRANSFER_ENDED, ev.OPERATOR_VIEWING,
     ev.CONVERSATION_ESCALATED,
+    ev.BAN_CHANGED,
 }
 
 
@@ -65,8 +68,8 @@ def operator_frame(event: Event) -> dict | None:
     if event.name not in _OPERATOR_EVENTS:
         return None
     p = event.payload
-    if event.name in (ev.MESSAGE_CREATED,):
-        return {"type": event.name, "message": p["message"]}
+    if event.name in (ev.MESSAGE_CREATED,):  # flagged / masked by the site's profanity setting, if so
+        return {"type": event.name, "message": p.get("operator_message") or p["message"]}
     if event.name == ev.CONVERSATION_OFFERED:
         return {"type": event.name, "conversation": p["conversation"], "repeat": p.get("repeat", 0)}
     if event.name in (ev.CONVERSATION_CREATED, ev.CONVERSATION_UPDATED):
@@ -100,6 +103,8 @@ def operator_frame(event: Event) -> dict | None:
     if event.name == ev.CONVERSATION_ESCALATED:
         return {"type": event.name, "conversation_id": event.conversation_id, "step": p["step"],
                 "conversation": p["conversation"]}
+    if event.name == ev.BAN_CHANGED:
+        return {"type": event.name, "ban": p["ban"]}
     return {"type": event.name, "conversation_id": event.conversation_id}
 
 

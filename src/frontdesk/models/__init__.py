@@ -1,4 +1,5 @@
 """Database tables. Import from here: ``from frontdesk.models import Message``."""
+from frontdesk.models.ban import BanRow
 from frontdesk.models.base import Base, utcnow
 from frontdesk.models.conversation import Conversation, ConversationStatus, Message, MessageKind
 from frontdesk.models.escalation import SiteEscalation
@@ -24,4 +25,5 @@ __all__ = [
     "PhraseSettings",
     "InvitationRule", "InvitationEvent", "ManualInvitation",
     "ConversationQuality", "QualityCriterion", "SiteQualitySettings",
+    "BanRow",
 ]

@@ -270,4 +270,5 @@ OPERATOR_SERVER_FRAMES = frozenset({
     "ping", "pong", "error", "visitor.updated", "operator.typing", "operator.viewing", "transfer.offered",
     "transfer.ended",
     "conversation.escalated",
+    "ban.changed",
 })

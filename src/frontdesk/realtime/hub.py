@@ -21,7 +21,18 @@ from frontdesk import events as ev
 from frontdesk.broker.base import Broker, BrokerUnavailable
 from frontdesk.events import Event
 from frontdesk.events.audience import message_seq, operator_frame, operator_receives, visitor_frame
-from frontdesk.realtime.protocol import CLOSE_OVERFLOW, CLOSE_RESUME, CLOSE_UNAUTHORIZED, dumps
+from frontdesk.moderation.bans import BanSet
+from frontdesk.realtime.protocol import (
+    CLOSE_BANNED,
+    CLOSE_OVERFLOW,
+    CLOSE_RESUME,
+    CLOSE_UNAUTHORIZED,
+    dumps,
+    error_frame,
+)
+from frontdesk.runtime import ban_of
+
+BANNED_TEXT = "the chat is not available"  # actions.visitors.BANNED_MESSAGE
 
 log = logging.getLogger(__name__)
 
@@ -56,13 +67,16 @@ class Connection:
             return
         self._queue.put_nowait((frame if isinstance(frame, str) else dumps(frame), seq_key))
 
-    def close(self, code: int) -> None:
-        """Ask the writer to close the socket; frames still queued are dropped."""
+    def close(self, code: int, last: str | None = None) -> None:
+        """Ask the writer to close the socket; frames still queued are dropped (``last``, an
+        encoded frame, is sent just before the close: e.g. the ``banned`` error)."""
         if self.close_code is not None:
             return
         self.close_code = code
         while not self._queue.empty():
             self._queue.get_nowait()
+        if last is not None:
+            self._queue.put_nowait((last, None))
         self._queue.put_nowait(_CLOSE)
 
     def mark_delivered(self, conversation_id: int, seq: int) -> None:
@@ -108,6 +122,7 @@ class VisitorConnection(Connection):
     def __init__(self, ws: WebSocket, queue_size: int, site_id: int, visitor_id: int) -> None:
         super().__init__(ws, queue_size)
         self.site_id, self.visitor_id = site_id, visitor_id
+        self.ip = ""  # the client address, for bans by IP or subnet
 
 
 class OperatorConnection(Connection):
@@ -369,6 +384,8 @@ class Hub:
             for conn in list(self.operators.get(event.operator_id or 0, ())):
                 conn.close(CLOSE_UNAUTHORIZED)  # it reconnects and is authorised afresh
             return
+        elif event.name == ev.BAN_CHANGED:
+            self._close_banned(event)
         key = message_seq(event)
         vframe = visitor_frame(event)
         if vframe is not None:
@@ -389,6 +406,20 @@ class Hub:
                         if encoded is None:
                             encoded = dumps(oframe)
                         conn.push(encoded, key)
+
+
+    def _close_banned(self, event: Event) -> None:
+        """A new ban: this node's visitor sockets of the site it covers get ``error banned`` and are
+        closed with 4430 (the widget shows ``widget-banned`` and does not reconnect)."""
+        ban = ban_of(event.payload["ban"])
+        now = self.clock() if self.clock else None
+        if now is None or not ban.active(now):
+            return
+        one = BanSet([ban])
+        frame = dumps(error_frame("banned", BANNED_TEXT))
+        for conn in list(self.site_visitors.get(event.site_id or 0, ())):
+            if one.match(str(conn.visitor_id), conn.ip or None, now) is not None:
+                conn.close(CLOSE_BANNED, frame)
 
 
 def _discard(index: dict, key: int, conn: Connection) -> None:

@@ -12,6 +12,7 @@ CLOSE_UNAUTHORIZED = 4401
 CLOSE_FORBIDDEN_ORIGIN = 4403
 CLOSE_OVERFLOW = 4408
 CLOSE_FLOOD = 4429
+CLOSE_BANNED = 4430  # an active ban covers this visitor or address: do not reconnect (widget-banned)
 
 HELLO_TIMEOUT = 10.0
 # Inbound rate: a person types and clicks; 20 frames/s with a burst of 40 covers

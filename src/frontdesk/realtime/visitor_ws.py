@@ -6,7 +6,7 @@ from typing import Any
 
 from starlette.websockets import WebSocket
 
-from frontdesk.actions import contacts, conversations, invitations, ratings, visitors
+from frontdesk.actions import contacts, conversations, invitations, ratings, sites, visitors
 from frontdesk.actions.errors import ActionError
 from frontdesk.realtime import frames as f
 from frontdesk.realtime import protocol as p
@@ -28,6 +28,8 @@ class VisitorSession(SocketSession):
                                                  exc.message))
             return
         caps, ip = ws.app.state.hub.addresses, ws.client.host if ws.client else ""
+        if not await self.allowed(site.id, None, ip):
+            return
         if not caps.socket_opened(ip, rt.settings.visitor_sockets_per_address):
             await self.close(p.CLOSE_FLOOD, p.error_frame("rate_limited", "too many open chats from this address"))
             return
@@ -56,8 +58,11 @@ class VisitorSession(SocketSession):
             except ActionError as exc:
                 await self.close(p.CLOSE_UNAUTHORIZED, p.error_frame(exc.code, exc.message))
                 return
-            self.site, self.visitor = site, visitor
+            if not await self.allowed(site.id, visitor.id, ip):
+                return
+            self.site, self.visitor, self.ip = site, visitor, ip
             self.conn = VisitorConnection(ws, rt.settings.ws_queue_size, site.id, visitor.id)
+            self.conn.ip = ip
             hub.add_visitor(self.conn)  # first register, then read the DB: nothing falls between
             try:
                 current = await conversations.visitor_open_conversation(rt, visitor)
@@ -75,16 +80,31 @@ class VisitorSession(SocketSession):
         finally:
             hub.remove_visitor(self.conn)
 
+    async def allowed(self, site_id: int, visitor_id: int | None, ip: str) -> bool:
+        """False (and the socket closed with ``banned``) when an active ban covers the visitor or address."""
+        try:
+            visitors.check_not_banned(self.rt, site_id, visitor_id, ip)
+        except ActionError as exc:
+            await self.close(p.CLOSE_BANNED, p.error_frame(exc.code, exc.message))
+            return False
+        return True
+
     async def handle(self, frame: Any) -> None:
         rt = self.rt
+        try:  # a ban made meanwhile (the hub closes the socket too; this covers the frames in between)
+            visitors.check_not_banned(rt, self.site.id, self.visitor.id, self.ip)
+        except ActionError as exc:
+            self.conn.close(p.CLOSE_BANNED, p.dumps(p.error_frame(exc.code, exc.message, f.ref_of(frame))))
+            return
         if isinstance(frame, f.VisitorSend):
+            profanity = sites.profanity_mode(self.site.widget)
             if frame.invite is not None:  # the first message answering an invitation
                 invite = {"rule_id": frame.invite.rule_id, "manual_id": frame.invite.manual_id}
                 message = await invitations.send_invited_message(rt, self.visitor, frame.client_id, frame.text,
-                                                                 self.conversation_id, invite)
+                                                                 self.conversation_id, invite, profanity=profanity)
             else:
                 message = await conversations.send_visitor_message(rt, self.visitor, frame.client_id, frame.text,
-                                                                   self.conversation_id)
+                                                                   self.conversation_id, profanity=profanity)
             self.conversation_id = message["conversation_id"]
             self.conn.push({"type": "message.ack", "client_id": frame.client_id, "message": message})
         elif isinstance(frame, f.VisitorTyping):

@@ -42,9 +42,11 @@ async def _visitor(request: Request, site_key: str | None) -> VisitorRef:
     if token is None:
         raise ActionError("unauthorized", "visitor token required", 401)
     try:
-        return await visitors.visitor_by_token(request.app.state.rt, row, token)
+        visitor = await visitors.visitor_by_token(request.app.state.rt, row, token)
     except ActionError:
         raise not_found() from None
+    visitors.check_not_banned(request.app.state.rt, row.id, visitor.id, client_ip(request))
+    return visitor
 
 
 @router.post("/conversations/{conversation_id}/end")
@@ -86,6 +88,7 @@ async def offline_message(request: Request, site: str | None = None) -> dict:
     row = await _site(request, site)
     data = await json_object(request)
     ip = client_ip(request)
+    visitors.check_not_banned(rt, row.id, None, ip)
     limiter = request.app.state.offline_limiter
     if not await limiter.reserve(ip, row.id, rt.settings.offline_rate_limit):
         raise ActionError("rate_limited", "too many offline messages from this address; try again later", 429)
@@ -94,13 +97,23 @@ async def offline_message(request: Request, site: str | None = None) -> dict:
             rt, row, token=bearer(request), name=data.get("name"), email=data.get("email"),
             message=data.get("message"), client_id=data.get("client_id"), page=data.get("page"),
             lang=data.get("lang"), user_agent=request.headers.get("user-agent", ""), ip=ip,
-            public_base=public_base(request))
+            public_base=public_base(request), website=data.get("website"), fill_token=data.get("form_token"))
     except BaseException:
         await limiter.release(ip, row.id)
         raise
     if result["duplicate"]:
         await limiter.release(ip, row.id)
     return result
+
+
+@router.get("/form-token")
+async def offline_form_token(request: Request, response: Response, site: str | None = None) -> dict:
+    """The widget asks for it when it shows the offline form and sends it back as ``form_token``:
+    a form sent sooner than ``FRONTDESK_OFFLINE_MIN_FILL_SECONDS`` after is dropped as spam."""
+    rt = request.app.state.rt
+    row = await _site(request, site)
+    response.headers["Cache-Control"] = "no-store"
+    return offline_form.form_token(rt, row)
 
 
 @router.post("/contacts", openapi_extra=CONTACTS_BODY)
@@ -113,6 +126,7 @@ async def visitor_contacts(request: Request, site: str | None = None) -> dict:
         raise ActionError("unauthorized", "visitor token required", 401)
     data = await json_object(request)
     visitor = await visitors.visitor_by_token(rt, row, token)
+    visitors.check_not_banned(rt, row.id, visitor.id, client_ip(request))
     return await contacts.save_contacts(rt, visitor, email=data.get("email"), phone=data.get("phone"),
                                         name=data.get("name"))
 

@@ -31,7 +31,9 @@ OFFLINE_BODY = json_body_doc({
         "email": {"type": "string", "minLength": 3, "maxLength": 254},
         "message": {"type": "string", "minLength": 1},
         "client_id": {"type": ["string", "null"], "pattern": "^[A-Za-z0-9_.:-]{1,64}$"},
-        "page": _PAGE, "lang": {"type": ["string", "null"], "maxLength": 16}}})
+        "page": _PAGE, "lang": {"type": ["string", "null"], "maxLength": 16},
+        "website": {"type": ["string", "null"], "description": "honeypot: left empty by people"},
+        "form_token": {"type": ["string", "null"], "description": "from GET /widget/form-token"}}})
 
 CONTACTS_BODY = json_body_doc({
     "type": "object", "description": "at least one of email and phone",

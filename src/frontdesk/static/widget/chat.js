@@ -116,6 +116,7 @@
     ".off .body,.off .typing,.off .cmp{display:none}.slot{flex:none}" +
     ".off .slot{flex:1;min-height:0;overflow-y:auto;overscroll-behavior:contain;background:#f6f7f9}" +
     ".pane{display:none;padding:18px 18px 20px}.off .pane{display:block}" +
+    ".hp{position:absolute;left:-9999px;width:1px;height:1px;opacity:0}" +
     ".lead{margin:0 0 16px;font-size:14.5px;line-height:1.45;color:#2b323c}" +
     ".fld{display:block;margin:0 0 12px}.lbl{display:block;margin:0 0 5px;font-size:13px;font-weight:600;color:#2b323c}" +
     ".in{display:block;width:100%;margin:0;padding:9px 11px;border:1px solid #b9c0ca;border-radius:10px;background:#fff;" +
@@ -144,6 +145,10 @@
     ".opt:hover{background:#f1f3f6}.opt.on{color:#e8a200}.opt svg{width:26px;height:26px}" +
     ".th .opt{border-color:#d5dae1;color:#687180}.th .opt.on{color:var(--on);background:var(--c);border-color:var(--c)}" +
     ".opt.dn svg{transform:rotate(180deg)}.rt textarea.in{min-height:64px}" +
+    // a ban covers this visitor: one neutral message replaces everything below the header
+    ".bnd{display:none;flex:1;padding:40px 24px;text-align:center;background:#f6f7f9}.bnd .h{margin:0 0 8px;font-size:17px;" +
+    "font-weight:700;color:#2b323c}.ban .bnd{display:block}.ban .body,.ban .typing,.ban .slot,.ban .lim,.ban .cmp,.ban .net," +
+    ".ban [data-testid=widget-end]{display:none}" +
     "@media (max-width:479px){.in{font-size:16px}}" +
     "@media (max-width:479px){.win,.left .win{top:0;left:0;right:0;bottom:0;width:auto;height:auto;max-width:none;max-height:none;" +
     "border-radius:0;animation:none}.open .fl{display:none}.x .ic-min{display:none}.x .ic-x{display:block}" +
@@ -210,7 +215,9 @@
   offErr.hidden = true;
   var offSend = el("button", "btn", { type: "submit", "data-testid": "widget-offline-submit" });
   var offBack = el("button", "lnk", { type: "button" });
-  [offLead, offNext, offName.wrap, offEmail.wrap, offMsg.wrap, offErr, offSend, offBack].forEach(function (n) { offForm.appendChild(n); });
+  // spam (docs/moderation.md § Spam): a field people never see nor fill; bots filling every field do
+  var offHp = el("input", "hp", { type: "text", name: "website", tabindex: "-1", autocomplete: "off", "aria-hidden": "true" });
+  [offLead, offNext, offName.wrap, offEmail.wrap, offMsg.wrap, offHp, offErr, offSend, offBack].forEach(function (n) { offForm.appendChild(n); });
   var thanks = el("div", "thx", { "data-testid": "widget-offline-thanks", role: "status" });
   var okCircle = el("div", "okc");
   okCircle.appendChild(icon("ok"));
@@ -232,7 +239,11 @@
   form.appendChild(sendBtn);
   var limitErr = el("div", "lim", { role: "alert", "data-testid": "widget-too-long" });
   limitErr.hidden = true;
-  [head, banner, body, typing, slot, limitErr, form].forEach(function (n) { win.appendChild(n); });
+  var bannedEl = el("div", "bnd", { "data-testid": "widget-banned", role: "status" });
+  var bannedH = el("p", "h"), bannedP = el("p", "lead");
+  bannedEl.appendChild(bannedH);
+  bannedEl.appendChild(bannedP);
+  [head, banner, body, typing, slot, limitErr, form, bannedEl].forEach(function (n) { win.appendChild(n); });
   root.insertBefore(style, root.firstChild.nextSibling);
   box.appendChild(win);
 
@@ -549,7 +560,7 @@
 
   function paintPane() {
     var mode = paneMode || (!online && !current ? "form" : null);
-    if (mode === "form" && shown !== "form") prefill();
+    if (mode === "form" && shown !== "form") { prefill(); fetchFormToken(); }
     if (!mode && shown === "form" && online && !input.value.trim() && offMsg.inp.value.trim()) {
       input.value = offMsg.inp.value; // someone came online: what was typed for e-mail goes to the chat
       offMsg.inp.value = "";
@@ -570,6 +581,14 @@
     offNext.hidden = !offNext.textContent;
     noticeBtn.hidden = !!known;
     if (atBottom && !mode) scrollDown(); // the notice took some height from the list
+  }
+  // when the form was shown, signed by the server: a form sent too soon after is taken for a bot
+  var formToken = null;
+  function fetchFormToken() {
+    if (formToken) return;
+    fetch(ctx.base + "/api/v1/widget/form-token?site=" + encodeURIComponent(ctx.site), { credentials: "omit", cache: "no-store" })
+      .then(function (r) { return r.ok ? r.json() : null; })
+      .then(function (b) { if (b && b.form_token) formToken = b.form_token; }, function () { /* sent without one */ });
   }
   function prefill() {
     var c = contact();
@@ -628,7 +647,7 @@
     fetch(ctx.base + "/api/v1/widget/offline?site=" + encodeURIComponent(ctx.site), {
       method: "POST", headers: headers, credentials: "omit", cache: "no-store",
       body: JSON.stringify({ name: v.name, email: v.email, message: v.message, client_id: id, lang: ctx.lang,
-        page: { url: location.href, title: D.title } })
+        page: { url: location.href, title: D.title }, website: offHp.value || null, form_token: formToken })
     }).then(function (r) {
       return r.json().then(function (b) { return [r.status, b]; }, function () { return [r.status, null]; });
     }).then(function (res) {
@@ -642,6 +661,7 @@
   function offIdle() { offBusy = false; offSend.disabled = false; offSend.textContent = t("fSend"); }
   function offFailed(code) {
     offIdle();
+    if (code === "banned") return showBanned();
     var key = { invalid_name: "badName", invalid_email: "badEmail", empty_text: "needMsg", text_too_long: "longMsg" }[code];
     var f = code === "invalid_name" ? offName : code === "invalid_email" ? offEmail : offMsg;
     if (key) { fieldError(f, fmt(key, { n: chars(offMsg.inp.value.trim()), m: maxChars })); f.inp.focus(); return; }
@@ -1002,6 +1022,7 @@
     ctx.live = false;
     clearTimeout(deadTimer);
     if (!bannerTimer && banner.hidden) bannerTimer = setTimeout(function () { showBanner(t("offline")); }, BANNER_GRACE);
+    if (code === 4430) return showBanned(); // banned (docs/protocol.md § Close codes): no reconnect
     var act = Proto.closeAction(code);
     if (act.stop) { stopped = true; showBanner(t("forbidden")); return; }
     if (act.reidentify) {
@@ -1015,6 +1036,18 @@
     if (stopped || retryTimer) return;
     if (delay == null) delay = backoff.next();
     retryTimer = setTimeout(connect, delay);
+  }
+  // A ban covers this visitor or its address: one neutral message, nothing reconnects or sends.
+  // A fresh page asks the server again (a lifted ban serves the visitor at once).
+  function showBanned() {
+    stopped = true;
+    clearTimeout(retryTimer);
+    clearTimeout(bannerTimer);
+    bannerTimer = 0;
+    drop();
+    bannedH.textContent = t("banned");
+    bannedP.textContent = t("bannedMore");
+    win.classList.add("ban");
   }
   function showBanner(text) { banner.textContent = text; banner.hidden = false; }
   function hideBanner() { clearTimeout(bannerTimer); bannerTimer = 0; if (!stopped) banner.hidden = true; }
@@ -1119,6 +1152,7 @@
   }
 
   function onError(f) {
+    if (f.code === "banned") return showBanned();
     if (f.ref && ctPending[f.ref]) return contactsError(f);
     if (f.ref && rtPending[f.ref]) return ratingError(f);
     var e = f.ref && pendingEls[f.ref];

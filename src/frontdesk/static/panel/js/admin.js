@@ -135,6 +135,9 @@ export async function renderSites(root) {
     // window behaviour (docs/invitations.md): seconds before the launcher shows, before the window opens by itself
     const launcherDelay = h('input', { type: 'number', min: 0, max: 600, step: 1, value: w.launcher_delay || 0, testid: 'site-launcher-delay' });
     const autoOpen = h('input', { type: 'number', min: 0, max: 3600, step: 1, value: w.auto_open_delay || 0, testid: 'site-auto-open-delay' });
+    // bans and spam (docs/moderation.md): visitor messages with profanity, in the operators' view
+    const profanity = h('select', { testid: 'site-profanity' },
+      ...['off', 'flag', 'mask'].map((m) => h('option', { value: m, selected: (w.profanity || 'off') === m }, t(`sites.profanity.${m}`))));
     const texts = {};
     const textBlocks = (keys) => ['ru', 'en'].map((l) => h('fieldset', { class: 'fieldset' }, h('legend', {}, l === 'ru' ? 'Русский' : 'English'),
       ...keys.map((k) => {
@@ -168,7 +171,7 @@ export async function renderSites(root) {
         for (const [key, input] of Object.entries(texts)) { const [l, k] = key.split('.'); textsOut[l][k] = input.value; }
         const res = await api('PATCH', `/sites/${site.id}`, {
           name: name.value, allowed_origins: lines(origins.value), notify_emails: lines(notify.value),
-          widget: { color: color.value, position: position.value, language: lang.value, show_operator: showOp.checked, rating: rating.value, texts: textsOut,
+          widget: { color: color.value, position: position.value, language: lang.value, show_operator: showOp.checked, rating: rating.value, profanity: profanity.value, texts: textsOut,
             auto_hold_seconds: Math.max(0, Math.min(3600, Math.round(Number(autoHold.value) || 0))),
             launcher_delay: Math.max(0, Math.round(+launcherDelay.value || 0)), auto_open_delay: Math.max(0, Math.round(+autoOpen.value || 0)) },
         });
@@ -186,7 +189,7 @@ export async function renderSites(root) {
     field(t('sites.notify'), notify),
     h('section', { class: 'form__section' }, h('h3', {}, t('sites.widget')),
       h('div', { class: 'form__grid' }, field(t('sites.color'), color), field(t('sites.position'), position), field(t('sites.language'), lang),
-        field(t('sites.rating'), rating), field(t('sites.launcherDelay'), launcherDelay, t('sites.secondsHint')),
+        field(t('sites.rating'), rating), field(t('sites.profanity'), profanity), field(t('sites.launcherDelay'), launcherDelay, t('sites.secondsHint')),
         field(t('sites.autoOpenDelay'), autoOpen, t('sites.autoOpenHint'))),
       h('label', { class: 'check' }, showOp, ' ', t('sites.showOperator'))),
     h('section', { class: 'form__section' }, h('h3', {}, t('sites.texts')), h('div', { class: 'form__grid form__grid--2' }, ...widgetTexts)),

@@ -29,6 +29,7 @@ export const ERROR_CODES = [
   'invalid_input', 'invalid_email', 'invalid_phone', 'invalid_name', 'invalid_frame', 'invalid_text', 'empty_text',
   'text_too_long', 'wrong_password', 'weak_password', 'rate_limited', 'internal', 'held_by_other', 'transfer_ended',
   'no_email',
+  'banned', 'invalid_ban_value', 'invalid_expiry',
 ];
 
 /** An ApiError (or an `error` frame: {code, message}) in the operator's language. */

@@ -12,6 +12,7 @@ import { renderPhrases } from './phrases.js';
 import { renderReports } from './reports.js';
 import { renderInvitations } from './invitations.js';
 import { renderVisitors, VisitorCard, VisitorsLive } from './visitors.js';
+import { renderBans } from './bans.js';
 
 const STATUSES = ['online', 'away', 'offline'];
 // The menu, in order: one line per page (data-testid "nav-<key after 'nav.'>"). On wide screens the
@@ -25,6 +26,7 @@ const PAGES = {
   '/panel/invitations': { key: 'nav.invitations', render: renderInvitations },
   '/panel/sites': { key: 'nav.sites', render: renderSites, admin: true },
   '/panel/operators': { key: 'nav.operators', render: renderOperators, admin: true },
+  '/panel/bans': { key: 'nav.bans', render: renderBans },
   '/panel/profile': { key: 'nav.profile', render: renderProfile },
 };
 

@@ -3,6 +3,7 @@
 // of this visit, earlier conversations). Live data: `visitor.updated` frames, one row each (deltas).
 import { api } from './api.js';
 import { explain } from './errors.js';
+import { openBanDialog } from './bans.js';
 import { language, t } from './i18n.js';
 import { clear, extLink, formatClock, formatDateTime, formatDuration, h, parseTime, serverNow } from './dom.js';
 import { inviteBox } from './invitations.js';
@@ -91,7 +92,7 @@ export async function renderVisitors(root, live, store, openConversation) {
   const empty = h('p', { class: 'form-status', hidden: true }, t('visitors.empty'));
   clear(root).append(h('div', { class: 'page page--wide' }, h('h1', {}, t('visitors.title')), count,
     h('table', { class: 'table table--cards table--visitors' },
-      h('thead', {}, h('tr', {}, ...COLS.map((k) => h('th', {}, t(k))))), body), empty));
+      h('thead', {}, h('tr', {}, ...COLS.map((k) => h('th', {}, t(k))), h('th', { 'aria-label': t('ban.button') }))), body), empty));
   const trs = new Map();   // visitor id → <tr>
   const invite = inviteBox();   // a manual invitation (invitations.js)
   count.after(invite.el);
@@ -120,7 +121,10 @@ export async function renderVisitors(root, live, store, openConversation) {
     cell(5, since(v.started_at), 'cell-nowrap'),
     cell(6, h('span', { testid: 'visitor-row-visit' }, String(v.number || 1)), 'cell-nowrap'),
     cell(7, h('span', { class: 'visitors__chat' }, h('span', { testid: 'visitor-row-chat', dataset: { chatting: chatting ? '1' : '0' } }, chatCell(chatting)),
-      chatting ? null : invite.button(r.id, displayName(r))), 'cell-nowrap'));
+      chatting ? null : invite.button(r.id, displayName(r))), 'cell-nowrap'),
+    h('td', { class: 'cell-nowrap visitors__ban' }, h('button', { type: 'button', class: 'btn btn--small btn--ghost', testid: 'visitor-ban',
+      title: t('ban.title'), onclick: (e) => { e.stopPropagation(); openBanDialog({ visitorId: r.id, name: displayName(r), ip: v.ip || '' }); },
+      onkeydown: (e) => e.stopPropagation() }, t('ban.button'))));
   }
   function renderCount() {
     count.textContent = t('visitors.count', { n: trs.size });

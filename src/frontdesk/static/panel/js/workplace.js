@@ -3,6 +3,7 @@ import { t } from './i18n.js';
 import { clear, codePoints, extLink, formatClock, formatDateTime, formatDuration, h, icon, linkify, ratingBadge, serverNow, toast } from './dom.js';
 import { waitingSince } from './store.js';
 import { explain } from './errors.js';
+import { openBanDialog } from './bans.js';
 import { api } from './api.js';
 import { PhraseSuggest, SpellCheck } from './phrases.js';
 
@@ -726,7 +727,10 @@ export class Workplace {
     return h('div', {
       class: `msg msg--${author}${sameGroup ? ' msg--cont' : ''}`, testid: 'chat-message',
       dataset: { author, seq: m.seq }, title: formatDateTime(m.created_at),
-    }, meta, h('div', { class: 'msg__text' }, linkify(m.text)), mails);
+    }, meta, h('div', { class: 'msg__text' }, linkify(m.text)),
+    // profanity (the site's setting, docs/moderation.md): a mark the visitor never sees
+    m.flagged ? h('div', { class: 'msg__flag', testid: 'message-flagged', title: t('msg.flaggedHint') }, `⚑ ${t('msg.flagged')}`) : null,
+    mails);
   }
 
   // --- e-mail of offline conversations ------------------------------------------------------
@@ -1001,7 +1005,11 @@ export class Workplace {
         v.language ? row(t('info.language'), v.language, 'visitor-field-language') : null,
         !known && v.user_agent ? row(t('info.browser'), h('span', { class: 'info-ua', title: v.user_agent }, shortAgent(v.user_agent)), 'visitor-field-browser') : null,
         row(t('info.site'), d.site_name || null, 'visitor-field-site'))),
-      ...visit.after);
+      ...visit.after,
+      // bans (bans.js): block the visitor, its address or subnet, from the dialog's visitor card
+      v.id ? h('div', { class: 'info-actions' }, h('button', { type: 'button', class: 'btn btn--small info-ban', testid: 'visitor-ban',
+        onclick: () => openBanDialog({ visitorId: v.id, conversationId: conv.id, name: visitorName(conv),
+          ip: this.card?.cache.get(v.id)?.visit?.ip || '' }) }, t('ban.button'))) : null);
   }
 
   // --- alerts ---------------------------------------------------------------------------
