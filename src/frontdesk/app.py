@@ -90,6 +90,7 @@ def build_app(settings: Settings | None = None) -> FastAPI:
         app.state.login_limiter = LoginLimiter(settings.login_max_failures, shared)
         app.state.offline_limiter = OfflineLimiter(shared)
         app.state.config_limiter = SlidingWindow(60.0)
+        app.state.pageview_limiters = (SlidingWindow(60.0, max_keys=50_000), SlidingWindow(60.0))  # visitor, address
         if settings.demo:
             from frontdesk.demo import ensure_demo
 

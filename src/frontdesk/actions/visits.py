@@ -9,6 +9,8 @@ A visitor is "on the site now" while its latest visit is open (a page view withi
 from __future__ import annotations
 
 import asyncio
+import math
+import re
 import secrets
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -21,7 +23,15 @@ from frontdesk import serialize
 from frontdesk.actions import queries
 from frontdesk.actions.errors import ActionError, not_found
 from frontdesk.actions.identity import OperatorRef, SiteRef
-from frontdesk.actions.validate import check_id, clip
+from frontdesk.actions.validate import (
+    check_id,
+    check_phone,
+    check_visitor_email,
+    check_visitor_name,
+    clip,
+    has_control,
+    well_formed,
+)
 from frontdesk.actions.visitors import row_by_token, token_hash
 from frontdesk.context import sources, useragent
 from frontdesk.context.geoip import GeoIP, store_ip
@@ -39,10 +49,90 @@ PAGES_LIMIT = 200              # pages of one visit in the visitor's context
 CONVERSATIONS_LIMIT = 20
 
 
-def check_page_views(views: object) -> list[dict]:
+# window.frontdesk.setUser({name, email, phone, ...}) (docs/visitor-context.md "Custom fields"):
+# name/e-mail/phone go to the visitor's own columns, every other key is a custom field.
+USER_STANDARD = ("name", "email", "phone")
+MAX_USER_FIELDS = 20       # custom keys kept per visitor (after merging with what it had)
+MAX_FIELD_KEY = 40         # code points of a key
+MAX_FIELD_VALUE = 500      # code points of a value
+# a key: a letter or digit (any script), then letters, digits, "_", "-", "." — it becomes the
+# card row's data-testid ``visitor-field-<key>`` and a name in the operator's field order
+FIELD_KEY_RE = re.compile(r"[^\W_][\w.-]*")
+# keys of the card's own rows (static/panel/js/workplace.js, visitors.js): not custom field names
+RESERVED_KEYS = frozenset(("page", "source", "location", "device", "visits", "time-on-site", "first-seen",
+                           "started", "language", "site", "referrer", "browser", "current-page", "pages"))
+
+
+def check_user_fields(user: object) -> tuple[dict[str, str], dict[str, str | None]]:
+    """The ``user`` of a page-view report: ``({name?, email?, phone?}, {custom key: text or None})``.
+    Standard fields are checked as the contacts form checks them (``invalid_name`` /
+    ``invalid_email`` / ``invalid_phone``; null or "" = not given); a custom value is a one-line
+    string, a finite number or a boolean (kept as text), null removes the key. Everything else,
+    and keys or values that are too long, too many, reserved or not well-formed Unicode, is
+    ``invalid_field`` naming the key."""
+    if not isinstance(user, dict):
+        raise ActionError("invalid_field", "user must be an object of fields")
+    standard: dict[str, str] = {}
+    custom: dict[str, str | None] = {}
+    if len(user) > MAX_USER_FIELDS + len(USER_STANDARD):
+        raise ActionError("invalid_field", f"at most {MAX_USER_FIELDS} custom fields")
+    for key, value in user.items():
+        if not isinstance(key, str) or not well_formed(key):
+            raise ActionError("invalid_field", "a field name must be well-formed text")
+        if key in USER_STANDARD:
+            if value is None or value == "":
+                continue
+            standard[key] = {"name": check_visitor_name, "email": check_visitor_email, "phone": check_phone}[key](value)
+            continue
+        shown = key[:MAX_FIELD_KEY]
+        if len(key) > MAX_FIELD_KEY or not FIELD_KEY_RE.fullmatch(key):
+            raise ActionError("invalid_field", f"field name {shown!r}: 1-{MAX_FIELD_KEY} letters, digits, "
+                                               "'_', '-' or '.', starting with a letter or digit")
+        if key.lower() in RESERVED_KEYS:
+            raise ActionError("invalid_field", f"field name {key!r} is reserved")
+        if value is None:
+            custom[key] = None
+            continue
+        if isinstance(value, bool):
+            text = "true" if value else "false"
+        elif isinstance(value, int):
+            text = str(value)
+        elif isinstance(value, float):
+            if not math.isfinite(value):
+                raise ActionError("invalid_field", f"field {key!r}: a number must be finite")
+            text = repr(value)
+        elif isinstance(value, str):
+            text = value
+        else:
+            raise ActionError("invalid_field", f"field {key!r}: a value is text, a number, a boolean or null")
+        if not well_formed(text) or has_control(text):
+            raise ActionError("invalid_field", f"field {key!r}: one line of well-formed text")
+        text = " ".join(text.split())
+        if len(text) > MAX_FIELD_VALUE:
+            raise ActionError("invalid_field", f"field {key!r}: at most {MAX_FIELD_VALUE} characters")
+        custom[key] = text
+    return standard, custom
+
+
+def merge_fields(old: dict | None, custom: dict[str, str | None]) -> dict[str, str]:
+    """The visitor's custom fields after a setUser: new values win, None removes; at most
+    MAX_USER_FIELDS keys (``invalid_field`` past that)."""
+    merged = {k: v for k, v in (old or {}).items() if isinstance(k, str) and isinstance(v, str)}
+    for key, value in custom.items():
+        if value is None:
+            merged.pop(key, None)
+        else:
+            merged[key] = value
+    if len(merged) > MAX_USER_FIELDS:
+        raise ActionError("invalid_field", f"at most {MAX_USER_FIELDS} custom fields per visitor")
+    return merged
+
+
+def check_page_views(views: object, *, allow_empty: bool = False) -> list[dict]:
     """``[{url, title?, referrer?, ago?}]`` (oldest first; ``ago`` = ms since the view, for views
-    queued offline): 1..MAX_VIEWS_PER_REPORT views, each with an http(s) URL."""
-    if not isinstance(views, list) or not 1 <= len(views) <= MAX_VIEWS_PER_REPORT:
+    queued offline): 1..MAX_VIEWS_PER_REPORT views, each with an http(s) URL (0 allowed when the
+    report carries ``user`` fields only)."""
+    if not isinstance(views, list) or not (0 if allow_empty else 1) <= len(views) <= MAX_VIEWS_PER_REPORT:
         raise ActionError("invalid_input", f"views must be a list of 1-{MAX_VIEWS_PER_REPORT} page views")
     out = []
     for view in views:
@@ -96,6 +186,7 @@ def visitor_row(visitor: Visitor, visit: Visit | None, conversation_id: int | No
     """One line of the visitors list (VISITOR_ONLINE in docs/protocol.md)."""
     out: dict[str, Any] = {
         "id": visitor.id, "site_id": visitor.site_id, "name": visitor.name, "email": visitor.email,
+        "display_name": serialize.display_name(visitor),
         "page_url": visitor.page_url, "page_title": visitor.page_title,
         "visits": visitor.visit_count, "first_seen_at": serialize.iso(visitor.first_seen_at),
         "chatting": conversation_id is not None, "conversation_id": conversation_id, "visit": None,
@@ -117,32 +208,32 @@ async def _latest_visit(session: Any, visitor_id: int) -> Visit | None:
                                   .order_by(Visit.started_at.desc(), Visit.id.desc()).limit(1))).scalar_one_or_none()
 
 
-async def record_page_views(rt: Runtime, site: SiteRef, token: object, views: object, *,
-                            user_agent: str = "", ip: str = "") -> dict:
-    """The loader reports page views (``POST /api/v1/widget/pageviews``). Without a token a new
-    visitor is created and its token returned (``visitor_token``); an unknown token is
-    ``unauthorized`` (the loader drops it and reports again without one). Publishes
-    ``visitor.updated`` to the site's operators."""
-    checked = check_page_views(views)
-    if token is not None and not isinstance(token, str):
-        raise ActionError("unauthorized", "unknown visitor", 401)
-    user_agent = clip(user_agent, 500)
-    # device and location are needed only when a visit starts; worked out in a thread, before the
-    # transaction (the first lookup loads data; a thread keeps the event loop free)
-    device, location, stored_ip = await asyncio.to_thread(
-        describe_client, rt.geoip, user_agent, clip(ip, 64), rt.settings.store_ip)
-    hosts = site_hosts(site)
-    now = rt.clock()
+class _NeedClient(Exception):
+    """A visit starts in this report: its device and location must be worked out first."""
+
+
+async def _store_report(rt: Runtime, site: SiteRef, token: object, checked: list[dict], standard: dict[str, str],
+                        custom: dict[str, str | None], user_agent: str, ip: str, hosts: list[str], now: datetime,
+                        client: tuple[dict, dict, str] | None) -> tuple[dict, str | None, Event | None]:
     new_token: str | None = None
+    conv_event: Event | None = None
+    if client is None:
+        device: dict = {}
+        location: dict = {}
+        stored_ip = store_ip(clip(ip, 64), rt.settings.store_ip) or ""
+    else:
+        device, location, stored_ip = client
     async with rt.sessions() as session:
         async with session.begin():
+            visit: Visit | None = None
             if token is None:
+                if checked and client is None:
+                    raise _NeedClient
                 new_token = secrets.token_hex(32)
                 visitor = Visitor(site_id=site.id, token_hash=token_hash(new_token), first_seen_at=now,
-                                  last_seen_at=now, visit_count=0, user_agent=user_agent, ip=stored_ip)
+                                  last_seen_at=now, visit_count=0, user_agent=user_agent, ip=stored_ip, fields={})
                 session.add(visitor)
                 await session.flush()
-                visit = None
             else:
                 visitor = await row_by_token(session, site, token)
                 visit = await _latest_visit(session, visitor.id)
@@ -151,6 +242,8 @@ async def record_page_views(rt: Runtime, site: SiteRef, token: object, views: ob
                 if visit is not None:
                     at = max(at, visit.last_seen_at)  # never before the visit's last view
                 if visit is None or at - visit.last_seen_at > VISIT_GAP:
+                    if client is None:
+                        raise _NeedClient  # rolled back; stored again with the device and location
                     visitor.visit_count = (visitor.visit_count or 0) + 1
                     visit = Visit(site_id=site.id, visitor_id=visitor.id, number=visitor.visit_count,
                                   started_at=at, last_seen_at=at, page_count=0, landing_url=view["url"],
@@ -161,19 +254,64 @@ async def record_page_views(rt: Runtime, site: SiteRef, token: object, views: ob
                     await session.flush()
                 visit.page_count += 1
                 visit.last_seen_at = at
-                session.add(PageView(visit_id=visit.id, visitor_id=visitor.id, url=view["url"], title=view["title"],
-                                     referrer=view["referrer"], viewed_at=at))
-            last = checked[-1]
-            visitor.page_url, visitor.page_title = last["url"], last["title"]
-            visitor.last_seen_at = max(visitor.last_seen_at or now, now)
-            if not visitor.referrer and visit is not None and visit.referrer:
-                visitor.referrer = visit.referrer
-            if user_agent:
-                visitor.user_agent = user_agent
-            visitor.ip = stored_ip
+                session.add(PageView(visit_id=visit.id, visitor_id=visitor.id, url=view["url"],
+                                     title=view["title"], referrer=view["referrer"], viewed_at=at))
+            if checked:
+                last = checked[-1]
+                visitor.page_url, visitor.page_title = last["url"], last["title"]
+                visitor.last_seen_at = max(visitor.last_seen_at or now, now)
+                if not visitor.referrer and visit is not None and visit.referrer:
+                    visitor.referrer = visit.referrer
+                if user_agent:
+                    visitor.user_agent = user_agent
+                visitor.ip = stored_ip
+            changed = False
+            for key, value in standard.items():
+                if getattr(visitor, key) != value:
+                    setattr(visitor, key, value)
+                    changed = True
+            if custom:
+                merged = merge_fields(visitor.fields, custom)
+                if merged != (visitor.fields or {}):
+                    visitor.fields = merged
+                    changed = True
             conv = await queries.find_open(session, visitor.id)
             row = visitor_row(visitor, visit, conv.id if conv is not None else None)
+            if changed and conv is not None and conv.last_seq > 0:
+                await session.flush()
+                conv_event = await queries.updated_event(session, conv)
+    return row, new_token, conv_event
+
+
+async def record_page_views(rt: Runtime, site: SiteRef, token: object, views: object, *,
+                            user_agent: str = "", ip: str = "", user: object = None) -> dict:
+    """The loader reports page views (``POST /api/v1/widget/pageviews``), and the fields the site
+    gave with ``window.frontdesk.setUser`` (``user``; then ``views`` may be empty). Without a token
+    a new visitor is created and its token returned (``visitor_token``); an unknown token is
+    ``unauthorized`` (the loader drops it and reports again without one). Publishes
+    ``visitor.updated`` to the site's operators, and ``conversation.updated`` when the fields of a
+    visitor with an open conversation changed (its name in the panel)."""
+    standard, custom = check_user_fields(user) if user is not None else ({}, {})
+    checked = check_page_views(views, allow_empty=user is not None)
+    if token is not None and not isinstance(token, str):
+        raise ActionError("unauthorized", "unknown visitor", 401)
+    user_agent = clip(user_agent, 500)
+    hosts = site_hosts(site)
+    now = rt.clock()
+    client: tuple[dict, dict, str] | None = None
+    while True:
+        try:
+            row, new_token, conv_event = await _store_report(rt, site, token, checked, standard, custom,
+                                                             user_agent, ip, hosts, now, client)
+            break
+        except _NeedClient:
+            # device and location are needed only when a visit starts: worked out then, in a thread,
+            # outside the transaction (the first lookup loads data), and the report stored again
+            client = await asyncio.to_thread(describe_client, rt.geoip, user_agent, clip(ip, 64),
+                                             rt.settings.store_ip)
     await rt.publish(Event(ev.VISITOR_UPDATED, site.id, {"visitor": row}, visitor_id=row["id"]))
+    if conv_event is not None:
+        await rt.publish(conv_event)
     return {"visitor_token": new_token, "visitor_id": row["id"], "visit": row["visit"]["number"] if row["visit"] else 0}
 
 
