@@ -386,23 +386,34 @@ CARD_FIELDS = ("name", "email", "phone", "page", "source", "location", "device",
                "first-seen", "started", "language", "site")
 
 
+MAX_CARD_FIELDS = len(CARD_FIELDS) + 3 * MAX_USER_FIELDS  # built-in fields and the site's custom ones
+
+
+def is_card_field(name: object) -> bool:
+    """A built-in field of the card, or a custom field's name (``check_user_fields`` keys)."""
+    return isinstance(name, str) and (name in CARD_FIELDS or (
+        len(name) <= MAX_FIELD_KEY and well_formed(name) and FIELD_KEY_RE.fullmatch(name) is not None
+        and name.lower() not in RESERVED_KEYS))
+
+
 def check_card_fields(order: object, hidden: object) -> tuple[list[str], list[str]]:
     def names(value: object, what: str) -> list[str]:
-        if not isinstance(value, list) or len(value) > len(CARD_FIELDS) \
-                or any(not isinstance(n, str) or n not in CARD_FIELDS for n in value) or len(set(value)) != len(value):
-            raise ActionError("invalid_input", f"{what} must be a list of distinct fields of {', '.join(CARD_FIELDS)}")
+        if not isinstance(value, list) or len(value) > MAX_CARD_FIELDS \
+                or any(not is_card_field(n) for n in value) or len(set(value)) != len(value):
+            raise ActionError("invalid_input", f"{what} must be a list of at most {MAX_CARD_FIELDS} distinct fields: "
+                                               f"{', '.join(CARD_FIELDS)} or the site's custom field names")
         return list(value)
     return names(order, "order"), names(hidden, "hidden")
 
 
 async def card_fields(rt: Runtime, operator: OperatorRef) -> dict:
-    """The operator's choice of visitor fields: ``{"fields": [...all, in its order], "hidden": [...]}``."""
+    """The operator's choice of visitor fields: ``{"fields": [...all built-in ones and the custom ones
+    it placed, in its order], "hidden": [...]}``."""
     async with rt.sessions() as session:
         row = await session.get(OperatorCardFields, operator.id)
-    order = list(row.order) if row is not None else []
+    order = [n for n in (row.order if row is not None else []) if is_card_field(n)]
     order += [n for n in CARD_FIELDS if n not in order]
-    return {"fields": [n for n in order if n in CARD_FIELDS],
-            "hidden": [n for n in (row.hidden if row is not None else []) if n in CARD_FIELDS]}
+    return {"fields": order, "hidden": [n for n in (row.hidden if row is not None else []) if is_card_field(n)]}
 
 
 async def set_card_fields(rt: Runtime, operator: OperatorRef, order: object, hidden: object) -> dict:

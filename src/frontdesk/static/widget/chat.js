@@ -957,10 +957,25 @@
   function socketUrl() {
     return ctx.base.replace(/^http/, "ws") + "/ws/visitor?site=" + encodeURIComponent(ctx.site);
   }
+  var idRelease = null, idWaited = false; // while our tokenless hello is out, ctx.idWait holds track.js's report back
+  var ID_WAIT = 8e3;
   function connect() {
     clearTimeout(retryTimer);
     retryTimer = 0;
     if (ws || stopped) return;
+    if (!token) token = store.get("token"); // track.js's first page-view report may have brought one
+    // one visitor per browser: the first page-view report is getting this browser's token; wait for it
+    // (at most ID_WAIT ms: a report that hangs must not keep the chat from connecting)
+    if (!token && ctx.idWait && !idRelease && !idWaited) {
+      idWaited = true;
+      var go = function () { if (!ws) connect(); };
+      ctx.idWait.then(go);
+      setTimeout(go, ID_WAIT);
+      return;
+    }
+    if (!token && !idRelease) {
+      var w = ctx.idWait = new Promise(function (r) { idRelease = function () { idRelease = null; if (ctx.idWait === w) ctx.idWait = null; r(); }; });
+    }
     var sock, used = token;
     try { sock = new WebSocket(socketUrl()); } catch (e) { scheduleRetry(); return; }
     ws = sock;
@@ -985,6 +1000,7 @@
     sock.onclose = function (ev) { if (sock === ws) lost(ev.code, used); };
   }
   function drop() { // forget the socket now; its close event (maybe much later) is ignored
+    if (idRelease) idRelease();
     var s = ws;
     ws = null;
     ready = ctx.live = false;
@@ -996,6 +1012,7 @@
     deadTimer = setTimeout(function () { drop(); lost(1006, token); }, Math.max(DEAD_AFTER, heartbeat * 2500));
   }
   function lost(code, usedToken) {
+    if (idRelease) idRelease();
     ws = null;
     ready = false;
     flight.reset();
@@ -1072,6 +1089,7 @@
       token = f.visitor_token;
       store.set("token", token);
     }
+    if (idRelease) idRelease(); // track.js reports with our token now
     setOnline(ctx.available(f), f);
     var c = f.conversation;
     // what the server already knows of this visitor (another device, a cleared cache):

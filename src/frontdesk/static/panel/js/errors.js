@@ -28,6 +28,7 @@ export const ERROR_CODES = [
   'method_not_allowed', 'conflict', 'conversation_closed', 'too_large', 'unsupported_media_type',
   'invalid_input', 'invalid_email', 'invalid_phone', 'invalid_name', 'invalid_frame', 'invalid_text', 'empty_text',
   'text_too_long', 'wrong_password', 'weak_password', 'rate_limited', 'internal', 'held_by_other', 'transfer_ended',
+  'invalid_field',
 ];
 
 /** An ApiError (or an `error` frame: {code, message}) in the operator's language. */

@@ -21,7 +21,7 @@ export function labelOf(part) {
 
 /** A visitor is shown by the name or e-mail it gave, else by number. */
 export function displayName(v) {
-  return (v?.name && v.name.trim()) || (v?.email && v.email.trim()) || t('visitor.numbered', { id: v?.id });
+  return (v?.display_name && v.display_name.trim()) || (v?.name && v.name.trim()) || (v?.email && v.email.trim()) || t('visitor.numbered', { id: v?.id });
 }
 
 /** "/demo/catalog.html?q=плед": the address without the scheme and host, escapes of text decoded. */
@@ -223,17 +223,20 @@ export class VisitorCard {
   }
 
   /** The editor: drag a field (or use its arrows) to reorder, untick to hide; saved on the server. */
-  editFields() {
+  editFields(custom = []) {
     if (!this.prefs || document.querySelector('[data-testid="visitor-fields-editor"]')) return;
     const hidden = new Set(this.prefs.hidden);
+    // the site's own fields (setUser): those of the visitor shown now, and those already ordered
+    const label = (name) => (FIELD_LABELS[name] ? t(FIELD_LABELS[name]) : name);
+    const names = [...this.prefs.fields, ...custom.filter((n) => !this.prefs.fields.includes(n))];
     const list = h('ol', { class: 'fields-editor__list' });
     let dragged = null;
     const item = (name) => {
       const box = h('input', { type: 'checkbox', testid: 'visitor-fields-toggle', checked: !hidden.has(name),
-        'aria-label': t(FIELD_LABELS[name]) });
+        'aria-label': label(name) });
       const li = h('li', { class: 'fields-editor__item', testid: 'visitor-fields-item', draggable: 'true', dataset: { field: name } },
         h('span', { class: 'fields-editor__grip', 'aria-hidden': 'true' }, '⋮⋮'),
-        h('label', { class: 'fields-editor__label' }, box, ' ', t(FIELD_LABELS[name])),
+        h('label', { class: 'fields-editor__label' }, box, ' ', label(name)),
         h('button', { type: 'button', class: 'btn btn--ghost btn--small', testid: 'visitor-fields-up', 'aria-label': t('fields.up'),
           onclick: () => { if (li.previousElementSibling) li.previousElementSibling.before(li); } }, '↑'),
         h('button', { type: 'button', class: 'btn btn--ghost btn--small', testid: 'visitor-fields-down', 'aria-label': t('fields.down'),
@@ -249,7 +252,7 @@ export class VisitorCard {
       li.addEventListener('dragend', () => { dragged = null; });
       return li;
     };
-    list.append(...this.prefs.fields.filter((n) => FIELD_LABELS[n]).map(item));
+    list.append(...names.map(item));
     const status = h('p', { class: 'form-status', role: 'status' });
     const close = () => overlay.remove();
     const save = async () => {
@@ -317,7 +320,7 @@ export class VisitorCard {
           h('span', { class: 'info-convs__text' }, c.last_message?.text || '')))))));
     }
     after.push(h('button', { type: 'button', class: 'btn btn--ghost btn--small info-fields', testid: 'visitor-fields-edit',
-      onclick: () => this.editFields() }, t('fields.edit')));
+      onclick: () => this.editFields(Object.keys(conv.data.visitor?.fields || {})) }, t('fields.edit')));
     return { rows, after };
   }
 }
