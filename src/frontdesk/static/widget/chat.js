@@ -957,18 +957,20 @@
   function socketUrl() {
     return ctx.base.replace(/^http/, "ws") + "/ws/visitor?site=" + encodeURIComponent(ctx.site);
   }
-  var idRelease = null, idWaited = false; // while our tokenless hello is out, ctx.idWait holds track.js's report back
+  // idRelease: while our tokenless hello is out, ctx.idWait holds track.js's report back;
+  // idWait: 1 while we wait for track.js's first report, 2 after (we wait once)
+  var idRelease = null, idWait = 0;
   var ID_WAIT = 8e3;
   function connect() {
     clearTimeout(retryTimer);
     retryTimer = 0;
-    if (ws || stopped) return;
+    if (ws || stopped || idWait === 1) return;
     if (!token) token = store.get("token"); // track.js's first page-view report may have brought one
     // one visitor per browser: the first page-view report is getting this browser's token; wait for it
     // (at most ID_WAIT ms: a report that hangs must not keep the chat from connecting)
-    if (!token && ctx.idWait && !idRelease && !idWaited) {
-      idWaited = true;
-      var go = function () { if (!ws) connect(); };
+    if (!token && ctx.idWait && !idRelease && !idWait) {
+      idWait = 1;
+      var go = function () { if (idWait === 1) { idWait = 2; connect(); } };
       ctx.idWait.then(go);
       setTimeout(go, ID_WAIT);
       return;

@@ -209,7 +209,8 @@ export class VisitorCard {
   }
 
   /** The card's rows in the operator's order, its hidden fields left out (rows named by their
-   * dd's `visitor-field-<name>`; a field the choice does not name keeps its place after the named). */
+   * dd's `visitor-field-<name>`; a field the choice does not name keeps its place after the named, a
+   * custom field after the phone). */
   arrange(dl) {
     const prefs = this.prefs;
     if (!prefs) return dl;
@@ -217,7 +218,10 @@ export class VisitorCard {
     const rank = new Map(prefs.fields.map((n, i) => [n, i]));
     const hidden = new Set(prefs.hidden);
     const rows = [...dl.children].filter((r) => !hidden.has(nameOf(r)));
-    rows.sort((a, b) => (rank.get(nameOf(a)) ?? 1e3) - (rank.get(nameOf(b)) ?? 1e3));
+    // the site's own fields (setUser) the choice does not name yet stand after the phone
+    const place = (r) => rank.get(nameOf(r))
+      ?? (r.classList.contains('info-row--custom') ? (rank.get('phone') ?? 0) + 0.5 : 1e3);
+    rows.sort((a, b) => place(a) - place(b));
     dl.replaceChildren(...rows);
     return dl;
   }
