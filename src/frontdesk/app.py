@@ -17,6 +17,7 @@ from fastapi.staticfiles import StaticFiles
 from frontdesk import db, migrate
 from frontdesk.actions import conversations, health, spelling
 from frontdesk.actions.background import Background, file_offset_clock
+from frontdesk.actions.visits import PageViewWriter
 from frontdesk.actions.writer import MessageWriter
 from frontdesk.broker import broker_from_url
 from frontdesk.context.geoip import GeoIP
@@ -78,6 +79,8 @@ def build_app(settings: Settings | None = None) -> FastAPI:
         hub.catch_up = catch_up
         rt.writer = MessageWriter(rt, settings.write_batch_max)
         rt.writer.start()
+        rt.page_views = PageViewWriter(rt)
+        rt.page_views.start()
         background = Background(rt)
         hub.sequencer.spawn = background.supervisor.spawn
         hub.on_operator_gone = rt.operator_gone
@@ -119,6 +122,7 @@ def build_app(settings: Settings | None = None) -> FastAPI:
             for conn in [c for cs in hub.visitors.values() for c in cs] + \
                     [c for cs in hub.operators.values() for c in cs]:
                 conn.close(1001)
+            await rt.page_views.stop()
             await rt.writer.stop()
             await hub.stop()
             await broker.disconnect()

@@ -212,3 +212,49 @@ async def test_a_report_without_views_needs_user_fields(rt):
     # fields only, from a first-time visitor: the visitor is created, with no visit yet
     out = await visits.record_page_views(rt, site, None, [], user={"name": "Олег"})
     assert out["visitor_token"] and out["visit"] == 0
+
+
+async def test_reports_that_arrive_together_are_stored_in_one_transaction_each_with_its_own_answer(rt):
+    """PageViewWriter (group commit): 40 reports at once — new visitors, a known visitor's pages, an
+    unknown token, refused fields — take far fewer commits than reports; each caller gets its own
+    answer and nothing of a refused report is stored."""
+    import asyncio
+
+    from sqlalchemy import event
+
+    site, op = await _setup(rt)
+    known = await visits.record_page_views(rt, site, None, [_view("/")])
+    commits = []
+
+    def count(_conn):
+        commits.append(1)
+
+    event.listen(rt.engine.sync_engine, "commit", count)
+    writer = visits.PageViewWriter(rt)
+    writer.start()
+    rt.page_views = writer
+    try:
+        calls = [visits.record_page_views(rt, site, None, [_view(f"/new/{i}")]) for i in range(20)]
+        calls += [visits.record_page_views(rt, site, known["visitor_token"], [_view(f"/p/{i}")]) for i in range(15)]
+        calls += [visits.record_page_views(rt, site, "e" * 64, [_view("/x")]) for _ in range(3)]
+        calls += [visits.record_page_views(rt, site, known["visitor_token"], [], user={f"k{i}": "v" for i in range(21)}),
+                  visits.record_page_views(rt, site, known["visitor_token"], [_view("/named")], user={"name": "Пётр"})]
+        results = await asyncio.gather(*calls, return_exceptions=True)
+    finally:
+        await writer.stop()
+        rt.page_views = None
+        event.remove(rt.engine.sync_engine, "commit", count)
+    new = results[:20]
+    assert all(isinstance(r, dict) and r["visitor_token"] and r["visit"] == 1 for r in new), new
+    assert len({r["visitor_id"] for r in new}) == 20
+    assert all(isinstance(r, dict) and r["visitor_id"] == known["visitor_id"] for r in results[20:35])
+    assert all(isinstance(r, ActionError) and r.code == "unauthorized" for r in results[35:38])
+    assert isinstance(results[38], ActionError) and results[38].code == "invalid_field"
+    assert isinstance(results[39], dict)
+    # new visitors need their device first (a second pass), so at most a few commits for 40 reports
+    assert len(commits) <= 8, len(commits)
+    ctx = await visits.visitor_context(rt, op, known["visitor_id"])
+    assert [p["url"] for p in ctx["pages"]] == [SHOP + "/"] + [SHOP + f"/p/{i}" for i in range(15)] + [SHOP + "/named"]
+    assert ctx["visitor"]["display_name"] == "Пётр" and ctx["conversations"] == []
+    rows = (await visits.online_visitors(rt, op))["visitors"]
+    assert len(rows) == 21

@@ -14,7 +14,7 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.e2e.test_panel import close_page, conversation_item, open_panel, set_status
-from tests.support import ServerProcess
+from tests.support import ServerProcess, admin
 
 DOCS_IMG = Path(__file__).resolve().parents[2] / "docs" / "img"
 CHROME_UA = ("Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
@@ -178,3 +178,37 @@ def test_a_chat_opened_before_the_first_page_view_answer_is_the_same_visitor(bro
     assert token
     context.close()
     close_page(panel)
+
+
+def test_a_report_refused_with_429_stays_queued_and_goes_later(browser, srv):
+    context = browser.new_context(viewport={"width": 1280, "height": 800}, locale="ru-RU")
+    page = context.new_page()
+    refused: list[int] = []
+
+    def refuse(route):
+        refused.append(1)
+        route.fulfill(status=429, content_type="application/json",
+                      body='{"error": {"code": "rate_limited", "message": "too many page-view reports"}}')
+
+    page.route("**/api/v1/widget/pageviews*", refuse)
+    page.goto(srv.url + "/demo/catalog.html")
+    page.wait_for_function("() => !!window.FrontdeskWidget && !!window.FrontdeskWidget.track")
+    store = "window.FrontdeskWidget.store"
+    deadline = time.monotonic() + 30
+    while not refused and time.monotonic() < deadline:
+        page.wait_for_timeout(50)
+    page.wait_for_function(f"() => JSON.parse({store}.get('pv') || '[]').length === 1")  # kept after the 429
+    page.evaluate("() => frontdesk.setUser({name: 'Вера Лимитова'})")   # refused too: kept as well
+    assert refused
+    assert page.evaluate(f"() => JSON.parse({store}.get('user')).name") == "Вера Лимитова"
+    page.unroute("**/api/v1/widget/pageviews*")
+    # "online" is what the loader waits for (or 30 s); said again while a refused report may still be on its way
+    page.wait_for_function(f"""() => {{ window.dispatchEvent(new Event('online'));
+        return !{store}.get('pv') && !{store}.get('user') && !!{store}.get('token'); }}""", polling=500)
+    a = admin(srv)
+    try:
+        names = [v["display_name"] for v in a.call("GET", "/api/v1/visitors/online").json()["visitors"]]
+    finally:
+        a.close()
+    assert "Вера Лимитова" in names
+    context.close()

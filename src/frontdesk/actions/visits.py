@@ -9,14 +9,16 @@ A visitor is "on the site now" while its latest visit is open (a page view withi
 from __future__ import annotations
 
 import asyncio
+import logging
 import math
 import re
 import secrets
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-from sqlalchemy import func, select
+from sqlalchemy import func, insert, select
 
 from frontdesk import events as ev
 from frontdesk import serialize
@@ -32,7 +34,7 @@ from frontdesk.actions.validate import (
     has_control,
     well_formed,
 )
-from frontdesk.actions.visitors import row_by_token, token_hash
+from frontdesk.actions.visitors import token_hash
 from frontdesk.context import sources, useragent
 from frontdesk.context.geoip import GeoIP, store_ip
 from frontdesk.events import Event
@@ -40,6 +42,8 @@ from frontdesk.models import Conversation, OperatorCardFields, PageView, Visit, 
 
 if TYPE_CHECKING:
     from frontdesk.runtime import Runtime
+
+log = logging.getLogger(__name__)
 
 VISIT_GAP = timedelta(minutes=30)
 MAX_VIEWS_PER_REPORT = 20      # the loader's offline queue holds at most this many
@@ -212,75 +216,19 @@ class _NeedClient(Exception):
     """A visit starts in this report: its device and location must be worked out first."""
 
 
-async def _store_report(rt: Runtime, site: SiteRef, token: object, checked: list[dict], standard: dict[str, str],
-                        custom: dict[str, str | None], user_agent: str, ip: str, hosts: list[str], now: datetime,
-                        client: tuple[dict, dict, str] | None) -> tuple[dict, str | None, Event | None]:
-    new_token: str | None = None
-    conv_event: Event | None = None
-    if client is None:
-        device: dict = {}
-        location: dict = {}
-        stored_ip = store_ip(clip(ip, 64), rt.settings.store_ip) or ""
-    else:
-        device, location, stored_ip = client
-    async with rt.sessions() as session:
-        async with session.begin():
-            visit: Visit | None = None
-            if token is None:
-                if checked and client is None:
-                    raise _NeedClient
-                new_token = secrets.token_hex(32)
-                visitor = Visitor(site_id=site.id, token_hash=token_hash(new_token), first_seen_at=now,
-                                  last_seen_at=now, visit_count=0, user_agent=user_agent, ip=stored_ip, fields={})
-                session.add(visitor)
-                await session.flush()
-            else:
-                visitor = await row_by_token(session, site, token)
-                visit = await _latest_visit(session, visitor.id)
-            for view in checked:
-                at: datetime = now - timedelta(milliseconds=view["ago"])
-                if visit is not None:
-                    at = max(at, visit.last_seen_at)  # never before the visit's last view
-                if visit is None or at - visit.last_seen_at > VISIT_GAP:
-                    if client is None:
-                        raise _NeedClient  # rolled back; stored again with the device and location
-                    visitor.visit_count = (visitor.visit_count or 0) + 1
-                    visit = Visit(site_id=site.id, visitor_id=visitor.id, number=visitor.visit_count,
-                                  started_at=at, last_seen_at=at, page_count=0, landing_url=view["url"],
-                                  referrer=view["referrer"],
-                                  source=describe_source(view["url"], view["referrer"], hosts), device=device,
-                                  location=location, ip=stored_ip)
-                    session.add(visit)
-                    await session.flush()
-                visit.page_count += 1
-                visit.last_seen_at = at
-                session.add(PageView(visit_id=visit.id, visitor_id=visitor.id, url=view["url"],
-                                     title=view["title"], referrer=view["referrer"], viewed_at=at))
-            if checked:
-                last = checked[-1]
-                visitor.page_url, visitor.page_title = last["url"], last["title"]
-                visitor.last_seen_at = max(visitor.last_seen_at or now, now)
-                if not visitor.referrer and visit is not None and visit.referrer:
-                    visitor.referrer = visit.referrer
-                if user_agent:
-                    visitor.user_agent = user_agent
-                visitor.ip = stored_ip
-            changed = False
-            for key, value in standard.items():
-                if getattr(visitor, key) != value:
-                    setattr(visitor, key, value)
-                    changed = True
-            if custom:
-                merged = merge_fields(visitor.fields, custom)
-                if merged != (visitor.fields or {}):
-                    visitor.fields = merged
-                    changed = True
-            conv = await queries.find_open(session, visitor.id)
-            row = visitor_row(visitor, visit, conv.id if conv is not None else None)
-            if changed and conv is not None and conv.last_seq > 0:
-                await session.flush()
-                conv_event = await queries.updated_event(session, conv)
-    return row, new_token, conv_event
+@dataclass(eq=False)
+class _Report:
+    site: SiteRef
+    token: str | None
+    views: list[dict]
+    standard: dict[str, str]
+    custom: dict[str, str | None]
+    user_agent: str
+    ip: str
+    hosts: list[str]
+    now: datetime
+    client: tuple[dict, dict, str] | None
+    future: asyncio.Future = field(default=None)  # type: ignore[arg-type]  # set when it is stored
 
 
 async def record_page_views(rt: Runtime, site: SiteRef, token: object, views: object, *,
@@ -290,29 +238,221 @@ async def record_page_views(rt: Runtime, site: SiteRef, token: object, views: ob
     a new visitor is created and its token returned (``visitor_token``); an unknown token is
     ``unauthorized`` (the loader drops it and reports again without one). Publishes
     ``visitor.updated`` to the site's operators, and ``conversation.updated`` when the fields of a
-    visitor with an open conversation changed (its name in the panel)."""
+    visitor with an open conversation changed (its name in the panel).
+
+    Reports are stored in batches (``PageViewWriter``: one transaction for every report that
+    came meanwhile) when the runtime has the writer, else one by one."""
     standard, custom = check_user_fields(user) if user is not None else ({}, {})
     checked = check_page_views(views, allow_empty=user is not None)
-    if token is not None and not isinstance(token, str):
+    if token is not None and (not isinstance(token, str) or not 16 <= len(token) <= 128 or not token.isascii()):
         raise ActionError("unauthorized", "unknown visitor", 401)
-    user_agent = clip(user_agent, 500)
-    hosts = site_hosts(site)
-    now = rt.clock()
-    client: tuple[dict, dict, str] | None = None
+    report = _Report(site, token, checked, standard, custom, clip(user_agent, 500), clip(ip, 64), site_hosts(site),
+                     rt.clock(), None)
     while True:
         try:
-            row, new_token, conv_event = await _store_report(rt, site, token, checked, standard, custom,
-                                                             user_agent, ip, hosts, now, client)
+            if rt.page_views is not None:
+                row, new_token, conv_event = await rt.page_views.store(report)
+            else:
+                report.future = asyncio.get_running_loop().create_future()
+                await _store_batch(rt, [report])
+                row, new_token, conv_event = report.future.result()
             break
         except _NeedClient:
             # device and location are needed only when a visit starts: worked out then, in a thread,
             # outside the transaction (the first lookup loads data), and the report stored again
-            client = await asyncio.to_thread(describe_client, rt.geoip, user_agent, clip(ip, 64),
-                                             rt.settings.store_ip)
+            report.client = await asyncio.to_thread(describe_client, rt.geoip, report.user_agent, report.ip,
+                                                    rt.settings.store_ip)
     await rt.publish(Event(ev.VISITOR_UPDATED, site.id, {"visitor": row}, visitor_id=row["id"]))
     if conv_event is not None:
         await rt.publish(conv_event)
     return {"visitor_token": new_token, "visitor_id": row["id"], "visit": row["visit"]["number"] if row["visit"] else 0}
+
+
+def _starts_visit(visit: Visit | None, views: list[dict], now: datetime) -> bool:
+    last = visit.last_seen_at if visit is not None else None
+    for view in views:
+        at = now - timedelta(milliseconds=view["ago"])
+        if last is None or max(at, last) - last > VISIT_GAP:
+            return True
+        last = max(at, last)
+    return False
+
+
+async def _store_batch(rt: Runtime, reports: list[_Report]) -> None:
+    """Store reports in **one** transaction: three look-ups for the whole batch (visitors by
+    token, their latest visits, their open conversations), then the new visitors, the new visits
+    and the page views each in one multi-row INSERT, one commit. A report refused on its own
+    (unknown token, too many fields, a visit starting without device data) gets its error and
+    changes nothing; a failure of the batch itself fails every report still pending (the caller,
+    ``PageViewWriter``, then stores them one by one)."""
+    async with rt.sessions() as session:
+        async with session.begin():
+            hashes = {token_hash(r.token) for r in reports if r.token is not None}
+            known: dict[tuple[int, str], Visitor] = {}
+            if hashes:
+                for v in (await session.execute(select(Visitor).where(Visitor.token_hash.in_(hashes)))).scalars():
+                    known[(v.site_id, v.token_hash)] = v
+            ids = [v.id for v in known.values()]
+            latest: dict[int, Visit] = {}
+            open_convs: dict[int, Conversation] = {}
+            if ids:
+                newest = select(Visit.visitor_id, func.max(Visit.started_at).label("at")).where(
+                    Visit.visitor_id.in_(ids)).group_by(Visit.visitor_id).subquery()
+                on = (Visit.visitor_id == newest.c.visitor_id) & (Visit.started_at == newest.c.at)
+                for found_visit in (await session.execute(select(Visit).join(newest, on))).scalars():
+                    old = latest.get(found_visit.visitor_id)
+                    if old is None or found_visit.id > old.id:
+                        latest[found_visit.visitor_id] = found_visit
+                for open_conv in (await session.execute(select(Conversation).where(
+                        Conversation.visitor_id.in_(ids), Conversation.status == "open"))).scalars():
+                    open_convs[open_conv.visitor_id] = open_conv
+            # each report: refused on its own, or its visitor (new ones added now)
+            accepted: list[tuple[_Report, Visitor, str | None]] = []
+            for r in reports:
+                try:
+                    new_token = None
+                    if r.token is None:
+                        if r.views and r.client is None:
+                            raise _NeedClient
+                        new_token = secrets.token_hex(32)
+                        stored_ip = r.client[2] if r.client else store_ip(r.ip, rt.settings.store_ip) or ""
+                        visitor = Visitor(site_id=r.site.id, token_hash=token_hash(new_token), first_seen_at=r.now,
+                                          last_seen_at=r.now, visit_count=0, user_agent=r.user_agent, ip=stored_ip,
+                                          fields={})
+                        session.add(visitor)
+                    else:
+                        found = known.get((r.site.id, token_hash(r.token)))
+                        if found is None:
+                            raise ActionError("unauthorized", "unknown visitor", 401)
+                        visitor = found
+                        if r.client is None and _starts_visit(latest.get(visitor.id), r.views, r.now):
+                            raise _NeedClient
+                    if r.custom:
+                        merge_fields(visitor.fields, r.custom)  # refused before anything changes
+                    accepted.append((r, visitor, new_token))
+                except (ActionError, _NeedClient) as exc:
+                    if not r.future.done():
+                        r.future.set_exception(exc)
+            await session.flush()  # the new visitors' ids
+            # visits and page views; a new visit is flushed when it starts (its id)
+            pending_views: list[tuple[Visit, datetime, dict]] = []
+            new_visits = False
+            for r, visitor, _ in accepted:
+                device, location, stored_ip = r.client if r.client else \
+                    ({}, {}, store_ip(r.ip, rt.settings.store_ip) or "")
+                visit: Visit | None = latest.get(visitor.id)
+                for view in r.views:
+                    at: datetime = r.now - timedelta(milliseconds=view["ago"])
+                    if visit is not None:
+                        at = max(at, visit.last_seen_at)  # never before the visit's last view
+                    if visit is None or at - visit.last_seen_at > VISIT_GAP:
+                        visitor.visit_count = (visitor.visit_count or 0) + 1
+                        visit = Visit(site_id=r.site.id, visitor_id=visitor.id, number=visitor.visit_count,
+                                      started_at=at, last_seen_at=at, page_count=0, landing_url=view["url"],
+                                      referrer=view["referrer"],
+                                      source=describe_source(view["url"], view["referrer"], r.hosts), device=device,
+                                      location=location, ip=stored_ip)
+                        session.add(visit)
+                        new_visits = True
+                    visit.page_count += 1
+                    visit.last_seen_at = at
+                    pending_views.append((visit, at, view))
+                if visit is not None:
+                    latest[visitor.id] = visit
+                if r.views:
+                    last = r.views[-1]
+                    visitor.page_url, visitor.page_title = last["url"], last["title"]
+                    visitor.last_seen_at = max(visitor.last_seen_at or r.now, r.now)
+                    if not visitor.referrer and visit is not None and visit.referrer:
+                        visitor.referrer = visit.referrer
+                    if r.user_agent:
+                        visitor.user_agent = r.user_agent
+                    visitor.ip = stored_ip
+            if new_visits:
+                await session.flush()  # the new visits' ids
+            if pending_views:
+                await session.execute(insert(PageView), [
+                    {"visit_id": visit.id, "visitor_id": visit.visitor_id, "url": view["url"], "title": view["title"],
+                     "referrer": view["referrer"], "viewed_at": at} for visit, at, view in pending_views])
+            results = []
+            for r, visitor, new_token in accepted:
+                changed = False
+                for key, value in r.standard.items():
+                    if getattr(visitor, key) != value:
+                        setattr(visitor, key, value)
+                        changed = True
+                if r.custom:
+                    merged = merge_fields(visitor.fields, r.custom)
+                    if merged != (visitor.fields or {}):
+                        visitor.fields = merged
+                        changed = True
+                conv = open_convs.get(visitor.id)
+                conv_event = None
+                if changed and conv is not None and conv.last_seq > 0:
+                    await session.flush()
+                    conv_event = await queries.updated_event(session, conv)
+                results.append((r, visitor_row(visitor, latest.get(visitor.id), conv.id if conv is not None else None),
+                                new_token, conv_event))
+    for r, row, new_token, conv_event in results:
+        if not r.future.done():
+            r.future.set_result((row, new_token, conv_event))
+
+
+class PageViewWriter:
+    """Page-view reports of this node, stored in batches (group commit, like the message writer):
+    every report that arrived while the previous batch was being stored goes into the next one.
+    A batch that fails is stored again report by report, so each gets its own answer."""
+
+    def __init__(self, runtime: Runtime, batch_max: int = 256) -> None:
+        self._rt = runtime
+        self._batch_max = batch_max
+        self._queue: asyncio.Queue[_Report] = asyncio.Queue()
+        self._task: asyncio.Task | None = None
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name="page-view-writer")
+
+    async def stop(self) -> None:
+        if self._task:
+            self._task.cancel()
+            try:
+                await self._task
+            except asyncio.CancelledError:
+                pass
+        while not self._queue.empty():
+            r = self._queue.get_nowait()
+            if not r.future.done():
+                r.future.set_exception(ActionError("internal", "the server is stopping", 503))
+
+    async def store(self, report: _Report) -> tuple[dict, str | None, Event | None]:
+        report.future = asyncio.get_running_loop().create_future()
+        self._queue.put_nowait(report)
+        return await report.future
+
+    async def _run(self) -> None:
+        while True:
+            batch = [await self._queue.get()]
+            while len(batch) < self._batch_max and not self._queue.empty():
+                batch.append(self._queue.get_nowait())
+            try:
+                await _store_batch(self._rt, batch)
+            except asyncio.CancelledError:
+                for r in batch:
+                    if not r.future.done():
+                        r.future.cancel()
+                raise
+            except Exception as exc:  # noqa: BLE001 - the writer must survive anything
+                pending = [r for r in batch if not r.future.done()]
+                if len(pending) > 1:
+                    log.info("page-view batch of %d failed (%s); storing one by one", len(pending), type(exc).__name__)
+                for r in pending:
+                    try:
+                        await _store_batch(self._rt, [r])
+                    except asyncio.CancelledError:
+                        raise
+                    except Exception as one:  # noqa: BLE001
+                        if not r.future.done():
+                            r.future.set_exception(one)
 
 
 async def online_visitors(rt: Runtime, operator: OperatorRef) -> dict:
