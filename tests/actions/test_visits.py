@@ -258,3 +258,23 @@ async def test_reports_that_arrive_together_are_stored_in_one_transaction_each_w
     assert ctx["visitor"]["display_name"] == "Пётр" and ctx["conversations"] == []
     rows = (await visits.online_visitors(rt, op))["visitors"]
     assert len(rows) == 21
+
+
+async def test_contacts_name_the_visitor_in_the_visitors_list_at_once(rt):
+    from frontdesk.actions import contacts, visitors
+
+    site, op = await _setup(rt)
+    out = await visits.record_page_views(rt, site, None, [_view("/")])
+    published = []
+    publish = rt.publish
+
+    async def keep(*events):
+        published.extend(events)
+        await publish(*events)
+
+    rt.publish = keep
+    ref = await visitors.visitor_by_token(rt, site, out["visitor_token"])
+    await contacts.save_contacts(rt, ref, email="olga@example.com", name="Ольга")
+    rows = [e.payload["visitor"] for e in published if e.name == "visitor.updated"]
+    assert [r["display_name"] for r in rows] == ["Ольга"] and rows[0]["visit"]["number"] == 1
+    assert (await visits.online_visitors(rt, op))["visitors"][0]["display_name"] == "Ольга"

@@ -34,7 +34,8 @@ from frontdesk.actions.validate import (
     has_control,
     well_formed,
 )
-from frontdesk.actions.visitors import token_hash
+from frontdesk.actions.visitors import latest_visit as _latest_visit
+from frontdesk.actions.visitors import token_hash, visitor_row
 from frontdesk.context import sources, useragent
 from frontdesk.context.geoip import GeoIP, store_ip
 from frontdesk.events import Event
@@ -184,32 +185,6 @@ def describe_client(geo: GeoIP, user_agent: str, ip: str, mode: str) -> tuple[di
 def describe_source(landing: str, referrer: str, hosts: list[str]) -> dict:
     src = sources.classify(landing, referrer, hosts)
     return _labelled(src.to_dict(), sources.label(src, "ru"), sources.label(src, "en"))
-
-
-def visitor_row(visitor: Visitor, visit: Visit | None, conversation_id: int | None) -> dict:
-    """One line of the visitors list (VISITOR_ONLINE in docs/protocol.md)."""
-    out: dict[str, Any] = {
-        "id": visitor.id, "site_id": visitor.site_id, "name": visitor.name, "email": visitor.email,
-        "display_name": serialize.display_name(visitor),
-        "page_url": visitor.page_url, "page_title": visitor.page_title,
-        "visits": visitor.visit_count, "first_seen_at": serialize.iso(visitor.first_seen_at),
-        "chatting": conversation_id is not None, "conversation_id": conversation_id, "visit": None,
-    }
-    if visit is not None:
-        out["visit"] = {
-            "id": visit.id, "number": visit.number, "started_at": serialize.iso(visit.started_at),
-            "last_seen_at": serialize.iso(visit.last_seen_at), "page_count": visit.page_count,
-            "source": {"kind": visit.source.get("kind", "direct"), "label": visit.source.get("label", {})},
-            "device": {"type": visit.device.get("device_type", "unknown"), "label": visit.device.get("label", {})},
-            "location": {"country_code": visit.location.get("country_code", ""),
-                         "label": visit.location.get("label", {})},
-        }
-    return out
-
-
-async def _latest_visit(session: Any, visitor_id: int) -> Visit | None:
-    return (await session.execute(select(Visit).where(Visit.visitor_id == visitor_id)
-                                  .order_by(Visit.started_at.desc(), Visit.id.desc()).limit(1))).scalar_one_or_none()
 
 
 class _NeedClient(Exception):
