@@ -50,7 +50,13 @@ async def raw(url: str, n: int, concurrency: int) -> float:
     async with httpx.AsyncClient(timeout=60, limits=httpx.Limits(max_connections=concurrency)) as client:
         async def one() -> None:
             async with sem:
-                r = await client.post(url, content=b"not json", headers=HEADERS)
+                for attempt in range(3):  # a kept-alive connection the server closed meanwhile: again
+                    try:
+                        r = await client.post(url, content=b"not json", headers=HEADERS)
+                        break
+                    except httpx.TransportError:
+                        if attempt == 2:
+                            raise
             assert r.status_code == 422, r.text
         t = time.perf_counter()
         await asyncio.gather(*(one() for _ in range(n)))
@@ -70,9 +76,15 @@ async def run(url: str, n: int, views: int, concurrency: int, seconds: float) ->
             "url": f"https://shop.example/p/{page}?utm_source=yandex&utm_medium=cpc&yclid={i}",
             "title": f"Товар {page}", "referrer": "https://yandex.ru/" if page == 0 else "https://shop.example/"}]}
         async with sem:
-            if time.monotonic() > deadline:
-                return
-            r = await client.post(url, content=json.dumps(body), headers=HEADERS)
+            for attempt in range(3):  # a kept-alive connection the server closed meanwhile: again
+                if time.monotonic() > deadline:
+                    return
+                try:
+                    r = await client.post(url, content=json.dumps(body), headers=HEADERS)
+                    break
+                except httpx.TransportError:
+                    if attempt == 2:
+                        raise
         r.raise_for_status()
         if tokens[i] is None:
             tokens[i] = r.json()["visitor_token"]
