@@ -232,7 +232,10 @@ export class VisitorCard {
     const hidden = new Set(this.prefs.hidden);
     // the site's own fields (setUser): those of the visitor shown now, and those already ordered
     const label = (name) => (FIELD_LABELS[name] ? t(FIELD_LABELS[name]) : name);
-    const names = [...this.prefs.fields, ...custom.filter((n) => !this.prefs.fields.includes(n))];
+    // (those not placed yet stand after the phone, as in the card)
+    const names = [...this.prefs.fields];
+    const unplaced = custom.filter((n) => !names.includes(n));
+    names.splice(names.includes('phone') ? names.indexOf('phone') + 1 : names.length, 0, ...unplaced);
     const list = h('ol', { class: 'fields-editor__list' });
     let dragged = null;
     const item = (name) => {
