@@ -278,3 +278,16 @@ async def test_contacts_name_the_visitor_in_the_visitors_list_at_once(rt):
     rows = [e.payload["visitor"] for e in published if e.name == "visitor.updated"]
     assert [r["display_name"] for r in rows] == ["Ольга"] and rows[0]["visit"]["number"] == 1
     assert (await visits.online_visitors(rt, op))["visitors"][0]["display_name"] == "Ольга"
+
+
+async def test_the_operators_field_order_takes_custom_field_names(rt):
+    _, op = await _setup(rt)
+    saved = await visits.set_card_fields(rt, op, ["plan", "visits", "заказов"], ["vip", "phone"])
+    assert saved["fields"][:3] == ["plan", "visits", "заказов"] and "name" in saved["fields"]
+    assert saved["hidden"] == ["vip", "phone"]
+    assert (await visits.card_fields(rt, op)) == saved
+    for order in (["<b>"], ["Page"], ["a b"], ["plan", "plan"], [f"k{i}" for i in range(visits.MAX_CARD_FIELDS + 1)],
+                  ["\ud800"], [1]):
+        with pytest.raises(ActionError) as err:
+            await visits.set_card_fields(rt, op, order, [])
+        assert err.value.code == "invalid_input"
