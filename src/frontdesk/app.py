@@ -17,6 +17,7 @@ from fastapi.staticfiles import StaticFiles
 from frontdesk import db, migrate
 from frontdesk.actions import bans, conversations, health, spelling
 from frontdesk.actions.background import Background, file_offset_clock
+from frontdesk.actions.visits import PageViewWriter
 from frontdesk.actions.writer import MessageWriter
 from frontdesk.broker import broker_from_url
 from frontdesk.context.geoip import GeoIP
@@ -83,6 +84,8 @@ def build_app(settings: Settings | None = None) -> FastAPI:
         rt.writer = MessageWriter(rt, settings.write_batch_max)
         rt.writer.start()
         await bans.load_active(rt)  # before the first socket: every node refuses what the bans cover
+        rt.page_views = PageViewWriter(rt)
+        rt.page_views.start()
         background = Background(rt)
         hub.sequencer.spawn = background.supervisor.spawn
         hub.on_operator_gone = rt.operator_gone
@@ -95,6 +98,7 @@ def build_app(settings: Settings | None = None) -> FastAPI:
         app.state.login_limiter = LoginLimiter(settings.login_max_failures, shared)
         app.state.offline_limiter = OfflineLimiter(shared)
         app.state.config_limiter = SlidingWindow(60.0)
+        app.state.pageview_limiters = (SlidingWindow(60.0, max_keys=50_000), SlidingWindow(60.0))  # visitor, address
         if settings.demo:
             from frontdesk.demo import ensure_demo
 
@@ -123,6 +127,7 @@ def build_app(settings: Settings | None = None) -> FastAPI:
             for conn in [c for cs in hub.visitors.values() for c in cs] + \
                     [c for cs in hub.operators.values() for c in cs]:
                 conn.close(1001)
+            await rt.page_views.stop()
             await rt.writer.stop()
             await hub.stop()
             await broker.disconnect()

@@ -20,6 +20,7 @@ from frontdesk.moderation.bans import Ban, BanSet
 from frontdesk.settings import Settings
 
 if TYPE_CHECKING:
+    from frontdesk.actions.visits import PageViewWriter
     from frontdesk.actions.writer import MessageWriter
     from frontdesk.broker import Broker
 
@@ -130,6 +131,7 @@ class Runtime:
     sessions: async_sessionmaker[AsyncSession]
     broker: Broker
     writer: MessageWriter = field(init=False)
+    page_views: PageViewWriter | None = None  # app.py starts it; without it reports are stored one by one
     clock: Callable[[], datetime] = field(default=utcnow)  # tests swap in a controllable clock
     # set by the serving side (app.py / actions.background); harmless defaults for scripts
     dispatch_local: Callable[[Event], None] = field(default=lambda event: None)

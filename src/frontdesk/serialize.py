@@ -109,8 +109,14 @@ def _preview(text: str, kind: str, site: Site) -> str:
     return text
 
 
+def display_name(v: Visitor) -> str | None:
+    """How the panel names a visitor: the name it gave, else its e-mail; None = "Посетитель #N"."""
+    return (v.name or "").strip() or (v.email or "").strip() or None
+
+
 def visitor(v: Visitor) -> dict:
-    return {"id": v.id, "name": v.name, "email": v.email, "phone": v.phone,
+    return {"id": v.id, "name": v.name, "email": v.email, "phone": v.phone, "display_name": display_name(v),
+            "fields": dict(v.fields or {}),
             "page_url": v.page_url, "page_title": v.page_title, "referrer": v.referrer,
             "user_agent": v.user_agent, "language": v.language,
             "first_seen_at": iso(v.first_seen_at), "last_seen_at": iso(v.last_seen_at)}

@@ -123,6 +123,12 @@ class Settings(BaseSettings):
         "", description="Path to a MaxMind-format `.mmdb` (GeoLite2-City, GeoIP2-City, DB-IP City Lite) asked before "
                         "the bundled country data, for region and city. A missing or unreadable file is logged and "
                         "lookups fall back (docs/visitor-context.md).")
+    pageviews_per_minute: int = Field(
+        30, description="`POST /widget/pageviews` reports per visitor (token) per minute on one node (then 429 "
+                        "`rate_limited`; the loader keeps the views queued and sends them later); 0 = no cap.")
+    pageviews_per_address: int = Field(
+        600, description="`POST /widget/pageviews` reports per client address per minute on one node (then 429 "
+                         "`rate_limited`); 0 = no cap. Offices behind one NAT address share it.")
     store_ip: Literal["full", "truncated", "none"] = Field(
         "full", description="How much of a visitor's IP address is stored: `full`, `truncated` (IPv4 /24, IPv6 /48) "
                             "or `none`. The location is looked up from the full address first.")

@@ -69,3 +69,53 @@ def test_the_ip_is_stored_as_the_setting_says(tmp_path, mode):
             db.close()
     finally:
         srv.stop()
+
+
+def test_page_view_reports_are_rate_limited_per_visitor_and_per_address(tmp_path):
+    srv = ServerProcess(tmp_path / "data", env={"FRONTDESK_PAGEVIEWS_PER_MINUTE": "3",
+                                                "FRONTDESK_PAGEVIEWS_PER_ADDRESS": "6"}).start()
+    try:
+        site = make_site(srv, "Магазин")
+        url = f"{srv.url}/api/v1/widget/pageviews?site={site['site_key']}"
+        view = {"url": "https://shop.example/", "title": "Главная"}
+        token = httpx.post(url, json={"views": [view]}).json()["visitor_token"]
+        # per visitor: 3 reports a minute with its token
+        answers = [httpx.post(url, json={"token": token, "views": [view]}) for _ in range(4)]
+        assert [r.status_code for r in answers] == [200, 200, 200, 429]
+        assert answers[-1].json()["error"]["code"] == "rate_limited"
+        assert answers[-1].headers["content-type"].startswith("application/json")
+        # per address: 6 a minute whatever the token (4 counted above; a refused report is not counted)
+        assert [httpx.post(url, json={"views": [view]}).status_code for _ in range(3)] == [200, 200, 429]
+        # setUser fields go the same way: refused too, nothing stored
+        assert httpx.post(url, json={"token": token, "views": [], "user": {"name": "Ира"}}).status_code == 429
+    finally:
+        srv.stop()
+
+
+def test_set_user_over_http_refuses_bad_fields_with_a_clear_4xx(tmp_path):
+    srv = ServerProcess(tmp_path / "data").start()
+    try:
+        site = make_site(srv, "Магазин")
+        url = f"{srv.url}/api/v1/widget/pageviews?site={site['site_key']}"
+        view = {"url": "https://shop.example/", "title": "Главная"}
+        ok = httpx.post(url, content=json.dumps({"views": [view], "user": {"name": "Ирина", "тариф": "Премиум"}}),
+                        headers={"content-type": "text/plain;charset=UTF-8", "origin": "https://shop.example"})
+        assert ok.status_code == 200, ok.text
+        token = ok.json()["visitor_token"]
+        for user, code in (({"plan": "\ud800"}, "invalid_field"), ({"x" * 41: 1}, "invalid_field"),
+                           ({"email": "nope"}, "invalid_email"), ("Ирина", "invalid_field"),
+                           ({f"k{i}": 1 for i in range(30)}, "invalid_field")):
+            # json.dumps writes the lone surrogate as \\ud800: what a browser's JSON.stringify sends
+            r = httpx.post(url, content=json.dumps({"token": token, "views": [], "user": user}),
+                           headers={"content-type": "text/plain;charset=UTF-8"})
+            assert r.status_code == 422 and r.json()["error"]["code"] == code, (user, r.text)
+        a = admin(srv)
+        try:
+            ctx = a.call("GET", f"/api/v1/visitors/{ok.json()['visitor_id']}").json()
+            assert ctx["visitor"]["display_name"] == "Ирина"
+            conv_visitor = ctx["visitor"]
+            assert conv_visitor["name"] == "Ирина"
+        finally:
+            a.close()
+    finally:
+        srv.stop()

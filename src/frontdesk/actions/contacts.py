@@ -10,6 +10,7 @@ from frontdesk.actions import queries
 from frontdesk.actions.errors import ActionError
 from frontdesk.actions.identity import VisitorRef
 from frontdesk.actions.validate import check_phone, check_visitor_email, check_visitor_name
+from frontdesk.actions.visitors import visitor_updated_event
 from frontdesk.models import Message, Visitor
 
 if TYPE_CHECKING:
@@ -51,8 +52,11 @@ async def save_contacts(rt: Runtime, visitor: VisitorRef, *, email: object = Non
         row = await session.get(Visitor, visitor.id)
         assert row is not None
         event = await queries.updated_event(session, conv) if conv is not None and conv.last_seq > 0 else None
+        listed = await visitor_updated_event(session, visitor.id)  # the visitors list names it too
     if event is not None:
         await rt.publish(event)
+    if listed is not None:
+        await rt.publish(listed)
     full = event.payload["conversation"] if event is not None else None
     return {"visitor": {"name": row.name, "email": row.email, "phone": row.phone},
             "conversation_id": full["id"] if full is not None else None,

@@ -19,7 +19,7 @@ from frontdesk.actions.errors import ActionError
 from frontdesk.actions.identity import SiteRef
 from frontdesk.actions.sites import profanity_mode
 from frontdesk.actions.validate import CLIENT_ID_RE, check_text, check_visitor_email, check_visitor_name, clip
-from frontdesk.actions.visitors import check_not_banned, identify_visitor
+from frontdesk.actions.visitors import check_not_banned, identify_visitor, visitor_updated_event
 from frontdesk.actions.writer import PendingMessage, StoredMessage
 from frontdesk.mail import compose
 from frontdesk.mail.outbox import queue_email
@@ -124,5 +124,10 @@ async def submit_offline_message(rt: Runtime, site: SiteRef, *, token: str | Non
             assert conv is not None
             event = await queries.updated_event(session, conv)
         await rt.publish(event)
+    if ran:  # the visitor gave a name and e-mail: the visitors list names it too
+        async with rt.sessions() as session:
+            listed = await visitor_updated_event(session, visitor.id)
+        if listed is not None:
+            await rt.publish(listed)
     return {"visitor_token": token, "visitor_id": visitor.id, "conversation_id": stored["conversation_id"],
             "message": stored, "emails_queued": len(queued), "duplicate": not ran}

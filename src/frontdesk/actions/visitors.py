@@ -3,17 +3,20 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 
+from frontdesk import events as ev
+from frontdesk import serialize
 from frontdesk.actions import hours, queries
 from frontdesk.actions.errors import ActionError
 from frontdesk.actions.identity import SiteRef, VisitorRef
 from frontdesk.actions.sites import public_widget
 from frontdesk.actions.validate import clip
 from frontdesk.context.geoip import store_ip
-from frontdesk.models import Visitor
+from frontdesk.events import Event
+from frontdesk.models import Visit, Visitor
 
 if TYPE_CHECKING:
     from frontdesk.runtime import Runtime
@@ -157,3 +160,43 @@ async def record_page(rt: Runtime, visitor: VisitorRef, url: str, title: str | N
         event = await queries.updated_event(session, conv) if conv is not None and conv.last_seq > 0 else None
     if event is not None:
         await rt.publish(event)
+
+
+# --- the visitors list's row (actions/visits.py builds on it) -------------------------------------
+
+def visitor_row(visitor: Visitor, visit: Visit | None, conversation_id: int | None) -> dict:
+    """One line of the visitors list (VISITOR_ONLINE in docs/protocol.md)."""
+    out: dict[str, Any] = {
+        "id": visitor.id, "site_id": visitor.site_id, "name": visitor.name, "email": visitor.email,
+        "display_name": serialize.display_name(visitor),
+        "page_url": visitor.page_url, "page_title": visitor.page_title,
+        "visits": visitor.visit_count, "first_seen_at": serialize.iso(visitor.first_seen_at),
+        "chatting": conversation_id is not None, "conversation_id": conversation_id, "visit": None,
+    }
+    if visit is not None:
+        out["visit"] = {
+            "id": visit.id, "number": visit.number, "started_at": serialize.iso(visit.started_at),
+            "last_seen_at": serialize.iso(visit.last_seen_at), "page_count": visit.page_count,
+            "source": {"kind": visit.source.get("kind", "direct"), "label": visit.source.get("label", {})},
+            "device": {"type": visit.device.get("device_type", "unknown"), "label": visit.device.get("label", {})},
+            "location": {"country_code": visit.location.get("country_code", ""),
+                         "label": visit.location.get("label", {})},
+        }
+    return out
+
+
+async def latest_visit(session: Any, visitor_id: int) -> Visit | None:
+    return (await session.execute(select(Visit).where(Visit.visitor_id == visitor_id)
+                                  .order_by(Visit.started_at.desc(), Visit.id.desc()).limit(1))).scalar_one_or_none()
+
+
+async def visitor_updated_event(session: Any, visitor_id: int) -> Event | None:
+    """``visitor.updated`` with the visitor's row as it is now (after its name, e-mail or fields
+    changed: the visitors list names it at once)."""
+    visitor = await session.get(Visitor, visitor_id)
+    if visitor is None:
+        return None
+    visit = await latest_visit(session, visitor_id)
+    conv = await queries.find_open(session, visitor_id)
+    row = visitor_row(visitor, visit, conv.id if conv is not None else None)
+    return Event(ev.VISITOR_UPDATED, visitor.site_id, {"visitor": row}, visitor_id=visitor_id)

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Integer, String
+from sqlalchemy import JSON, ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from frontdesk.models.base import Base, UTCDateTime, utcnow
@@ -28,3 +28,5 @@ class Visitor(Base):
     first_seen_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     visit_count: Mapped[int] = mapped_column(Integer, default=0)  # visits counted by actions/visits.py
+    # custom key/values from window.frontdesk.setUser (actions/visits.check_user_fields): {key: text}
+    fields: Mapped[dict] = mapped_column(JSON, default=dict, server_default="{}")

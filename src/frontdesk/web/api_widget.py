@@ -133,12 +133,27 @@ async def visitor_contacts(request: Request, site: str | None = None) -> dict:
 
 @router.post("/pageviews")
 async def page_views(request: Request, site: str | None = None) -> dict:
-    """The loader's page views: ``{token?, views: [{url, title?, referrer?, ago?}]}`` (``ago`` = ms
-    since a view queued offline). The token is in the body, not a header, so the request is a
-    CORS "simple" one (no preflight). Answers ``{visitor_token, visitor_id, visit}``:
-    ``visitor_token`` only when a new visitor was created (no token sent)."""
+    """The loader's page views: ``{token?, views: [{url, title?, referrer?, ago?}], user?: {name?,
+    email?, phone?, <custom key>: value…}}`` (``ago`` = ms since a view queued offline; ``user`` =
+    what the site gave ``window.frontdesk.setUser``, then ``views`` may be empty). The token is in
+    the body, not a header, so the request is a CORS "simple" one (no preflight). Answers
+    ``{visitor_token, visitor_id, visit}``: ``visitor_token`` only when a new visitor was created
+    (no token sent). At most FRONTDESK_PAGEVIEWS_PER_MINUTE reports per visitor and
+    FRONTDESK_PAGEVIEWS_PER_ADDRESS per address a minute (429 ``rate_limited``)."""
     rt = request.app.state.rt
     row = await _site(request, site)
     data = await json_object(request)
-    return await visits.record_page_views(rt, row, data.get("token"), data.get("views"),
-                                          user_agent=request.headers.get("user-agent", ""), ip=client_ip(request))
+    ip = client_ip(request)
+    token = data.get("token")
+    by_visitor, by_address = request.app.state.pageview_limiters
+    per_visitor, per_address = rt.settings.pageviews_per_minute, rt.settings.pageviews_per_address
+    visitor_key = (row.id, token[:64]) if isinstance(token, str) else None
+    if (per_address and by_address.count(ip) >= per_address) \
+            or (per_visitor and visitor_key is not None and by_visitor.count(visitor_key) >= per_visitor):
+        raise ActionError("rate_limited", "too many page-view reports; send them again in a minute", 429)
+    if per_address:
+        by_address.hit(ip)
+    if per_visitor and visitor_key is not None:
+        by_visitor.hit(visitor_key)
+    return await visits.record_page_views(rt, row, token, data.get("views"), user=data.get("user"),
+                                          user_agent=request.headers.get("user-agent", ""), ip=ip)

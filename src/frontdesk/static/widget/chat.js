@@ -977,10 +977,27 @@
   function socketUrl() {
     return ctx.base.replace(/^http/, "ws") + "/ws/visitor?site=" + encodeURIComponent(ctx.site);
   }
+  // idRelease: while our tokenless hello is out, ctx.idWait holds track.js's report back;
+  // idWait: 1 while we wait for track.js's first report, 2 after (we wait once)
+  var idRelease = null, idWait = 0;
+  var ID_WAIT = 8e3;
   function connect() {
     clearTimeout(retryTimer);
     retryTimer = 0;
-    if (ws || stopped) return;
+    if (ws || stopped || idWait === 1) return;
+    if (!token) token = store.get("token"); // track.js's first page-view report may have brought one
+    // one visitor per browser: the first page-view report is getting this browser's token; wait for it
+    // (at most ID_WAIT ms: a report that hangs must not keep the chat from connecting)
+    if (!token && ctx.idWait && !idRelease && !idWait) {
+      idWait = 1;
+      var go = function () { if (idWait === 1) { idWait = 2; connect(); } };
+      ctx.idWait.then(go);
+      setTimeout(go, ID_WAIT);
+      return;
+    }
+    if (!token && !idRelease) {
+      var w = ctx.idWait = new Promise(function (r) { idRelease = function () { idRelease = null; if (ctx.idWait === w) ctx.idWait = null; r(); }; });
+    }
     var sock, used = token;
     try { sock = new WebSocket(socketUrl()); } catch (e) { scheduleRetry(); return; }
     ws = sock;
@@ -1005,6 +1022,7 @@
     sock.onclose = function (ev) { if (sock === ws) lost(ev.code, used); };
   }
   function drop() { // forget the socket now; its close event (maybe much later) is ignored
+    if (idRelease) idRelease();
     var s = ws;
     ws = null;
     ready = ctx.live = false;
@@ -1016,6 +1034,7 @@
     deadTimer = setTimeout(function () { drop(); lost(1006, token); }, Math.max(DEAD_AFTER, heartbeat * 2500));
   }
   function lost(code, usedToken) {
+    if (idRelease) idRelease();
     ws = null;
     ready = false;
     flight.reset();
@@ -1106,6 +1125,7 @@
       token = f.visitor_token;
       store.set("token", token);
     }
+    if (idRelease) idRelease(); // track.js reports with our token now
     setOnline(ctx.available(f), f);
     var c = f.conversation;
     // what the server already knows of this visitor (another device, a cleared cache):

@@ -55,7 +55,7 @@ export async function renderHistory(root, ctx) {
         const v = c.visitor || {};
         body.append(h('tr', { testid: 'history-item', dataset: { conversationId: c.id }, tabindex: 0,
           onclick: () => ctx.openConversation(c), onkeydown: (e) => { if (e.key === 'Enter') ctx.openConversation(c); } },
-        cell(0, v.name || t('visitor.numbered', { id: v.id }), 'cell-title'), cell(1, c.site_name, 'cell-nowrap'),
+        cell(0, v.display_name || v.name || v.email || t('visitor.numbered', { id: v.id }), 'cell-title'), cell(1, c.site_name, 'cell-nowrap'),
         cell(2, c.last_message?.text || '', 'cell-text'), cell(3, formatDateTime(c.created_at), 'cell-nowrap'),
         cell(4, formatDateTime(c.closed_at), 'cell-nowrap'), cell(5, c.assignee?.name || '—', 'cell-nowrap'),
         cell(6, ratingBadge(c.rating) || '—', 'cell-nowrap'),

@@ -30,6 +30,7 @@ export const ERROR_CODES = [
   'text_too_long', 'wrong_password', 'weak_password', 'rate_limited', 'internal', 'held_by_other', 'transfer_ended',
   'no_email',
   'banned', 'invalid_ban_value', 'invalid_expiry',
+  'invalid_field',
 ];
 
 /** An ApiError (or an `error` frame: {code, message}) in the operator's language. */

@@ -23,7 +23,7 @@ export function labelOf(part) {
 
 /** A visitor is shown by the name or e-mail it gave, else by number. */
 export function displayName(v) {
-  return (v?.name && v.name.trim()) || (v?.email && v.email.trim()) || t('visitor.numbered', { id: v?.id });
+  return (v?.display_name && v.display_name.trim()) || (v?.name && v.name.trim()) || (v?.email && v.email.trim()) || t('visitor.numbered', { id: v?.id });
 }
 
 /** "/demo/catalog.html?q=плед": the address without the scheme and host, escapes of text decoded. */
@@ -217,7 +217,8 @@ export class VisitorCard {
   }
 
   /** The card's rows in the operator's order, its hidden fields left out (rows named by their
-   * dd's `visitor-field-<name>`; a field the choice does not name keeps its place after the named). */
+   * dd's `visitor-field-<name>`; a field the choice does not name keeps its place after the named, a
+   * custom field after the phone). */
   arrange(dl) {
     const prefs = this.prefs;
     if (!prefs) return dl;
@@ -225,23 +226,32 @@ export class VisitorCard {
     const rank = new Map(prefs.fields.map((n, i) => [n, i]));
     const hidden = new Set(prefs.hidden);
     const rows = [...dl.children].filter((r) => !hidden.has(nameOf(r)));
-    rows.sort((a, b) => (rank.get(nameOf(a)) ?? 1e3) - (rank.get(nameOf(b)) ?? 1e3));
+    // the site's own fields (setUser) the choice does not name yet stand after the phone
+    const place = (r) => rank.get(nameOf(r))
+      ?? (r.classList.contains('info-row--custom') ? (rank.get('phone') ?? 0) + 0.5 : 1e3);
+    rows.sort((a, b) => place(a) - place(b));
     dl.replaceChildren(...rows);
     return dl;
   }
 
   /** The editor: drag a field (or use its arrows) to reorder, untick to hide; saved on the server. */
-  editFields() {
+  editFields(custom = []) {
     if (!this.prefs || document.querySelector('[data-testid="visitor-fields-editor"]')) return;
     const hidden = new Set(this.prefs.hidden);
+    // the site's own fields (setUser): those of the visitor shown now, and those already ordered
+    const label = (name) => (FIELD_LABELS[name] ? t(FIELD_LABELS[name]) : name);
+    // (those not placed yet stand after the phone, as in the card)
+    const names = [...this.prefs.fields];
+    const unplaced = custom.filter((n) => !names.includes(n));
+    names.splice(names.includes('phone') ? names.indexOf('phone') + 1 : names.length, 0, ...unplaced);
     const list = h('ol', { class: 'fields-editor__list' });
     let dragged = null;
     const item = (name) => {
       const box = h('input', { type: 'checkbox', testid: 'visitor-fields-toggle', checked: !hidden.has(name),
-        'aria-label': t(FIELD_LABELS[name]) });
+        'aria-label': label(name) });
       const li = h('li', { class: 'fields-editor__item', testid: 'visitor-fields-item', draggable: 'true', dataset: { field: name } },
         h('span', { class: 'fields-editor__grip', 'aria-hidden': 'true' }, '⋮⋮'),
-        h('label', { class: 'fields-editor__label' }, box, ' ', t(FIELD_LABELS[name])),
+        h('label', { class: 'fields-editor__label' }, box, ' ', label(name)),
         h('button', { type: 'button', class: 'btn btn--ghost btn--small', testid: 'visitor-fields-up', 'aria-label': t('fields.up'),
           onclick: () => { if (li.previousElementSibling) li.previousElementSibling.before(li); } }, '↑'),
         h('button', { type: 'button', class: 'btn btn--ghost btn--small', testid: 'visitor-fields-down', 'aria-label': t('fields.down'),
@@ -257,7 +267,7 @@ export class VisitorCard {
       li.addEventListener('dragend', () => { dragged = null; });
       return li;
     };
-    list.append(...this.prefs.fields.filter((n) => FIELD_LABELS[n]).map(item));
+    list.append(...names.map(item));
     const status = h('p', { class: 'form-status', role: 'status' });
     const close = () => overlay.remove();
     const save = async () => {
@@ -325,7 +335,7 @@ export class VisitorCard {
           h('span', { class: 'info-convs__text' }, c.last_message?.text || '')))))));
     }
     after.push(h('button', { type: 'button', class: 'btn btn--ghost btn--small info-fields', testid: 'visitor-fields-edit',
-      onclick: () => this.editFields() }, t('fields.edit')));
+      onclick: () => this.editFields(Object.keys(conv.data.visitor?.fields || {})) }, t('fields.edit')));
     return { rows, after };
   }
 }

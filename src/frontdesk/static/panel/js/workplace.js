@@ -17,9 +17,11 @@ const WAIT_ALARM_MS = 180_000;     // and red after three
 const EMAIL_POLL_FIRST_MS = 1_000;
 const EMAIL_POLL_MAX_MS = 10_000;
 
+/** The name the server gives (`display_name`: the name or e-mail the visitor left), else "Посетитель #N". */
 export function visitorName(conv) {
   const v = conv.data.visitor || {};
-  return (v.name && v.name.trim()) || (v.email && v.email.trim()) || t('visitor.numbered', { id: v.id ?? conv.id });
+  return (v.display_name && v.display_name.trim()) || (v.name && v.name.trim()) || (v.email && v.email.trim())
+    || t('visitor.numbered', { id: v.id ?? conv.id });
 }
 
 export class Workplace {
@@ -997,6 +999,9 @@ export class Workplace {
         row(t('info.name'), v.name || null, 'visitor-field-name'),
         row(t('info.email'), v.email ? h('span', { class: 'info-email' }, v.email) : null, 'visitor-field-email'),
         row(t('info.phone'), v.phone || null, 'visitor-field-phone'),
+        // the site's own fields (window.frontdesk.setUser): the key is the label, text only
+        ...Object.entries(v.fields || {}).map(([key, value]) => h('div', { class: 'info-row info-row--custom' },
+          h('dt', { title: key }, key), h('dd', { testid: `visitor-field-${key}` }, String(value)))),
         row(t('info.page'), page, 'visitor-field-page'),
         ...visit.rows,
         known ? null : row(t('info.referrer'), v.referrer ? extLink(v.referrer, v.referrer) : t('info.direct'), 'visitor-field-referrer'),
