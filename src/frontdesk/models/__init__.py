@@ -1,6 +1,13 @@
 """Database tables. Import from here: ``from frontdesk.models import Message``."""
 from frontdesk.models.base import Base, utcnow
 from frontdesk.models.conversation import Conversation, ConversationStatus, Message, MessageKind
+from frontdesk.models.department import (
+    DEFAULT_CHAT_LIMIT,
+    Department,
+    DepartmentMember,
+    OperatorRouting,
+    SiteRouting,
+)
 from frontdesk.models.operator import Operator, OperatorRole, OperatorSession, OperatorStatus, SiteMember
 from frontdesk.models.outbox import OutboxEmail, OutboxKind, OutboxStatus
 from frontdesk.models.phrase import Phrase, PhraseHotkey, PhraseUsage, SpellWord
@@ -17,4 +24,5 @@ __all__ = [
     "ConversationRating",
     "Visit", "PageView", "OperatorCardFields",
     "OperatorPresence", "Transfer", "TransferStatus",
+    "Department", "DepartmentMember", "SiteRouting", "OperatorRouting", "DEFAULT_CHAT_LIMIT",
 ]

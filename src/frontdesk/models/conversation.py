@@ -51,6 +51,9 @@ class Conversation(Base):
     operator_read_seq: Mapped[int] = mapped_column(Integer, default=0)
     # how many times the unanswered conversation was offered again (actions/background.py)
     offer_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # the department the visitor chose or the conversation was transferred to (actions/departments.py)
+    department_id: Mapped[int | None] = mapped_column(
+        ForeignKey("departments.id", ondelete="SET NULL"), nullable=True, index=True)
 
 
 class Message(Base):
