@@ -108,6 +108,7 @@ def conversation(c: Conversation, *, site: Site, visitor_row: Visitor, assignee:
          "author_id": last_message.author_operator_id},
         "visitor": visitor(visitor_row),
         "rating": rating(rating_row),
+        "department_id": c.department_id,
     }
 
 

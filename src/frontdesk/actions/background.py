@@ -11,6 +11,8 @@
   conditional UPDATE, so with any number of nodes exactly one node publishes it;
 * **offline tick** — the holding message for unanswered visitors, and availability
   frames when working hours start or end (each node tells its own sockets);
+* **routing** — automatic routing of waiting conversations and their queue positions
+  (``actions/routing.py``), every second and whenever this node publishes a relevant event;
 * **mail** — the outbox sender (claims are atomic, safe on every node).
 
 A loop that crashes is logged and restarted with backoff (1 s doubling to 60 s);
@@ -30,7 +32,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import select, update
 
 from frontdesk import events as ev
-from frontdesk.actions import hours, no_reply, operators, queries, team
+from frontdesk.actions import hours, no_reply, operators, queries, routing, team
 from frontdesk.mail.sender import CLAIM_BATCH, OutboxSender
 from frontdesk.models import Conversation
 
@@ -217,6 +219,9 @@ class Background:
         self.supervisor = Supervisor()
         self.presence = Presence(rt, self.supervisor)
         self.sender = OutboxSender(rt)
+        self.router = routing.Router(rt)
+        rt.routing_wake = self.router.wake
+        rt.routing_hint = self.router.hint
         rt.spawn = self.supervisor.spawn
         rt.presence_changed = self.presence.status_set
         rt.operator_gone = self.presence.operator_gone
@@ -228,6 +233,7 @@ class Background:
         s.run("offline-tick", self._offline_loop)
         s.run("presence-heartbeat", self.presence.heartbeat)
         s.run("transfer-expiry", self._transfer_loop)
+        s.run("routing", self.router.loop)
         if self.sender.enabled:  # without SMTP rows simply stay queued ("waiting_for_configuration")
             s.run("outbox-sender", self._mail_loop)
         del rt

@@ -31,6 +31,8 @@ OPERATOR_VIEWING = "operator.viewing"
 OPERATOR_ACCESS_CHANGED = "operator.access_changed"
 # a visitor viewed a page (actions.visits): the row of the visitors list, to the site's operators
 VISITOR_UPDATED = "visitor.updated"
+# automatic routing (actions/routing.py): a waiting visitor's place in the queue, to that visitor only
+QUEUE_POSITION = "queue.position"
 
 ALL = frozenset({
     MESSAGE_CREATED, CONVERSATION_CREATED, CONVERSATION_OFFERED, CONVERSATION_ASSIGNED,
@@ -39,6 +41,7 @@ ALL = frozenset({
     CONVERSATION_RATED,
     VISITOR_UPDATED,
     TRANSFER_OFFERED, TRANSFER_ENDED, OPERATOR_VIEWING,
+    QUEUE_POSITION,
 })
 
 CHANNEL = "frontdesk.events"

@@ -9,7 +9,8 @@ Rules (tested with exact recipient sets in ``tests/events/test_audience.py``):
 * ``visitor.typing`` and ``conversation.rated`` go to operators only; ``operator.typing`` to the visitor and to the
   operators of the site (who else is typing in a conversation they have open);
 * ``transfer.offered`` goes only to the receiving operator, ``transfer.ended`` only to the two
-  operators of the transfer, ``operator.viewing`` to the operators of the site — never to a visitor.
+  operators of the transfer, ``operator.viewing`` to the operators of the site — never to a visitor;
+* ``queue.position`` goes only to the waiting visitor (never to operators).
 """
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ from frontdesk.events import Event
 _VISITOR_EVENTS = {
     ev.MESSAGE_CREATED, ev.CONVERSATION_CREATED, ev.CONVERSATION_ASSIGNED,
     ev.CONVERSATION_CLOSED, ev.CONVERSATION_REOPENED, ev.OPERATOR_TYPING,
+    ev.QUEUE_POSITION,
 }
 _OPERATOR_EVENTS = {
     ev.MESSAGE_CREATED, ev.CONVERSATION_CREATED, ev.CONVERSATION_OFFERED, ev.CONVERSATION_ASSIGNED,
@@ -50,6 +52,8 @@ def visitor_frame(event: Event) -> dict | None:
     if event.name == ev.OPERATOR_TYPING:
         return {"type": ev.OPERATOR_TYPING, "conversation_id": event.conversation_id,
                 "is_typing": p["is_typing"], "operator": {"name": p["operator"]["name"]}}
+    if event.name == ev.QUEUE_POSITION:
+        return {"type": ev.QUEUE_POSITION, "conversation_id": event.conversation_id, "position": p["position"]}
     return {"type": event.name, "conversation_id": event.conversation_id}
 
 
