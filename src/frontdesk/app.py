@@ -27,6 +27,7 @@ from frontdesk.runtime import Runtime
 from frontdesk.settings import Settings
 from frontdesk.web import (
     api_admin,
+    api_departments,
     api_offline,
     api_operator,
     api_phrases,
@@ -149,6 +150,7 @@ def build_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(api_widget.router)
     app.include_router(api_offline.router)
     app.include_router(api_phrases.router)
+    app.include_router(api_departments.router)
     app.include_router(pages.router)
     app.add_api_websocket_route("/ws/visitor", visitor_socket)
     app.add_api_websocket_route("/ws/operator", operator_socket)

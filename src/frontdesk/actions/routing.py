@@ -7,8 +7,9 @@
   Equal counts: whoever got a chat from routing longest ago (``operator_routing.routed_at``), then
   the lower id. When everyone is at their limit the conversation waits in the queue.
 * **One truth on every node.** Everything routing reads is in the database (status, presence,
-  open conversations, limits). A site is routed in one transaction that first takes an advisory
-  lock on PostgreSQL (one node at a time per site); each assignment is a conditional UPDATE.
+  open conversations, limits). A site is routed in one transaction whose first statement writes
+  its ``site_routing`` row (one pass per site at a time, on any number of nodes, on both engines);
+  each assignment is also a conditional UPDATE.
   Every node's ``Router`` routes every automatic site once a second and at once when this node
   publishes an event that may free an operator or add a conversation.
 * **Queue position.** Per site and department, waiting conversations in order of arrival: the
@@ -26,7 +27,7 @@ import logging
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
-from sqlalchemy import select, text, update
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from frontdesk import events as ev
@@ -55,7 +56,6 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 ROUTING_TICK = 1.0  # seconds between two routing passes of a node when nothing woke it
-_LOCK_BASE = 0x46440000  # advisory lock keys: this + site id
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 # events after which routing may have something to do (a new conversation, a freed operator, …)
 WAKE_EVENTS = frozenset({ev.CONVERSATION_CREATED, ev.CONVERSATION_CLOSED, ev.CONVERSATION_UPDATED,
@@ -90,11 +90,16 @@ async def route_site(rt: Runtime, site_id: int) -> list[int]:
     now = rt.clock()
     assigned: list[tuple[Conversation, Operator]] = []
     async with rt.sessions() as session:
+        if not await _waiting(session, site_id):
+            return []  # the usual case: a read, no write
+        await session.rollback()
         async with session.begin():
-            if rt.engine.dialect.name == "postgresql":
-                await session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _LOCK_BASE + site_id})
-            routing = await session.get(SiteRouting, site_id)
-            if routing is None or routing.mode != "auto":
+            # the first statement writes the site's routing row: one pass per site at a time on every
+            # node (a row lock on PostgreSQL, the write lock on SQLite), and every read below is fresh
+            locked = (await session.execute(update(SiteRouting).where(
+                SiteRouting.site_id == site_id, SiteRouting.mode == "auto").values(mode=SiteRouting.mode)
+                .execution_options(synchronize_session=False))).rowcount  # type: ignore[attr-defined]
+            if locked != 1:
                 return []
             waiting = await _waiting(session, site_id)
             if not waiting:

@@ -102,6 +102,10 @@ class Rate(_Frame, tag="conversation.rate"):
     comment: Annotated[str, msgspec.Meta(max_length=16_384)] | None = None
 
 
+class ChooseDepartment(_Frame, tag="department.choose"):
+    department_id: Id
+
+
 # --- client → server, operator socket ---------------------------------------------
 
 class OperatorHello(_Frame, tag="hello"):
@@ -142,7 +146,7 @@ class StatusSet(_Frame, tag="status.set"):
 
 
 VisitorFrame = (VisitorHello | VisitorSend | VisitorTyping | PageView | Sync | Read | Contacts | EndConversation | Rate
-                | Ping | Pong)
+                | Ping | Pong | ChooseDepartment)
 OperatorFrame = (OperatorHello | OperatorSend | OperatorTyping | Take | Close | Reopen | StatusSet | View | Sync
                  | Read | Ping | Pong)
 
@@ -253,6 +257,7 @@ VISITOR_SERVER_FRAMES = frozenset({
     "welcome", "message.ack", "message.created", "conversation.created", "conversation.assigned",
     "conversation.closed", "conversation.reopened", "operator.typing", "availability", "contacts.saved",
     "rating.saved", "sync.result", "reset", "ping", "pong", "error",
+    "department.chosen", "queue.position",
 })
 OPERATOR_SERVER_FRAMES = frozenset({
     "welcome", "message.ack", "message.created", "conversation.created", "conversation.offered",

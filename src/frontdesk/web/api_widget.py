@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request, Response
 
-from frontdesk.actions import contacts, conversations, offline_form, ratings, visitors, visits
+from frontdesk.actions import contacts, conversations, departments, offline_form, ratings, visitors, visits
 from frontdesk.actions.errors import ActionError, not_found
 from frontdesk.actions.identity import SiteRef, VisitorRef
 from frontdesk.web.common import CONTACTS_BODY, OFFLINE_BODY, bearer, client_ip, json_object, public_base
@@ -26,7 +26,9 @@ async def widget_config(request: Request, response: Response, site: str | None =
     if window.count(ip) >= rt.settings.widget_config_per_minute:
         raise ActionError("rate_limited", "too many requests; try again in a minute", 429)
     window.hit(ip)
-    config = await visitors.widget_config(rt, await _site(request, site))
+    site_ref = await _site(request, site)
+    config = await visitors.widget_config(rt, site_ref)
+    config["departments"] = await departments.widget_departments(rt, site_ref)  # [] = no choice offered
     # public data of the site; availability is live over the socket, so 30 s old is fine here
     response.headers["Cache-Control"] = "public, max-age=30"
     response.headers["Vary"] = "Origin"
