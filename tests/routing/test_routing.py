@@ -3,6 +3,7 @@ in process on SQLite and PostgreSQL with a hand-moved clock (docs/protocol.md §
 from __future__ import annotations
 
 import asyncio
+
 import pytest
 
 from frontdesk import events as ev

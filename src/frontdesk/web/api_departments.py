@@ -69,7 +69,8 @@ async def delete_department(department_id: str, request: Request, op: OperatorRe
 
 
 @router.put("/sites/{site_id}/routing")
-async def set_routing(site_id: str, body: RoutingIn, request: Request, op: OperatorRef = Depends(current_admin)) -> dict:
+async def set_routing(site_id: str, body: RoutingIn, request: Request,
+                      op: OperatorRef = Depends(current_admin)) -> dict:
     return {"routing": await departments.set_routing(request.app.state.rt, op, site_id, mode=body.mode,
                                                      choose_department=body.choose_department)}
 
