@@ -36,6 +36,8 @@ var MSG = {
     rateComment: "Комментарий (необязательно)", rateSend: "Отправить оценку", rateNeed: "Выберите оценку",
     rateThanks: "Спасибо за оценку!", rateLong: "Комментарий слишком длинный: не больше 2000 символов",
     endChat: "Завершить диалог",
+    // departments before the first message, the place in the queue (automatic routing)
+    depAsk: "Выберите отдел — так ответит нужный специалист", queue: "Вы в очереди: %n. Оператор скоро ответит.",
     // when the shop opens next (protocol.js nextOpenText): %d the day, %t the time
     openToday: "Мы откроемся сегодня в %t", openTomorrow: "Мы откроемся завтра в %t",
     openWeekday: "Мы откроемся %d в %t", openDate: "Мы откроемся %d в %t",
@@ -72,6 +74,7 @@ var MSG = {
     rateComment: "Comment (optional)", rateSend: "Send rating", rateNeed: "Choose a rating",
     rateThanks: "Thank you for your rating!", rateLong: "The comment is too long: 2,000 characters at most",
     endChat: "End the chat",
+    depAsk: "Choose a department to reach the right person", queue: "You are number %n in the queue. An operator will answer soon.",
     openToday: "We open today at %t", openTomorrow: "We open tomorrow at %t",
     openWeekday: "We open on %d at %t", openDate: "We open on %d at %t",
     weekdays: ["Sunday", "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday"],
