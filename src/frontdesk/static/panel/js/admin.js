@@ -3,6 +3,7 @@ import { api } from './api.js';
 import { t, setLanguage, LANGUAGES } from './i18n.js';
 import { clear, formatDateTime, h, randomId, ratingBadge, toast } from './dom.js';
 import { explain } from './errors.js';
+import { departmentsForm } from './departments.js';
 
 const PHOTO_TYPES = ['image/png', 'image/jpeg', 'image/webp'];
 const DAYS = ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'];
@@ -91,7 +92,7 @@ export async function renderSites(root) {
     clear(detail);
     if (selected === 'new') { detail.append(newSiteForm()); return; }
     const site = sites.find((s) => s.id === selected);
-    if (site) detail.append(siteForm(site), hoursForm(site));
+    if (site) detail.append(siteForm(site), hoursForm(site), departmentsForm(site));
   }
 
   function newSiteForm() {

@@ -262,11 +262,17 @@ export class Store extends EventTarget {
   // --- team: transfer, who is viewing ----------------------------------------------------
 
   async transferTargets(conv) {
-    return (await api('GET', `/conversations/${conv.id}/transfer-targets`)).operators;
+    const targets = await api('GET', `/conversations/${conv.id}/transfer-targets`);
+    this.transferDepartments = targets.departments || []; // [{id, name, online}]: the dialog lists them after the colleagues
+    return targets.operators;
   }
 
   async transfer(conv, toOperatorId, note) {
     return (await api('POST', `/conversations/${conv.id}/transfer`, { to_operator_id: toOperatorId, note })).transfer;
+  }
+
+  async transferToDepartment(conv, departmentId, note) {
+    return api('POST', `/conversations/${conv.id}/transfer-department`, { department_id: departmentId, note });
   }
 
   async acceptTransfer(transferId) {

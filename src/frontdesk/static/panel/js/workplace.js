@@ -377,7 +377,8 @@ export class Workplace {
     const status = h('p', { class: 'form-status', role: 'status' });
     const note = h('textarea', { class: 'transfer__note', testid: 'transfer-note', rows: 3, maxlength: this.maxChars,
       placeholder: t('transfer.notePlaceholder'), 'aria-label': t('transfer.note') });
-    const submit = h('button', { type: 'button', class: 'btn btn--primary', testid: 'transfer-submit', disabled: !targets.length },
+    const departments = this.store.transferDepartments || [];
+    const submit = h('button', { type: 'button', class: 'btn btn--primary', testid: 'transfer-submit', disabled: !targets.length && !departments.length },
       t('transfer.submit'));
     const rows = targets.map((op) => h('button', {
       type: 'button', class: 'transfer__target', testid: 'transfer-target', role: 'radio', 'aria-checked': 'false',
@@ -388,11 +389,34 @@ export class Workplace {
       },
     }, avatar(op), h('span', { class: 'transfer__name' }, op.name),
     h('span', { class: `transfer__status transfer__status--${op.status}` }, h('span', { class: `dot dot--${op.status}`, 'aria-hidden': 'true' }), t(`status.${op.status}.short`))));
+    // departments: the offer goes to each of their online members (data-target "department-<id>")
+    rows.push(...departments.map((d) => h('button', {
+      type: 'button', class: 'transfer__target transfer__target--department', testid: 'transfer-target', role: 'radio', 'aria-checked': 'false',
+      dataset: { target: `department-${d.id}` }, onclick: (e) => {
+        chosen = { department: d, name: d.name };
+        for (const b of list.querySelectorAll('.transfer__target')) b.setAttribute('aria-checked', String(b === e.currentTarget));
+        status.textContent = '';
+      },
+    }, h('span', { class: 'avatar transfer__dep', 'aria-hidden': 'true' }, icon('users', 18)), h('span', { class: 'transfer__name' }, d.name),
+    h('span', { class: 'transfer__status' }, t('transfer.departmentOnline', { n: d.online })))));
     const list = h('div', { class: 'transfer__targets', role: 'radiogroup', 'aria-label': t('transfer.to') },
       ...(rows.length ? rows : [h('p', { class: 'muted' }, t('transfer.none'))]));
     submit.addEventListener('click', async () => {
       if (!chosen) { status.textContent = t('transfer.pick'); return; }
       submit.disabled = true;
+      if (chosen.department) {
+        try {
+          const res = await this.store.transferToDepartment(conv, chosen.department.id, note.value);
+          for (const offer of res.offers) this.sentTransfers.set(offer.id, offer.to?.name || chosen.name);
+          this._closeOverlay();
+          toast(t(res.queued ? 'transfer.departmentQueued' : 'transfer.departmentSent', { name: chosen.name }));
+        } catch (err) {
+          submit.disabled = false;
+          status.textContent = explain(err);
+          status.classList.add('form-status--error');
+        }
+        return;
+      }
       try {
         const transfer = await this.store.transfer(conv, chosen.id, note.value);
         this.sentTransfers.set(transfer.id, chosen.name);
