@@ -104,6 +104,7 @@ def test_admin_sets_up_a_department_and_a_chat_is_transferred_to_it(browser, srv
         expect(page.get_by_test_id("transfer-offer")).to_contain_text(NOTE)
     v.get_by_test_id("transfer-offer").get_by_test_id("transfer-accept").click()
     expect(v.get_by_test_id("dialog-state")).to_contain_text("Ваш диалог")
+    expect(v.get_by_test_id("conversation-department")).to_have_text(" · Рассрочка")  # the chat carries it now
     expect(b.get_by_test_id("transfer-offer")).to_have_count(0)  # a colleague took it first
     expect(shop.get_by_test_id("widget-operator-name")).to_have_text("Вера")
     assert NOTE not in shop.content()

@@ -79,6 +79,8 @@ def test_the_visitor_chooses_a_department_and_sees_its_place_in_the_queue_move(b
     expect(first.get_by_test_id("queue-position")).to_be_hidden()
 
     phone, errors2 = _visitor(browser, srv, locale="ru-RU", phone=True)
+    expect(phone.get_by_test_id("widget-department")).to_have_count(2)
+    shot(phone, "widget-departments-phone.png")
     _choose_and_write(phone, "Продажи", "А доставка в Казань есть?")
     expect(phone.get_by_test_id("queue-position")).to_have_text("Вы в очереди: 1. Оператор скоро ответит.")
     shot(phone, "widget-queue-phone.png")

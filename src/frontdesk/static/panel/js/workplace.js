@@ -35,6 +35,8 @@ export class Workplace {
     this.typingState = { convId: null, sentAt: 0, timer: null };
     this.renderedSeqs = { convId: null, last: 0, count: 0 };
     this.showInfo = false;
+    this.departmentNames = new Map(); // department id → name (GET /departments), for CONVERSATION.department_id
+    this._departmentsAt = 0;
     this._build();
     store.addEventListener('change', (e) => this._onChange(e.detail));
     store.addEventListener('offer', (e) => this._offer(e.detail.conv, e.detail.repeat));
@@ -200,7 +202,7 @@ export class Workplace {
     h('span', { class: 'conv__main' },
       h('span', { class: 'conv__top' }, h('span', { class: 'conv__name' }, visitorName(conv)), d.is_offline ? offlineBadge() : null, right),
       h('span', { class: 'conv__preview' }, preview),
-      h('span', { class: 'conv__meta' }, [d.site_name, owner].filter(Boolean).join(' · '))),
+      h('span', { class: 'conv__meta' }, [d.site_name, this._departmentName(d), owner].filter(Boolean).join(' · '))),
     conv.unread ? h('span', { class: 'badge', testid: 'unread-count', title: t('list.unread', { n: conv.unread }) }, String(conv.unread)) : null);
   }
 
@@ -337,7 +339,9 @@ export class Workplace {
         h('div', { class: 'dialog-head__top' },
           h('div', { class: 'dialog-head__name', testid: 'dialog-title' }, visitorName(conv)), d.is_offline ? offlineBadge() : null),
         h('div', { class: `dialog-head__state dialog-head__state--${d.status === 'open' ? (s.isWaiting(conv) ? 'waiting' : 'open') : 'closed'}`, testid: 'dialog-state' },
-          state, d.site_name ? ` · ${d.site_name}` : '', d.status !== 'open' && d.rating ? ' · ' : null,
+          state, d.site_name ? ` · ${d.site_name}` : '',
+          this._departmentName(d) ? h('span', { testid: 'conversation-department', dataset: { departmentId: d.department_id } }, ` · ${this._departmentName(d)}`) : null,
+          d.status !== 'open' && d.rating ? ' · ' : null,
           d.status !== 'open' ? ratingBadge(d.rating) : null),
         this.viewersLine = h('div', { class: 'dialog-head__viewers', testid: 'conversation-viewers', hidden: true, 'aria-live': 'polite' })),
       h('div', { class: 'dialog-head__actions' }, ...buttons,
@@ -360,6 +364,22 @@ export class Workplace {
       h('span', { class: `viewer${v.typing ? ' viewer--typing' : ''}`, dataset: { operatorId: v.operator.id } },
         v.operator.name, v.typing ? h('span', { class: 'viewer__typing' }, ` ${t('viewers.typing')}`) : null),
     ]));
+  }
+
+  // --- departments (docs/protocol.md § Departments and routing) -----------------------------
+
+  /** The name of the conversation's department; an unknown id reloads the list (at most every 30 s). */
+  _departmentName(d) {
+    if (d.department_id == null) return '';
+    const name = this.departmentNames.get(d.department_id);
+    if (name == null && Date.now() - this._departmentsAt > 30_000) {
+      this._departmentsAt = Date.now();
+      api('GET', '/departments').then(({ departments }) => {
+        for (const dep of departments) this.departmentNames.set(dep.id, dep.name);
+        if (departments.length) { this._renderList(); if (this._active()) this._renderHeader(); }
+      }).catch(() => {});
+    }
+    return name || '';
   }
 
   // --- transfer ---------------------------------------------------------------------------
