@@ -24,6 +24,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
@@ -84,14 +85,57 @@ def _positions(waiting: list[Conversation]) -> dict[int, tuple[int, int]]:
     return out
 
 
+@dataclass
+class _Team:
+    """Who can take a site's waiting conversations now, and how busy each one is."""
+
+    operators: dict[int, Operator]
+    departments: dict[int, set[int]]  # department id → members (only departments of waiting conversations)
+    active: dict[int, int]
+    rows: dict[int, OperatorRouting]
+
+    def limit(self, op_id: int) -> int:
+        return self.rows[op_id].chat_limit if op_id in self.rows else DEFAULT_CHAT_LIMIT
+
+    def pick(self, conv: Conversation) -> int | None:
+        """The operator this conversation goes to now, or None (it waits)."""
+        pool = self.departments.get(conv.department_id or 0) or None  # a department without members: everyone
+        free = [i for i in self.operators if (pool is None or i in pool) and self.active.get(i, 0) < self.limit(i)]
+        if not free:
+            return None
+        return min(free, key=lambda i: (self.active.get(i, 0),
+                                        (self.rows[i].routed_at if i in self.rows else None) or _EPOCH, i))
+
+
+async def _team(session: AsyncSession, site_id: int, waiting: list[Conversation]) -> _Team:
+    members = select(SiteMember.operator_id).where(SiteMember.site_id == site_id)
+    ops = {o.id: o for o in (await session.execute(select(Operator).where(
+        Operator.is_active.is_(True), Operator.status == "online",
+        (Operator.role == "admin") | Operator.id.in_(members)))).scalars()}
+    dep_ids = {c.department_id for c in waiting if c.department_id is not None}
+    deps: dict[int, set[int]] = {d: set() for d in dep_ids}
+    if dep_ids:
+        for dep_id, op_id in await session.execute(select(DepartmentMember.department_id, DepartmentMember.operator_id)
+                                                    .where(DepartmentMember.department_id.in_(dep_ids))):
+            deps[dep_id].add(op_id)
+    active = await departments.active_chats(session, set(ops))
+    rows = {r.operator_id: r for r in (await session.execute(select(OperatorRouting).where(
+        OperatorRouting.operator_id.in_(set(ops))))).scalars()} if ops else {}
+    return _Team(ops, deps, active, rows)
+
+
 async def route_site(rt: Runtime, site_id: int) -> list[int]:
     """One routing pass over a site (automatic mode only): assigns what it can, publishes
     ``conversation.assigned`` for each. Returns the conversation ids it assigned."""
     now = rt.clock()
     assigned: list[tuple[Conversation, Operator]] = []
     async with rt.sessions() as session:
-        if not await _waiting(session, site_id):
-            return []  # the usual case: a read, no write
+        waiting = await _waiting(session, site_id)
+        if not waiting:
+            return []  # the usual case: one read, no write
+        team = await _team(session, site_id, waiting)
+        if not any(team.pick(c) is not None for c in waiting):
+            return []  # a queue and everyone busy: still no write
         await session.rollback()
         async with session.begin():
             # the first statement writes the site's routing row: one pass per site at a time on every
@@ -102,43 +146,23 @@ async def route_site(rt: Runtime, site_id: int) -> list[int]:
             if locked != 1:
                 return []
             waiting = await _waiting(session, site_id)
-            if not waiting:
-                return []
-            members = select(SiteMember.operator_id).where(SiteMember.site_id == site_id)
-            site_ops = {o.id: o for o in (await session.execute(select(Operator).where(
-                Operator.is_active.is_(True), Operator.status == "online",
-                (Operator.role == "admin") | Operator.id.in_(members)))).scalars()}
-            dep_ids = {c.department_id for c in waiting if c.department_id is not None}
-            dep_members: dict[int, set[int]] = {d: set() for d in dep_ids}
-            if dep_ids:
-                for dep_id, op_id in await session.execute(select(
-                        DepartmentMember.department_id, DepartmentMember.operator_id).where(
-                        DepartmentMember.department_id.in_(dep_ids))):
-                    dep_members[dep_id].add(op_id)
-            online_ids = set(site_ops)
-            active = await departments.active_chats(session, online_ids)
-            rows = {r.operator_id: r for r in (await session.execute(select(OperatorRouting).where(
-                OperatorRouting.operator_id.in_(online_ids)))).scalars()} if online_ids else {}
+            team = await _team(session, site_id, waiting)
             for conv in waiting:
-                pool = dep_members.get(conv.department_id or 0) or None
-                candidates = [i for i in online_ids if pool is None or i in pool]
-                free = [i for i in candidates
-                        if active.get(i, 0) < (rows[i].chat_limit if i in rows else DEFAULT_CHAT_LIMIT)]
-                if not free:
+                pick = team.pick(conv)
+                if pick is None:
                     continue  # this conversation (and its department's later ones) waits
-                pick = min(free, key=lambda i: (active.get(i, 0), rows[i].routed_at or _EPOCH if i in rows else _EPOCH,
-                                                i))
                 done = (await session.execute(update(Conversation).where(
                     Conversation.id == conv.id, Conversation.assignee_id.is_(None), Conversation.status == "open")
-                    .values(assignee_id=pick).execution_options(synchronize_session=False))).rowcount  # type: ignore[attr-defined]
+                    .values(assignee_id=pick).execution_options(synchronize_session=False)
+                )).rowcount  # type: ignore[attr-defined]
                 if done != 1:
                     continue
-                active[pick] = active.get(pick, 0) + 1
-                if pick not in rows:
-                    rows[pick] = OperatorRouting(operator_id=pick, chat_limit=DEFAULT_CHAT_LIMIT)
-                    session.add(rows[pick])
-                rows[pick].routed_at = now
-                assigned.append((conv, site_ops[pick]))
+                team.active[pick] = team.active.get(pick, 0) + 1
+                if pick not in team.rows:
+                    team.rows[pick] = OperatorRouting(operator_id=pick, chat_limit=DEFAULT_CHAT_LIMIT)
+                    session.add(team.rows[pick])
+                team.rows[pick].routed_at = now
+                assigned.append((conv, team.operators[pick]))
     events = [queries.conversation_event(ev.CONVERSATION_ASSIGNED, conv, {
         "operator": serialize.operator_public(op), "routed": True}, op.id) for conv, op in assigned]
     await rt.publish(*events)
