@@ -31,6 +31,7 @@ export class Workplace {
     this.offers = new Map();        // conversation id → toast element
     this.transferOffers = new Map(); // transfer id → offer card
     this.sentTransfers = new Map();  // transfer id → receiver's name (offers this tab made)
+    this.transferGroups = new Map(); // transfer id → the ids of the same offer to a department's members
     this.overlay = null;             // the transfer dialog or a confirmation
     this.typingState = { convId: null, sentAt: 0, timer: null };
     this.renderedSeqs = { convId: null, last: 0, count: 0 };
@@ -427,7 +428,8 @@ export class Workplace {
       if (chosen.department) {
         try {
           const res = await this.store.transferToDepartment(conv, chosen.department.id, note.value);
-          for (const offer of res.offers) this.sentTransfers.set(offer.id, offer.to?.name || chosen.name);
+          const group = res.offers.map((offer) => offer.id); // one toast for the department's offers, not one each
+          for (const offer of res.offers) { this.sentTransfers.set(offer.id, offer.to?.name || chosen.name); this.transferGroups.set(offer.id, group); }
           this._closeOverlay();
           toast(t(res.queued ? 'transfer.departmentQueued' : 'transfer.departmentSent', { name: chosen.name }));
         } catch (err) {
@@ -495,6 +497,7 @@ export class Workplace {
     const name = this.sentTransfers.get(frame.transfer_id);
     if (name == null) return;
     this.sentTransfers.delete(frame.transfer_id);
+    for (const id of this.transferGroups.get(frame.transfer_id) || []) { this.sentTransfers.delete(id); this.transferGroups.delete(id); }
     if (frame.result === 'accepted') toast(t('transfer.accepted', { name }));
     else if (frame.result === 'expired') toast(t('transfer.expired'), 'error');
   }
