@@ -29,6 +29,7 @@ from frontdesk.settings import Settings
 from frontdesk.web import (
     api_admin,
     api_bans,
+    api_departments,
     api_invitations,
     api_offline,
     api_operator,
@@ -163,6 +164,7 @@ def build_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(api_supervision.router)
     app.include_router(api_invitations.router)
     app.include_router(api_bans.router)
+    app.include_router(api_departments.router)
     app.include_router(pages.router)
     app.add_api_websocket_route("/ws/visitor", visitor_socket)
     app.add_api_websocket_route("/ws/operator", operator_socket)

@@ -142,6 +142,9 @@ class Runtime:
     operator_tabs_changed: Callable[[], None] = field(default=lambda: None)
     presence_changed: Callable[[int, str], None] = field(default=lambda operator_id, status: None)
     spawn: Callable[..., asyncio.Task] = field(default=_spawn)
+    # automatic routing (actions/routing.Router): wake it now / let it see each event this node publishes
+    routing_wake: Callable[[], None] = field(default=lambda: None)
+    routing_hint: Callable[[Event], None] = field(default=lambda event: None)
     # one per process, shared (thread-safe); app.py loads its data in a thread at start-up
     geoip: GeoIP = field(default_factory=lambda: GeoIP(use_installed_city_db=False))
     cache: NodeCache = field(default_factory=NodeCache)
@@ -152,6 +155,7 @@ class Runtime:
         only; the other nodes catch up from the database when their broker link comes back."""
         for event in events:
             self.cache.observe(event)  # this node at once; the others when the event reaches their hub
+            self.routing_hint(event)
             try:
                 await self.broker.publish(event)
             except Exception as exc:  # noqa: BLE001 - a broker outage must not fail a stored action

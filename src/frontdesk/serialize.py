@@ -150,6 +150,7 @@ def conversation(c: Conversation, *, site: Site, visitor_row: Visitor, assignee:
         "invitation": None if c.origin != "proactive" else
         {"rule_id": c.invitation_rule_id, "name": c.invitation_name or ""},
         "quality_score": quality_score,   # the coach's 0–100 of a closed conversation, once scored
+        "department_id": c.department_id,
     }
 
 

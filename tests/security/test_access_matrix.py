@@ -95,6 +95,16 @@ REST: dict[tuple[str, str], set[str]] = {
     ("POST", "/api/v1/bans"): MEMBER,
     ("POST", "/api/v1/bans/{ban_id}/lift"): MEMBER,
     ("GET", "/api/v1/widget/form-token"): EVERYONE,  # public: when the widget showed the offline form
+    # departments and routing (tests/routing/)
+    ("GET", "/api/v1/sites/{site_id}/departments"): ADMIN,
+    ("POST", "/api/v1/sites/{site_id}/departments"): ADMIN,
+    ("PATCH", "/api/v1/departments/{department_id}"): ADMIN,
+    ("PUT", "/api/v1/sites/{site_id}/routing"): ADMIN,
+    ("GET", "/api/v1/chat-limits"): ADMIN,
+    ("PUT", "/api/v1/operators/{operator_id}/chat-limit"): ADMIN,
+    ("GET", "/api/v1/departments"): STAFF,
+    ("POST", "/api/v1/conversations/{conversation_id}/transfer-department"): MEMBER,
+    ("DELETE", "/api/v1/departments/{department_id}"): ADMIN,  # after the PATCH: the admin's try deletes it
     ("POST", "/api/v1/auth/logout"): STAFF,  # last: it ends the session
 }
 # Endpoints and frames added by the second wave of this session, not yet in the tables above. They
@@ -136,6 +146,8 @@ VISITOR_FRAMES: dict[str, set[str]] = {
     "sync": {"visitor"}, "read": {"visitor"},  # only the conversation's own visitor
     # the operator's vocabulary does not exist on the visitor socket
     "conversation.take": set(), "conversation.close": set(), "conversation.reopen": set(), "status.set": set(),
+    # before the first message only: the two seats whose visitor already wrote are refused (invalid_input)
+    "department.choose": {"operator_cookie"},
 }
 
 
@@ -199,6 +211,10 @@ def world(tmp_path):
         assert r.status_code == 201, r.text
         w.rule_id = r.json()["rule"]["id"]
         w.csrf["visitor"] = w.csrf["anon"] = ""
+        dep = boss.call("POST", f"/api/v1/sites/{w.site_id}/departments", json={"name": "Продажи"})
+        assert dep.status_code == 201, dep.text
+        w.department_id = dep.json()["department"]["id"]
+        assert boss.call("PUT", f"/api/v1/sites/{w.site_id}/routing", json={"choose_department": True}).status_code == 200
         # an e-mail of this site in the outbox (the site notifies its address about offline messages)
         boss.call("PATCH", f"/api/v1/sites/{w.site_id}", json={"notify_emails": ["owner@example.com"]})
         r = httpx.post(f"{server.url}/api/v1/widget/offline", params={"site": key},
@@ -226,7 +242,7 @@ def world(tmp_path):
 def _request(w: World, role: str, method: str, template: str, n: int) -> httpx.Response:
     path = template.format(conversation_id=w.conversation_id, site_id=w.site_id, operator_id=w.target_id,
                            email_id=w.email_id, transfer_id=w.transfer_id, rule_id=w.rule_id,
-                           visitor_id=w.visitor_id, ban_id=w.ban_id)
+                           visitor_id=w.visitor_id, ban_id=w.ban_id, department_id=w.department_id)
     if template == "/api/v1/operators/{operator_id}/photo":
         path = f"/api/v1/operators/{w.admin_id}/photo"
     headers = {"origin": w.server.url}
@@ -264,6 +280,11 @@ def _request(w: World, role: str, method: str, template: str, n: int) -> httpx.R
         "/api/v1/conversations/{conversation_id}/transcript": {"email": "guest@example.com"},
         "/api/v1/quality/{site_id}/settings": {"silence_minutes": 5},
         "/api/v1/bans": {"kind": "subnet", "value": "198.51.100.0/24", "expiry": "1h", "site_id": w.site_id},
+        "/api/v1/sites/{site_id}/departments": {"name": f"Отдел {n}"},
+        "/api/v1/departments/{department_id}": {"name": "Продажи"},
+        "/api/v1/sites/{site_id}/routing": {"mode": "manual"},
+        "/api/v1/operators/{operator_id}/chat-limit": {"chat_limit": 3},
+        "/api/v1/conversations/{conversation_id}/transfer-department": {"department_id": w.department_id},
     }
     if template == "/api/v1/me/photo" and method == "POST":
         kw["files"] = {"photo": ("p.png", PNG, "image/png")}
@@ -348,7 +369,9 @@ def _operator_frame(kind: str, cid: int, n: int) -> dict:
     }[kind]
 
 
-def _visitor_frame(kind: str, cid: int, n: int) -> dict:
+def _visitor_frame(kind: str, cid: int, n: int, department_id: int = 0) -> dict:
+    if kind == "department.choose":
+        return {"type": "department.choose", "department_id": department_id, "ref": f"d{n}"}
     if kind in ("message.send", "typing", "page", "contacts", "hello"):
         return {"message.send": {"type": "message.send", "client_id": f"v{n}-{uuid.uuid4().hex[:6]}", "text": "вопрос"},
                 "typing": {"type": "typing", "text": "печатаю"},
@@ -411,7 +434,7 @@ async def test_every_frame_type_for_every_role(world, security_counts):
             ws = Frames(conn)
             await ws.send({"type": "hello", "visitor_token": token, "resume": {}})
             await ws.expect("welcome")  # "hello" is the handshake itself: it passed
-            ok = kind == "hello" or await _verdict(ws, _visitor_frame(kind, w.conversation_id, n), n)
+            ok = kind == "hello" or await _verdict(ws, _visitor_frame(kind, w.conversation_id, n, w.department_id), n)
             await conn.close()
             if ok and role not in VISITOR_FRAMES[kind]:
                 unexpected.append(("visitor socket", kind, role))

@@ -13,6 +13,8 @@
   frames when working hours start or end (each node tells its own sockets);
 * **escalation** — a conversation nobody answers escalates in its site's steps (``actions.escalation``;
   each step claimed with one conditional UPDATE, so exactly one node acts);
+* **routing** — automatic routing of waiting conversations and their queue positions
+  (``actions/routing.py``), every second and whenever this node publishes a relevant event;
 * **mail** — the outbox sender (claims are atomic, safe on every node);
 * **quality coach** — scores newly closed conversations every ``FRONTDESK_QUALITY_INTERVAL``
   seconds (``actions.coach``; a second node scoring the same one stores the same result once).
@@ -34,7 +36,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import select, update
 
 from frontdesk import events as ev
-from frontdesk.actions import bans, coach, escalation, hours, no_reply, operators, queries, team
+from frontdesk.actions import bans, coach, escalation, hours, no_reply, operators, queries, routing, team
 from frontdesk.mail.sender import CLAIM_BATCH, OutboxSender
 from frontdesk.models import Conversation
 
@@ -221,6 +223,9 @@ class Background:
         self.supervisor = Supervisor()
         self.presence = Presence(rt, self.supervisor)
         self.sender = OutboxSender(rt)
+        self.router = routing.Router(rt)
+        rt.routing_wake = self.router.wake
+        rt.routing_hint = self.router.hint
         rt.spawn = self.supervisor.spawn
         rt.presence_changed = self.presence.status_set
         rt.operator_gone = self.presence.operator_gone
@@ -234,6 +239,7 @@ class Background:
         s.run("transfer-expiry", self._transfer_loop)
         s.run("escalation", self._escalation_loop)
         s.run("ban-refresh", self._ban_loop)
+        s.run("routing", self.router.loop)
         if self.sender.enabled:  # without SMTP rows simply stay queued ("waiting_for_configuration")
             s.run("outbox-sender", self._mail_loop)
         if rt.settings.quality_interval > 0:

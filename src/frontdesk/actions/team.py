@@ -93,6 +93,9 @@ def _transfer(t: Transfer, source: Operator | OperatorRef | None, target: Operat
             "created_at": serialize.iso(t.created_at), "expires_at": serialize.iso(t.expires_at)}
 
 
+transfer_json = _transfer  # actions/routing.py shapes a department's offers the same way
+
+
 async def _may_work_on(session: object, op: Operator, site_id: int) -> bool:
     if op.is_admin:
         return True
@@ -199,11 +202,16 @@ async def accept_transfer(rt: Runtime, operator: OperatorRef, transfer_id: objec
                 raise ActionError("conversation_closed", "the conversation is closed", 409)
             conv.assignee_id = operator.id
             conv.assigned_at = rt.clock()  # the automatic holding line counts from the take
+            # a department's offer went to each online member: the others' offers end now
+            siblings = list((await session.execute(select(Transfer).where(
+                Transfer.conversation_id == conv.id, Transfer.status == TransferStatus.pending.value))).scalars())
+            for other in siblings:
+                other.status, other.ended_at = TransferStatus.expired.value, now
         full = await queries.load_conversation(session, conv)
     await rt.publish(
         queries.conversation_event(ev.CONVERSATION_ASSIGNED, conv, {"operator": serialize.operator_public(operator)},
                                    operator.id),
-        _ended(conv, t, "accepted"))
+        _ended(conv, t, "accepted"), *(_ended(conv, other, "taken") for other in siblings))
     await conversations.handover_line(rt, conv, "transfer", operator.name, f"transfer:{t.id}")
     return full
 

@@ -38,6 +38,8 @@ INVITATION_SENT = "invitation.sent"
 # a ban was created or lifted (actions.bans): every node updates its ban index and closes the
 # sockets it now refuses; the operators of the site see the bans page change
 BAN_CHANGED = "ban.changed"
+# automatic routing (actions/routing.py): a waiting visitor's place in the queue, to that visitor only
+QUEUE_POSITION = "queue.position"
 
 ALL = frozenset({
     MESSAGE_CREATED, CONVERSATION_CREATED, CONVERSATION_OFFERED, CONVERSATION_ASSIGNED,
@@ -49,6 +51,7 @@ ALL = frozenset({
     CONVERSATION_ESCALATED,
     INVITATION_SENT,
     BAN_CHANGED,
+    QUEUE_POSITION,
 })
 
 CHANNEL = "frontdesk.events"

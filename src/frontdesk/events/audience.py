@@ -16,6 +16,7 @@ Rules (tested with exact recipient sets in ``tests/events/test_audience.py``):
   ``contacts`` to every operator of the site.
 * ``ban.changed`` goes to the operators of the ban's site only (the banned visitor's sockets are
   closed by the hub with an ``error`` frame ``banned``, not sent the event).
+* ``queue.position`` goes only to the waiting visitor (never to operators).
 """
 from __future__ import annotations
 
@@ -26,6 +27,7 @@ _VISITOR_EVENTS = {
     ev.MESSAGE_CREATED, ev.CONVERSATION_CREATED, ev.CONVERSATION_ASSIGNED,
     ev.CONVERSATION_CLOSED, ev.CONVERSATION_REOPENED, ev.OPERATOR_TYPING,
     ev.INVITATION_SENT,
+    ev.QUEUE_POSITION,
 }
 _OPERATOR_EVENTS = {
     ev.MESSAGE_CREATED, ev.CONVERSATION_CREATED, ev.CONVERSATION_OFFERED, ev.CONVERSATION_ASSIGNED,
@@ -61,6 +63,8 @@ def visitor_frame(event: Event) -> dict | None:
     if event.name == ev.OPERATOR_TYPING:
         return {"type": ev.OPERATOR_TYPING, "conversation_id": event.conversation_id,
                 "is_typing": p["is_typing"], "operator": {"name": p["operator"]["name"]}}
+    if event.name == ev.QUEUE_POSITION:
+        return {"type": ev.QUEUE_POSITION, "conversation_id": event.conversation_id, "position": p["position"]}
     return {"type": event.name, "conversation_id": event.conversation_id}
 
 

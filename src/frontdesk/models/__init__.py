@@ -2,6 +2,13 @@
 from frontdesk.models.ban import BanRow
 from frontdesk.models.base import Base, utcnow
 from frontdesk.models.conversation import Conversation, ConversationStatus, Message, MessageKind
+from frontdesk.models.department import (
+    DEFAULT_CHAT_LIMIT,
+    Department,
+    DepartmentMember,
+    OperatorRouting,
+    SiteRouting,
+)
 from frontdesk.models.escalation import SiteEscalation
 from frontdesk.models.invitation import InvitationEvent, InvitationRule, ManualInvitation
 from frontdesk.models.operator import Operator, OperatorRole, OperatorSession, OperatorStatus, SiteMember
@@ -26,4 +33,5 @@ __all__ = [
     "InvitationRule", "InvitationEvent", "ManualInvitation",
     "ConversationQuality", "QualityCriterion", "SiteQualitySettings",
     "BanRow",
+    "Department", "DepartmentMember", "SiteRouting", "OperatorRouting", "DEFAULT_CHAT_LIMIT",
 ]

@@ -68,6 +68,9 @@ class Conversation(Base):
     # rule sets this to NULL in actions.invitations.delete_rule)
     invitation_rule_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
     invitation_name: Mapped[str] = mapped_column(String(200), default="", server_default="")
+    # the department the visitor chose or the conversation was transferred to (actions/departments.py)
+    department_id: Mapped[int | None] = mapped_column(
+        ForeignKey("departments.id", ondelete="SET NULL"), nullable=True, index=True)
 
 
 class Message(Base):

@@ -110,6 +110,10 @@ class Rate(_Frame, tag="conversation.rate"):
     comment: Annotated[str, msgspec.Meta(max_length=16_384)] | None = None
 
 
+class ChooseDepartment(_Frame, tag="department.choose"):
+    department_id: Id
+
+
 # --- client → server, operator socket ---------------------------------------------
 
 class OperatorHello(_Frame, tag="hello"):
@@ -150,7 +154,7 @@ class StatusSet(_Frame, tag="status.set"):
 
 
 VisitorFrame = (VisitorHello | VisitorSend | VisitorTyping | PageView | Sync | Read | Contacts | EndConversation | Rate
-                | Ping | Pong)
+                | Ping | Pong | ChooseDepartment)
 OperatorFrame = (OperatorHello | OperatorSend | OperatorTyping | Take | Close | Reopen | StatusSet | View | Sync
                  | Read | Ping | Pong)
 
@@ -262,6 +266,7 @@ VISITOR_SERVER_FRAMES = frozenset({
     "conversation.closed", "conversation.reopened", "operator.typing", "availability", "contacts.saved",
     "rating.saved", "sync.result", "reset", "ping", "pong", "error",
     "invitation",
+    "department.chosen", "queue.position",
 })
 OPERATOR_SERVER_FRAMES = frozenset({
     "welcome", "message.ack", "message.created", "conversation.created", "conversation.offered",

@@ -6,7 +6,7 @@ from typing import Any
 
 from starlette.websockets import WebSocket
 
-from frontdesk.actions import contacts, conversations, invitations, ratings, sites, visitors
+from frontdesk.actions import contacts, conversations, departments, invitations, ratings, routing, sites, visitors
 from frontdesk.actions.errors import ActionError
 from frontdesk.realtime import frames as f
 from frontdesk.realtime import protocol as p
@@ -72,6 +72,10 @@ class VisitorSession(SocketSession):
                                           **await visitors.availability(rt, site),
                                           "heartbeat": rt.settings.ws_ping_interval})
                 await self.resume(visitor, f.parse_resume(hello.resume), self.conversation_id)
+                if current is not None and current["operator"] is None and current["status"] == "open":
+                    place = await routing.visitor_queue_position(rt, visitor, current["id"])
+                    if place is not None:
+                        self.conn.push({"type": "queue.position", "conversation_id": current["id"], "position": place})
             except BaseException:
                 hub.remove_visitor(self.conn)
                 raise
@@ -132,6 +136,10 @@ class VisitorSession(SocketSession):
                                                      frame.comment)
             self.conn.push({"type": "rating.saved", "ref": frame.ref, "conversation_id": frame.conversation_id,
                             "rating": rating})
+        elif isinstance(frame, f.ChooseDepartment):
+            chosen = await departments.choose_department(rt, self.visitor, frame.department_id)
+            self.conversation_id = chosen["conversation_id"]
+            self.conn.push({"type": "department.chosen", "ref": frame.ref, **chosen})
         else:  # a frame type of the other socket's vocabulary cannot reach here: decoding refused it
             raise p.FrameError("unknown_type", f"unknown frame type {type(frame).__name__}", f.ref_of(frame))
 

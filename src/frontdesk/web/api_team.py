@@ -4,7 +4,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel, ConfigDict, Field
 
-from frontdesk.actions import team
+from frontdesk.actions import departments, team
 from frontdesk.actions.identity import OperatorRef
 from frontdesk.web.auth import current_operator
 from frontdesk.web.errors import API_ERRORS
@@ -21,7 +21,9 @@ class TransferIn(BaseModel):
 @router.get("/conversations/{conversation_id}/transfer-targets")
 async def transfer_targets(conversation_id: str, request: Request,
                            op: OperatorRef = Depends(current_operator)) -> dict:
-    return {"operators": await team.transfer_targets(request.app.state.rt, op, conversation_id)}
+    rt = request.app.state.rt
+    return {"operators": await team.transfer_targets(rt, op, conversation_id),
+            "departments": await departments.department_targets(rt, op, conversation_id)}
 
 
 @router.post("/conversations/{conversation_id}/transfer")

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request, Response
 
-from frontdesk.actions import contacts, conversations, invitations, offline_form, ratings, visitors, visits
+from frontdesk.actions import contacts, conversations, departments, invitations, offline_form, ratings, visitors, visits
 from frontdesk.actions.errors import ActionError, not_found
 from frontdesk.actions.identity import SiteRef, VisitorRef
 from frontdesk.web.common import CONTACTS_BODY, OFFLINE_BODY, bearer, client_ip, json_object, public_base
@@ -29,6 +29,7 @@ async def widget_config(request: Request, response: Response, site: str | None =
     row = await _site(request, site)
     config = await visitors.widget_config(rt, row)
     config["invitations"] = await invitations.widget_rules(rt, row)  # evaluated by static/widget/invite.js
+    config["departments"] = await departments.widget_departments(rt, row)  # [] = no choice offered
     # public data of the site; availability is live over the socket, so 30 s old is fine here
     response.headers["Cache-Control"] = "public, max-age=30"
     response.headers["Vary"] = "Origin"

@@ -154,6 +154,14 @@
     "border-radius:0;animation:none}.open .fl{display:none}.x .ic-min{display:none}.x .ic-x{display:block}" +
     ".ta{font-size:16px}.hd{padding-top:max(14px,env(safe-area-inset-top))}.cmp{padding-bottom:max(8px,env(safe-area-inset-bottom))}}";
 
+  // the department choice before the first message, the place in the queue (docs/protocol.md § Departments and routing)
+  CSS += ".deps{flex:none;padding:8px 14px 4px;background:#f6f7f9}.depq{margin:0 0 6px;font-size:13px;color:#4a5361}" +
+    ".depl{display:flex;flex-wrap:wrap;gap:6px}.dep{min-height:36px;margin:0;padding:6px 12px;border:1px solid #c9d0d9;" +
+    "border-radius:18px;background:#fff;color:#1b1f24;font:inherit;font-size:14px;cursor:pointer;max-width:100%;" +
+    "overflow:hidden;text-overflow:ellipsis;white-space:nowrap}.dep:hover{border-color:var(--c)}" +
+    ".dep[aria-pressed=true]{background:var(--c);border-color:var(--c);color:var(--on)}.off .deps{display:none}" +
+    ".que{flex:none;padding:8px 16px;font-size:13px;text-align:center;background:#eef3fb;color:#1e3a5f;border-top:1px solid #dbe4f0}";
+
   // --- the window -----------------------------------------------------------------------
   var style = el("style");
   style.textContent = CSS;
@@ -243,7 +251,14 @@
   var bannedH = el("p", "h"), bannedP = el("p", "lead");
   bannedEl.appendChild(bannedH);
   bannedEl.appendChild(bannedP);
-  [head, banner, body, typing, slot, limitErr, form, bannedEl].forEach(function (n) { win.appendChild(n); });
+  var depBox = el("div", "deps", { "data-testid": "widget-departments", role: "group" });
+  var depAsk = el("div", "depq"), depList = el("div", "depl");
+  depBox.appendChild(depAsk);
+  depBox.appendChild(depList);
+  depBox.hidden = true;
+  var queueEl = el("div", "que", { "data-testid": "queue-position", role: "status", "aria-live": "polite" });
+  queueEl.hidden = true;
+  [head, banner, body, typing, queueEl, slot, depBox, limitErr, form, bannedEl].forEach(function (n) { win.appendChild(n); });
   root.insertBefore(style, root.firstChild.nextSibling);
   box.appendChild(win);
 
@@ -1083,14 +1098,22 @@
           current = f.conversation.id;
           setOperator(f.conversation.operator);
           setActive(true);
+          renderDeps();
         }
         return;
       case "conversation.assigned":
-        if (f.conversation_id === current) setOperator(f.operator);
+        if (f.conversation_id === current) { setOperator(f.operator); showQueue(0); }
         return;
+      case "queue.position":
+        if (!current || f.conversation_id === current) showQueue(+f.position || 0);
+        return;
+      case "department.chosen": return;
       case "conversation.closed":
         conv(f.conversation_id).status = "closed";
-        if (f.conversation_id === current) { current = null; setOperator(null); setActive(false); typing.hidden = true; }
+        if (f.conversation_id === current) {
+          current = null; setOperator(null); setActive(false); typing.hidden = true;
+          showQueue(0); chosenDep = null; depSent = false; renderDeps();
+        }
         addNotice(f.conversation_id, t("closed"));
         askRating(f.conversation_id);
         return;
@@ -1149,6 +1172,9 @@
       setOperator(null);
     }
     setActive(!!current);
+    depSent = false;
+    showQueue(0); // a waiting conversation gets its place again right after welcome
+    renderDeps();
     pump(true);
     if (input.value.trim()) { typingState.forget(); typingChanged(); } // the operator sees the draft again
     markRead.sent = 0;
@@ -1199,6 +1225,7 @@
   // reconnect (all = true) every unacked message goes again, with the same client_id.
   function pump(all) {
     if (!ready) return;
+    sendDep(); // the department goes before the first message
     // another tab's messages (foreign): it sends them itself, except after a reconnect
     var own = function (id) { return !!pendingEls[id] && !pendingEls[id]._foreign; };
     flight.pick(readOutbox(), all, own).some(function (it) {
@@ -1354,6 +1381,33 @@
     offForm.setAttribute("aria-label", tx.offline_title || t("fMsg"));
     labels();
     setOnline(ctx.available(ctx.cfg()));
+    renderDeps();
+  }
+
+  // --- departments and the queue (docs/protocol.md § Departments and routing) -------------------
+  var chosenDep = null, depSent = false;
+  function renderDeps() {
+    var deps = Array.isArray(ctx.cfg().departments) ? ctx.cfg().departments : [];
+    depAsk.textContent = t("depAsk");
+    depBox.setAttribute("aria-label", t("depAsk"));
+    depList.textContent = "";
+    deps.forEach(function (d) {
+      var b = el("button", "dep", { type: "button", "data-testid": "widget-department",
+        "data-department-id": String(d.id), "aria-pressed": String(chosenDep === d.id) });
+      b.textContent = String(d.name);
+      b.addEventListener("click", function () { chosenDep = d.id; depSent = false; renderDeps(); sendDep(); input.focus(); });
+      depList.appendChild(b);
+    });
+    depBox.hidden = !deps.length || !!current;
+  }
+  function sendDep() {
+    if (chosenDep && !depSent && !current && ready) {
+      depSent = send({ type: "department.choose", department_id: chosenDep, ref: "d" + chosenDep });
+    }
+  }
+  function showQueue(pos) {
+    queueEl.textContent = pos > 0 ? fmt("queue", { n: pos }) : "";
+    queueEl.hidden = !(pos > 0);
   }
 
   // Tabs of one visitor: the outbox and the read mark are shared through storage events.

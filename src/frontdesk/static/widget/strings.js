@@ -38,6 +38,8 @@ var MSG = {
     endChat: "Завершить диалог",
     // a ban covers this visitor or address (docs/moderation.md): neutral, says nothing about why
     banned: "Чат сейчас недоступен.", bannedMore: "Свяжитесь с нами другим способом.",
+    // departments before the first message, the place in the queue (automatic routing)
+    depAsk: "Выберите отдел — так ответит нужный специалист", queue: "Вы в очереди: %n. Оператор скоро ответит.",
     // when the shop opens next (protocol.js nextOpenText): %d the day, %t the time
     openToday: "Мы откроемся сегодня в %t", openTomorrow: "Мы откроемся завтра в %t",
     openWeekday: "Мы откроемся %d в %t", openDate: "Мы откроемся %d в %t",
@@ -75,6 +77,7 @@ var MSG = {
     rateThanks: "Thank you for your rating!", rateLong: "The comment is too long: 2,000 characters at most",
     endChat: "End the chat",
     banned: "The chat is not available right now.", bannedMore: "Please contact us another way.",
+    depAsk: "Choose a department to reach the right person", queue: "You are number %n in the queue. An operator will answer soon.",
     openToday: "We open today at %t", openTomorrow: "We open tomorrow at %t",
     openWeekday: "We open on %d at %t", openDate: "We open on %d at %t",
     weekdays: ["Sunday", "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday"],

@@ -4,6 +4,7 @@ import { t, setLanguage, LANGUAGES } from './i18n.js';
 import { clear, formatDateTime, h, randomId, ratingBadge, toast } from './dom.js';
 import { explain } from './errors.js';
 import { escalationForm } from './escalation.js';
+import { departmentsForm } from './departments.js';
 
 const PHOTO_TYPES = ['image/png', 'image/jpeg', 'image/webp'];
 const DAYS = ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'];
@@ -93,7 +94,7 @@ export async function renderSites(root) {
     clear(detail);
     if (selected === 'new') { detail.append(newSiteForm()); return; }
     const site = sites.find((s) => s.id === selected);
-    if (site) detail.append(siteForm(site), hoursForm(site), escalationForm(site), qualityForm(site));
+    if (site) detail.append(siteForm(site), hoursForm(site), departmentsForm(site), escalationForm(site), qualityForm(site));
   }
 
   function newSiteForm() {

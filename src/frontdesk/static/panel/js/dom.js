@@ -143,6 +143,7 @@ const ICONS = {
   back: 'M19 12H5M12 19l-7-7 7-7',
   close: 'M18 6 6 18M6 6l12 12',
   menu: 'M4 6h16M4 12h16M4 18h16',
+  users: 'M16 21v-2a4 4 0 0 0-4-4H6a4 4 0 0 0-4 4v2M9 11a4 4 0 1 0 0-8 4 4 0 0 0 0 8zM22 21v-2a4 4 0 0 0-3-3.87M16 3.13a4 4 0 0 1 0 7.75',
 };
 
 /** An inline SVG icon (no files, no fonts: renders the same everywhere). */

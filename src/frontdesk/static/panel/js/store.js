@@ -262,7 +262,9 @@ export class Store extends EventTarget {
   // --- team: transfer, who is viewing ----------------------------------------------------
 
   async transferTargets(conv) {
-    return (await api('GET', `/conversations/${conv.id}/transfer-targets`)).operators;
+    const targets = await api('GET', `/conversations/${conv.id}/transfer-targets`);
+    this.transferDepartments = targets.departments || []; // [{id, name, online}]: the dialog lists them after the colleagues
+    return targets.operators;
   }
 
   async transfer(conv, toOperatorId, note) {
@@ -280,6 +282,10 @@ export class Store extends EventTarget {
 
   async whisper(conv, text) {
     return (await api('POST', `/conversations/${conv.id}/whisper`, { text })).message;
+  }
+
+  async transferToDepartment(conv, departmentId, note) {
+    return api('POST', `/conversations/${conv.id}/transfer-department`, { department_id: departmentId, note });
   }
 
   async acceptTransfer(transferId) {

@@ -35,10 +35,13 @@ export class Workplace {
     this.transferOffers = new Map(); // transfer id → offer card
     this.sentTransfers = new Map();  // transfer id → receiver's name (offers this tab made)
     this.sentConvs = new Map();      // transfer id → conversation id (the sender may cancel while pending)
+    this.transferGroups = new Map(); // transfer id → the ids of the same offer to a department's members
     this.overlay = null;             // the transfer dialog or a confirmation
     this.typingState = { convId: null, sentAt: 0, timer: null };
     this.renderedSeqs = { convId: null, last: 0, count: 0 };
     this.showInfo = false;
+    this.departmentNames = new Map(); // department id → name (GET /departments), for CONVERSATION.department_id
+    this._departmentsAt = 0;
     this._build();
     store.addEventListener('change', (e) => this._onChange(e.detail));
     store.addEventListener('offer', (e) => this._offer(e.detail.conv, e.detail.repeat));
@@ -214,7 +217,7 @@ export class Workplace {
     h('span', { class: 'conv__main' },
       h('span', { class: 'conv__top' }, h('span', { class: 'conv__name' }, visitorName(conv)), d.is_offline ? offlineBadge() : null, right),
       h('span', { class: 'conv__preview' }, preview),
-      h('span', { class: 'conv__meta' }, [d.site_name, owner].filter(Boolean).join(' · '))),
+      h('span', { class: 'conv__meta' }, [d.site_name, this._departmentName(d), owner].filter(Boolean).join(' · '))),
     conv.unread ? h('span', { class: 'badge', testid: 'unread-count', title: t('list.unread', { n: conv.unread }) }, String(conv.unread)) : null);
   }
 
@@ -352,7 +355,9 @@ export class Workplace {
           h('div', { class: 'dialog-head__name', testid: 'dialog-title' }, visitorName(conv)), d.is_offline ? offlineBadge() : null,
           d.origin === 'proactive' ? proactiveBadge(d.invitation) : null),
         h('div', { class: `dialog-head__state dialog-head__state--${d.status === 'open' ? (s.isWaiting(conv) ? 'waiting' : 'open') : 'closed'}`, testid: 'dialog-state' },
-          state, d.site_name ? ` · ${d.site_name}` : '', d.status !== 'open' && d.rating ? ' · ' : null,
+          state, d.site_name ? ` · ${d.site_name}` : '',
+          this._departmentName(d) ? h('span', { testid: 'conversation-department', dataset: { departmentId: d.department_id } }, ` · ${this._departmentName(d)}`) : null,
+          d.status !== 'open' && d.rating ? ' · ' : null,
           d.status !== 'open' ? ratingBadge(d.rating) : null),
         this.viewersLine = h('div', { class: 'dialog-head__viewers', testid: 'conversation-viewers', hidden: true, 'aria-live': 'polite' }),
         this._pendingTransferLine(conv)),
@@ -379,6 +384,22 @@ export class Workplace {
     ]));
   }
 
+  // --- departments (docs/protocol.md § Departments and routing) -----------------------------
+
+  /** The name of the conversation's department; an unknown id reloads the list (at most every 30 s). */
+  _departmentName(d) {
+    if (d.department_id == null) return '';
+    const name = this.departmentNames.get(d.department_id);
+    if (name == null && Date.now() - this._departmentsAt > 30_000) {
+      this._departmentsAt = Date.now();
+      api('GET', '/departments').then(({ departments }) => {
+        for (const dep of departments) this.departmentNames.set(dep.id, dep.name);
+        if (departments.length) { this._renderList(); if (this._active()) this._renderHeader(); }
+      }).catch(() => {});
+    }
+    return name || '';
+  }
+
   // --- transfer ---------------------------------------------------------------------------
 
   async _openTransfer(conv) {
@@ -394,7 +415,8 @@ export class Workplace {
     const status = h('p', { class: 'form-status', role: 'status' });
     const note = h('textarea', { class: 'transfer__note', testid: 'transfer-note', rows: 3, maxlength: this.maxChars,
       placeholder: t('transfer.notePlaceholder'), 'aria-label': t('transfer.note') });
-    const submit = h('button', { type: 'button', class: 'btn btn--primary', testid: 'transfer-submit', disabled: !targets.length },
+    const departments = this.store.transferDepartments || [];
+    const submit = h('button', { type: 'button', class: 'btn btn--primary', testid: 'transfer-submit', disabled: !targets.length && !departments.length },
       t('transfer.submit'));
     const rows = targets.map((op) => h('button', {
       type: 'button', class: 'transfer__target', testid: 'transfer-target', role: 'radio', 'aria-checked': 'false',
@@ -405,11 +427,35 @@ export class Workplace {
       },
     }, avatar(op), h('span', { class: 'transfer__name' }, op.name),
     h('span', { class: `transfer__status transfer__status--${op.status}` }, h('span', { class: `dot dot--${op.status}`, 'aria-hidden': 'true' }), t(`status.${op.status}.short`))));
+    // departments: the offer goes to each of their online members (data-target "department-<id>")
+    rows.push(...departments.map((d) => h('button', {
+      type: 'button', class: 'transfer__target transfer__target--department', testid: 'transfer-target', role: 'radio', 'aria-checked': 'false',
+      dataset: { target: `department-${d.id}` }, onclick: (e) => {
+        chosen = { department: d, name: d.name };
+        for (const b of list.querySelectorAll('.transfer__target')) b.setAttribute('aria-checked', String(b === e.currentTarget));
+        status.textContent = '';
+      },
+    }, h('span', { class: 'avatar transfer__dep', 'aria-hidden': 'true' }, icon('users', 18)), h('span', { class: 'transfer__name' }, d.name),
+    h('span', { class: 'transfer__status' }, t('transfer.departmentOnline', { n: d.online })))));
     const list = h('div', { class: 'transfer__targets', role: 'radiogroup', 'aria-label': t('transfer.to') },
       ...(rows.length ? rows : [h('p', { class: 'muted' }, t('transfer.none'))]));
     submit.addEventListener('click', async () => {
       if (!chosen) { status.textContent = t('transfer.pick'); return; }
       submit.disabled = true;
+      if (chosen.department) {
+        try {
+          const res = await this.store.transferToDepartment(conv, chosen.department.id, note.value);
+          const group = res.offers.map((offer) => offer.id); // one toast for the department's offers, not one each
+          for (const offer of res.offers) { this.sentTransfers.set(offer.id, offer.to?.name || chosen.name); this.transferGroups.set(offer.id, group); }
+          this._closeOverlay();
+          toast(t(res.queued ? 'transfer.departmentQueued' : 'transfer.departmentSent', { name: chosen.name }));
+        } catch (err) {
+          submit.disabled = false;
+          status.textContent = explain(err);
+          status.classList.add('form-status--error');
+        }
+        return;
+      }
       try {
         const transfer = await this.store.transfer(conv, chosen.id, note.value);
         this.sentTransfers.set(transfer.id, chosen.name);
@@ -481,6 +527,7 @@ export class Workplace {
     const convId = this.sentConvs.get(frame.transfer_id);
     this.sentConvs.delete(frame.transfer_id);
     if (convId != null && this._active()?.id === convId) this._renderHeader();
+    for (const id of this.transferGroups.get(frame.transfer_id) || []) { this.sentTransfers.delete(id); this.transferGroups.delete(id); }
     if (frame.result === 'accepted') toast(t('transfer.accepted', { name }));
     else if (frame.result === 'expired') toast(t('transfer.expired'), 'error');
     else if (frame.result === 'declined') toast(t('transfer.declined', { name }), 'error');
