@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import expect
 
+from tests.e2e.nav import nav_click
 from tests.e2e.test_panel import conversation_item, open_panel, set_status
 from tests.support import ServerProcess
 
@@ -86,7 +87,7 @@ def test_ban_an_ip_from_the_dialog_then_lift_it_on_the_bans_page(browser, srv):
     fresh.context.close()
 
     # the bans page: the row says who and why (the reason is text, not markup); lift it
-    op.get_by_test_id("nav-bans").click() if op.get_by_test_id("nav-bans").is_visible() else op.goto(srv.url + "/panel/bans")
+    nav_click(op, "nav-bans")
     row = op.get_by_test_id("ban-row")
     expect(row).to_have_count(1)
     expect(row).to_contain_text("127.0.0.1")

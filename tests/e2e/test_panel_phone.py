@@ -231,7 +231,7 @@ def test_a_closed_conversation_still_has_its_dialog_on_a_phone(browser, srv):
 
 
 ADMIN_PAGES = ("nav-chats", "nav-phrases", "nav-visitors", "nav-history", "nav-reports", "nav-invitations", "nav-sites",
-               "nav-operators", "nav-profile")
+               "nav-operators", "nav-bans", "nav-profile")
 
 
 def _admin_at(browser, srv, width: int) -> Page:
@@ -259,7 +259,7 @@ def _not_cut_off(page: Page, testid: str, width: int) -> None:
 
 @pytest.mark.parametrize("width", [800, 1024, 1179, 1180, 1280, 1440, 1920])
 def test_every_page_and_sign_out_are_reachable_at_any_width(browser, srv, width):
-    """The admin's eight pages: in the row as far as they fit, the rest under "Ещё" (wide screens) or in
+    """The admin's pages: in the row as far as they fit, the rest under "Ещё" (wide screens) or in
     the drawer (below 1180 px) — each visible, inside the screen and never clipped; the bar never scrolls."""
     page = _admin_at(browser, srv, width)
     bar = page.locator(".topbar")

@@ -11,6 +11,7 @@ import httpx
 import pytest
 from playwright.sync_api import expect
 
+from tests.e2e.nav import nav_click
 from tests.e2e.test_panel import close_page, open_panel, set_status
 from tests.e2e.test_ratings_reports import DOCS_IMG, _past_week
 from tests.mail.conftest import ClockFile
@@ -83,12 +84,12 @@ def test_the_coach_scores_a_closed_chat_and_the_reports_show_the_week(browser, s
     assert [e["to"] if "to" in e else e.get("to_addr") for e in emails] == ["guest@example.com"]
 
     # History shows the score too
-    page.get_by_test_id("nav-history").click()
+    nav_click(page, "nav-history")
     row = page.locator(f"[data-testid='history-item'][data-conversation-id='{cid}']")
     expect(row.get_by_test_id("history-quality")).to_have_attribute("data-score", "100")
 
     # the reports page: hour-of-week map, operator rating with its formula, the coach, export
-    page.get_by_test_id("nav-reports").click()
+    nav_click(page, "nav-reports")
     page.locator("[data-testid='report-preset'][data-days='7']").click()
     week_ago = (datetime.now().date() - timedelta(days=6)).isoformat()
     expect(page.get_by_test_id("report-period")).to_have_attribute("data-from", week_ago)

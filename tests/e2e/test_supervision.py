@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import expect
 
+from tests.e2e.nav import nav_click
 from tests.e2e.test_panel import close_page, conversation_item, open_panel, set_status
 from tests.e2e.test_transfer import shot
 from tests.mail.conftest import ClockFile, mail_env
@@ -109,7 +110,7 @@ def test_an_unanswered_chat_escalates_to_the_email_step_when_the_clock_moves(bro
         demo = srv.demo
         boss = open_panel(browser, srv, demo["admin_email"], demo["admin_password"], viewport={"width": 1440, "height": 1400})
         # the steps are set in the Sites page
-        boss.get_by_test_id("nav-sites").click()
+        nav_click(boss, "nav-sites")
         boss.get_by_test_id("site-item").first.click()
         editor = boss.get_by_test_id("escalation-editor")
         expect(editor.get_by_test_id("escalation-save")).to_be_visible()
@@ -128,7 +129,7 @@ def test_an_unanswered_chat_escalates_to_the_email_step_when_the_clock_moves(bro
         if folder:  # the card itself, for docs/img
             editor.screenshot(path=str(Path(folder) / "escalation-settings.png"), animations="disabled")
 
-        boss.get_by_test_id("nav-chats").click()
+        nav_click(boss, "nav-chats")
         set_status(boss, "online")
         shop = _widget_says(browser, srv, "Алло! Мне срочно нужен ответ")
         expect(boss.get_by_test_id("conversation-item")).to_have_count(1)

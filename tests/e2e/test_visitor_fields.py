@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import expect
 
+from tests.e2e.nav import nav_click
 from tests.e2e.test_panel import close_page, conversation_item, open_panel, set_status
 from tests.support import ServerProcess, admin
 
@@ -46,7 +47,7 @@ def test_set_user_before_and_after_the_loader_names_the_visitor_everywhere(brows
     demo = srv.demo
     panel = open_panel(browser, srv, demo["operator_email"], demo["operator_password"])
     set_status(panel, "online")
-    panel.get_by_test_id("nav-visitors").click()
+    nav_click(panel, "nav-visitors")
     expect(panel.get_by_test_id("visitors-list")).to_be_attached()
 
     shop_context = browser.new_context(viewport={"width": 1280, "height": 800}, locale="ru-RU", user_agent=CHROME_UA)
@@ -72,7 +73,7 @@ def test_set_user_before_and_after_the_loader_names_the_visitor_everywhere(brows
     shop.get_by_test_id("widget-input").fill("Здравствуйте, где мой заказ?")
     shop.get_by_test_id("widget-input").press("Enter")
     item = panel.get_by_test_id("conversation-item")
-    panel.get_by_test_id("nav-chats").click()
+    nav_click(panel, "nav-chats")
     expect(item).to_have_count(1)
     expect(item).to_contain_text("Ирина Петрова")
     item.click()
@@ -90,11 +91,11 @@ def test_set_user_before_and_after_the_loader_names_the_visitor_everywhere(brows
     shop.evaluate("() => frontdesk.setUser({name: 'Ирина П.'})")
     expect(panel.get_by_test_id("dialog-title")).to_have_text("Ирина П.")
     expect(item).to_contain_text("Ирина П.")
-    panel.get_by_test_id("nav-visitors").click()
+    nav_click(panel, "nav-visitors")
     expect(row.locator(".cell-title")).to_have_text("Ирина П.")
     panel.wait_for_timeout(300)
     panel.screenshot(path=str(DOCS_IMG / "visitors-named.png"))
-    panel.get_by_test_id("nav-chats").click()
+    nav_click(panel, "nav-chats")
     item.click()
 
     # the custom field takes part in the operator's order: "plan" to the top, "vip" hidden
@@ -130,14 +131,14 @@ def test_the_panel_on_a_phone_shows_names_and_custom_fields(browser, srv):
     panel = open_panel(browser, srv, demo["operator_email"], demo["operator_password"],
                        viewport={"width": 390, "height": 844})
     panel.get_by_test_id("menu-toggle").click()
-    panel.get_by_test_id("nav-visitors").click()
+    nav_click(panel, "nav-visitors")
     row = panel.get_by_test_id("visitor-row")
     expect(row.first).to_be_visible()
     expect(row.first).to_contain_text("Ирина П.")
     panel.wait_for_timeout(300)
     panel.screenshot(path=str(DOCS_IMG / "visitors-named-phone.png"))
     panel.get_by_test_id("menu-toggle").click()
-    panel.get_by_test_id("nav-chats").click()
+    nav_click(panel, "nav-chats")
     item = panel.get_by_test_id("conversation-item").first
     expect(item).to_contain_text("Ирина П.")
     item.click()
