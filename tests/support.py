@@ -80,6 +80,9 @@ class ServerProcess:
                # the spell checker costs ~4 s of CPU to load: only the tests of it turn it on
                "FRONTDESK_SPELLCHECK": "0",
                **self.extra_env}
+        # compiled modules are cached (__pycache__ is git-ignored): without it every start compiles
+        # the whole package again
+        env.pop("PYTHONDONTWRITEBYTECODE", None)
         if self.database_url:
             env["FRONTDESK_DATABASE_URL"] = self.database_url
         announced = self.log().count("frontdesk is running at")
@@ -90,17 +93,17 @@ class ServerProcess:
             stderr=subprocess.STDOUT)
         log.close()
 
-        def healthy() -> bool:
+        def announced_now() -> bool:
+            # the console announcement comes after uvicorn listens and /healthz answers; reading the
+            # log is cheap, while an HTTP poll costs ~25 ms of CPU (a new client each time) and a
+            # start under load polled it hundreds of times
             if self.proc.poll() is not None:
                 raise RuntimeError(f"server exited: {self.log_path.read_text()[-3000:]}")
-            try:
-                return httpx.get(self.url + "/healthz", timeout=1).status_code == 200
-            except httpx.HTTPError:
-                return False
+            return self.log().count("frontdesk is running at") > announced
 
-        wait_until(healthy, 90, what="server /healthz")
-        # /healthz answers a moment before the console announcement is printed: tests read the console
-        wait_until(lambda: self.log().count("frontdesk is running at") > announced, 10, what="the announcement")
+        wait_until(announced_now, 90, what="the server's announcement")
+        with httpx.Client(timeout=5) as http:
+            assert http.get(self.url + "/healthz").status_code == 200, self.log()[-3000:]
         return self
 
     def kill(self) -> None:
