@@ -16,6 +16,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import uuid
 from pathlib import Path
@@ -43,8 +44,90 @@ def wait_until(predicate, timeout: float = 15.0, interval: float = 0.05, what: s
         time.sleep(interval)
 
 
+class _Forked:
+    """The part of ``subprocess.Popen`` the tests use, for a server forked by tests/server_zygote.py
+    (a child of that process, not of this one: its exit is seen in /proc, its status is not known)."""
+
+    def __init__(self, pid: int) -> None:
+        self.pid = pid
+        self.returncode: int | None = None
+
+    def poll(self) -> int | None:
+        if self.returncode is None:
+            try:
+                with open(f"/proc/{self.pid}/stat") as f:
+                    state = f.read().rsplit(")", 1)[1].split()[0]
+            except (FileNotFoundError, ProcessLookupError, IndexError):
+                state = "X"
+            if state in ("Z", "X"):
+                self.returncode = -1
+        return self.returncode
+
+    def wait(self, timeout: float | None = None) -> int:
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while self.poll() is None:
+            if deadline is not None and time.monotonic() > deadline:
+                raise subprocess.TimeoutExpired(f"pid {self.pid}", timeout or 0)
+            time.sleep(0.02)
+        return self.returncode or 0
+
+    def send_signal(self, sig: int) -> None:
+        if self.poll() is None:
+            try:
+                os.kill(self.pid, sig)
+            except ProcessLookupError:
+                pass
+
+    def terminate(self) -> None:
+        self.send_signal(signal.SIGTERM)
+
+    def kill(self) -> None:
+        self.send_signal(signal.SIGKILL)
+
+
+class _Zygote:
+    """One tests/server_zygote.py per test run (started on first use), if forking works here;
+    FRONTDESK_TEST_FORK=0 starts every server with ``python -m frontdesk.cli`` instead."""
+
+    _lock = threading.Lock()
+    _proc: subprocess.Popen | None = None
+    _failed = False
+
+    @classmethod
+    def spawn(cls, argv: list[str], env: dict, log_path: Path) -> _Forked | None:
+        if cls._failed or os.environ.get("FRONTDESK_TEST_FORK", "1") == "0" or not hasattr(os, "fork"):
+            return None
+        with cls._lock:
+            try:
+                if cls._proc is None or cls._proc.poll() is not None:
+                    cls._proc = subprocess.Popen(
+                        [sys.executable, str(Path(__file__).with_name("server_zygote.py"))],
+                        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+                        env=_bytecode_env())
+                    assert cls._proc.stdout is not None
+                    if json.loads(cls._proc.stdout.readline() or "{}").get("ready") is not True:
+                        raise RuntimeError("the server zygote did not start")
+                umask = os.umask(0o077)
+                os.umask(umask)
+                assert cls._proc.stdin is not None and cls._proc.stdout is not None
+                cls._proc.stdin.write(json.dumps({"argv": argv, "env": env, "log": str(log_path), "umask": umask,
+                                                  "cwd": os.getcwd()}) + "\n")
+                cls._proc.stdin.flush()
+                return _Forked(json.loads(cls._proc.stdout.readline())["pid"])
+            except Exception:  # noqa: BLE001 - then every server starts the ordinary way
+                cls._failed = True
+                return None
+
+
+def _bytecode_env() -> dict:
+    env = dict(os.environ)
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
+    return env
+
+
 class ServerProcess:
-    """`frontdesk serve --demo` in a subprocess, on its own port and data dir."""
+    """`frontdesk serve --demo` in a subprocess, on its own port and data dir (forked from a process
+    that has imported frontdesk already, tests/server_zygote.py: the same code, a second less per start)."""
 
     def __init__(self, data_dir: Path, database_url: str = "", broker_url: str = "memory://",
                  port: int | None = None, env: dict | None = None, demo: bool = True) -> None:
@@ -54,7 +137,7 @@ class ServerProcess:
         self.broker_url = broker_url
         self.port = port or free_port()
         self.extra_env = env or {}
-        self.proc: subprocess.Popen | None = None
+        self.proc: subprocess.Popen | _Forked | None = None
         self.log_path = self.data_dir / f"server-{self.port}.log"
 
     @property
@@ -86,12 +169,14 @@ class ServerProcess:
         if self.database_url:
             env["FRONTDESK_DATABASE_URL"] = self.database_url
         announced = self.log().count("frontdesk is running at")
-        log = open(self.log_path, "ab")
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "frontdesk.cli", "serve", *(["--demo"] if self.demo_flag else []),
-             "--data-dir", str(self.data_dir), "--port", str(self.port)], env=env, stdout=log,
-            stderr=subprocess.STDOUT)
-        log.close()
+        argv = ["serve", *(["--demo"] if self.demo_flag else []), "--data-dir", str(self.data_dir),
+                "--port", str(self.port)]
+        self.proc = _Zygote.spawn(argv, env, self.log_path)  # type: ignore[assignment]
+        if self.proc is None:
+            log = open(self.log_path, "ab")
+            self.proc = subprocess.Popen([sys.executable, "-m", "frontdesk.cli", *argv], env=env, stdout=log,
+                                         stderr=subprocess.STDOUT)
+            log.close()
 
         def announced_now() -> bool:
             # the console announcement comes after uvicorn listens and /healthz answers; reading the
