@@ -10,7 +10,16 @@ import httpx
 import pytest
 import websockets
 
-from tests.support import admin, make_operator
+from tests.support import ServerProcess, admin, make_operator
+
+
+@pytest.fixture(scope="module")
+def shared_server(tmp_path_factory):
+    """One server for the tests below that each work on an operator of their own (the limiter
+    tests keep a server each: they exhaust an address's or an account's tries)."""
+    proc = ServerProcess(tmp_path_factory.mktemp("access") / "data").start()
+    yield proc
+    proc.stop()
 
 
 async def _closed_with(ws) -> int | None:
@@ -21,8 +30,8 @@ async def _closed_with(ws) -> int | None:
 
 
 @pytest.mark.parametrize("change", ["logout", "demote", "sites", "deactivate", "password"])
-async def test_a_change_of_rights_closes_the_operators_open_sockets(sqlite_server, change):
-    server = sqlite_server
+async def test_a_change_of_rights_closes_the_operators_open_sockets(shared_server, change):
+    server = shared_server
     boss = admin(server)
     op = make_operator(server, admin_role=change == "demote")
     me = op.call("GET", "/api/v1/me").json()
@@ -47,8 +56,8 @@ async def test_a_change_of_rights_closes_the_operators_open_sockets(sqlite_serve
     op.close()
 
 
-def test_request_bodies_over_the_cap_are_refused_before_parsing(sqlite_server):
-    server = sqlite_server
+def test_request_bodies_over_the_cap_are_refused_before_parsing(shared_server):
+    server = shared_server
     key = server.demo["site_key"]
     big = b'{"name": "x", "email": "a@example.com", "message": "' + b"a" * (2 * 1024 * 1024) + b'"}'
     r = httpx.post(f"{server.url}/api/v1/widget/offline", params={"site": key}, content=big,

@@ -145,9 +145,12 @@ async def _visitor_conversation(server: ServerProcess, key: str, text: str) -> t
     return token, ack["message"]["conversation_id"], visitor_id
 
 
-@pytest.fixture
-def world(tmp_path):
-    server = ServerProcess(tmp_path / "data", env={"FRONTDESK_OFFLINE_RATE_LIMIT": "1000"}).start()
+@pytest.fixture(scope="module")
+def world(tmp_path_factory):
+    """One server for both tables: each test works on objects of its own where it changes them
+    (the frame table opens its own conversation; logout ends a session opened for it)."""
+    server = ServerProcess(tmp_path_factory.mktemp("matrix") / "data",
+                           env={"FRONTDESK_OFFLINE_RATE_LIMIT": "1000"}).start()
     try:
         w = World(server)
         boss = admin(server)
@@ -158,6 +161,7 @@ def world(tmp_path):
         w.other_site_key = other["site_key"]
         password = "matrix horse battery staple"
         ids = {}
+        w.logins = {"admin": (server.demo["admin_email"], server.demo["admin_password"])}
         for role, site in (("operator", w.site_id), ("foreign", other["id"]), ("target", w.site_id)):
             r = boss.call("POST", "/api/v1/operators", json={
                 "email": f"{role}-{uuid.uuid4().hex[:6]}@example.com", "name": role, "password": password,
@@ -166,6 +170,7 @@ def world(tmp_path):
             ids[role] = r.json()["operator"]["id"]
             if role != "target":
                 w.http[role], w.csrf[role] = _login(server, r.json()["operator"]["email"], password)
+                w.logins[role] = (r.json()["operator"]["email"], password)
         w.target_id = ids["target"]
         w.http["admin"], w.csrf["admin"] = boss.http, boss.csrf
         w.admin_id = boss.operator["id"]
@@ -244,6 +249,13 @@ def _request(w: World, role: str, method: str, template: str, n: int) -> httpx.R
         "/api/v1/widget/pageviews": {"views": [{"url": "https://shop.example/", "title": "Магазин"}]},
         "/api/v1/widget/conversations/{conversation_id}/rating": {"value": 5},
     }
+    if template == "/api/v1/auth/logout" and role in w.logins:
+        # a session opened for it: the world's sessions stay for the other test of the module
+        client, csrf = _login(w.server, *w.logins[role])
+        try:
+            return client.post(path, headers={**headers, "x-csrf-token": csrf})
+        finally:
+            client.close()
     if template == "/api/v1/me/photo" and method == "POST":
         kw["files"] = {"photo": ("p.png", PNG, "image/png")}
     elif method in ("POST", "PUT", "PATCH") and template in bodies:
@@ -348,8 +360,10 @@ async def test_every_frame_type_for_every_role(world, security_counts):
     assert set(OPERATOR_FRAMES) == set(OPERATOR_CLIENT_FRAMES)
     assert set(VISITOR_FRAMES) >= set(VISITOR_CLIENT_FRAMES)
     unexpected, missing, tried = [], [], 0
+    # a conversation of its own (the REST table ends and rates the world's)
+    token, conversation_id, _ = await _visitor_conversation(w.server, w.key, "Ещё вопрос")
     # the conversation's own visitor listens: a foreign operator's frames must reach it never
-    listener = await visitor_ws(w.server, w.key, token=w.token)
+    listener = await visitor_ws(w.server, w.key, token=token)
     await listener.send({"type": "ping", "t": "start"})
     await listener.expect("pong")
     n = 0
@@ -360,7 +374,7 @@ async def test_every_frame_type_for_every_role(world, security_counts):
         cookie = "; ".join(f"{k}={v}" for k, v in w.http[role].cookies.items())
         headers = {"Origin": w.server.url, **({"Cookie": cookie} if cookie else {})}
         if role == "visitor":
-            headers["Authorization"] = f"Bearer {w.token}"
+            headers["Authorization"] = f"Bearer {token}"
         for kind in OPERATOR_FRAMES:
             n += 1
             tried += 1
@@ -372,7 +386,7 @@ async def test_every_frame_type_for_every_role(world, security_counts):
                 ws = Frames(conn)
                 ok = await _verdict(ws, {"type": "hello", "resume": {}}, -1)
                 if ok and kind != "hello":
-                    ok = await _verdict(ws, _operator_frame(kind, w.conversation_id, n), n)
+                    ok = await _verdict(ws, _operator_frame(kind, conversation_id, n), n)
                 await conn.close()
             if ok and role not in OPERATOR_FRAMES[kind]:
                 unexpected.append(("operator socket", kind, role))
@@ -384,7 +398,7 @@ async def test_every_frame_type_for_every_role(world, security_counts):
                 assert frame["type"] in ("availability",), f"the visitor heard a foreign operator: {frame}"
     await listener.close()
     # the visitor socket: its own visitor, another visitor, an operator's cookie
-    seats = {"visitor": (w.token, {}), "other_visitor": (w.other_token, {}),
+    seats = {"visitor": (token, {}), "other_visitor": (w.other_token, {}),
              "operator_cookie": (None, {"Cookie": "; ".join(f"{k}={v}" for k, v in w.http["operator"].cookies.items())})}
     for role, (token, extra) in seats.items():
         for kind in VISITOR_FRAMES:
@@ -394,7 +408,7 @@ async def test_every_frame_type_for_every_role(world, security_counts):
             ws = Frames(conn)
             await ws.send({"type": "hello", "visitor_token": token, "resume": {}})
             await ws.expect("welcome")  # "hello" is the handshake itself: it passed
-            ok = kind == "hello" or await _verdict(ws, _visitor_frame(kind, w.conversation_id, n), n)
+            ok = kind == "hello" or await _verdict(ws, _visitor_frame(kind, conversation_id, n), n)
             await conn.close()
             if ok and role not in VISITOR_FRAMES[kind]:
                 unexpected.append(("visitor socket", kind, role))
