@@ -88,10 +88,16 @@ def serve() -> None:
             _child(request)
         children.add(pid)
         print(json.dumps({"pid": pid}), flush=True)
+    signal.signal(signal.SIGCHLD, signal.SIG_DFL)
     for pid in list(children):
         try:
             os.kill(pid, signal.SIGTERM)
         except ProcessLookupError:
+            children.discard(pid)
+    for pid in list(children):  # reaped here, so that their CPU time is counted to this run
+        try:
+            os.waitpid(pid, 0)
+        except ChildProcessError:
             pass
 
 

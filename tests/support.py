@@ -7,6 +7,7 @@ runs its own `initdb` + `pg_ctl` cluster, `RedisServer` its own redis-server.
 from __future__ import annotations
 
 import asyncio
+import atexit
 import concurrent.futures
 import json
 import os
@@ -107,6 +108,7 @@ class _Zygote:
                     assert cls._proc.stdout is not None
                     if json.loads(cls._proc.stdout.readline() or "{}").get("ready") is not True:
                         raise RuntimeError("the server zygote did not start")
+                    atexit.register(cls.close)
                 umask = os.umask(0o077)
                 os.umask(umask)
                 assert cls._proc.stdin is not None and cls._proc.stdout is not None
@@ -117,6 +119,20 @@ class _Zygote:
             except Exception:  # noqa: BLE001 - then every server starts the ordinary way
                 cls._failed = True
                 return None
+
+
+    @classmethod
+    def close(cls) -> None:
+        """End of the run: the zygote ends the servers still running and exits."""
+        proc, cls._proc = cls._proc, None
+        if proc is not None and proc.poll() is None:
+            assert proc.stdin is not None
+            proc.stdin.close()
+            try:
+                proc.wait(30)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
 
 
 def _bytecode_env() -> dict:

@@ -173,6 +173,8 @@ def world(tmp_path_factory):
                 w.logins[role] = (r.json()["operator"]["email"], password)
         w.target_id = ids["target"]
         w.http["admin"], w.csrf["admin"] = boss.http, boss.csrf
+        # second sessions for the logout row (before the login row's wrong passwords count)
+        w.spare = {role: _login(server, *login) for role, login in w.logins.items()}
         w.admin_id = boss.operator["id"]
         assert boss.call("POST", "/api/v1/me/photo", files={"photo": ("p.png", PNG, "image/png")}).status_code == 200
         w.http["anon"] = httpx.Client(base_url=server.url, timeout=20)
@@ -249,13 +251,10 @@ def _request(w: World, role: str, method: str, template: str, n: int) -> httpx.R
         "/api/v1/widget/pageviews": {"views": [{"url": "https://shop.example/", "title": "Магазин"}]},
         "/api/v1/widget/conversations/{conversation_id}/rating": {"value": 5},
     }
-    if template == "/api/v1/auth/logout" and role in w.logins:
-        # a session opened for it: the world's sessions stay for the other test of the module
-        client, csrf = _login(w.server, *w.logins[role])
-        try:
-            return client.post(path, headers={**headers, "x-csrf-token": csrf})
-        finally:
-            client.close()
+    if template == "/api/v1/auth/logout" and role in w.spare:
+        # a second session of the role, opened for it: the world's sessions stay for the frame table
+        client, csrf = w.spare[role]
+        return client.post(path, headers={**headers, "x-csrf-token": csrf})
     if template == "/api/v1/me/photo" and method == "POST":
         kw["files"] = {"photo": ("p.png", PNG, "image/png")}
     elif method in ("POST", "PUT", "PATCH") and template in bodies:
@@ -297,7 +296,7 @@ def test_every_endpoint_for_every_role(world, security_counts):
                     assert body["visitors"] == [], body
                 if template == "/api/v1/reports/sites":
                     assert w.site_id not in [s["id"] for s in body["sites"]], body
-    security_counts(f"REST access matrix: {len(REST)} endpoints × {len(ROLES)} roles = {tried} requests "
+    security_counts(f"REST access matrix: {len(REST)} endpoints × {len(ROLES)} roles = {tried} requests, "
                     f"{passed} passed the rights check as expected, {tried - passed} refused; "
                     f"{len(unexpected)} unexpected successes, {len(missing)} unexpected refusals")
     assert not unexpected, unexpected
