@@ -67,6 +67,17 @@ def server(tmp_path, database_url):
     proc.stop()
 
 
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def module_server(request, tmp_path_factory):
+    """Like ``server`` (both engines, same test ids) but one per module and engine: for modules whose
+    tests each work on visitors and objects of their own. A module opts in with
+    ``@pytest.fixture(scope="module") def server(module_server): return module_server``."""
+    url = "" if request.param == "sqlite" else request.getfixturevalue("postgres").create_database(migrated=True)
+    proc = ServerProcess(tmp_path_factory.mktemp(request.param) / "data", database_url=url).start()
+    yield proc
+    proc.stop()
+
+
 @pytest.fixture
 def sqlite_server(tmp_path):
     """A running server on the default SQLite, for tests where the engine does not matter."""
