@@ -187,7 +187,9 @@ class ServerProcess:
         announced = self.log().count("frontdesk is running at")
         argv = ["serve", *(["--demo"] if self.demo_flag else []), "--data-dir", str(self.data_dir),
                 "--port", str(self.port)]
-        self.proc = _Zygote.spawn(argv, env, self.log_path)  # type: ignore[assignment]
+        # a test that points PYTHONPATH elsewhere wants that code: a process of its own then
+        forked = "PYTHONPATH" not in self.extra_env
+        self.proc = _Zygote.spawn(argv, env, self.log_path) if forked else None  # type: ignore[assignment]
         if self.proc is None:
             log = open(self.log_path, "ab")
             self.proc = subprocess.Popen([sys.executable, "-m", "frontdesk.cli", *argv], env=env, stdout=log,
