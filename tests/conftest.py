@@ -8,6 +8,10 @@ import pytest
 
 from tests.support import IN_CI, PostgresCluster, RedisServer, ServerProcess
 
+# Every `frontdesk` subprocess (CLI tests, servers) would otherwise compile the whole package from
+# source again when the environment says not to write byte-code (__pycache__ is git-ignored).
+os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
+
 
 def pytest_collection_modifyitems(items) -> None:
     """Browser tests run last. Sync Playwright keeps its event loop running on the main
