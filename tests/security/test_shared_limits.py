@@ -12,16 +12,25 @@ import httpx
 import pytest
 import websockets
 
-from tests.support import OperatorClient, ServerProcess, visitor_ws, wait_until
+from tests.support import OperatorClient, RedisServer, ServerProcess, visitor_ws, wait_until
 
 ENV = {"FRONTDESK_OFFLINE_RATE_LIMIT": "4", "FRONTDESK_LOGIN_MAX_FAILURES": "3",
        "FRONTDESK_VISITOR_SOCKETS_PER_ADDRESS": "3", "FRONTDESK_NEW_VISITORS_PER_ADDRESS": "4"}
 
 
 @pytest.fixture(scope="module")
-def nodes(tmp_path_factory, redis_server):
+def own_redis():
+    """A Redis of this module's own: the session's Redis also counts other tests' visitors from 127.0.0.1."""
+    server = RedisServer().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="module")
+def nodes(tmp_path_factory, own_redis):
     """Two `serve` processes (each with its own SQLite) on one Redis: the demo data has the same
     ids on both, so (address, site 1) or operator 2 is one key on Redis."""
+    redis_server = own_redis
     base = tmp_path_factory.mktemp("shared-limits")
     started: list[ServerProcess] = []
     try:
@@ -91,12 +100,12 @@ async def _refused(node: ServerProcess, hello: dict | None = None) -> tuple[int 
     return (closed.value.rcvd.code if closed.value.rcvd else None), seen
 
 
-async def test_visitor_caps_per_address_hold_across_nodes(nodes, redis_server):
+async def test_visitor_caps_per_address_hold_across_nodes(nodes, own_redis):
     """3 open visitor sockets and 4 new visitors per address in all: a node with one socket of
     its own still refuses the fourth, and a node that created one visitor refuses the fifth."""
     import redis
 
-    store = redis.Redis.from_url(redis_server.url)
+    store = redis.Redis.from_url(own_redis.url)
     leases = "frontdesk:limit:sockets:127.0.0.1"
 
     def held() -> int:
