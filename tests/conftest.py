@@ -8,6 +8,10 @@ import pytest
 
 from tests.support import IN_CI, PostgresCluster, RedisServer, ServerProcess
 
+# Every `frontdesk` subprocess (CLI tests, servers) would otherwise compile the whole package from
+# source again when the environment says not to write byte-code (__pycache__ is git-ignored).
+os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
+
 
 def pytest_collection_modifyitems(items) -> None:
     """Browser tests run last. Sync Playwright keeps its event loop running on the main
@@ -44,18 +48,36 @@ def redis_server():
     server.stop()
 
 
+# fixtures that run frontdesk on ``database_url`` (it migrates at start): their PostgreSQL database
+# is a copy of one migrated once, not migrated again for every test
+_MIGRATING = {"rt", "server", "mail_server"}
+
+
 @pytest.fixture(params=["sqlite", "postgresql"])
 def database_url(request, tmp_path) -> str:
-    """The same test on both engines: '' = the default SQLite file, else a fresh PostgreSQL database."""
+    """The same test on both engines: '' = the default SQLite file, else a fresh PostgreSQL database
+    (empty — or already at head when the test runs frontdesk on it through ``rt``/``server``/
+    ``mail_server``, which would migrate it first thing anyway)."""
     if request.param == "sqlite":
         return ""
-    return request.getfixturevalue("postgres").create_database()
+    return request.getfixturevalue("postgres").create_database(migrated=bool(_MIGRATING & set(request.fixturenames)))
 
 
 @pytest.fixture
 def server(tmp_path, database_url):
     """A running `frontdesk serve --demo` on SQLite and on PostgreSQL (parametrised)."""
     proc = ServerProcess(tmp_path / "data", database_url=database_url).start()
+    yield proc
+    proc.stop()
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def module_server(request, tmp_path_factory):
+    """Like ``server`` (both engines, same test ids) but one per module and engine: for modules whose
+    tests each work on visitors and objects of their own. A module opts in with
+    ``@pytest.fixture(scope="module") def server(module_server): return module_server``."""
+    url = "" if request.param == "sqlite" else request.getfixturevalue("postgres").create_database(migrated=True)
+    proc = ServerProcess(tmp_path_factory.mktemp(request.param) / "data", database_url=url).start()
     yield proc
     proc.stop()
 

@@ -42,7 +42,7 @@ from frontdesk.web import (
     errors,
     pages,
 )
-from frontdesk.web.limits import LoginLimiter, OfflineLimiter, SlidingWindow
+from frontdesk.web.limits import LoginLimiter, OfflineLimiter, PasswordLimiter, SlidingWindow
 from frontdesk.web.middleware import BodyLimit, SecurityHeaders, WidgetCors
 from frontdesk.web.pages import STATIC
 from frontdesk.web.shared_limits import RedisCounters
@@ -97,9 +97,13 @@ def build_app(settings: Settings | None = None) -> FastAPI:
         shared = RedisCounters(settings.broker_url) if settings.broker_url.startswith(("redis://", "rediss://")) \
             else None
         app.state.login_limiter = LoginLimiter(settings.login_max_failures, shared)
+        app.state.password_limiter = PasswordLimiter(settings.login_max_failures, shared)
         app.state.offline_limiter = OfflineLimiter(shared)
         app.state.config_limiter = SlidingWindow(60.0)
         app.state.pageview_limiters = (SlidingWindow(60.0, max_keys=50_000), SlidingWindow(60.0))  # visitor, address
+        if shared is not None:  # the per-address caps of visitor sockets hold across nodes too
+            hub.addresses.shared = shared
+            background.supervisor.run("address-leases", hub.addresses.renew_leases)
         if settings.demo:
             from frontdesk.demo import ensure_demo
 

@@ -98,15 +98,17 @@ class Settings(BaseSettings):
     offer_repeat: float = Field(
         60.0, description="Seconds after which a waiting conversation nobody took is offered (alerted) again.")
     login_max_failures: int = Field(
-        5, description="Failed logins per minute per address+e-mail before login answers 429.")
+        5, description="Failed logins per minute per address+e-mail before login answers 429 (4× that per e-mail "
+                       "from any address); also wrong current passwords per minute per account on `/me/password` "
+                       "(4× that per address).")
     session_days: int = Field(30, description="Days an operator session lasts without activity (each request "
                                               "moves its end forward).")
     visitor_sockets_per_address: int = Field(
-        50, description="Open visitor sockets per client address on one node (then closed with 4429 "
-                        "`rate_limited`); 0 = no cap. Offices behind one NAT address share it.")
+        50, description="Open visitor sockets per client address, on all nodes together when the broker is Redis "
+                        "(then closed with 4429 `rate_limited`); 0 = no cap. Offices behind one NAT address share it.")
     new_visitors_per_address: int = Field(
-        300, description="New visitors (a socket without a token) per client address per hour on one node "
-                         "(then 4429 `rate_limited`); 0 = no cap.")
+        300, description="New visitors (a socket without a token) per client address per hour, on all nodes "
+                         "together when the broker is Redis (then 4429 `rate_limited`); 0 = no cap.")
     widget_config_per_minute: int = Field(
         120, description="`GET /widget/config` requests per client address per minute (then 429).")
     trusted_proxies: str = Field(

@@ -1,7 +1,15 @@
 """A retried send with the same client_id yields exactly one message."""
 import asyncio
 
+import pytest
+
 from tests.support import admin, visitor_ws
+
+
+@pytest.fixture(scope="module")
+def server(module_server):
+    """One server per engine for this module: each test has a visitor and client ids of its own."""
+    return module_server
 
 
 async def test_retried_visitor_send_is_stored_once(server):

@@ -9,6 +9,13 @@ import websockets
 
 from tests.support import make_operator, make_site, visitor_ws
 
+
+@pytest.fixture(scope="module")
+def server(module_server):
+    """One server per engine for this module: each test makes its own sites, operators and visitors."""
+    return module_server
+
+
 MALFORMED = ["abc", -1, 0, 1.5, None, True, {}, [], "1 OR 1=1", "99999999999999999999999", "٣"]
 
 

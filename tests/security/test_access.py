@@ -5,12 +5,22 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import uuid
 
 import httpx
 import pytest
 import websockets
 
-from tests.support import admin, make_operator
+from tests.support import OperatorClient, ServerProcess, admin, make_operator
+
+
+@pytest.fixture(scope="module")
+def shared_server(tmp_path_factory):
+    """One server for the tests below that each work on an operator of their own (the limiter
+    tests keep a server each: they exhaust an address's or an account's tries)."""
+    proc = ServerProcess(tmp_path_factory.mktemp("access") / "data").start()
+    yield proc
+    proc.stop()
 
 
 async def _closed_with(ws) -> int | None:
@@ -21,8 +31,8 @@ async def _closed_with(ws) -> int | None:
 
 
 @pytest.mark.parametrize("change", ["logout", "demote", "sites", "deactivate", "password"])
-async def test_a_change_of_rights_closes_the_operators_open_sockets(sqlite_server, change):
-    server = sqlite_server
+async def test_a_change_of_rights_closes_the_operators_open_sockets(shared_server, change):
+    server = shared_server
     boss = admin(server)
     op = make_operator(server, admin_role=change == "demote")
     me = op.call("GET", "/api/v1/me").json()
@@ -47,8 +57,8 @@ async def test_a_change_of_rights_closes_the_operators_open_sockets(sqlite_serve
     op.close()
 
 
-def test_request_bodies_over_the_cap_are_refused_before_parsing(sqlite_server):
-    server = sqlite_server
+def test_request_bodies_over_the_cap_are_refused_before_parsing(shared_server):
+    server = shared_server
     key = server.demo["site_key"]
     big = b'{"name": "x", "email": "a@example.com", "message": "' + b"a" * (2 * 1024 * 1024) + b'"}'
     r = httpx.post(f"{server.url}/api/v1/widget/offline", params={"site": key}, content=big,
@@ -97,3 +107,53 @@ async def test_logins_are_capped_per_account_from_many_addresses(sqlite_server):
     statuses = [r.status_code for r in codes]
     # the check is atomic: parallel guesses cannot all pass it while the hashes run
     assert statuses.count(401) == 5 and statuses.count(429) == 25, statuses
+
+
+async def test_wrong_current_passwords_are_throttled_per_account_and_per_address(tmp_path, request):
+    """``POST /me/password`` with a wrong current password: N per minute per account, 4·N per minute
+    per address (FRONTDESK_LOGIN_MAX_FAILURES = N = 2 here: fewer argon2 checks), counted before the
+    hash is checked (parallel guesses cannot all pass); the 429 says how long to wait; a right
+    password does not count."""
+    server = ServerProcess(tmp_path / "data", env={"FRONTDESK_LOGIN_MAX_FAILURES": "2"}).start()
+    request.addfinalizer(server.stop)
+    password = "correct horse battery"
+    boss = admin(server)
+    ops = []
+    for i in range(5):
+        email = f"pw{i}-{uuid.uuid4().hex[:6]}@example.com"
+        r = boss.call("POST", "/api/v1/operators", json={"email": email, "name": f"Оператор {i}", "password": password})
+        assert r.status_code == 201, r.text
+        ops.append(OperatorClient(server, email, password))
+    boss.close()
+
+    async def change(op, current: str, new: str = "another long passphrase") -> httpx.Response:
+        async with httpx.AsyncClient(base_url=server.url, timeout=120, cookies=dict(op.http.cookies)) as client:
+            return await client.post("/api/v1/me/password", json={"current_password": current, "new_password": new},
+                                     headers={"x-csrf-token": op.csrf, "origin": server.url})
+
+    # one account, 8 parallel guesses: 2 are checked, 6 refused before any hash runs
+    first = await asyncio.gather(*(change(ops[0], f"guess {i}") for i in range(8)))
+    codes = [r.status_code for r in first]
+    assert codes.count(403) == 2 and codes.count(429) == 6, codes
+    limited = next(r for r in first if r.status_code == 429)
+    error = limited.json()["error"]
+    assert error["code"] == "rate_limited" and 1 <= error["retry_after"] <= 60, error
+    assert limited.headers["retry-after"] == str(error["retry_after"])
+    # even the right password waits now: the account is limited
+    assert (await change(ops[0], password)).status_code == 429
+
+    # a right password takes its attempt back: 1 wrong + 1 right leave room for a 2nd wrong one
+    assert (await change(ops[1], "wrong")).status_code == 403
+    ok = await change(ops[1], password, "brand new passphrase")
+    assert ok.status_code == 200, ok.text
+    assert (await change(ops[1], "wrong again")).status_code == 403
+    assert (await change(ops[1], "and again")).status_code == 429
+
+    # per address: ops 0 and 1 used 4 of the address's 8; ops 2 and 3 use the other 4 …
+    for op in ops[2:4]:
+        assert [(await change(op, f"w{i}")).status_code for i in range(2)] == [403] * 2
+    # … and a fifth account from the same address is refused at its first guess
+    refused = await change(ops[4], "first guess")
+    assert refused.status_code == 429 and refused.json()["error"]["code"] == "rate_limited"
+    for op in ops:
+        op.close()

@@ -3,8 +3,17 @@ code and the sender's ref, and never reach another person's socket or a shared w
 from __future__ import annotations
 
 import httpx
+import pytest
 
-from tests.support import admin, visitor_ws
+from tests.support import ServerProcess, admin, visitor_ws
+
+
+@pytest.fixture(scope="module")
+def sqlite_server(tmp_path_factory):
+    """One server for this module's tests (each has its own visitor; nothing they check is shared)."""
+    proc = ServerProcess(tmp_path_factory.mktemp("surrogates") / "data").start()
+    yield proc
+    proc.stop()
 
 
 async def test_lone_surrogate_typing_is_refused_and_operators_keep_hearing(sqlite_server):

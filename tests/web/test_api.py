@@ -7,8 +7,16 @@ import pytest
 from tests.support import ServerProcess, admin, wait_until
 
 
-def test_errors_are_json_with_code_and_message(sqlite_server):
-    with httpx.Client(base_url=sqlite_server.url) as http:
+@pytest.fixture(scope="module")
+def shared_server(tmp_path_factory):
+    """One server for the tests that do not exhaust a limit (test_login_is_rate_limited has its own)."""
+    proc = ServerProcess(tmp_path_factory.mktemp("api") / "data").start()
+    yield proc
+    proc.stop()
+
+
+def test_errors_are_json_with_code_and_message(shared_server):
+    with httpx.Client(base_url=shared_server.url) as http:
         for method, path, kw, status, code in [
             ("GET", "/api/v1/nope", {}, 404, "not_found"),
             ("GET", "/api/v1/conversations", {}, 401, "unauthorized"),
@@ -27,9 +35,9 @@ def test_errors_are_json_with_code_and_message(sqlite_server):
             assert "Traceback" not in r.text
 
 
-def test_login_sets_httponly_samesite_cookie_and_logout_ends_the_session(sqlite_server):
-    d = sqlite_server.demo
-    with httpx.Client(base_url=sqlite_server.url) as http:
+def test_login_sets_httponly_samesite_cookie_and_logout_ends_the_session(shared_server):
+    d = shared_server.demo
+    with httpx.Client(base_url=shared_server.url) as http:
         r = http.post("/api/v1/auth/login", json={"email": d["operator_email"].upper(), "password": d["operator_password"]})
         assert r.status_code == 200
         cookies = r.headers.get_list("set-cookie")
@@ -55,8 +63,8 @@ def test_login_is_rate_limited(sqlite_server):
         assert r.status_code == 429 and r.json()["error"]["code"] == "rate_limited"
 
 
-def test_writes_need_csrf_token_and_same_origin(sqlite_server):
-    op = admin(sqlite_server)
+def test_writes_need_csrf_token_and_same_origin(shared_server):
+    op = admin(shared_server)
     r = op.http.put("/api/v1/me/status", json={"status": "away"})
     assert r.status_code == 403 and r.json()["error"]["code"] == "csrf_failed"
     r = op.http.put("/api/v1/me/status", json={"status": "away"}, headers={"x-csrf-token": "forged"})
@@ -70,26 +78,26 @@ def test_writes_need_csrf_token_and_same_origin(sqlite_server):
     assert r.status_code == 422
 
 
-async def test_operator_socket_checks_origin_and_session(sqlite_server):
+async def test_operator_socket_checks_origin_and_session(shared_server):
     import websockets
 
-    op = admin(sqlite_server)
+    op = admin(shared_server)
     for headers in ({"Cookie": op.cookie_header, "Origin": "https://evil.example"},
                     {"Cookie": op.cookie_header},
-                    {"Origin": sqlite_server.url},
-                    {"Cookie": "fd_session=stolen-or-made-up", "Origin": sqlite_server.url}):
-        conn = await websockets.connect(sqlite_server.ws_url + "/ws/operator", additional_headers=headers)
+                    {"Origin": shared_server.url},
+                    {"Cookie": "fd_session=stolen-or-made-up", "Origin": shared_server.url}):
+        conn = await websockets.connect(shared_server.ws_url + "/ws/operator", additional_headers=headers)
         with pytest.raises(websockets.ConnectionClosed) as closed:
             await conn.send('{"type":"hello"}')
             for _ in range(3):
                 await asyncio.wait_for(conn.recv(), 10)
         assert closed.value.rcvd.code in (4401, 4403), headers
-        expected = 4401 if headers.get("Origin") == sqlite_server.url else 4403
+        expected = 4401 if headers.get("Origin") == shared_server.url else 4403
         assert closed.value.rcvd.code == expected, headers
 
 
-def test_openapi_document_is_served(sqlite_server):
-    r = httpx.get(sqlite_server.url + "/api/openapi.json")
+def test_openapi_document_is_served(shared_server):
+    r = httpx.get(shared_server.url + "/api/openapi.json")
     paths = r.json()["paths"]
     assert "/api/v1/conversations/{conversation_id}/messages" in paths
     assert "/api/v1/widget/config" in paths

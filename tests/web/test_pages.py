@@ -3,6 +3,17 @@ import gzip
 import re
 
 import httpx
+import pytest
+
+from tests.support import ServerProcess
+
+
+@pytest.fixture(scope="module")
+def sqlite_server(tmp_path_factory):
+    """One server for this module: every test only reads pages."""
+    proc = ServerProcess(tmp_path_factory.mktemp("pages") / "data").start()
+    yield proc
+    proc.stop()
 
 
 def test_widget_is_gzipped_and_chat_code_is_versioned_by_content(sqlite_server):

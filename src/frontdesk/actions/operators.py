@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import secrets
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
@@ -26,8 +27,15 @@ if TYPE_CHECKING:
     from frontdesk.runtime import Runtime
 
 _hasher = PasswordHasher()
-# Computed once so that a login with an unknown e-mail costs the same time as a wrong password.
-_DUMMY_HASH = _hasher.hash("not-a-real-password")
+
+
+@functools.cache
+def _dummy_hash() -> str:
+    """Verified instead of a real hash when the e-mail is unknown, so that such a login costs the
+    same time as a wrong password. Computed once, on first use, in the hashing pool (not at import:
+    every process start would pay ~0.2 s of CPU for it)."""
+    return _hasher.hash("not-a-real-password")
+
 # argon2 costs ~50 ms of CPU on purpose: never on the event loop, and never more than two at a
 # time (a flood of logins queues here instead of starving every socket).
 _HASH_POOL = ThreadPoolExecutor(max_workers=2, thread_name_prefix="argon2")
@@ -38,13 +46,14 @@ async def hash_password(password: str) -> str:
     return await asyncio.get_running_loop().run_in_executor(_HASH_POOL, _hasher.hash, password)
 
 
-async def verify_hash(password_hash: str, password: object) -> bool:
+async def verify_hash(password_hash: str | None, password: object) -> bool:
+    """None: no such account (a dummy hash is verified, for the same cost, and the answer is False)."""
     if not isinstance(password, str):
         return False
 
     def verify() -> bool:
         try:
-            return _hasher.verify(password_hash, password)
+            return _hasher.verify(password_hash or _dummy_hash(), password) and password_hash is not None
         except (VerificationError, InvalidHashError):
             return False
 
@@ -77,7 +86,7 @@ async def login(rt: Runtime, email: str, password: str, user_agent: str = "") ->
     async with rt.sessions() as session:
         op = (await session.execute(select(Operator).where(
             Operator.email == email.strip().lower()))).scalar_one_or_none()
-    ok = await verify_hash(op.password_hash if op else _DUMMY_HASH, password)
+    ok = await verify_hash(op.password_hash if op else None, password)
     if not ok or op is None or not op.is_active:
         return None
     token, csrf = await start_session(rt, op.id, user_agent)

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import asyncio
 import enum
+import itertools
 import logging
+import uuid
 from collections import OrderedDict, defaultdict
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
@@ -214,13 +216,25 @@ class _Sequencer:
 
 
 class AddressCaps:
-    """Per client address on this node: open visitor sockets, and new visitors in the last hour
+    """Per client address: open visitor sockets, and new visitors in the last hour
     (``FRONTDESK_VISITOR_SOCKETS_PER_ADDRESS``, ``FRONTDESK_NEW_VISITORS_PER_ADDRESS``). Memory is
-    bounded: an address without sockets or recent visitors is forgotten."""
+    bounded: an address without sockets or recent visitors is forgotten.
 
-    def __init__(self) -> None:
+    With ``shared`` (web/shared_limits.py's RedisCounters, set by the app when the broker is Redis)
+    the caps hold across every node: each open socket holds a lease in Redis (renewed by
+    ``renew_leases`` while it stays open, so a crashed node's sockets stop counting after
+    ``LEASE`` seconds) and new visitors are counted in one shared window. When Redis cannot be
+    reached, this node's own counts apply (a visitor is never refused because Redis is down)."""
+
+    LEASE = 60.0
+
+    def __init__(self, shared: Any = None) -> None:
         self.open: dict[str, int] = defaultdict(int)
         self.created: dict[str, list[float]] = {}
+        self.shared = shared
+        self.node = uuid.uuid4().hex[:12]
+        self._serial = itertools.count(1)
+        self._leases: dict[str, set[str]] = {}  # address -> this node's lease tokens held in Redis
 
     def socket_opened(self, ip: str, cap: int) -> bool:
         if cap and self.open.get(ip, 0) >= cap:
@@ -243,6 +257,54 @@ class AddressCaps:
         if len(self.created) > 100_000:  # forget addresses with nothing in the last hour
             self.created = {k: v for k, v in self.created.items() if v and v[-1] > now - 3600}
         return True
+
+    async def open_socket(self, ip: str, cap: int) -> str | None:
+        """A token for ``close_socket``, or None: the address has ``cap`` open sockets already."""
+        token = f"{self.node}:{next(self._serial)}"
+        if self.shared is not None and cap:
+            try:
+                leased = await self.shared.lease(f"sockets:{ip}", token, cap, self.LEASE)
+            except Exception as exc:  # noqa: BLE001 - Redis down: this node's count applies
+                log.warning("shared socket cap unavailable (%s); counting on this node", exc)
+            else:
+                if not leased:
+                    return None
+                self.open[ip] += 1
+                self._leases.setdefault(ip, set()).add(token)
+                return token
+        return token if self.socket_opened(ip, cap) else None
+
+    async def close_socket(self, ip: str, token: str) -> None:
+        self.socket_closed(ip)
+        leases = self._leases.get(ip)
+        if leases is None or token not in leases:
+            return
+        leases.discard(token)
+        if not leases:
+            del self._leases[ip]
+        try:
+            await self.shared.unlease(f"sockets:{ip}", token)
+        except Exception:  # noqa: BLE001 - the lease then ends by itself
+            pass
+
+    async def allow_new_visitor(self, ip: str, cap: int, now: float) -> bool:
+        if self.shared is not None and cap:
+            try:
+                return bool(await self.shared.reserve([(f"new-visitors:{ip}", cap)], 3600.0))
+            except Exception as exc:  # noqa: BLE001 - Redis down: this node's count applies
+                log.warning("shared new-visitor cap unavailable (%s); counting on this node", exc)
+        return self.new_visitor(ip, cap, now)
+
+    async def renew_leases(self) -> None:
+        """A loop: keeps this node's leases alive while their sockets are open."""
+        while True:
+            await asyncio.sleep(self.LEASE / 3)
+            if self.shared is not None and self._leases:
+                try:
+                    await self.shared.renew({f"sockets:{ip}": list(tokens) for ip, tokens in self._leases.items()},
+                                            self.LEASE)
+                except Exception as exc:  # noqa: BLE001
+                    log.warning("renewing the shared socket caps failed (%s)", exc)
 
 
 class Hub:

@@ -30,20 +30,21 @@ class VisitorSession(SocketSession):
         caps, ip = ws.app.state.hub.addresses, ws.client.host if ws.client else ""
         if not await self.allowed(site.id, None, ip):
             return
-        if not caps.socket_opened(ip, rt.settings.visitor_sockets_per_address):
+        token = await caps.open_socket(ip, rt.settings.visitor_sockets_per_address)
+        if token is None:
             await self.close(p.CLOSE_FLOOD, p.error_frame("rate_limited", "too many open chats from this address"))
             return
         try:
             await self.run_open(site, ip)
         finally:
-            caps.socket_closed(ip)
+            await caps.close_socket(ip, token)
 
     async def run_open(self, site: Any, ip: str) -> None:
         rt, ws = self.rt, self.ws
         hello = await self.receive_hello()
         if hello is None:
             return
-        if hello.visitor_token is None and not ws.app.state.hub.addresses.new_visitor(
+        if hello.visitor_token is None and not await ws.app.state.hub.addresses.allow_new_visitor(
                 ip, rt.settings.new_visitors_per_address, time.monotonic()):
             await self.close(p.CLOSE_FLOOD, p.error_frame("rate_limited", "too many new visitors from this address"))
             return

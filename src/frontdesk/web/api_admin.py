@@ -14,8 +14,9 @@ from frontdesk.actions import admin, sites
 from frontdesk.actions.errors import ActionError
 from frontdesk.actions.identity import OperatorRef
 from frontdesk.web.auth import SESSION_COOKIE, current_admin, current_operator, current_session
-from frontdesk.web.common import PHOTO_BODY, site_out
+from frontdesk.web.common import PHOTO_BODY, client_ip, site_out
 from frontdesk.web.errors import API_ERRORS
+from frontdesk.web.limits import retry_after
 
 router = APIRouter(prefix="/api/v1", tags=["admin"], responses=API_ERRORS)
 SiteId = Annotated[StrictInt, Field(ge=1, le=2**63 - 1)]
@@ -167,8 +168,18 @@ async def delete_photo(request: Request, op: OperatorRef = Depends(current_opera
 async def change_password(body: PasswordChangeIn, request: Request, found: tuple = Depends(current_session)) -> dict:
     """Needs the current password; every other session of this operator ends (this one stays)."""
     op, _csrf = found
-    await admin.change_password(request.app.state.rt, op.id, body.current_password, body.new_password,
-                                request.cookies.get(SESSION_COOKIE))
+    limiter, ip = request.app.state.password_limiter, client_ip(request)
+    wait = await limiter.check(ip, op.id)
+    if wait:
+        raise ActionError("rate_limited", "too many wrong passwords; wait a minute", 429, retry_after(wait))
+    try:
+        await admin.change_password(request.app.state.rt, op.id, body.current_password, body.new_password,
+                                    request.cookies.get(SESSION_COOKIE))
+    except ActionError as exc:
+        if exc.code != "wrong_password":  # only wrong passwords count (not a weak new one)
+            await limiter.succeeded(ip, op.id)
+        raise
+    await limiter.succeeded(ip, op.id)
     return {"ok": True}
 
 

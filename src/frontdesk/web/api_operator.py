@@ -11,6 +11,7 @@ from frontdesk.actions.identity import OperatorRef
 from frontdesk.web.auth import CSRF_COOKIE, SESSION_COOKIE, current_operator, current_session, set_session_cookies
 from frontdesk.web.common import client_ip, site_out
 from frontdesk.web.errors import API_ERRORS
+from frontdesk.web.limits import retry_after
 
 router = APIRouter(prefix="/api/v1", tags=["operator"], responses=API_ERRORS)
 
@@ -45,8 +46,9 @@ async def login(body: LoginIn, request: Request, response: Response) -> dict:
     limiter = request.app.state.login_limiter
     ip = client_ip(request)
     email = body.email.strip().lower()
-    if not await limiter.attempt(ip, email):
-        raise ActionError("rate_limited", "too many failed logins; wait a minute", 429)
+    wait = await limiter.check(ip, email)
+    if wait:
+        raise ActionError("rate_limited", "too many failed logins; wait a minute", 429, retry_after(wait))
     found = await operators.login(rt, email, body.password, request.headers.get("user-agent", ""))
     if found is None:
         raise ActionError("invalid_credentials", "wrong e-mail or password", 401)

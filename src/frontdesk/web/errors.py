@@ -22,6 +22,7 @@ _HTTP_CODES = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "
 class ErrorDetail(BaseModel):
     code: str
     message: str
+    retry_after: int | None = None  # on a 429 from a limiter: seconds to wait (also the Retry-After header)
 
 
 class ErrorOut(BaseModel):
@@ -56,15 +57,20 @@ def allowed_methods(request: Request) -> str:
     return ", ".join(allowed)
 
 
-def error_response(status: int, code: str, message: str, headers: dict | None = None) -> JSONResponse:
-    return JSONResponse({"error": {"code": code, "message": message}}, status_code=status, headers=headers)
+def error_response(status: int, code: str, message: str, headers: dict | None = None,
+                   retry_after: int | None = None) -> JSONResponse:
+    error: dict = {"code": code, "message": message}
+    if retry_after is not None:
+        error["retry_after"] = retry_after
+        headers = {**(headers or {}), "Retry-After": str(retry_after)}
+    return JSONResponse({"error": error}, status_code=status, headers=headers)
 
 
 def install(app: FastAPI) -> None:
     @app.exception_handler(ActionError)
     async def _action_error(_req: Request, exc: ActionError) -> JSONResponse:
         status = exc.status if 400 <= exc.status < 600 else 422
-        return error_response(status, exc.code, exc.message)
+        return error_response(status, exc.code, exc.message, retry_after=exc.retry_after)
 
     @app.exception_handler(RequestValidationError)
     async def _validation(_req: Request, exc: RequestValidationError) -> JSONResponse:

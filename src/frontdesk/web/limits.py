@@ -3,6 +3,7 @@ one is configured (web/shared_limits.py). The socket's inbound limit is realtime
 TokenBucket."""
 from __future__ import annotations
 
+import math
 import time
 from collections import defaultdict, deque
 
@@ -40,6 +41,13 @@ class SlidingWindow:
                 del self._hits[old]
         self._recent(key).append(time.monotonic())
 
+    def wait(self, key: object, limit: int) -> float:
+        """Seconds until ``key`` has fewer than ``limit`` events in the window (0: it has now)."""
+        q = self._recent(key)
+        if len(q) < limit:
+            return 0.0
+        return max(0.0, q[len(q) - limit] + self.window - time.monotonic())
+
     def clear(self, key: object) -> None:
         self._hits.pop(key, None)
 
@@ -65,15 +73,20 @@ class LoginLimiter:
         self._account = SlidingWindow(60.0)
 
     async def attempt(self, ip: str, email: str) -> bool:
+        return await self.check(ip, email) == 0
+
+    async def check(self, ip: str, email: str) -> float:
+        """Count an attempt and answer 0, or count nothing and answer the seconds to wait."""
         if self.shared is not None:
-            return await self.shared.reserve([(f"login:{ip}:{email}", self.max_failures),
-                                              (f"login-account:{email}", 4 * self.max_failures)], 60.0)
-        if (self._pair.count((ip, email)) >= self.max_failures
-                or self._account.count(email) >= 4 * self.max_failures):
-            return False
+            return await self.shared.reserve_wait([(f"login:{ip}:{email}", self.max_failures),
+                                                   (f"login-account:{email}", 4 * self.max_failures)], 60.0)
+        wait = max(self._pair.wait((ip, email), self.max_failures),
+                   self._account.wait(email, 4 * self.max_failures))
+        if wait > 0:
+            return wait
         self._pair.hit((ip, email))
         self._account.hit(email)
-        return True
+        return 0.0
 
     async def succeeded(self, ip: str, email: str) -> None:
         """Only failures count: a success takes its attempt back and clears the address's count."""
@@ -83,6 +96,48 @@ class LoginLimiter:
             return
         self._pair.clear((ip, email))
         self._account.undo(email)
+
+
+class PasswordLimiter:
+    """Wrong current passwords on ``POST /me/password``: at most N per minute per account (from any
+    address) and 4·N per minute per address (over every account it holds a session of), N =
+    ``FRONTDESK_LOGIN_MAX_FAILURES``. A stolen session cookie cannot be used to guess the password
+    (which would let the thief keep the account). Counted before the (slow, off-loop) hash is
+    checked, so parallel requests cannot all pass; a right password takes its attempt back. With
+    ``shared`` (Redis) the counts hold across nodes."""
+
+    def __init__(self, max_failures: int, shared: RedisCounters | None = None) -> None:
+        self.max_failures = max_failures
+        self.shared = shared
+        self._account = SlidingWindow(60.0)
+        self._address = SlidingWindow(60.0)
+
+    async def check(self, ip: str, operator_id: int) -> float:
+        """Count an attempt and answer 0, or count nothing and answer the seconds to wait."""
+        if self.shared is not None:
+            return await self.shared.reserve_wait([(f"password-account:{operator_id}", self.max_failures),
+                                                   (f"password:{ip}", 4 * self.max_failures)], 60.0)
+        wait = max(self._account.wait(operator_id, self.max_failures),
+                   self._address.wait(ip, 4 * self.max_failures))
+        if wait > 0:
+            return wait
+        self._account.hit(operator_id)
+        self._address.hit(ip)
+        return 0.0
+
+    async def succeeded(self, ip: str, operator_id: int) -> None:
+        """Only wrong passwords count: a right one takes its attempt back."""
+        if self.shared is not None:
+            await self.shared.release(f"password-account:{operator_id}")
+            await self.shared.release(f"password:{ip}")
+            return
+        self._account.undo(operator_id)
+        self._address.undo(ip)
+
+
+def retry_after(wait: float) -> int:
+    """Whole seconds for ``Retry-After`` (at least 1)."""
+    return max(1, math.ceil(wait))
 
 
 class OfflineLimiter:
