@@ -161,8 +161,10 @@ VISITOR_FRAMES: dict[str, set[str]] = {
     "conversation.end": {"visitor"}, "conversation.rate": {"visitor"},
     # the operator's vocabulary does not exist on the visitor socket
     "conversation.take": set(), "conversation.close": set(), "conversation.reopen": set(), "status.set": set(),
-    # before the first message only: the two seats whose visitor already wrote are refused (invalid_input)
-    "department.choose": {"operator_cookie"},
+    # before the first message only: the other visitor (its conversation is open and has a message) is
+    # refused (invalid_input); a fresh visitor may choose, and so may the own visitor once its
+    # conversation.end above has ended its conversation (the choice is for its next one)
+    "department.choose": {"visitor", "operator_cookie"},
 }
 
 
@@ -441,6 +443,13 @@ async def test_every_frame_type_for_every_role(world, security_counts):
     assert set(OPERATOR_FRAMES) == set(OPERATOR_CLIENT_FRAMES)
     assert set(VISITOR_FRAMES) >= set(VISITOR_CLIENT_FRAMES)
     unexpected, missing, tried = [], [], 0
+    # a department of its own, offered by the site (the REST table deletes the world's and may change routing)
+    boss = {"origin": w.server.url, "x-csrf-token": w.csrf["admin"]}
+    r = w.http["admin"].post(f"/api/v1/sites/{w.site_id}/departments", json={"name": "Доставка"}, headers=boss)
+    assert r.status_code == 201, r.text
+    department_id = r.json()["department"]["id"]
+    r = w.http["admin"].put(f"/api/v1/sites/{w.site_id}/routing", json={"choose_department": True}, headers=boss)
+    assert r.status_code == 200, r.text
     # a conversation of its own (the REST table ends and rates the world's)
     token, conversation_id, _ = await _visitor_conversation(w.server, w.key, "Ещё вопрос")
     # the conversation's own visitor listens: a foreign operator's frames must reach it never
@@ -489,7 +498,7 @@ async def test_every_frame_type_for_every_role(world, security_counts):
             ws = Frames(conn)
             await ws.send({"type": "hello", "visitor_token": token, "resume": {}})
             await ws.expect("welcome")  # "hello" is the handshake itself: it passed
-            ok = kind == "hello" or await _verdict(ws, _visitor_frame(kind, conversation_id, n, w.department_id), n)
+            ok = kind == "hello" or await _verdict(ws, _visitor_frame(kind, conversation_id, n, department_id), n)
             await conn.close()
             if ok and role not in VISITOR_FRAMES[kind]:
                 unexpected.append(("visitor socket", kind, role))
