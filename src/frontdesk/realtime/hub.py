@@ -480,7 +480,8 @@ class Hub:
         one = BanSet([ban])
         frame = dumps(error_frame("banned", BANNED_TEXT))
         for conn in list(self.site_visitors.get(event.site_id or 0, ())):
-            if one.match(str(conn.visitor_id), conn.ip or None, now) is not None:
+            # every visitor-side member of the site: sockets and held invitation waits alike
+            if one.match(str(conn.visitor_id), getattr(conn, "ip", None) or None, now) is not None:
                 conn.close(CLOSE_BANNED, frame)
 
 

@@ -14,7 +14,7 @@ from frontdesk.actions import invitations, visitors
 from frontdesk.actions.errors import ActionError
 from frontdesk.actions.identity import OperatorRef
 from frontdesk.web.auth import current_admin, current_operator
-from frontdesk.web.common import json_object
+from frontdesk.web.common import client_ip, json_object
 from frontdesk.web.errors import API_ERRORS
 
 router = APIRouter(prefix="/api/v1", tags=["invitations"], responses=API_ERRORS)
@@ -72,8 +72,9 @@ class _Waiter:
     """Stands in this node's hub beside the visitor's sockets while a wait is held: the hub pushes
     the visitor's frames to it as to a socket, and the first ``invitation`` frame answers."""
 
-    def __init__(self, site_id: int, visitor_id: int) -> None:
+    def __init__(self, site_id: int, visitor_id: int, ip: str = "") -> None:
         self.site_id, self.visitor_id = site_id, visitor_id
+        self.ip = ip  # a ban of this address ends the wait like a socket (realtime/hub.py _close_banned)
         self.state: Any = None
         self.delivered: dict[int, int] = {}
         self.found: asyncio.Future[dict | None] = asyncio.get_running_loop().create_future()
@@ -88,7 +89,7 @@ class _Waiter:
         if isinstance(frame, dict) and frame.get("type") == "invitation":
             self.found.set_result(frame.get("invitation"))
 
-    def close(self, code: int) -> None:
+    def close(self, code: int, last: str | None = None) -> None:
         if not self.found.done():
             self.found.set_result(None)
 
@@ -105,8 +106,9 @@ async def wait(request: Request, site: str | None = None) -> dict:
     if not isinstance(token, str):
         raise ActionError("unauthorized", "visitor token required", 401)
     visitor = await visitors.visitor_by_token(rt, row, token)
+    visitors.check_not_banned(rt, row.id, visitor.id, client_ip(request))
     hub = request.app.state.hub
-    waiter = _Waiter(row.id, visitor.id)
+    waiter = _Waiter(row.id, visitor.id, client_ip(request))
     hub.add_visitor(waiter)  # first register, then read the DB: nothing falls between
     try:
         pending = await invitations.pending_manual(rt, row, visitor)
