@@ -141,6 +141,20 @@ def _bytecode_env() -> dict:
     return env
 
 
+
+async def wait_for(predicate, timeout: float = 15.0, interval: float = 0.02, what: str = "condition"):
+    """``wait_until`` for coroutines: polls ``predicate`` (plain or async) until it is truthy or the deadline."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if asyncio.iscoroutine(value):
+            value = await value
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"timed out waiting for {what}")
+        await asyncio.sleep(interval)
+
 class ServerProcess:
     """`frontdesk serve --demo` in a subprocess, on its own port and data dir (forked from a process
     that has imported frontdesk already, tests/server_zygote.py: the same code, a second less per start)."""

@@ -8,7 +8,7 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, Protocol
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
@@ -20,11 +20,27 @@ from frontdesk.moderation.bans import Ban, BanSet
 from frontdesk.settings import Settings
 
 if TYPE_CHECKING:
-    from frontdesk.actions.visits import PageViewWriter
-    from frontdesk.actions.writer import MessageWriter
     from frontdesk.broker import Broker
 
 log = logging.getLogger(__name__)
+
+
+class MessageStore(Protocol):
+    """What actions ask of the message writer (``actions.writer.MessageWriter``): the runtime names
+    only this shape, so it imports nothing of ``actions`` (no import circle, not even for types)."""
+
+    def start(self) -> None: ...
+    async def stop(self) -> None: ...
+    async def store(self, item: Any) -> dict: ...  # a PendingMessage → the stored message
+    def touch(self, visitor_id: int, when: datetime) -> None: ...
+
+
+class PageViewStore(Protocol):
+    """The page-view writer's shape (``actions.visits.PageViewWriter``)."""
+
+    def start(self) -> None: ...
+    async def stop(self) -> None: ...
+    async def store(self, report: Any) -> tuple[dict, str | None, Event | None, dict | None]: ...
 
 
 def _spawn(coro: Awaitable[object], name: str = "task") -> asyncio.Task:
@@ -130,8 +146,8 @@ class Runtime:
     engine: AsyncEngine
     sessions: async_sessionmaker[AsyncSession]
     broker: Broker
-    writer: MessageWriter = field(init=False)
-    page_views: PageViewWriter | None = None  # app.py starts it; without it reports are stored one by one
+    writer: MessageStore = field(init=False)
+    page_views: PageViewStore | None = None  # app.py starts it; without it reports are stored one by one
     clock: Callable[[], datetime] = field(default=utcnow)  # tests swap in a controllable clock
     # set by the serving side (app.py / actions.background); harmless defaults for scripts
     dispatch_local: Callable[[Event], None] = field(default=lambda event: None)

@@ -75,3 +75,16 @@ def test_a_masked_message_goes_masked_to_operators_and_as_sent_to_its_visitor():
         assert "мудак" in got[name][0] and "flagged" not in got[name][0]
     for name in ("admin", "op1", "op1away"):
         assert "м****" in got[name][0] and '"flagged":true' in got[name][0]
+
+
+async def test_a_ban_ends_a_held_invitation_wait_of_its_address_beside_the_sockets():
+    """A held ``/widget/invitations/wait`` stands in the hub beside the visitor's sockets: a ban of its
+    address ends it (null) and the covered sockets are still closed (the fan-out does not stop at it)."""
+    from frontdesk.web.api_invitations import _Waiter
+
+    hub, conns = _world()
+    waiter = _Waiter(1, conns["v1"].visitor_id, "203.0.113.7")
+    hub.add_visitor(waiter)
+    hub.dispatch(Event(ev.BAN_CHANGED, 1, {"ban": _ban()}, operator_id=2))
+    assert waiter.found.done() and waiter.found.result() is None
+    assert {n for n, c in conns.items() if _drain(c)[1]} == {"v1", "v1b"}

@@ -3,7 +3,6 @@ operators, ``mask`` also masks the bad words in the operators' view (live frame,
 preview); the visitor's own copy and the stored text never change; ``off`` checks nothing."""
 from __future__ import annotations
 
-import asyncio
 from datetime import timedelta
 
 import pytest
@@ -13,6 +12,7 @@ from frontdesk.actions import conversations, operators, sites, visitors
 from frontdesk.actions.errors import ActionError
 from frontdesk.actions.identity import OperatorRef, SiteRef
 from frontdesk.events.audience import operator_frame, visitor_frame
+from tests.support import wait_for
 
 RUDE = "Ну вы и мудаки, где заказ?"
 
@@ -36,12 +36,11 @@ async def _setup(rt, mode: str):
 
 async def _created(published: list[ev.Event], n: int) -> list[ev.Event]:
     """The first n message.created events (the writer answers the sender first, then publishes)."""
-    for _ in range(1000):
-        created = [e for e in published if e.name == ev.MESSAGE_CREATED]
-        if len(created) >= n:
-            return created
-        await asyncio.sleep(0.01)
-    raise AssertionError(f"fewer than {n} message.created published")
+    def created() -> list[ev.Event] | None:
+        found = [e for e in published if e.name == ev.MESSAGE_CREATED]
+        return found if len(found) >= n else None
+
+    return await wait_for(created, 10, what=f"{n} message.created published")
 
 
 async def _send(rt, site, visitor, client_id: str, text: str) -> dict:

@@ -11,6 +11,7 @@ from frontdesk.actions import conversations, departments, operators, routing, si
 from frontdesk.actions.errors import ActionError
 from frontdesk.actions.identity import OperatorRef, SiteRef
 from frontdesk.events.audience import operator_frame, visitor_frame
+from tests.support import wait_for
 
 
 async def _team(rt, n: int = 3, *, online: bool = True):
@@ -265,10 +266,7 @@ async def test_router_wakes_on_a_new_conversation(rt):
     task = asyncio.create_task(router.loop())
     try:
         _, cid = await _visitor_chat(rt, site)
-        for _ in range(200):
-            if await _assignee(rt, admin, cid):
-                break
-            await asyncio.sleep(0.02)
+        await wait_for(lambda: _assignee(rt, admin, cid), 4, what="the router's assignment")
         assert await _assignee(rt, admin, cid) == ops[0].id
     finally:
         task.cancel()

@@ -1,7 +1,6 @@
 """Presence across nodes (PostgreSQL + Redis): the operator's online state is the union of its tabs on every node."""
-import asyncio
 
-from tests.support import OperatorClient, ServerProcess, make_operator, wait_until
+from tests.support import OperatorClient, ServerProcess, make_operator, wait_for, wait_until
 
 
 async def _wait_for_rows(postgres, url: str, n: int) -> None:
@@ -10,10 +9,10 @@ async def _wait_for_rows(postgres, url: str, n: int) -> None:
     conn = await asyncpg.connect(host="127.0.0.1", port=postgres.port, user="postgres",
                                  database=url.rsplit("/", 1)[1])
     try:
-        deadline = asyncio.get_running_loop().time() + 15
-        while await conn.fetchval("SELECT count(*) FROM operator_presence") != n:
-            assert asyncio.get_running_loop().time() < deadline, f"operator_presence never had {n} rows"
-            await asyncio.sleep(0.05)
+        async def has_n() -> bool:
+            return await conn.fetchval("SELECT count(*) FROM operator_presence") == n
+
+        await wait_for(has_n, 15, interval=0.05, what=f"{n} operator_presence rows")
     finally:
         await conn.close()
 
