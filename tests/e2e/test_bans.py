@@ -4,25 +4,17 @@ the same address cannot start a chat; the operator lifts the ban on the bans pag
 visitor chats again."""
 from __future__ import annotations
 
-import os
-from pathlib import Path
-
 import pytest
 from playwright.sync_api import expect
 
 from tests.e2e.nav import nav_click
+from tests.e2e.shots import shot
 from tests.e2e.test_panel import conversation_item, open_panel, set_status
 from tests.support import ServerProcess
 
 pytestmark = pytest.mark.e2e
 
 
-def shot(page, name: str) -> None:
-    """A screenshot when FRONTDESK_SCREENSHOTS names a folder (as in test_transfer.py)."""
-    folder = os.environ.get("FRONTDESK_SCREENSHOTS")
-    if folder:
-        Path(folder).mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=str(Path(folder) / name), animations="disabled")
 
 
 @pytest.fixture(scope="module")

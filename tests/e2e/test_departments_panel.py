@@ -4,12 +4,10 @@ department with a note: both online members get the offer, the first to accept h
 other's offer disappears, and the visitor sees the new operator without a reload."""
 from __future__ import annotations
 
-import os
-from pathlib import Path
-
 import pytest
 from playwright.sync_api import expect
 
+from tests.e2e.shots import shot
 from tests.e2e.test_panel import close_page, open_panel, set_status
 from tests.support import ServerProcess, admin, make_operator
 
@@ -18,11 +16,6 @@ pytestmark = pytest.mark.e2e
 NOTE = "Просит рассрочку на диван — это к вам"
 
 
-def shot(page, name: str, full: bool = False) -> None:
-    folder = os.environ.get("FRONTDESK_SCREENSHOTS")
-    if folder:
-        Path(folder).mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=str(Path(folder) / name), animations="disabled", full_page=full)
 
 
 @pytest.fixture(scope="module")

@@ -4,23 +4,15 @@ only member (limit 1), the next two wait and see their place in the queue (a 390
 a desktop in English), and the places move live when the operator closes a chat."""
 from __future__ import annotations
 
-import os
-from pathlib import Path
-
 import pytest
 from playwright.sync_api import expect
 
+from tests.e2e.shots import shot
 from tests.support import OperatorClient, ServerProcess, admin, make_operator
 
 pytestmark = pytest.mark.e2e
 
 
-def shot(page, name: str) -> None:
-    """Screenshots for the docs, only when FRONTDESK_SCREENSHOTS names a folder."""
-    folder = os.environ.get("FRONTDESK_SCREENSHOTS")
-    if folder:
-        Path(folder).mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=str(Path(folder) / name), animations="disabled")
 
 
 @pytest.fixture(scope="module")

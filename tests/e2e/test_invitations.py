@@ -8,16 +8,15 @@ the visitors list reaches a visitor who never opened the chat."""
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import pytest
 from playwright.sync_api import expect
 
 from tests.e2e.nav import nav_click
+from tests.e2e.shots import shot
 from tests.e2e.test_panel import close_page, open_panel, set_status
 from tests.support import ServerProcess, admin
 
-DOCS_IMG = Path(__file__).resolve().parents[2] / "docs" / "img"
 CHROME_UA = ("Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
              "Chrome/131.0.0.0 Safari/537.36")
 RULE_NAME = "Каталог: третья страница"
@@ -107,7 +106,7 @@ def test_rule_fires_on_the_third_catalog_page_after_ten_seconds_and_starts_a_pro
     expect(bubble).to_contain_text(operator["name"])
     assert shop.evaluate("() => !!window.FrontdeskWidget.chat") is False  # the chat code is still not loaded
     shop.wait_for_timeout(350)  # the bubble's entry animation (wall time: the page clock is paused)
-    shop.screenshot(path=str(DOCS_IMG / "invitation.png"))
+    shot(shop, "invitation.png")
     shop.clock.resume()
 
     # the visitor answers: the window opens with the invitation as the first message
@@ -116,7 +115,7 @@ def test_rule_fires_on_the_third_catalog_page_after_ten_seconds_and_starts_a_pro
     expect(shop.get_by_test_id("widget-greeting")).to_contain_text("Помочь подобрать плед?")
     expect(_bubble(shop)).to_have_count(0)
     shop.wait_for_timeout(300)  # the window's entry animation
-    shop.screenshot(path=str(DOCS_IMG / "invitation-answer.png"))
+    shot(shop, "invitation-answer.png")
     shop.get_by_test_id("widget-input").fill("Да, нужен серый плед на диван")
     shop.get_by_test_id("widget-input").press("Enter")
 
@@ -127,7 +126,7 @@ def test_rule_fires_on_the_third_catalog_page_after_ten_seconds_and_starts_a_pro
     badge = panel.get_by_test_id("conversation-proactive")
     expect(badge).to_be_visible()
     expect(badge).to_contain_text(RULE_NAME)
-    panel.screenshot(path=str(DOCS_IMG / "invitation-dialog.png"))
+    shot(panel, "invitation-dialog.png")
 
     # the counts: API and the rules page
     rules = boss.call("GET", f"/api/v1/sites/{site_id}/invitations").json()["rules"]
@@ -227,7 +226,7 @@ def test_screenshots_of_the_bubble_on_a_phone_and_the_rules_page(browser, srv, b
     phone.clock.run_for(500)
     expect(_bubble(phone)).to_be_visible()
     phone.wait_for_timeout(350)
-    phone.screenshot(path=str(DOCS_IMG / "invitation-phone.png"))
+    shot(phone, "invitation-phone.png")
     box = _bubble(phone).bounding_box()
     assert box and box["x"] >= 0 and box["x"] + box["width"] <= 390  # inside the screen
     phone.context.close()
@@ -238,11 +237,11 @@ def test_screenshots_of_the_bubble_on_a_phone_and_the_rules_page(browser, srv, b
         page = open_panel(browser, srv, demo["admin_email"], demo["admin_password"], viewport=viewport)
         page.goto(srv.url + "/panel/invitations")
         expect(page.get_by_test_id("invitation-rule").first).to_be_visible()
-        page.screenshot(path=str(DOCS_IMG / name), full_page=True)
+        shot(page, name, full=True)
         if name == "invitations.png":
             page.get_by_test_id("invitation-new").click()
             expect(page.get_by_test_id("invitation-form")).to_be_visible()
-            page.screenshot(path=str(DOCS_IMG / "invitation-form.png"), full_page=True)
+            shot(page, "invitation-form.png", full=True)
         close_page(page)
 
 

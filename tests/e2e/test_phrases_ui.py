@@ -5,13 +5,13 @@ from a suggestion; the Phrases page exports and imports CSV; the same in English
 FRONTDESK_SCREENSHOTS=docs/img writes docs/img/phrases.png and docs/img/spellcheck.png."""
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
 from playwright.sync_api import Page, expect
 
 from tests.e2e.nav import nav_click
+from tests.e2e.shots import shot
 from tests.e2e.test_panel import (
     Desk,
     _set_visitor_contacts,
@@ -34,12 +34,6 @@ def srv(tmp_path_factory):
     proc.stop()
 
 
-def _shot(page: Page, name: str) -> None:
-    """A screenshot for the docs, only when FRONTDESK_SCREENSHOTS names a folder (docs/img)."""
-    folder = os.environ.get("FRONTDESK_SCREENSHOTS")
-    if folder:
-        Path(folder).mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=str(Path(folder) / name))
 
 
 def _new_phrase(page: Page, key: str, title: str, text: str, group: str = "") -> None:
@@ -107,7 +101,7 @@ def test_phrases_suggested_picked_edited_sent_hotkey_and_spell_check_ru(browser,
     _new_phrase(page, "привет", "Приветствие", "Здравствуйте, {visitor_name}! Меня зовут {operator_name}, вы смотрите «{page_title}».")
     _bind(page, "Приветствие", 1)
     expect(page.get_by_test_id("phrase-list-group")).to_have_count(2)  # "Доставка" and no group
-    _shot(page, "phrases-page.png")
+    shot(page, "phrases-page.png")
     page.get_by_test_id("phrase-search").fill("регион")
     expect(page.get_by_test_id("phrase-item")).to_have_count(1)
     page.get_by_test_id("phrase-search").fill("")
@@ -141,7 +135,7 @@ def test_phrases_suggested_picked_edited_sent_hotkey_and_spell_check_ru(browser,
     expect(page.get_by_test_id("phrase-suggestion")).to_have_count(2)
     page.get_by_test_id("phrase-suggestions").wait_for()
     page.evaluate("() => document.querySelectorAll('.toast').forEach((e) => e.remove())")
-    _shot(page, "phrases.png")
+    shot(page, "phrases.png")
     chat.press("Escape")
     expect(page.get_by_test_id("phrase-suggestions")).to_be_hidden()
     expect(chat).to_have_value("/дост")
@@ -169,7 +163,7 @@ def test_phrases_suggested_picked_edited_sent_hotkey_and_spell_check_ru(browser,
     chat.click()
     chat.press_sequentially("Спасибо за заказ, пожалуста подождите минуту")
     _spell_fix(page, "пожалуста", "пожалуйста")
-    _shot(page, "spellcheck.png")
+    shot(page, "spellcheck.png")
     page.get_by_test_id("spell-suggestion").filter(has_text="пожалуйста").first.click()
     expect(chat).to_have_value("Спасибо за заказ, пожалуйста подождите минуту")
     expect(page.get_by_test_id("spell-error")).to_have_count(0)
@@ -263,7 +257,7 @@ def test_warn_before_sending_underlined_words_asks_once(browser, srv):
     expect(warn).to_contain_text("«пожалуста»")
     expect(warn).to_contain_text("Enter ещё раз")
     expect(chat).to_have_value(text)  # nothing was sent: the input is cleared only by a send
-    _shot(page, "spell-warn.png")
+    shot(page, "spell-warn.png")
     chat.press("Enter")               # the second Enter sends it as it is
     expect(chat).to_have_value("")
     expect(warn).to_be_hidden()

@@ -12,8 +12,9 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.e2e.nav import nav_click
+from tests.e2e.shots import shot
 from tests.e2e.test_panel import close_page, open_panel, set_status
-from tests.e2e.test_ratings_reports import DOCS_IMG, _past_week
+from tests.e2e.test_ratings_reports import _past_week
 from tests.mail.conftest import ClockFile
 from tests.support import OperatorClient, ServerProcess
 
@@ -72,7 +73,7 @@ def test_the_coach_scores_a_closed_chat_and_the_reports_show_the_week(browser, s
             "data-passed", "true")
     expect(page.locator("[data-testid='quality-criterion'][data-criterion='questions_answered']")).to_contain_text(
         "вопросов: 1")
-    page.screenshot(path=str(DOCS_IMG / "quality-dialog.png"))
+    shot(page, "quality-dialog.png")
 
     # the transcript by e-mail: the visitor left no address, the operator types the one given in the chat
     page.get_by_test_id("transcript-send").click()
@@ -114,7 +115,7 @@ def test_the_coach_scores_a_closed_chat_and_the_reports_show_the_week(browser, s
     expect(page.get_by_test_id("toast")).to_have_count(0, timeout=20_000)
     page.set_viewport_size({"width": 1280, "height": 1100})
     heat.evaluate("e => e.closest('section').previousElementSibling.scrollIntoView({block: 'start'})")
-    page.screenshot(path=str(DOCS_IMG / "reports-quality.png"))
+    shot(page, "reports-quality.png")
     assert page.errors == []  # type: ignore[attr-defined]
     shop.context.close()
     close_page(page)
@@ -125,12 +126,12 @@ def test_the_coach_scores_a_closed_chat_and_the_reports_show_the_week(browser, s
     expect(phone.get_by_test_id("quality-score")).to_have_attribute("data-score", "100")
     phone.get_by_test_id("quality-toggle").click()
     expect(phone.get_by_test_id("quality-criterion")).to_have_count(6)
-    phone.screenshot(path=str(DOCS_IMG / "quality-dialog-phone.png"))
+    shot(phone, "quality-dialog-phone.png")
     phone.goto(f"{srv.url}/panel/reports")
     phone_heat = phone.locator("[data-testid='report-chart'][data-report='hour_of_week']")
     expect(phone_heat).to_be_visible()
     phone_heat.evaluate("e => e.closest('section').scrollIntoView({block: 'start'})")
-    phone.screenshot(path=str(DOCS_IMG / "reports-quality-phone.png"))
+    shot(phone, "reports-quality-phone.png")
     assert phone.errors == []  # type: ignore[attr-defined]
     close_page(phone)
     op.close()

@@ -9,19 +9,18 @@ from __future__ import annotations
 import re
 import uuid
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import httpx
 import pytest
 from playwright.sync_api import expect
 
 from tests.e2e.nav import nav_click
+from tests.e2e.shots import shot
 from tests.e2e.test_panel import SyncVisitor, close_page, conversation_item, open_panel, set_status
 from tests.mail.conftest import ClockFile
 from tests.support import OperatorClient, ServerProcess
 
 pytestmark = pytest.mark.e2e
-DOCS_IMG = Path(__file__).resolve().parents[2] / "docs" / "img"
 
 
 @pytest.fixture(scope="module")
@@ -101,7 +100,7 @@ def test_visitor_rates_a_closed_chat_and_the_reports_show_it(browser, srv):
     shop.locator("[data-testid='widget-rating-option'][data-value='5']").click()
     expect(shop.locator("[data-testid='widget-rating-option'][aria-pressed='true']")).to_have_attribute("data-value", "5")
     shop.get_by_test_id("widget-rating-comment").fill("Ответили быстро, спасибо <b>!</b>")
-    shop.get_by_test_id("widget-window").screenshot(path=str(DOCS_IMG / "widget-rating.png"))
+    shot(shop.get_by_test_id("widget-window"), "widget-rating.png")
     shop.get_by_test_id("widget-rating-submit").click()
     expect(shop.get_by_test_id("widget-rating-thanks")).to_be_visible()
 
@@ -126,7 +125,7 @@ def test_visitor_rates_a_closed_chat_and_the_reports_show_it(browser, srv):
     expect(page.locator("[data-testid='report-csv'][data-table='operators']")).to_have_attribute(
         "href", re.compile(r"/api/v1/reports/\d+/operators\.csv\?from="))
     page.set_viewport_size({"width": 1280, "height": 1180})
-    page.screenshot(path=str(DOCS_IMG / "reports.png"), full_page=False)
+    shot(page, "reports.png")
 
     # an empty period explains what will appear
     page.get_by_test_id("report-from").fill("2020-01-01")

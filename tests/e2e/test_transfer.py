@@ -4,12 +4,10 @@ longer shows it as A's. Also: who else has the dialog open (and is typing), and 
 before taking a chat a colleague holds."""
 from __future__ import annotations
 
-import os
-from pathlib import Path
-
 import pytest
 from playwright.sync_api import expect
 
+from tests.e2e.shots import shot
 from tests.e2e.test_panel import close_page, conversation_item, open_panel, set_status
 from tests.support import ServerProcess, make_operator
 
@@ -18,13 +16,6 @@ pytestmark = pytest.mark.e2e
 NOTE = "Постоянный клиент, обещали бесплатную доставку — проверь заказ 1042"
 
 
-def shot(page, name: str) -> None:
-    """A screenshot for the docs (docs/img/transfer.png, transfer-offer.png), only when
-    FRONTDESK_SCREENSHOTS names a folder (as in test_panel_phone.py)."""
-    folder = os.environ.get("FRONTDESK_SCREENSHOTS")
-    if folder:
-        Path(folder).mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=str(Path(folder) / name), animations="disabled")
 
 
 @pytest.fixture(scope="module")

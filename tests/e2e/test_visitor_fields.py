@@ -8,16 +8,15 @@ from __future__ import annotations
 
 import sqlite3
 import time
-from pathlib import Path
 
 import pytest
 from playwright.sync_api import expect
 
 from tests.e2e.nav import nav_click
+from tests.e2e.shots import shot
 from tests.e2e.test_panel import close_page, conversation_item, open_panel, set_status
 from tests.support import ServerProcess, admin
 
-DOCS_IMG = Path(__file__).resolve().parents[2] / "docs" / "img"
 CHROME_UA = ("Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
              "Chrome/131.0.0.0 Safari/537.36")
 # what the site puts in its page before widget.js (docs/visitor-context.md): the array queue and
@@ -94,7 +93,7 @@ def test_set_user_before_and_after_the_loader_names_the_visitor_everywhere(brows
     nav_click(panel, "nav-visitors")
     expect(row.locator(".cell-title")).to_have_text("Ирина П.")
     panel.wait_for_timeout(300)
-    panel.screenshot(path=str(DOCS_IMG / "visitors-named.png"))
+    shot(panel, "visitors-named.png")
     nav_click(panel, "nav-chats")
     item.click()
 
@@ -114,7 +113,7 @@ def test_set_user_before_and_after_the_loader_names_the_visitor_everywhere(brows
     expect(card.get_by_test_id("visitor-field-vip")).to_have_count(0)
     panel.set_viewport_size({"width": 1280, "height": 1240})
     panel.wait_for_timeout(300)
-    panel.screenshot(path=str(DOCS_IMG / "visitor-fields.png"))
+    shot(panel, "visitor-fields.png")
     panel.set_viewport_size({"width": 1280, "height": 800})
     panel.reload()
     conversation_item(panel, int(item.get_attribute("data-conversation-id") or 0)).click()
@@ -136,7 +135,7 @@ def test_the_panel_on_a_phone_shows_names_and_custom_fields(browser, srv):
     expect(row.first).to_be_visible()
     expect(row.first).to_contain_text("Ирина П.")
     panel.wait_for_timeout(300)
-    panel.screenshot(path=str(DOCS_IMG / "visitors-named-phone.png"))
+    shot(panel, "visitors-named-phone.png")
     panel.get_by_test_id("menu-toggle").click()
     nav_click(panel, "nav-chats")
     item = panel.get_by_test_id("conversation-item").first
@@ -146,7 +145,7 @@ def test_the_panel_on_a_phone_shows_names_and_custom_fields(browser, srv):
     card = panel.get_by_test_id("visitor-info")
     expect(card.get_by_test_id("visitor-field-plan")).to_be_visible()
     panel.wait_for_timeout(300)
-    panel.screenshot(path=str(DOCS_IMG / "visitor-fields-phone.png"))
+    shot(panel, "visitor-fields-phone.png")
     close_page(panel)
 
 

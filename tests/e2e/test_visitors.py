@@ -7,17 +7,16 @@ new visit, "повторный визит", and the earlier conversation, which 
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import pytest
 from playwright.sync_api import expect
 
 from tests.e2e.nav import nav_click
+from tests.e2e.shots import shot
 from tests.e2e.test_panel import close_page, open_panel, set_status
 from tests.mail.conftest import ClockFile
 from tests.support import ServerProcess
 
-DOCS_IMG = Path(__file__).resolve().parents[2] / "docs" / "img"
 AD_LANDING = "/demo/?utm_source=yandex&utm_medium=cpc&yclid=123"
 # a real desktop Chrome (headless Chromium calls itself HeadlessChrome: a bot)
 CHROME_UA = ("Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
@@ -78,7 +77,7 @@ def test_a_visitor_from_yandex_direct_is_followed_live_and_recognised_when_back(
     # the chat code was never loaded for this
     assert shop.evaluate("() => !!window.FrontdeskWidget.chat") is False
     panel.wait_for_timeout(300)
-    panel.screenshot(path=str(DOCS_IMG / "visitors.png"))
+    shot(panel, "visitors.png")
 
     # 4. the visitor writes; the operator sees the three pages in order and the source
     shop.get_by_test_id("widget-launcher").click()
@@ -113,7 +112,7 @@ def test_a_visitor_from_yandex_direct_is_followed_live_and_recognised_when_back(
     expect(pages.nth(3)).to_contain_text("contacts.html")
     panel.set_viewport_size({"width": 1280, "height": 1240})  # the whole card
     panel.wait_for_timeout(300)
-    panel.screenshot(path=str(DOCS_IMG / "visitor-context.png"))
+    shot(panel, "visitor-context.png")
     panel.set_viewport_size({"width": 1280, "height": 800})
 
     # 5. the operator closes the dialog; 31 minutes later the same browser comes back
