@@ -3,14 +3,15 @@ in process on SQLite and PostgreSQL with a hand-moved clock (docs/protocol.md §
 from __future__ import annotations
 
 import asyncio
+from datetime import timedelta
 
 import pytest
 
 from frontdesk import events as ev
-from frontdesk.actions import conversations, departments, operators, routing, sites, team, visitors
+from frontdesk.actions import background, conversations, departments, operators, routing, sites, team, visitors
 from frontdesk.actions.errors import ActionError
 from frontdesk.actions.identity import OperatorRef, SiteRef
-from frontdesk.events.audience import operator_frame, visitor_frame
+from frontdesk.events.audience import operator_frame, operator_receives, visitor_frame
 from tests.support import wait_for
 
 
@@ -271,3 +272,44 @@ async def test_router_wakes_on_a_new_conversation(rt):
     finally:
         task.cancel()
         await asyncio.gather(task, return_exceptions=True)
+
+
+def _offered_to(event, ops, statuses) -> set[int]:
+    """Which of ``ops`` (ids → status) would get this ``conversation.offered`` on their sockets."""
+    return {o.id for o in ops if operator_receives(event, operator_id=o.id, site_ids=frozenset({event.site_id}),
+                                                    status=statuses.get(o.id, "online"))}
+
+
+async def test_a_department_chat_is_offered_to_its_online_members_else_to_everyone_online(rt):
+    site, admin, ops, published = await _team(rt, 3)
+    sales = await departments.create_department(rt, admin, site.id, "Продажи", [ops[0].id, ops[1].id])
+    await departments.set_routing(rt, admin, site.id, choose_department=True)  # manual routing
+    _, cid = await _visitor_chat(rt, site, "Сколько стоит доставка?", department_id=sales["id"])
+    offers = await wait_for(lambda: [e for e in published if e.name == ev.CONVERSATION_OFFERED
+                                     and e.conversation_id == cid])
+    assert _offered_to(offers[0], ops, {}) == {ops[0].id, ops[1].id}  # not ops[2], who is not in sales
+    assert "offer_to" not in operator_frame(offers[0])  # who else was offered is not sent
+    # nobody of the department online any more: the repeat reaches every online operator
+    await operators.set_status(rt, ops[0].id, "offline")
+    await operators.set_status(rt, ops[1].id, "away")
+    later = rt.clock() + timedelta(seconds=rt.settings.offer_repeat + 1)
+    assert await background.repeat_offers(rt, later) == 1
+    repeat = [e for e in published if e.name == ev.CONVERSATION_OFFERED and e.conversation_id == cid][-1]
+    statuses = {ops[0].id: "offline", ops[1].id: "away"}
+    assert repeat.payload["repeat"] == 1 and _offered_to(repeat, ops, statuses) == {ops[2].id}
+    # a chat without a department: every online operator
+    _, other = await _visitor_chat(rt, site, "Просто вопрос")
+    plain = await wait_for(lambda: [e for e in published if e.name == ev.CONVERSATION_OFFERED
+                                    and e.conversation_id == other])
+    assert plain[0].payload["offer_to"] is None and _offered_to(plain[0], ops, statuses) == {ops[2].id}
+
+
+async def test_automatic_routing_offers_a_new_chat_to_nobody_but_gives_it_to_one_operator(rt):
+    site, admin, ops, published = await _team(rt, 3)
+    await departments.set_routing(rt, admin, site.id, mode="auto")
+    _, cid = await _visitor_chat(rt, site, "Здравствуйте")
+    await wait_for(lambda: [e for e in published if e.name == ev.CONVERSATION_CREATED and e.conversation_id == cid])
+    assert await routing.route_site(rt, site.id) == [cid]
+    assigned = [e for e in published if e.name == ev.CONVERSATION_ASSIGNED and e.conversation_id == cid]
+    assert len(assigned) == 1
+    assert [e for e in published if e.name == ev.CONVERSATION_OFFERED and e.conversation_id == cid] == []

@@ -35,7 +35,6 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy import select, update
 
-from frontdesk import events as ev
 from frontdesk.actions import bans, coach, escalation, hours, no_reply, operators, queries, routing, team
 from frontdesk.mail.sender import CLAIM_BATCH, OutboxSender
 from frontdesk.models import Conversation
@@ -192,9 +191,8 @@ async def repeat_offers(rt: Runtime, now: datetime) -> int:
                     .values(offer_count=due).execution_options(synchronize_session=False))
                            ).rowcount  # type: ignore[attr-defined]  # an UPDATE result
             if claimed == 1:  # this node won the repeat; every other node's UPDATE matched nothing
-                out.append(queries.conversation_event(
-                    ev.CONVERSATION_OFFERED, conv,
-                    {"conversation": await queries.load_conversation(session, conv), "repeat": due}))
+                full = await queries.load_conversation(session, conv)
+                out.append(await queries.offer_event(session, conv, full, due))
     await rt.publish(*out)
     return len(out)
 

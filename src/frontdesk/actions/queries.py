@@ -19,10 +19,12 @@ from frontdesk.models import (
     Conversation,
     ConversationQuality,
     ConversationRating,
+    DepartmentMember,
     Message,
     Operator,
     Site,
     SiteMember,
+    SiteRouting,
     Visitor,
 )
 
@@ -173,19 +175,43 @@ def conversation_event(name: str, conv: Conversation, payload: dict, operator_id
                  operator_id=operator_id)
 
 
+async def offer_to(session: AsyncSession, conv: Conversation) -> list[int] | None:
+    """Who a ``conversation.offered`` of ``conv`` is for: the online members of its department when
+    it carries one with a member online, else None — every online operator of the site."""
+    if conv.department_id is None:
+        return None
+    members = select(DepartmentMember.operator_id).where(DepartmentMember.department_id == conv.department_id)
+    online = list((await session.execute(select(Operator.id).where(
+        Operator.id.in_(members), Operator.is_active.is_(True), Operator.status == "online")
+        .order_by(Operator.id))).scalars())
+    return online or None
+
+
+async def offer_event(session: AsyncSession, conv: Conversation, full: dict, repeat: int = 0) -> Event:
+    """``conversation.offered``: the chat waits for someone to take it (docs/protocol.md § Events)."""
+    return conversation_event(ev.CONVERSATION_OFFERED, conv, {
+        "conversation": full, "repeat": repeat, "offer_to": await offer_to(session, conv)})
+
+
+async def auto_routed(session: AsyncSession, site_id: int) -> bool:
+    return (await session.execute(select(SiteRouting.mode).where(SiteRouting.site_id == site_id))
+            ).scalar_one_or_none() == "auto"
+
+
 async def new_conversation_events(rt: Runtime, conversation_id: int) -> list[Event]:
     """``conversation.created`` + the first ``conversation.offered`` of a conversation whose first
-    message was just stored."""
+    message was just stored. A site with automatic routing offers nothing: the router assigns the
+    chat to one operator (or it waits in the queue, re-offered after ``offer_repeat``)."""
     async with rt.sessions() as session:
         conv = await session.get(Conversation, conversation_id)
         assert conv is not None
         full = await load_conversation(session, conv)
         assignee = await session.get(Operator, conv.assignee_id) if conv.assignee_id else None
-    return [
-        conversation_event(ev.CONVERSATION_CREATED, conv, {
-            "conversation": full, "visitor_conversation": serialize.visitor_conversation(conv, assignee)}),
-        conversation_event(ev.CONVERSATION_OFFERED, conv, {"conversation": full, "repeat": 0}),
-    ]
+        out = [conversation_event(ev.CONVERSATION_CREATED, conv, {
+            "conversation": full, "visitor_conversation": serialize.visitor_conversation(conv, assignee)})]
+        if not await auto_routed(session, conv.site_id):
+            out.append(await offer_event(session, conv, full))
+    return out
 
 
 async def updated_event(session: AsyncSession, conv: Conversation) -> Event:

@@ -268,6 +268,7 @@ async def transfer_to_department(rt: Runtime, operator: OperatorRef, conversatio
             session.add_all(rows)
             await session.flush()
         full = await queries.load_conversation(session, conv)
+        offered = await queries.offer_event(session, conv, full) if queued else None
     department = {"id": dep.id, "name": dep.name}
     offers = [{**team.transfer_json(t, operator, target), "department": department} for t, target in zip(rows, targets)]
     if clean_note:
@@ -282,7 +283,7 @@ async def transfer_to_department(rt: Runtime, operator: OperatorRef, conversatio
         "to_operator_id": o["to"]["id"], "from_operator_id": operator.id, "transfer": o, "conversation": full},
         operator.id) for o in offers]
     events.append(queries.conversation_event(ev.CONVERSATION_UPDATED, conv, {"conversation": full}))
-    if queued:
-        events.append(queries.conversation_event(ev.CONVERSATION_OFFERED, conv, {"conversation": full, "repeat": 0}))
+    if offered is not None:
+        events.append(offered)
     await rt.publish(*events)
     return {"department": department, "offers": offers, "queued": queued}

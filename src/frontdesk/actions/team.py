@@ -244,8 +244,7 @@ async def expire_transfers(rt: Runtime, now: datetime) -> int:
                 if back:
                     full = await queries.load_conversation(session, conv)
                     events += [queries.conversation_event(ev.CONVERSATION_UPDATED, conv, {"conversation": full}),
-                               queries.conversation_event(ev.CONVERSATION_OFFERED, conv,
-                                                          {"conversation": full, "repeat": 0})]
+                               await queries.offer_event(session, conv, full)]
         await rt.publish(*events)
         done += 1
     return done

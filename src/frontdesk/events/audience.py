@@ -5,7 +5,9 @@ Rules (tested with exact recipient sets in ``tests/events/test_audience.py``):
 * a visitor socket only ever receives events of its **own** visitor id (or
   its site's availability) and never an internal note;
 * an operator socket receives events of the sites it works on (admins: all);
-* ``conversation.offered`` goes only to operators whose status is online;
+* ``conversation.offered`` goes only to operators whose status is online — of a conversation of a
+  department with a member online, only to its online members (``offer_to``); a site with automatic
+  routing gets no offer when a conversation starts (the router assigns it);
 * ``visitor.typing`` and ``conversation.rated`` go to operators only; ``operator.typing`` to the visitor and to the
   operators of the site (who else is typing in a conversation they have open);
 * ``invitation.sent`` (a manual invitation) goes only to that visitor, never to an operator;
@@ -122,7 +124,8 @@ def operator_receives(event: Event, *, operator_id: int, site_ids: frozenset[int
     if site_ids is not None and event.site_id not in site_ids:
         return False
     if event.name == ev.CONVERSATION_OFFERED:
-        return status == "online"
+        offer_to = p_get(event, "offer_to")
+        return status == "online" and (not isinstance(offer_to, list) or operator_id in offer_to)
     if event.name == ev.TRANSFER_OFFERED:
         return operator_id == p_get(event, "to_operator_id")
     if event.name == ev.TRANSFER_ENDED:
