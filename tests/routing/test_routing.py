@@ -313,3 +313,30 @@ async def test_automatic_routing_offers_a_new_chat_to_nobody_but_gives_it_to_one
     assigned = [e for e in published if e.name == ev.CONVERSATION_ASSIGNED and e.conversation_id == cid]
     assert len(assigned) == 1
     assert [e for e in published if e.name == ev.CONVERSATION_OFFERED and e.conversation_id == cid] == []
+
+
+async def test_the_chats_of_an_operator_who_goes_offline_go_to_someone_online(rt):
+    site, admin, ops, published = await _team(rt, 2)
+    await departments.set_routing(rt, admin, site.id, mode="auto")
+    await operators.set_status(rt, ops[1].id, "away")  # only ops[0] can take chats
+    visitor, cid = await _visitor_chat(rt, site, "Здравствуйте")
+    assert await routing.route_site(rt, site.id) == [cid]
+    assert await _assignee(rt, admin, cid) == ops[0].id
+    # ops[0] signs off while nobody else can take the chat: it stays with ops[0]
+    await operators.set_status(rt, ops[0].id, "offline")
+    assert await routing.route_site(rt, site.id) == []
+    assert await _assignee(rt, admin, cid) == ops[0].id
+    # ops[1] comes back: the chat is routed to ops[1]; the visitor sees the new name
+    await operators.set_status(rt, ops[1].id, "online")
+    assert await routing.route_site(rt, site.id) == [cid]
+    assert await _assignee(rt, admin, cid) == ops[1].id
+    moved = [e for e in published if e.name == ev.CONVERSATION_ASSIGNED and e.conversation_id == cid][-1]
+    assert moved.payload["from_operator_id"] == ops[0].id
+    assert visitor_frame(moved)["operator"]["name"] == "Оператор 1"
+    assert await routing.route_site(rt, site.id) == []  # nothing moves twice
+    # a manual site leaves an offline operator's chats alone
+    await departments.set_routing(rt, admin, site.id, mode="manual")
+    await operators.set_status(rt, ops[1].id, "offline")
+    await operators.set_status(rt, ops[0].id, "online")
+    assert await routing.route_site(rt, site.id) == []
+    assert await _assignee(rt, admin, cid) == ops[1].id

@@ -5,7 +5,9 @@
   fewest open conversations among those under their own chat limit — the department's members
   when it carries a department that has members, else the site's operators (members and admins).
   Equal counts: whoever got a chat from routing longest ago (``operator_routing.routed_at``), then
-  the lower id. When everyone is at their limit the conversation waits in the queue.
+  the lower id. When everyone is at their limit the conversation waits in the queue. The open
+  conversations of an operator who went offline (signed off, or the tabs' grace ran out) or was
+  deactivated are routed again the same way (they stay with them while nobody can take them).
 * **One truth on every node.** Everything routing reads is in the database (status, presence,
   open conversations, limits). A site is routed in one transaction whose first statement writes
   its ``site_routing`` row (one pass per site at a time, on any number of nodes, on both engines);
@@ -75,6 +77,15 @@ async def _waiting(session: AsyncSession, site_id: int) -> list[Conversation]:
         Conversation.last_seq > 0).order_by(Conversation.created_at, Conversation.id))).scalars())
 
 
+async def _orphans(session: AsyncSession, site_id: int) -> list[Conversation]:
+    """Open conversations held by an operator who is offline (signed off, or the tabs' grace ran
+    out) or deactivated: under automatic routing they go to someone online."""
+    gone = select(Operator.id).where((Operator.status == "offline") | Operator.is_active.is_(False))
+    return list((await session.execute(select(Conversation).where(
+        Conversation.site_id == site_id, Conversation.status == "open", Conversation.assignee_id.in_(gone))
+        .order_by(Conversation.created_at, Conversation.id))).scalars())
+
+
 def _positions(waiting: list[Conversation]) -> dict[int, tuple[int, int]]:
     """conversation id → (visitor id, 1-based place among the waiting ones of its department)."""
     seen: dict[int | None, int] = {}
@@ -125,14 +136,15 @@ async def _team(session: AsyncSession, site_id: int, waiting: list[Conversation]
 
 
 async def route_site(rt: Runtime, site_id: int) -> list[int]:
-    """One routing pass over a site (automatic mode only): assigns what it can, publishes
+    """One routing pass over a site (automatic mode only): assigns what it can — the waiting
+    conversations, then those held by an operator who went offline — and publishes
     ``conversation.assigned`` for each. Returns the conversation ids it assigned."""
     now = rt.clock()
-    assigned: list[tuple[Conversation, Operator]] = []
+    assigned: list[tuple[Conversation, Operator, int | None]] = []
     async with rt.sessions() as session:
-        waiting = await _waiting(session, site_id)
+        waiting = await _waiting(session, site_id) + await _orphans(session, site_id)
         if not waiting:
-            return []  # the usual case: one read, no write
+            return []  # the usual case: two reads, no write
         team = await _team(session, site_id, waiting)
         if not any(team.pick(c) is not None for c in waiting):
             return []  # a queue and everyone busy: still no write
@@ -146,13 +158,16 @@ async def route_site(rt: Runtime, site_id: int) -> list[int]:
             if locked != 1:
                 return []
             waiting = await _waiting(session, site_id)
-            team = await _team(session, site_id, waiting)
-            for conv in waiting:
+            orphans = await _orphans(session, site_id)
+            team = await _team(session, site_id, waiting + orphans)
+            for conv in waiting + orphans:
                 pick = team.pick(conv)
                 if pick is None:
                     continue  # this conversation (and its department's later ones) waits
+                held_by = conv.assignee_id  # None, or the operator who went offline
+                holder = Conversation.assignee_id.is_(None) if held_by is None else Conversation.assignee_id == held_by
                 done = (await session.execute(update(Conversation).where(
-                    Conversation.id == conv.id, Conversation.assignee_id.is_(None), Conversation.status == "open")
+                    Conversation.id == conv.id, holder, Conversation.status == "open")
                     .values(assignee_id=pick, assigned_at=now).execution_options(synchronize_session=False)
                 )).rowcount  # type: ignore[attr-defined]
                 if done != 1:
@@ -162,11 +177,12 @@ async def route_site(rt: Runtime, site_id: int) -> list[int]:
                     team.rows[pick] = OperatorRouting(operator_id=pick, chat_limit=DEFAULT_CHAT_LIMIT)
                     session.add(team.rows[pick])
                 team.rows[pick].routed_at = now
-                assigned.append((conv, team.operators[pick]))
+                assigned.append((conv, team.operators[pick], held_by))
     events = [queries.conversation_event(ev.CONVERSATION_ASSIGNED, conv, {
-        "operator": serialize.operator_public(op), "routed": True}, op.id) for conv, op in assigned]
+        "operator": serialize.operator_public(op), "routed": True,
+        **({"from_operator_id": held_by} if held_by is not None else {})}, op.id) for conv, op, held_by in assigned]
     await rt.publish(*events)
-    return [conv.id for conv, _ in assigned]
+    return [conv.id for conv, _, _ in assigned]
 
 
 async def queue_positions(rt: Runtime, site_id: int) -> dict[int, tuple[int, int]]:
