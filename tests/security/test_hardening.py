@@ -132,6 +132,11 @@ def test_caps_per_address_config_cache_and_photo_streaming(tmp_path):
                     await asyncio.wait_for(conn.recv(), 10)
             assert closed.value.rcvd.code == 4429
             token = open_[0].welcome["visitor_token"]
+            # a held invitation wait counts as one of the address's sockets: refused at once while 3 are open
+            async with httpx.AsyncClient() as client:
+                held = await client.post(f"{server.url}/api/v1/widget/invitations/wait", params={"site": key},
+                                         json={"token": token}, timeout=20)
+            assert held.status_code == 429 and held.json()["error"]["code"] == "rate_limited"
             for ws in open_:
                 await ws.close()
             more = [await visitor_ws(server, key) for _ in range(2)]  # 5 new visitors this hour

@@ -108,6 +108,10 @@ async def wait(request: Request, site: str | None = None) -> dict:
     visitor = await visitors.visitor_by_token(rt, row, token)
     visitors.check_not_banned(rt, row.id, visitor.id, client_ip(request))
     hub = request.app.state.hub
+    # a held wait counts as one of the address's open visitor sockets (the same cap, on every node)
+    lease = await hub.addresses.open_socket(client_ip(request), rt.settings.visitor_sockets_per_address)
+    if lease is None:
+        raise ActionError("rate_limited", "too many open chats from this address", 429)
     waiter = _Waiter(row.id, visitor.id, client_ip(request))
     hub.add_visitor(waiter)  # first register, then read the DB: nothing falls between
     try:
@@ -123,6 +127,7 @@ async def wait(request: Request, site: str | None = None) -> dict:
         return {"invitation": waiter.found.result() if waiter.found.done() else None}
     finally:
         hub.remove_visitor(waiter)
+        await hub.addresses.close_socket(client_ip(request), lease)
 
 
 async def _disconnected(request: Request) -> None:
