@@ -104,7 +104,8 @@ class Settings(BaseSettings):
     session_days: int = Field(30, description="Days an operator session lasts without activity (each request "
                                               "moves its end forward).")
     visitor_sockets_per_address: int = Field(
-        50, description="Open visitor sockets per client address, on all nodes together when the broker is Redis "
+        50, description="Open visitor sockets (and held invitation waits, `POST /widget/invitations/wait`, "
+                        "refused with 429) per client address, on all nodes together when the broker is Redis "
                         "(then closed with 4429 `rate_limited`); 0 = no cap. Offices behind one NAT address share it.")
     new_visitors_per_address: int = Field(
         300, description="New visitors (a socket without a token) per client address per hour, on all nodes "
