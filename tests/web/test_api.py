@@ -123,3 +123,27 @@ def test_healthz_answers_503_when_the_database_is_gone(tmp_path, postgres):
         assert r.json()["status"] != "ok"
     finally:
         server.stop()
+
+
+def test_the_widget_history_read_leaves_the_visitors_recorded_user_agent_and_address_alone(shared_server):
+    from tests.support import visitor_ws
+
+    key = shared_server.demo["site_key"]
+
+    async def chat() -> tuple[str, int, int]:
+        ws = await visitor_ws(shared_server, key)
+        await ws.send({"type": "message.send", "client_id": "ua-1", "text": "Здравствуйте"})
+        ack = await ws.expect("message.ack")
+        await ws.close()
+        return ws.welcome["visitor_token"], ws.welcome["visitor_id"], ack["message"]["conversation_id"]
+
+    token, _visitor_id, cid = asyncio.run(chat())
+    boss = admin(shared_server)
+    before = boss.call("GET", f"/api/v1/conversations/{cid}").json()["conversation"]["visitor"]
+    assert before["user_agent"]  # what the socket's hello recorded
+    r = httpx.get(f"{shared_server.url}/api/v1/widget/conversations/{cid}/messages",
+                  params={"site": key}, headers={"Authorization": f"Bearer {token}", "User-Agent": "Other/1.0"})
+    assert r.status_code == 200 and [m["text"] for m in r.json()["messages"]] == ["Здравствуйте"]
+    after = boss.call("GET", f"/api/v1/conversations/{cid}").json()["conversation"]["visitor"]
+    assert after["user_agent"] == before["user_agent"] != "Other/1.0"
+    assert after["last_seen_at"] == before["last_seen_at"]
