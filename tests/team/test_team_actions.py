@@ -9,6 +9,7 @@ from frontdesk import events as ev
 from frontdesk.actions import conversations, operators, sites, team, visitors
 from frontdesk.actions.errors import ActionError
 from frontdesk.actions.identity import OperatorRef, SiteRef
+from tests.support import wait_for
 
 
 async def _setup(rt):
@@ -18,10 +19,6 @@ async def _setup(rt):
                                                            password="correct horse"))
         boris = OperatorRef.of(await operators.add_operator(session, email="b@example.com", name="Борис",
                                                             password="correct horse"))
-    visitor, _ = await visitors.identify_visitor(rt, site, None)
-    msg = await conversations.send_visitor_message(rt, visitor, "c-1", "Есть кто?")
-    cid = msg["conversation_id"]
-    await conversations.take_conversation(rt, anna, cid)
     published: list[ev.Event] = []
     publish = rt.publish
 
@@ -30,6 +27,14 @@ async def _setup(rt):
         await publish(*events)
 
     rt.publish = recording
+    visitor, _ = await visitors.identify_visitor(rt, site, None)
+    msg = await conversations.send_visitor_message(rt, visitor, "c-1", "Есть кто?")
+    cid = msg["conversation_id"]
+    # the writer announces a new conversation after the ack: wait for it, so that it is not
+    # counted as one of the test's own events
+    await wait_for(lambda: any(e.name == ev.CONVERSATION_OFFERED and e.conversation_id == cid for e in published))
+    await conversations.take_conversation(rt, anna, cid)
+    published.clear()
     return anna, boris, cid, published
 
 
