@@ -198,10 +198,10 @@ async def score_pending(rt: Runtime, limit: int = BATCH, since: datetime | None 
 
 
 class Coach:
-    """The background loop's state: a full scan at start and every ``FULL_SCAN_EVERY`` passes (a node
-    that was down, or the coach turned off for a while, catches up), in between only the conversations
-    closed in the last ``RECENT`` — so an idle pass costs a few index probes, not one per closed
-    conversation ever."""
+    """The background loop's state (scoring, and the reports' stored message counts): a full scan at
+    start and every ``FULL_SCAN_EVERY`` passes (a node that was down, or the coach turned off for a
+    while, catches up), in between only the conversations closed in the last ``RECENT`` — so an idle
+    pass costs a few index probes, not one per closed conversation ever."""
 
     RECENT = timedelta(hours=1)
     FULL_SCAN_EVERY = 360
@@ -214,6 +214,8 @@ class Coach:
         full = self.passes % self.FULL_SCAN_EVERY == 0
         since = None if full else self.rt.clock() - self.RECENT
         done = await score_pending(self.rt, BATCH, since)
+        # the same pass stores the closed conversations' message counts for the reports (actions/reports.py)
+        done = max(done, await reports.refresh_pending_stats(self.rt, BATCH, since))
         if done < BATCH:   # the backlog is done: the next pass may be a cheap one
             self.passes += 1
         return done
