@@ -33,12 +33,13 @@ sys.path.insert(0, str(REPO))
 from sqlalchemy import insert, text  # noqa: E402
 
 from frontdesk import db, migrate  # noqa: E402
-from frontdesk.actions import coach, reports, transcripts  # noqa: E402
+from frontdesk.actions import coach, escalation, reports, transcripts  # noqa: E402
 from frontdesk.actions.identity import OperatorRef  # noqa: E402
 from frontdesk.models import (  # noqa: E402
     Conversation,
     ConversationQuality,
     ConversationRating,
+    Department,
     Message,
     Operator,
     QualityCriterion,
@@ -65,6 +66,8 @@ async def fill(engine, n_conv: int, n_msgs: int, seed: int = 13) -> dict:
         await conn.execute(insert(Operator), [{"id": i, "email": f"op{i}@example.com", "name": f"Оператор {i}",
                                                "password_hash": "x", "role": "admin" if i == 1 else "operator"}
                                               for i in range(1, 11)])
+        await conn.execute(insert(Department), [{"id": i, "site_id": 1, "name": name, "position": i}
+                                                for i, name in enumerate(("Продажи", "Поддержка", "Опт"), 1)])
     per_conv = [1] * n_conv                       # at least one message each, the rest spread at random
     for _ in range(n_msgs - n_conv):
         per_conv[rnd.randrange(n_conv)] += 1
@@ -81,7 +84,8 @@ async def fill(engine, n_conv: int, n_msgs: int, seed: int = 13) -> dict:
                          "last_seen_at": created})
         convs.append({"id": cid, "site_id": 1, "visitor_id": cid, "status": "closed" if closed else "open",
                       "assignee_id": assignee, "last_seq": per_conv[i], "created_at": created,
-                      "last_message_at": created, "first_reply_at": first, "closed_at": closed_at})
+                      "last_message_at": created, "first_reply_at": first, "closed_at": closed_at,
+                      "department_id": rnd.choice((None, 1, 1, 2, 2, 3))})
         if closed and rnd.random() < 0.33:
             ratings.append({"conversation_id": cid, "site_id": 1, "operator_id": assignee,
                             "value": rnd.choice((1, 3, 4, 5, 5, 5)), "scale": "stars", "created_at": closed_at,
@@ -115,9 +119,15 @@ async def fill(engine, n_conv: int, n_msgs: int, seed: int = 13) -> dict:
         async with engine.begin() as conn:
             for k in range(0, len(messages), CHUNK):
                 await conn.execute(insert(Message), [dict(zip(cols, m, strict=True)) for m in messages[k:k + CHUNK]])
+    # the reports' stored message counts of the closed conversations: what migration 0006 / the coach's
+    # background pass store (here in one statement, as the migration does)
+    t1 = time.perf_counter()
+    rt = SimpleNamespace(sessions=db.session_factory(engine), clock=lambda: datetime.now(UTC))
+    stats = await reports.backfill_stats(rt)
+    backfill = round(time.perf_counter() - t1, 1)
     async with engine.begin() as conn:
         await conn.execute(text("ANALYZE"))
-    return {"conversations": len(convs), "messages": len(messages), "ratings": len(ratings),
+    return {"stats_rows": stats, "stats_backfill_seconds": backfill,"conversations": len(convs), "messages": len(messages), "ratings": len(ratings),
             "scored": len(quality), "criteria_rows": len(criteria), "fill_seconds": round(time.perf_counter() - t0, 1)}
 
 
@@ -178,6 +188,8 @@ async def bench_engine(name: str, url: str, n_conv: int, n_msgs: int) -> dict:
         cases = [
             ("report (this + previous period)", lambda f=f, t=t: reports.site_report(rt, ADMIN, 1, f, t)),
             ("operators.csv", lambda f=f, t=t: reports.site_report_csv(rt, ADMIN, 1, f, t, "operators")),
+            ("departments.csv", lambda f=f, t=t: reports.site_report_csv(rt, ADMIN, 1, f, t, "departments")),
+            ("missed (escalation)", lambda f=f, t=t: escalation.missed_report(rt, ADMIN, 1, f, t)),
             ("quality (coach per operator, best/worst)", lambda f=f, t=t: coach.site_quality(rt, ADMIN, 1, f, t)),
         ]
         if days == 30:
@@ -193,6 +205,8 @@ async def bench_engine(name: str, url: str, n_conv: int, n_msgs: int) -> dict:
         rows.append({"period_days": None, "report": label, "baseline_ms": None, "x_baseline": None,
                      "ms": round(await timed(lambda kw=kw: coach.pending_ids(rt, **kw)), 1)})
     # one dialog's coach result (the panel asks it when a closed dialog opens)
+    rows.append({"period_days": None, "report": "coach pass: look for closes without stored counts, full scan",
+                 "baseline_ms": None, "x_baseline": None, "ms": round(await timed(lambda: reports.stale_stats_ids(rt)), 1)})
     rows.append({"period_days": None, "report": "one conversation's quality", "baseline_ms": None, "x_baseline": None,
                  "ms": round(await timed(lambda: coach.conversation_quality(rt, ADMIN, 17)), 1)})
     await engine.dispose()

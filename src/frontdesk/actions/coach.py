@@ -265,20 +265,18 @@ async def site_quality(rt: Runtime, operator: OperatorRef, site_id: object, date
         period = reports.check_period(date_from, date_to, reports.site_zone(site))
         start, end = period.bounds()
         scope = (q.site_id == site.id, q.created_at >= start, q.created_at < end)
-        per_op = (await session.execute(
-            select(q.operator_id, func.count(), func.avg(q.score), func.min(q.score), func.max(q.score))
-            .where(*scope, q.score.is_not(None)).group_by(q.operator_id))).all()
-        overall = (await session.execute(
-            select(func.count(), func.avg(q.score)).where(*scope, q.score.is_not(None)))).one()
-        # pass rates from the bit masks: one scan of the period's scores, no join to quality_criteria
+        # one scan of the period's scores: per operator the scored count, sum, min and max, and the pass
+        # rates from the bit masks (no join to quality_criteria); the totals are their sums
         bits = [(cid, 1 << i) for i, cid in enumerate(CRITERIA)]
-        per_crit_rows = (await session.execute(
-            select(q.operator_id,
+        per_op_rows = (await session.execute(
+            select(q.operator_id, func.count(q.score), func.sum(q.score), func.min(q.score), func.max(q.score),
                    *[func.sum(case((q.passed_mask.op("&")(b) != 0, 1), else_=0)) for _c, b in bits],
                    *[func.sum(case((q.applied_mask.op("&")(b) != 0, 1), else_=0)) for _c, b in bits])
             .where(*scope).group_by(q.operator_id))).all()
-        per_crit = [(r[0], cid, r[1 + i], r[1 + len(bits) + i])
-                    for r in per_crit_rows for i, (cid, _b) in enumerate(bits)]
+        per_op = [(r[0], int(r[1]), int(r[2]) / int(r[1]), r[3], r[4]) for r in per_op_rows if r[1]]
+        overall = (sum(int(r[1]) for r in per_op_rows), sum(int(r[2] or 0) for r in per_op_rows))
+        per_crit = [(r[0], cid, r[5 + i], r[5 + len(bits) + i])
+                    for r in per_op_rows for i, (cid, _b) in enumerate(bits)]
 
         async def examples(order: list) -> list[dict]:
             # the few best/worst first, then their visitors (not a join over the whole period)
@@ -313,8 +311,8 @@ async def site_quality(rt: Runtime, operator: OperatorRef, site_id: object, date
                   "criteria": {k: crit_by_op.get(oid, {}).get(k) for k in CRITERIA}}
                  for oid, n, avg, lo, hi in per_op]
     operators.sort(key=lambda r: (-r["scored"], r["name"]))
-    scored = int(overall[0] or 0)
-    avg_all = round(float(overall[1]), 1) if scored else None
+    scored = overall[0]
+    avg_all = round(overall[1] / scored, 1) if scored else None
     for e in best + worst:
         e["operator_name"] = name(e["operator_id"])
     return {"site": {"id": site.id, "name": site.name}, "from": period.first.isoformat(), "to": period.end.isoformat(),
