@@ -6,6 +6,7 @@ a comment, and the operator sees it in the dialog, in History and on the reports
 """
 from __future__ import annotations
 
+import os
 import re
 import uuid
 from datetime import UTC, datetime, timedelta
@@ -22,6 +23,14 @@ from tests.support import OperatorClient, ServerProcess
 
 pytestmark = pytest.mark.e2e
 DOCS_IMG = Path(__file__).resolve().parents[2] / "docs" / "img"
+
+
+def shot(page, name: str, *, full: bool = False) -> None:
+    """A screenshot when FRONTDESK_SCREENSHOTS names a folder (as in test_bans.py)."""
+    folder = os.environ.get("FRONTDESK_SCREENSHOTS")
+    if folder:
+        Path(folder).mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(Path(folder) / name), full_page=full, animations="disabled")
 
 
 @pytest.fixture(scope="module")
@@ -125,8 +134,41 @@ def test_visitor_rates_a_closed_chat_and_the_reports_show_it(browser, srv):
         expect(page.locator(f"[data-testid='report-chart'][data-report='{report}'] canvas")).to_have_count(1)
     expect(page.locator("[data-testid='report-csv'][data-table='operators']")).to_have_attribute(
         "href", re.compile(r"/api/v1/reports/\d+/operators\.csv\?from="))
-    page.set_viewport_size({"width": 1280, "height": 1180})
-    page.screenshot(path=str(DOCS_IMG / "reports.png"), full_page=False)
+    # incoming vs proactive (no invitation here: all incoming), the escalation's missed chats (none
+    # configured: 0), and per department: the site has none yet — the empty state says what will appear
+    origin = page.locator("[data-testid='report-chart'][data-report='origin']")
+    expect(origin.locator("canvas")).to_have_count(1)
+    expect(origin).to_have_attribute("data-incoming", "15")
+    expect(origin).to_have_attribute("data-proactive", "0")
+    expect(page.locator("[data-testid='report-value'][data-metric='missed_escalation']")).to_have_attribute(
+        "data-value", "0")
+    expect(page.get_by_test_id("report-departments-empty")).to_contain_text("нет отделов")
+    admin_op = OperatorClient(srv, demo["admin_email"], demo["admin_password"])
+    site_id = next(s["id"] for s in admin_op.call("GET", "/api/v1/sites").json()["sites"]
+                   if s["site_key"] == demo["site_key"])
+    dep_ids = [admin_op.call("POST", f"/api/v1/sites/{site_id}/departments", json={"name": n}).json()["department"]["id"]
+               for n in ("Продажи", "Поддержка")]
+    admin_op.close()
+    page.locator("[data-testid='report-preset'][data-days='7']").click()
+    rows = page.get_by_test_id("report-department")
+    expect(rows).to_have_count(3)                                   # both departments (no chat yet) and "no department"
+    expect(rows.nth(0)).to_have_attribute("data-department-id", str(dep_ids[0]))
+    expect(rows.nth(0)).to_have_attribute("data-conversations", "0")
+    expect(rows.nth(2)).to_have_attribute("data-conversations", "15")
+    expect(rows.nth(2)).to_contain_text("Без отдела")
+    expect(page.locator("[data-testid='report-csv'][data-table='departments']")).to_have_attribute(
+        "href", re.compile(r"/api/v1/reports/\d+/departments\.csv\?from="))
+    for name, size in (("reports.png", (1280, 1180)), ("reports-phone.png", (390, 844))):
+        page.set_viewport_size({"width": size[0], "height": size[1]})
+        page.locator("[data-testid='report-preset'][data-days='7']").click()    # drawn at this width
+        expect(page.get_by_test_id("report-status")).to_have_text("")
+        expect(rows).to_have_count(3)
+        expect(origin.locator("canvas")).to_have_count(1)
+        if os.environ.get("FRONTDESK_SCREENSHOTS"):   # the page scrolls inside the panel: a viewport as tall as it
+            tall = page.evaluate("document.querySelector('.reports').scrollHeight")
+            page.set_viewport_size({"width": size[0], "height": tall + 120})
+            shot(page, name)
+    page.set_viewport_size({"width": 1280, "height": 800})
 
     # an empty period explains what will appear
     page.get_by_test_id("report-from").fill("2020-01-01")
