@@ -103,7 +103,7 @@ def _epoch(dialect: str, col: str) -> str:
 def _seconds(dialect: str, later: str, earlier: str) -> str:
     if dialect == "sqlite":
         return f"((julianday({later}) - julianday({earlier})) * 86400.0)"
-    return f"extract(epoch from ({later} - {earlier}))"
+    return f"CAST(extract(epoch from ({later} - {earlier})) AS DOUBLE PRECISION)"
 
 
 def _params(stmt: str) -> TextClause:
@@ -163,6 +163,13 @@ class _Group:
                 "csat_count": n}
 
 
+def _group(groups: dict, key: object) -> _Group:
+    g = groups.get(key)
+    if g is None:
+        g = groups[key] = _Group()
+    return g
+
+
 # one row per conversation of the period; its visitor + operator messages from conversation_stats when
 # they were counted at the conversation's current last_seq (closed ones, counted by the background pass)
 def _rows_sql(dialect: str) -> str:
@@ -206,6 +213,10 @@ async def _stats(session: AsyncSession, site_id: int, period: Period, *, per_ope
     start, end = period.bounds()
     p = {"site": site_id, "start": start, "end": end}
     rows = (await session.execute(_params(_rows_sql(dialect)), p)).all()
+    site_departments = (await session.execute(
+        select(Department.id, Department.name).where(Department.site_id == site_id)
+        .order_by(Department.position, Department.id))).all() if per_operator else []
+    by_department = bool(site_departments)
 
     stale = [r[0] for r in rows if r[9] is None]
     live = await _live_messages(session, stale) if stale else []
@@ -227,21 +238,23 @@ async def _stats(session: AsyncSession, site_id: int, period: Period, *, per_ope
         origin[kind] = origin.get(kind, 0) + 1
         if kind == "proactive":
             by_rule[rule or ""] = by_rule.get(rule or "", 0) + 1
-        b = buckets.setdefault(int(bucket), [0, 0])
+        b = buckets.get(bucket)
+        if b is None:
+            b = buckets[bucket] = [0, 0]
         b[0] += 1
         b[1] += frt is not None
         if rating is not None:
             total.ratings.append(int(rating))
         if per_operator:
             if assignee is not None:
-                g = ops.setdefault(assignee, _Group())
-                g.add(frt, dur, closed, 0)
+                _group(ops, assignee).add(frt, dur, closed, 0)
             if rating is not None and rated_by is not None:
-                ops.setdefault(rated_by, _Group()).ratings.append(int(rating))
-            d = deps.setdefault(dep, _Group())
-            d.add(frt, dur, closed, msgs)
-            if rating is not None:
-                d.ratings.append(int(rating))
+                _group(ops, rated_by).ratings.append(int(rating))
+            if by_department:
+                d = _group(deps, dep)
+                d.add(frt, dur, closed, msgs)
+                if rating is not None:
+                    d.ratings.append(int(rating))
     origin["by_rule"] = [{"name": name, "conversations": n}
                          for name, n in sorted(by_rule.items(), key=lambda x: (-x[1], x[0]))]
 
@@ -251,7 +264,7 @@ async def _stats(session: AsyncSession, site_id: int, period: Period, *, per_ope
              for i in range(period.days)}
     week = [[0] * 24 for _ in range(7)]
     for bucket, (n, acc) in buckets.items():
-        local = datetime.fromtimestamp(bucket * BUCKET, period.tz)
+        local = datetime.fromtimestamp(int(bucket) * BUCKET, period.tz)
         week[local.weekday()][local.hour] += n
         day = local.date().isoformat()
         if day in daily:
@@ -281,7 +294,7 @@ async def _stats(session: AsyncSession, site_id: int, period: Period, *, per_ope
                 written[author] = written.get(author, 0) + int(n)
         for oid, n in written.items():
             if n > 0:
-                ops.setdefault(oid, _Group()).messages = n
+                _group(ops, oid).messages = n
         names = await queries.authors(session, ops)
         for oid, g in ops.items():
             found: Operator | None = names.get(oid)
@@ -290,7 +303,7 @@ async def _stats(session: AsyncSession, site_id: int, period: Period, *, per_ope
             row["rating"] = operator_rating(row)
             operators.append(row)
         operators.sort(key=lambda r: (-r["conversations"], r["name"]))
-        departments = await _department_rows(session, site_id, deps)
+        departments = _department_rows(site_departments, deps)
 
     ar, mr, pr = _percentiles(total.response)
     ad, md, pd = _percentiles(total.duration)
@@ -311,13 +324,10 @@ async def _stats(session: AsyncSession, site_id: int, period: Period, *, per_ope
             "hour_of_week": week, "operators": operators, "departments": departments}
 
 
-async def _department_rows(session: AsyncSession, site_id: int, groups: dict[int | None, _Group]) -> list[dict]:
-    """Per department of the site (every department, zeros included, in the site's order), then the
-    conversations without one (``department_id`` null, ``name`` ""); empty when the site has no
-    departments."""
-    found = (await session.execute(select(Department.id, Department.name)
-                                   .where(Department.site_id == site_id)
-                                   .order_by(Department.position, Department.id))).all()
+def _department_rows(found: list, groups: dict[int | None, _Group]) -> list[dict]:
+    """Per department of the site (``found``: every department, zeros included, in the site's order),
+    then the conversations without one (``department_id`` null, ``name`` ""); empty when the site
+    has no departments."""
     if not found:
         return []
     out = [{"department_id": did, "name": name, **groups.get(did, _Group()).table_row()} for did, name in found]
