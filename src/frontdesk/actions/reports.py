@@ -25,12 +25,13 @@ from __future__ import annotations
 import csv
 import io
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import TextClause, bindparam, delete, or_, select, text
+from sqlalchemy import BindParameter, TextClause, bindparam, delete, or_, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -268,10 +269,10 @@ async def _stats(session: AsyncSession, site_id: int, period: Period, *, per_ope
         week[local.weekday()][local.hour] += n
         day = local.date().isoformat()
         if day in daily:
-            d = daily[day]
-            d["conversations"] += n
-            d["accepted"] += acc
-            d["missed"] += n - acc
+            counts = daily[day]
+            counts["conversations"] += n
+            counts["accepted"] += acc
+            counts["missed"] += n - acc
 
     operators: list[dict] = []
     departments: list[dict] = []
@@ -324,7 +325,7 @@ async def _stats(session: AsyncSession, site_id: int, period: Period, *, per_ope
             "hour_of_week": week, "operators": operators, "departments": departments}
 
 
-def _department_rows(found: list, groups: dict[int | None, _Group]) -> list[dict]:
+def _department_rows(found: Sequence, groups: dict[int | None, _Group]) -> list[dict]:
     """Per department of the site (``found``: every department, zeros included, in the site's order),
     then the conversations without one (``department_id`` null, ``name`` ""); empty when the site
     has no departments."""
@@ -383,7 +384,7 @@ async def refresh_stats(rt: Runtime, ids: list[int]) -> None:
     """Count (again) the messages of these conversations into conversation_stats (closed ones only)."""
     if not ids:
         return
-    expanding = bindparam("ids", expanding=True)
+    expanding: BindParameter = bindparam("ids", expanding=True)
     try:
         async with rt.sessions() as session, session.begin():
             await session.execute(delete(ConversationOperatorStats)
