@@ -1,5 +1,5 @@
 """the reports' stored per-conversation message counts (conversation_stats, conversation_operator_stats),
-filled for every closed conversation already there
+filled for every closed conversation already there; an outbox index for the visitors' transcript cap
 
 Revision ID: 0006_report_stats
 Revises: 0005_departments
@@ -71,6 +71,9 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('conversation_operator_stats', schema=None) as batch_op:
         batch_op.create_index('ix_conversation_operator_stats_site_created', ['site_id', 'created_at'], unique=False)
+    # the per-site hourly cap of the visitors' own transcripts from the widget (actions/transcripts.py)
+    with op.batch_alter_table('outbox', schema=None) as batch_op:
+        batch_op.create_index('ix_outbox_site_kind_created', ['site_id', 'kind', 'created_at'], unique=False)
     bind = op.get_bind()
     now = sa.bindparam('now', type_=UTCDateTime())
     bind.execute(sa.text(_FILL).bindparams(now), {'now': datetime.now(UTC)})
@@ -78,6 +81,8 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    with op.batch_alter_table('outbox', schema=None) as batch_op:
+        batch_op.drop_index('ix_outbox_site_kind_created')
     with op.batch_alter_table('conversation_operator_stats', schema=None) as batch_op:
         batch_op.drop_index('ix_conversation_operator_stats_site_created')
     op.drop_table('conversation_operator_stats')
