@@ -30,7 +30,8 @@ def shot(page, name: str, *, full: bool = False) -> None:
     folder = os.environ.get("FRONTDESK_SCREENSHOTS")
     if folder:
         Path(folder).mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=str(Path(folder) / name), full_page=full, animations="disabled")
+        kw = {"full_page": full} if full else {}
+        page.screenshot(path=str(Path(folder) / name), animations="disabled", **kw)
 
 
 @pytest.fixture(scope="module")
@@ -113,6 +114,19 @@ def test_visitor_rates_a_closed_chat_and_the_reports_show_it(browser, srv):
     shop.get_by_test_id("widget-window").screenshot(path=str(DOCS_IMG / "widget-rating.png"))
     shop.get_by_test_id("widget-rating-submit").click()
     expect(shop.get_by_test_id("widget-rating-thanks")).to_be_visible()
+
+    # next to the rating: the transcript by e-mail, to the visitor's own address
+    shop.get_by_test_id("widget-transcript").click()
+    shop.get_by_test_id("widget-transcript-email").fill("не адрес")
+    shop.get_by_test_id("widget-transcript-submit").click()
+    expect(shop.get_by_test_id("widget-window")).to_contain_text("Проверьте e‑mail")
+    shop.get_by_test_id("widget-transcript-email").fill("guest@example.com")
+    shot(shop.get_by_test_id("widget-window"), "widget-transcript-form.png")
+    shop.get_by_test_id("widget-transcript-submit").click()
+    expect(shop.get_by_test_id("widget-transcript-sent")).to_contain_text("guest@example.com")
+    shot(shop.get_by_test_id("widget-window"), "widget-transcript.png")
+    queued = [e for e in op.call("GET", "/api/v1/outbox").json().get("emails", []) if e["kind"] == "visitor_transcript"]
+    assert [(e["to"], e["conversation_id"]) for e in queued] == [("guest@example.com", cid)]
 
     # the open dialog updates at once (conversation.rated), comment as text
     expect(page.get_by_test_id("dialog-state").get_by_test_id("conversation-rating")).to_have_attribute("data-value", "5")

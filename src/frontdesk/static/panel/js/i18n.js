@@ -747,6 +747,8 @@ const STRINGS = {
     'reports.department': 'Отдел',
     'reports.noDepartment': 'Без отдела',
     'reports.m.messages': 'Сообщений',
+    'mail.kind.transcript': 'Переписка посетителю (отправил оператор)',
+    'mail.kind.visitor_transcript': 'Переписка посетителю (по его запросу из виджета)',
     'reports.empty.departments': 'У сайта нет отделов. Когда они появятся (Настройки → Отделы), здесь будут диалоги, ответы и оценки по каждому отделу.',
   },
   en: {
@@ -1495,6 +1497,8 @@ const STRINGS = {
     'reports.department': 'Department',
     'reports.noDepartment': 'No department',
     'reports.m.messages': 'Messages',
+    'mail.kind.transcript': 'Transcript to the visitor (sent by an operator)',
+    'mail.kind.visitor_transcript': 'Transcript to the visitor (asked for in the widget)',
     'reports.empty.departments': 'This site has no departments. Once it has some (Settings → Departments), chats, replies and ratings per department appear here.',
   },
 };
