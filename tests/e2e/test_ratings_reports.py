@@ -203,6 +203,15 @@ def test_visitor_ends_the_chat_and_rates_with_thumbs(browser, srv):
                    if s["site_key"] == demo["site_key"])
     r = admin_op.call("PATCH", f"/api/v1/sites/{site_id}", json={"widget": {"rating": "thumbs"}})
     assert r.status_code == 200, r.text
+    # the admin turns the visitor's transcript off on the Sites page (on by default)
+    boss = open_panel(browser, srv, demo["admin_email"], demo["admin_password"])
+    nav_click(boss, "nav-sites")
+    expect(boss.get_by_test_id("site-transcript")).to_be_checked()
+    boss.get_by_test_id("site-transcript").uncheck()
+    boss.get_by_test_id("site-save").click()
+    expect(boss.get_by_test_id("site-status")).to_have_text("Сохранено")
+    close_page(boss)
+    assert admin_op.call("GET", "/api/v1/sites").json()["sites"][0]["widget"]["transcript"] is False
     op = OperatorClient(srv, demo["operator_email"], demo["operator_password"])
     op.set_status("online")                                            # else the widget shows the offline form
     page = open_panel(browser, srv, demo["operator_email"], demo["operator_password"])
@@ -222,6 +231,7 @@ def test_visitor_ends_the_chat_and_rates_with_thumbs(browser, srv):
     expect(conversation_item(page, cid)).to_have_count(0)              # gone from the open list
     expect(shop.get_by_test_id("widget-rating-option")).to_have_count(2)
     shop.locator("[data-testid='widget-rating-option'][data-value='1']").click()
+    expect(shop.get_by_test_id("widget-transcript")).to_have_count(0)   # the site turned it off
     shop.get_by_test_id("widget-rating-submit").click()
     expect(shop.get_by_test_id("widget-rating-thanks")).to_have_text(re.compile("Thank you"))
     conv = op.call("GET", f"/api/v1/conversations/{cid}").json()["conversation"]

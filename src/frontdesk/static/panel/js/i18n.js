@@ -749,6 +749,7 @@ const STRINGS = {
     'reports.m.messages': 'Сообщений',
     'mail.kind.transcript': 'Переписка посетителю (отправил оператор)',
     'mail.kind.visitor_transcript': 'Переписка посетителю (по его запросу из виджета)',
+    'sites.visitorTranscript': 'Посетитель может отправить себе переписку на e-mail (после диалога, рядом с оценкой)',
     'reports.empty.departments': 'У сайта нет отделов. Когда они появятся (Настройки → Отделы), здесь будут диалоги, ответы и оценки по каждому отделу.',
   },
   en: {
@@ -1499,6 +1500,7 @@ const STRINGS = {
     'reports.m.messages': 'Messages',
     'mail.kind.transcript': 'Transcript to the visitor (sent by an operator)',
     'mail.kind.visitor_transcript': 'Transcript to the visitor (asked for in the widget)',
+    'sites.visitorTranscript': 'Visitors may e-mail themselves the transcript (after the chat, next to the rating)',
     'reports.empty.departments': 'This site has no departments. Once it has some (Settings → Departments), chats, replies and ratings per department appear here.',
   },
 };
