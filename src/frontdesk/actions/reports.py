@@ -1,5 +1,7 @@
-"""Reports: statistics of one site over a period, computed by the database (SQL aggregates and
-window functions that run the same on SQLite and PostgreSQL). Definitions (docs/reports.md):
+"""Reports: statistics of one site over a period, from one read of the period's conversations (a
+row each, the same SQL on SQLite and PostgreSQL) folded here, with the visitor/operator message
+counts that the background pass stored for closed conversations (``conversation_stats``; counted
+live only where missing or out of date). Definitions (docs/reports.md):
 
 * the conversations of a period: the site's conversations **started** (``created_at``) in
   [from, to) — local dates in the site's time zone (its working hours' zone, else UTC) — that
@@ -17,8 +19,10 @@ window functions that run the same on SQLite and PostgreSQL). Definitions (docs/
   operator stored with the rating; ``messages`` = replies that operator wrote in them; its
   **rating** (``operator_rating``) combines first-response speed, accepted share and CSAT;
 * **per hour of the week**: conversations per local weekday (Monday first) and hour;
+* **per department**: by the conversation's ``department_id`` (every department of the site, then
+  "no department"); empty when the site has none;
 * the previous period: the same number of days just before ``from`` (every number but the
-  per-operator table, which the page shows for the chosen period only: ``operators`` is empty).
+  per-operator and per-department tables, which the page shows for the chosen period only: empty).
 """
 from __future__ import annotations
 
