@@ -29,6 +29,7 @@ from __future__ import annotations
 import csv
 import io
 import logging
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -132,10 +133,6 @@ def _num(x: object, digits: int = 1) -> float | None:
     return None if x is None else round(float(x), digits)  # type: ignore[arg-type]
 
 
-def _float(x: object) -> float | None:
-    return None if x is None else float(x)  # type: ignore[arg-type]
-
-
 class _Group:
     """The figures of a group of the period's conversations (the whole period, an operator, a department)."""
 
@@ -229,35 +226,38 @@ async def _stats(session: AsyncSession, site_id: int, period: Period, *, per_ope
     for cid, _kind, _author, n in live:
         live_total[cid] = live_total.get(cid, 0) + int(n)
 
+    # columns of the period's rows (zip in C; the loops below only where a row's group matters)
+    cols = list(zip(*rows)) if rows else [()] * 12
+    cids, bucket_col, frt_col, dur_col, assignees, statuses, kinds, rules, dep_col, stored, rating_col, raters = cols
     total = _Group()
+    total.conversations = len(rows)
+    total.closed = statuses.count("closed")
+    total.response = [f for f in frt_col if f is not None]
+    total.duration = [d for d in dur_col if d is not None]
+    total.accepted = len(total.response)
+    total.messages = sum(m for m in stored if m is not None) + sum(live_total.values())
+    total.ratings = [int(r) for r in rating_col if r is not None]
     origin: dict = {"incoming": 0, "proactive": 0}
-    by_rule: dict[str, int] = {}
-    buckets: dict[int, list[int]] = {}
+    for kind, n in Counter(kinds).items():
+        origin[kind] = origin.get(kind, 0) + n
+    by_rule = Counter(rule or "" for kind, rule in zip(kinds, rules, strict=True) if kind == "proactive")
+    count_of = Counter(bucket_col)
+    accepted_of = Counter(b for b, f in zip(bucket_col, frt_col, strict=True) if f is not None)
+    buckets = {b: (n, accepted_of.get(b, 0)) for b, n in count_of.items()}
     ops: dict[int, _Group] = {}
     deps: dict[int | None, _Group] = {}
-    for cid, bucket, frt, dur, assignee, status, kind, rule, dep, stored, rating, rated_by in rows:
-        frt, dur = _float(frt), _float(dur)
-        msgs = int(stored) if stored is not None else live_total.get(cid, 0)
-        closed = status == "closed"
-        total.add(frt, dur, closed, msgs)
-        origin[kind] = origin.get(kind, 0) + 1
-        if kind == "proactive":
-            by_rule[rule or ""] = by_rule.get(rule or "", 0) + 1
-        b = buckets.get(bucket)
-        if b is None:
-            b = buckets[bucket] = [0, 0]
-        b[0] += 1
-        b[1] += frt is not None
-        if rating is not None:
-            total.ratings.append(int(rating))
-        if per_operator:
+    if per_operator:
+        for assignee, frt, dur, status in zip(assignees, frt_col, dur_col, statuses, strict=True):
             if assignee is not None:
-                _group(ops, assignee).add(frt, dur, closed, 0)
+                _group(ops, assignee).add(frt, dur, status == "closed", 0)
+        for rating, rated_by in zip(rating_col, raters, strict=True):
             if rating is not None and rated_by is not None:
                 _group(ops, rated_by).ratings.append(int(rating))
-            if by_department:
+        if by_department:
+            for cid, dep, frt, dur, status, msgs, rating in zip(cids, dep_col, frt_col, dur_col, statuses, stored,
+                                                                 rating_col, strict=True):
                 d = _group(deps, dep)
-                d.add(frt, dur, closed, msgs)
+                d.add(frt, dur, status == "closed", int(msgs) if msgs is not None else live_total.get(cid, 0))
                 if rating is not None:
                     d.ratings.append(int(rating))
     origin["by_rule"] = [{"name": name, "conversations": n}
