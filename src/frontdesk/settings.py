@@ -155,6 +155,9 @@ class Settings(BaseSettings):
     quality_interval: float = Field(
         10.0, description="Seconds between two runs of the quality coach, which scores newly closed conversations "
                           "in the background (docs/quality.md); 0 = the coach does not run.")
+    visitor_transcripts_per_hour: int = Field(
+        30, ge=0, description="Transcripts visitors may e-mail themselves from the widget, per site and hour (each "
+                              "conversation also at most 3 times, once per 5 minutes; docs/reports.md); 0 = none.")
 
     def resolved_database_url(self) -> str:
         if self.database_url:

@@ -5,7 +5,16 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from frontdesk.models import Conversation, ConversationRating, Message, Operator, Site, SiteMember, Visitor
+from frontdesk.models import (
+    Conversation,
+    ConversationRating,
+    Department,
+    Message,
+    Operator,
+    Site,
+    SiteMember,
+    Visitor,
+)
 
 MSK = ZoneInfo("Europe/Moscow")
 PERIOD = ("2026-11-02", "2026-11-05")   # [from, to): 2, 3 and 4 November; previous: 30 Oct .. 1 Nov
@@ -58,6 +67,24 @@ EXPECTED_OPERATORS = {
 EXPECTED_HOUR_OF_WEEK = [[0] * 24 for _ in range(7)]
 for _day, _hour in ((0, 10), (1, 1), (1, 12), (2, 9), (2, 15), (2, 16)):
     EXPECTED_HOUR_OF_WEEK[_day][_hour] = 1
+# the shop's departments in their order (the last has no conversation), and the department of each
+# conversation of CONVERSATIONS by index (the rest: none)
+DEPARTMENTS = ("Продажи", "Поддержка", "Склад")
+CONVERSATION_DEPARTMENT = {0: "Продажи", 1: "Поддержка", 2: "Продажи", 4: "Поддержка", 5: "Продажи", 7: "Поддержка"}
+_NONE = {"first_response_median": None, "first_response_p90": None, "duration_avg": None, "csat_avg": None}
+EXPECTED_DEPARTMENTS = [
+    # conversations 0, 2, 5: replies after 30 and 200 s (2 → rank 1 and 2), closed after 600, 300, 1000 s,
+    # messages 4 + 1 + 4, ratings 5 and 4
+    {"name": "Продажи", "conversations": 3, "accepted": 2, "missed": 1, "first_response_median": 30.0,
+     "first_response_p90": 200.0, "duration_avg": 633.3, "messages": 9, "csat_avg": 4.5, "csat_count": 2},
+    # conversations 1 and 4 (7 is the previous period's)
+    {"name": "Поддержка", "conversations": 2, "accepted": 1, "missed": 1, "first_response_median": 90.0,
+     "first_response_p90": 90.0, "duration_avg": 1200.0, "messages": 3, "csat_avg": 3.0, "csat_count": 1},
+    {"name": "Склад", "conversations": 0, "accepted": 0, "missed": 0, **_NONE, "messages": 0, "csat_count": 0},
+    # conversation 3: still open
+    {"name": "", "conversations": 1, "accepted": 1, "missed": 0, **_NONE, "first_response_median": 10.0,
+     "first_response_p90": 10.0, "messages": 3, "csat_count": 0},
+]
 EXPECTED_PREVIOUS = {"conversations": 1, "accepted": 1, "missed": 0, "first_response_median": 60.0,
                      "csat_avg": 1.0, "csat_count": 1}
 
@@ -76,6 +103,11 @@ async def load(session) -> dict:
         await session.flush()
         ids[key] = op.id
         session.add(SiteMember(site_id=ids["shop"], operator_id=op.id))
+    for position, name in enumerate(DEPARTMENTS):
+        dep = Department(site_id=ids["shop"], name=name, position=position)
+        session.add(dep)
+        await session.flush()
+        ids[name] = dep.id
     for n, (start, site, who, reply, close, v_msgs, o_msgs, notes, rating) in enumerate(CONVERSATIONS):
         created = local(start)
         visitor = Visitor(site_id=ids[site], token_hash=f"t{n:063d}")
@@ -86,7 +118,8 @@ async def load(session) -> dict:
             site_id=ids[site], visitor_id=visitor.id, status="closed" if close is not None else "open",
             assignee_id=ids[who] if who else None, last_seq=len(kinds), created_at=created,
             first_reply_at=created + timedelta(seconds=reply) if reply is not None else None,
-            closed_at=created + timedelta(seconds=close) if close is not None else None)
+            closed_at=created + timedelta(seconds=close) if close is not None else None,
+            department_id=ids[CONVERSATION_DEPARTMENT[n]] if n in CONVERSATION_DEPARTMENT else None)
         session.add(conv)
         await session.flush()
         for seq, kind in enumerate(kinds, 1):
@@ -98,5 +131,6 @@ async def load(session) -> dict:
             session.add(ConversationRating(conversation_id=conv.id, site_id=ids[site],
                                            operator_id=ids[who] if who else None, value=rating[0], scale="stars",
                                            comment=rating[1], created_at=created, updated_at=created))
+        ids.setdefault("conversations", []).append(conv.id)
     await session.flush()
     return ids

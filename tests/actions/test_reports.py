@@ -35,11 +35,14 @@ async def test_every_statistic_on_the_fixture(rt):
     by_name = {r["name"]: {k: v for k, v in r.items() if k not in ("name", "operator_id")} for r in cur["operators"]}
     assert by_name == fx.EXPECTED_OPERATORS
     assert [r["name"] for r in cur["operators"]] == ["Анна", "Борис"]
+    deps = [{k: v for k, v in r.items() if k != "department_id"} for r in cur["departments"]]
+    assert deps == fx.EXPECTED_DEPARTMENTS
+    assert [r["department_id"] for r in cur["departments"]] == [ids[n] for n in fx.DEPARTMENTS] + [None]
     prev = report["previous"]
     assert (prev["from"], prev["to"]) == ("2026-10-30", "2026-11-02")
     assert {k: prev["summary"][k] for k in fx.EXPECTED_PREVIOUS} == fx.EXPECTED_PREVIOUS
     assert prev["csat"] == {"1": 1, "2": 0, "3": 0, "4": 0, "5": 0}
-    assert prev["operators"] == []   # the per-operator table is the chosen period's only
+    assert prev["operators"] == [] and prev["departments"] == []   # the chosen period's only
 
 
 async def test_csv_of_every_table(rt):
@@ -59,6 +62,12 @@ async def test_csv_of_every_table(rt):
     assert rows["hours"][0] == ["weekday", *[f"{h:02d}" for h in range(24)]]
     assert rows["hours"][1] == ["mon", *["1" if h == 10 else "0" for h in range(24)]]
     assert [sum(map(int, r[1:])) for r in rows["hours"][1:]] == [1, 2, 3, 0, 0, 0, 0]
+    assert rows["departments"][0] == ["department_id", "name", "conversations", "accepted", "missed",
+                                      "first_response_median", "first_response_p90", "duration_avg", "messages",
+                                      "csat_avg", "csat_count"]
+    assert rows["departments"][1] == [str(ids["Продажи"]), "Продажи", "3", "2", "1", "30.0", "200.0", "633.3", "9",
+                                      "4.5", "2"]
+    assert rows["departments"][3][1:4] == ["Склад", "0", "0"] and rows["departments"][4][:3] == ["", "", "1"]
     with pytest.raises(ActionError) as e:
         await reports.site_report_csv(rt, _op(ids["anna"]), ids["shop"], *fx.PERIOD, "secrets")
     assert e.value.code == "invalid_input"
@@ -72,6 +81,7 @@ async def test_only_sites_the_operator_works_on(rt):
     assert [s["id"] for s in await reports.report_sites(rt, _op(ids["anna"]))] == [ids["shop"]]
     admin = await reports.site_report(rt, _op(999_999, "admin"), ids["other"], *fx.PERIOD)
     assert admin["current"]["summary"]["conversations"] == 1
+    assert admin["current"]["departments"] == []   # a site without departments: the page's empty state
 
 
 @pytest.mark.parametrize(("date_from", "date_to"), [("2026-11-05", "2026-11-02"), ("2026-11-02", "2026-11-02"),

@@ -6,6 +6,7 @@ a comment, and the operator sees it in the dialog, in History and on the reports
 """
 from __future__ import annotations
 
+import os
 import re
 import uuid
 from datetime import UTC, datetime, timedelta
@@ -21,6 +22,8 @@ from tests.mail.conftest import ClockFile
 from tests.support import OperatorClient, ServerProcess
 
 pytestmark = pytest.mark.e2e
+
+
 
 
 @pytest.fixture(scope="module")
@@ -104,6 +107,19 @@ def test_visitor_rates_a_closed_chat_and_the_reports_show_it(browser, srv):
     shop.get_by_test_id("widget-rating-submit").click()
     expect(shop.get_by_test_id("widget-rating-thanks")).to_be_visible()
 
+    # next to the rating: the transcript by e-mail, to the visitor's own address
+    shop.get_by_test_id("widget-transcript").click()
+    shop.get_by_test_id("widget-transcript-email").fill("не адрес")
+    shop.get_by_test_id("widget-transcript-submit").click()
+    expect(shop.get_by_test_id("widget-window")).to_contain_text("Проверьте e‑mail")
+    shop.get_by_test_id("widget-transcript-email").fill("guest@example.com")
+    shot(shop.get_by_test_id("widget-window"), "widget-transcript-form.png")
+    shop.get_by_test_id("widget-transcript-submit").click()
+    expect(shop.get_by_test_id("widget-transcript-sent")).to_contain_text("guest@example.com")
+    shot(shop.get_by_test_id("widget-window"), "widget-transcript.png")
+    queued = [e for e in op.call("GET", "/api/v1/outbox").json().get("emails", []) if e["kind"] == "visitor_transcript"]
+    assert [(e["to"], e["conversation_id"]) for e in queued] == [("guest@example.com", cid)]
+
     # the open dialog updates at once (conversation.rated), comment as text
     expect(page.get_by_test_id("dialog-state").get_by_test_id("conversation-rating")).to_have_attribute("data-value", "5")
     expect(page.get_by_test_id("conversation-rating-comment")).to_contain_text("Ответили быстро, спасибо <b>!</b>")
@@ -124,8 +140,41 @@ def test_visitor_rates_a_closed_chat_and_the_reports_show_it(browser, srv):
         expect(page.locator(f"[data-testid='report-chart'][data-report='{report}'] canvas")).to_have_count(1)
     expect(page.locator("[data-testid='report-csv'][data-table='operators']")).to_have_attribute(
         "href", re.compile(r"/api/v1/reports/\d+/operators\.csv\?from="))
-    page.set_viewport_size({"width": 1280, "height": 1180})
-    shot(page, "reports.png")
+    # incoming vs proactive (no invitation here: all incoming), the escalation's missed chats (none
+    # configured: 0), and per department: the site has none yet — the empty state says what will appear
+    origin = page.locator("[data-testid='report-chart'][data-report='origin']")
+    expect(origin.locator("canvas")).to_have_count(1)
+    expect(origin).to_have_attribute("data-incoming", "15")
+    expect(origin).to_have_attribute("data-proactive", "0")
+    expect(page.locator("[data-testid='report-value'][data-metric='missed_escalation']")).to_have_attribute(
+        "data-value", "0")
+    expect(page.get_by_test_id("report-departments-empty")).to_contain_text("нет отделов")
+    admin_op = OperatorClient(srv, demo["admin_email"], demo["admin_password"])
+    site_id = next(s["id"] for s in admin_op.call("GET", "/api/v1/sites").json()["sites"]
+                   if s["site_key"] == demo["site_key"])
+    dep_ids = [admin_op.call("POST", f"/api/v1/sites/{site_id}/departments", json={"name": n}).json()["department"]["id"]
+               for n in ("Продажи", "Поддержка")]
+    admin_op.close()
+    page.locator("[data-testid='report-preset'][data-days='7']").click()
+    rows = page.get_by_test_id("report-department")
+    expect(rows).to_have_count(3)                                   # both departments (no chat yet) and "no department"
+    expect(rows.nth(0)).to_have_attribute("data-department-id", str(dep_ids[0]))
+    expect(rows.nth(0)).to_have_attribute("data-conversations", "0")
+    expect(rows.nth(2)).to_have_attribute("data-conversations", "15")
+    expect(rows.nth(2)).to_contain_text("Без отдела")
+    expect(page.locator("[data-testid='report-csv'][data-table='departments']")).to_have_attribute(
+        "href", re.compile(r"/api/v1/reports/\d+/departments\.csv\?from="))
+    for name, size in (("reports.png", (1280, 1180)), ("reports-phone.png", (390, 844))):
+        page.set_viewport_size({"width": size[0], "height": size[1]})
+        page.locator("[data-testid='report-preset'][data-days='7']").click()    # drawn at this width
+        expect(page.get_by_test_id("report-status")).to_have_text("")
+        expect(rows).to_have_count(3)
+        expect(origin.locator("canvas")).to_have_count(1)
+        if os.environ.get("FRONTDESK_SCREENSHOTS"):   # the page scrolls inside the panel: a viewport as tall as it
+            tall = page.evaluate("document.querySelector('.reports').scrollHeight")
+            page.set_viewport_size({"width": size[0], "height": tall + 120})
+            shot(page, name)
+    page.set_viewport_size({"width": 1280, "height": 800})
 
     # an empty period explains what will appear
     page.get_by_test_id("report-from").fill("2020-01-01")
@@ -146,6 +195,15 @@ def test_visitor_ends_the_chat_and_rates_with_thumbs(browser, srv):
                    if s["site_key"] == demo["site_key"])
     r = admin_op.call("PATCH", f"/api/v1/sites/{site_id}", json={"widget": {"rating": "thumbs"}})
     assert r.status_code == 200, r.text
+    # the admin turns the visitor's transcript off on the Sites page (on by default)
+    boss = open_panel(browser, srv, demo["admin_email"], demo["admin_password"])
+    nav_click(boss, "nav-sites")
+    expect(boss.get_by_test_id("site-transcript")).to_be_checked()
+    boss.get_by_test_id("site-transcript").uncheck()
+    boss.get_by_test_id("site-save").click()
+    expect(boss.get_by_test_id("site-status")).to_have_text("Сохранено")
+    close_page(boss)
+    assert admin_op.call("GET", "/api/v1/sites").json()["sites"][0]["widget"]["transcript"] is False
     op = OperatorClient(srv, demo["operator_email"], demo["operator_password"])
     op.set_status("online")                                            # else the widget shows the offline form
     page = open_panel(browser, srv, demo["operator_email"], demo["operator_password"])
@@ -165,6 +223,7 @@ def test_visitor_ends_the_chat_and_rates_with_thumbs(browser, srv):
     expect(conversation_item(page, cid)).to_have_count(0)              # gone from the open list
     expect(shop.get_by_test_id("widget-rating-option")).to_have_count(2)
     shop.locator("[data-testid='widget-rating-option'][data-value='1']").click()
+    expect(shop.get_by_test_id("widget-transcript")).to_have_count(0)   # the site turned it off
     shop.get_by_test_id("widget-rating-submit").click()
     expect(shop.get_by_test_id("widget-rating-thanks")).to_have_text(re.compile("Thank you"))
     conv = op.call("GET", f"/api/v1/conversations/{cid}").json()["conversation"]

@@ -134,6 +134,7 @@ REST: dict[tuple[str, str], set[str]] = {
     # the visitor ends and rates its own conversation (issue 18); the rating needs it closed: after the end
     ("POST", "/api/v1/widget/conversations/{conversation_id}/end"): {"visitor"},
     ("POST", "/api/v1/widget/conversations/{conversation_id}/rating"): {"visitor"},
+    ("POST", "/api/v1/widget/conversations/{conversation_id}/transcript"): {"visitor"},
     # deletions last but one: they remove what the rows above use
     ("DELETE", "/api/v1/phrases/{phrase_id}"): ADMIN,
     ("DELETE", "/api/v1/dictionary/{word_id}"): ADMIN,  # a word of the site's dictionary
@@ -330,6 +331,7 @@ def _request(w: World, role: str, method: str, template: str, n: int) -> httpx.R
         "/api/v1/me/card-fields": {"order": [], "hidden": []},
         "/api/v1/widget/pageviews": {"views": [{"url": "https://shop.example/", "title": "Магазин"}]},
         "/api/v1/widget/conversations/{conversation_id}/rating": {"value": 5},
+        "/api/v1/widget/conversations/{conversation_id}/transcript": {"email": "me@example.com"},
     }
     if template == "/api/v1/auth/logout" and role in w.spare:
         # a second session of the role, opened for it: the world's sessions stay for the frame table

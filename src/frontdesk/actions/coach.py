@@ -198,10 +198,10 @@ async def score_pending(rt: Runtime, limit: int = BATCH, since: datetime | None 
 
 
 class Coach:
-    """The background loop's state: a full scan at start and every ``FULL_SCAN_EVERY`` passes (a node
-    that was down, or the coach turned off for a while, catches up), in between only the conversations
-    closed in the last ``RECENT`` — so an idle pass costs a few index probes, not one per closed
-    conversation ever."""
+    """The background loop's state (scoring, and the reports' stored message counts): a full scan at
+    start and every ``FULL_SCAN_EVERY`` passes (a node that was down, or the coach turned off for a
+    while, catches up), in between only the conversations closed in the last ``RECENT`` — so an idle
+    pass costs a few index probes, not one per closed conversation ever."""
 
     RECENT = timedelta(hours=1)
     FULL_SCAN_EVERY = 360
@@ -214,6 +214,8 @@ class Coach:
         full = self.passes % self.FULL_SCAN_EVERY == 0
         since = None if full else self.rt.clock() - self.RECENT
         done = await score_pending(self.rt, BATCH, since)
+        # the same pass stores the closed conversations' message counts for the reports (actions/reports.py)
+        done = max(done, await reports.refresh_pending_stats(self.rt, BATCH, since))
         if done < BATCH:   # the backlog is done: the next pass may be a cheap one
             self.passes += 1
         return done
@@ -263,20 +265,18 @@ async def site_quality(rt: Runtime, operator: OperatorRef, site_id: object, date
         period = reports.check_period(date_from, date_to, reports.site_zone(site))
         start, end = period.bounds()
         scope = (q.site_id == site.id, q.created_at >= start, q.created_at < end)
-        per_op = (await session.execute(
-            select(q.operator_id, func.count(), func.avg(q.score), func.min(q.score), func.max(q.score))
-            .where(*scope, q.score.is_not(None)).group_by(q.operator_id))).all()
-        overall = (await session.execute(
-            select(func.count(), func.avg(q.score)).where(*scope, q.score.is_not(None)))).one()
-        # pass rates from the bit masks: one scan of the period's scores, no join to quality_criteria
+        # one scan of the period's scores: per operator the scored count, sum, min and max, and the pass
+        # rates from the bit masks (no join to quality_criteria); the totals are their sums
         bits = [(cid, 1 << i) for i, cid in enumerate(CRITERIA)]
-        per_crit_rows = (await session.execute(
-            select(q.operator_id,
+        per_op_rows = (await session.execute(
+            select(q.operator_id, func.count(q.score), func.sum(q.score), func.min(q.score), func.max(q.score),
                    *[func.sum(case((q.passed_mask.op("&")(b) != 0, 1), else_=0)) for _c, b in bits],
                    *[func.sum(case((q.applied_mask.op("&")(b) != 0, 1), else_=0)) for _c, b in bits])
             .where(*scope).group_by(q.operator_id))).all()
-        per_crit = [(r[0], cid, r[1 + i], r[1 + len(bits) + i])
-                    for r in per_crit_rows for i, (cid, _b) in enumerate(bits)]
+        per_op = [(r[0], int(r[1]), int(r[2]) / int(r[1]), r[3], r[4]) for r in per_op_rows if r[1]]
+        overall = (sum(int(r[1]) for r in per_op_rows), sum(int(r[2] or 0) for r in per_op_rows))
+        per_crit = [(r[0], cid, r[5 + i], r[5 + len(bits) + i])
+                    for r in per_op_rows for i, (cid, _b) in enumerate(bits)]
 
         async def examples(order: list) -> list[dict]:
             # the few best/worst first, then their visitors (not a join over the whole period)
@@ -311,8 +311,8 @@ async def site_quality(rt: Runtime, operator: OperatorRef, site_id: object, date
                   "criteria": {k: crit_by_op.get(oid, {}).get(k) for k in CRITERIA}}
                  for oid, n, avg, lo, hi in per_op]
     operators.sort(key=lambda r: (-r["scored"], r["name"]))
-    scored = int(overall[0] or 0)
-    avg_all = round(float(overall[1]), 1) if scored else None
+    scored = overall[0]
+    avg_all = round(overall[1] / scored, 1) if scored else None
     for e in best + worst:
         e["operator_name"] = name(e["operator_id"])
     return {"site": {"id": site.id, "name": site.name}, "from": period.first.isoformat(), "to": period.end.isoformat(),

@@ -1,5 +1,7 @@
-"""Reports: statistics of one site over a period, computed by the database (SQL aggregates and
-window functions that run the same on SQLite and PostgreSQL). Definitions (docs/reports.md):
+"""Reports: statistics of one site over a period, from one read of the period's conversations (a
+row each, the same SQL on SQLite and PostgreSQL) folded here, with the visitor/operator message
+counts that the background pass stored for closed conversations (``conversation_stats``; counted
+live only where missing or out of date). Definitions (docs/reports.md):
 
 * the conversations of a period: the site's conversations **started** (``created_at``) in
   [from, to) — local dates in the site's time zone (its working hours' zone, else UTC) — that
@@ -17,35 +19,53 @@ window functions that run the same on SQLite and PostgreSQL). Definitions (docs/
   operator stored with the rating; ``messages`` = replies that operator wrote in them; its
   **rating** (``operator_rating``) combines first-response speed, accepted share and CSAT;
 * **per hour of the week**: conversations per local weekday (Monday first) and hour;
+* **per department**: by the conversation's ``department_id`` (every department of the site, then
+  "no department"); empty when the site has none;
 * the previous period: the same number of days just before ``from`` (every number but the
-  per-operator table, which the page shows for the chosen period only: ``operators`` is empty).
+  per-operator and per-department tables, which the page shows for the chosen period only: empty).
 """
 from __future__ import annotations
 
+import asyncio
 import csv
 import io
+import logging
+from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import TextClause, bindparam, text
+from sqlalchemy import BindParameter, TextClause, bindparam, delete, or_, select, text
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from frontdesk.actions import queries
 from frontdesk.actions.errors import ActionError, not_found
 from frontdesk.actions.identity import OperatorRef
 from frontdesk.actions.validate import check_id
-from frontdesk.models import Operator, Site
+from frontdesk.models import (
+    Conversation,
+    ConversationOperatorStats,
+    ConversationStats,
+    Department,
+    Operator,
+    Site,
+)
 from frontdesk.models.base import UTCDateTime
 
 if TYPE_CHECKING:
     from frontdesk.runtime import Runtime
 
+log = logging.getLogger(__name__)
+
 MAX_DAYS = 366
 # seconds: every real UTC offset is a multiple of 15 minutes, so 15-minute buckets fold into local days exactly
 BUCKET = 900
-TABLES = ("summary", "daily", "operators", "csat", "hours")
+TABLES = ("summary", "daily", "operators", "csat", "hours", "departments")
+DEPARTMENT_COLUMNS = ("department_id", "name", "conversations", "accepted", "missed", "first_response_median",
+                      "first_response_p90", "duration_avg", "messages", "csat_avg", "csat_count")
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 
@@ -90,7 +110,7 @@ def _epoch(dialect: str, col: str) -> str:
 def _seconds(dialect: str, later: str, earlier: str) -> str:
     if dialect == "sqlite":
         return f"((julianday({later}) - julianday({earlier})) * 86400.0)"
-    return f"extract(epoch from ({later} - {earlier}))"
+    return f"CAST(extract(epoch from ({later} - {earlier})) AS DOUBLE PRECISION)"
 
 
 def _params(stmt: str) -> TextClause:
@@ -101,134 +121,307 @@ def _params(stmt: str) -> TextClause:
 _SCOPE = "c.site_id = :site AND c.created_at >= :start AND c.created_at < :end AND c.last_seq > 0"
 
 
-def _percentiles(dialect: str, value: str, group: str, where: str) -> str:
-    """count, average, nearest-rank median and p90 of ``value`` per ``group`` (window functions)."""
-    return f"""
-        WITH d AS (
-            SELECT {group} AS g, {value} AS v,
-                   ROW_NUMBER() OVER (PARTITION BY {group} ORDER BY {value}) AS rn,
-                   COUNT(*) OVER (PARTITION BY {group}) AS n
-            FROM conversations c WHERE {_SCOPE} AND {where})
-        SELECT g, COUNT(*), AVG(v),
-               MAX(CASE WHEN rn = (n * 50 + 99) / 100 THEN v END),
-               MAX(CASE WHEN rn = (n * 90 + 99) / 100 THEN v END)
-        FROM d GROUP BY g"""
+def _percentiles(values: list[float]) -> tuple[float | None, float | None, float | None]:
+    """average, nearest-rank median and p90 (the value at rank ⌈p·n⌉ of the n sorted values)."""
+    if not values:
+        return None, None, None
+    v = sorted(values)
+    n = len(v)
+    return sum(v) / n, v[(n * 50 + 99) // 100 - 1], v[(n * 90 + 99) // 100 - 1]
 
 
 def _num(x: object, digits: int = 1) -> float | None:
     return None if x is None else round(float(x), digits)  # type: ignore[arg-type]
 
 
+class _Group:
+    """The figures of a group of the period's conversations (the whole period, an operator, a department)."""
+
+    __slots__ = ("conversations", "accepted", "closed", "response", "duration", "messages", "ratings")
+
+    def __init__(self) -> None:
+        self.conversations = self.accepted = self.closed = self.messages = 0
+        self.response: list[float] = []
+        self.duration: list[float] = []
+        self.ratings: list[int] = []
+
+    def add(self, frt: float | None, dur: float | None, closed: bool, messages: int) -> None:
+        self.conversations += 1
+        self.closed += closed
+        self.messages += messages
+        if frt is not None:
+            self.accepted += 1
+            self.response.append(frt)
+        if dur is not None:
+            self.duration.append(dur)
+
+    def table_row(self) -> dict:
+        _a, med, p90 = _percentiles(self.response)
+        avg_d = _percentiles(self.duration)[0]
+        n = len(self.ratings)
+        return {"conversations": self.conversations, "accepted": self.accepted,
+                "missed": self.conversations - self.accepted,
+                "first_response_median": _num(med), "first_response_p90": _num(p90), "duration_avg": _num(avg_d),
+                "messages": self.messages, "csat_avg": _num(sum(self.ratings) / n, 2) if n else None,
+                "csat_count": n}
+
+
+def _group(groups: dict, key: object) -> _Group:
+    g = groups.get(key)
+    if g is None:
+        g = groups[key] = _Group()
+    return g
+
+
+# one row per conversation of the period; its visitor + operator messages from conversation_stats when
+# they were counted at the conversation's current last_seq (closed ones, counted by the background pass)
+def _rows_sql(dialect: str) -> str:
+    return f"""
+        SELECT c.id, {_epoch(dialect, "c.created_at")} / {BUCKET},
+               {_seconds(dialect, "c.first_reply_at", "c.created_at")},
+               {_seconds(dialect, "c.closed_at", "c.created_at")},
+               c.assignee_id, c.status, c.origin, c.invitation_name, c.department_id,
+               CASE WHEN s.last_seq = c.last_seq THEN s.visitor_messages + s.operator_messages END,
+               r.value, r.operator_id
+        FROM conversations c
+        LEFT JOIN conversation_stats s ON s.conversation_id = c.id
+        LEFT JOIN conversation_ratings r ON r.conversation_id = c.id
+        WHERE {_SCOPE}"""
+
+
+ID_CHUNK = 500
+
+
+async def _live_messages(session: AsyncSession, ids: list[int]) -> list:
+    """(conversation, kind, author, count) of the visitor and operator messages of these conversations,
+    counted from the messages themselves (the conversations without current stored counts: few)."""
+    out: list = []
+    for k in range(0, len(ids), ID_CHUNK):
+        out += (await session.execute(text("""
+            SELECT m.conversation_id, m.kind, m.author_operator_id, COUNT(*) FROM messages m
+            WHERE m.conversation_id IN :ids AND m.kind IN ('visitor', 'operator')
+            GROUP BY m.conversation_id, m.kind, m.author_operator_id""").bindparams(
+            bindparam("ids", expanding=True)), {"ids": ids[k:k + ID_CHUNK]})).all()
+    return out
+
+
 async def _stats(session: AsyncSession, site_id: int, period: Period, *, per_operator: bool = True) -> dict:
-    """Every statistic of one period (``per_operator=False``: without the per-operator table, which
-    the page shows for the chosen period only)."""
+    """Every statistic of one period (``per_operator=False``: without the per-operator and
+    per-department tables, which the page shows for the chosen period only).
+
+    One read of the period's conversations (a row each: times, holder, department, rating and the
+    stored message count), folded here; messages are counted live only for the conversations
+    whose stored counts are missing or out of date (still open, or written to since they closed)."""
     dialect = session.get_bind().dialect.name
     start, end = period.bounds()
     p = {"site": site_id, "start": start, "end": end}
+    rows = (await session.execute(_params(_rows_sql(dialect)), p)).all()
+    site_departments = (await session.execute(
+        select(Department.id, Department.name).where(Department.site_id == site_id)
+        .order_by(Department.position, Department.id))).all() if per_operator else []
+    by_department = bool(site_departments)
 
-    async def rows(stmt: str) -> list:
-        return list((await session.execute(_params(stmt), p)).all())
+    stale = [r[0] for r in rows if r[9] is None]
+    live = await _live_messages(session, stale) if stale else []
+    live_total: dict[int, int] = {}
+    for cid, _kind, _author, n in live:
+        live_total[cid] = live_total.get(cid, 0) + int(n)
 
-    counts = (await rows(f"""
-        SELECT COUNT(*), SUM(CASE WHEN c.first_reply_at IS NOT NULL THEN 1 ELSE 0 END),
-               SUM(CASE WHEN c.status = 'closed' THEN 1 ELSE 0 END)
-        FROM conversations c WHERE {_SCOPE}"""))[0]
-    total, accepted, closed = int(counts[0] or 0), int(counts[1] or 0), int(counts[2] or 0)
-    # proactive (started from an invitation, actions/invitations.py) vs incoming, and by rule
+    # columns of the period's rows (zip in C; the loops below only where a row's group matters)
+    cols = list(zip(*rows)) if rows else [()] * 12
+    cids, bucket_col, frt_col, dur_col, assignees, statuses, kinds, rules, dep_col, stored, rating_col, raters = cols
+    total = _Group()
+    total.conversations = len(rows)
+    total.closed = statuses.count("closed")
+    total.response = [f for f in frt_col if f is not None]
+    total.duration = [d for d in dur_col if d is not None]
+    total.accepted = len(total.response)
+    total.messages = sum(m for m in stored if m is not None) + sum(live_total.values())
+    total.ratings = [int(r) for r in rating_col if r is not None]
     origin: dict = {"incoming": 0, "proactive": 0}
-    for kind, n in await rows(f"SELECT c.origin, COUNT(*) FROM conversations c WHERE {_SCOPE} GROUP BY c.origin"):
-        origin[kind] = origin.get(kind, 0) + int(n)
-    origin["by_rule"] = [{"name": name or "", "conversations": int(n)} for name, n in await rows(f"""
-        SELECT c.invitation_name, COUNT(*) FROM conversations c WHERE {_SCOPE} AND c.origin = 'proactive'
-        GROUP BY c.invitation_name ORDER BY COUNT(*) DESC, c.invitation_name""")]
-    # one pass over the period's messages (covering index ix_messages_conversation_kind): the total,
-    # and the replies per operator for the per-operator table
-    by_author = await rows(f"""
-        SELECT m.kind, m.author_operator_id, COUNT(*) FROM messages m JOIN conversations c ON c.id = m.conversation_id
-        WHERE {_SCOPE} AND m.kind IN ('visitor', 'operator') GROUP BY m.kind, m.author_operator_id""")
-    messages = sum(int(n) for _k, _a, n in by_author)
+    for kind, n in Counter(kinds).items():
+        origin[kind] = origin.get(kind, 0) + n
+    by_rule = Counter(rule or "" for kind, rule in zip(kinds, rules, strict=True) if kind == "proactive")
+    count_of = Counter(bucket_col)
+    accepted_of = Counter(b for b, f in zip(bucket_col, frt_col, strict=True) if f is not None)
+    buckets = {b: (n, accepted_of.get(b, 0)) for b, n in count_of.items()}
+    ops: dict[int, _Group] = {}
+    deps: dict[int | None, _Group] = {}
+    if per_operator:
+        for assignee, frt, dur, status in zip(assignees, frt_col, dur_col, statuses, strict=True):
+            if assignee is not None:
+                _group(ops, assignee).add(frt, dur, status == "closed", 0)
+        for rating, rated_by in zip(rating_col, raters, strict=True):
+            if rating is not None and rated_by is not None:
+                _group(ops, rated_by).ratings.append(int(rating))
+        if by_department:
+            for cid, dep, frt, dur, status, msgs, rating in zip(cids, dep_col, frt_col, dur_col, statuses, stored,
+                                                                 rating_col, strict=True):
+                d = _group(deps, dep)
+                d.add(frt, dur, status == "closed", int(msgs) if msgs is not None else live_total.get(cid, 0))
+                if rating is not None:
+                    d.ratings.append(int(rating))
+    origin["by_rule"] = [{"name": name, "conversations": n}
+                         for name, n in sorted(by_rule.items(), key=lambda x: (-x[1], x[0]))]
 
-    frt = _seconds(dialect, "c.first_reply_at", "c.created_at")
-    dur = _seconds(dialect, "c.closed_at", "c.created_at")
-    response = {r[0]: r for r in await rows(_percentiles(dialect, frt, "0", "c.first_reply_at IS NOT NULL"))}
-    duration = {r[0]: r for r in await rows(_percentiles(dialect, dur, "0", "c.closed_at IS NOT NULL"))}
-
-    csat_rows = await rows(f"""
-        SELECT r.value, COUNT(*) FROM conversation_ratings r JOIN conversations c ON c.id = r.conversation_id
-        WHERE {_SCOPE} GROUP BY r.value""")
-    distribution = {str(v): 0 for v in range(1, 6)}
-    for value, n in csat_rows:
-        distribution[str(value)] = int(n)
-    csat_count = sum(distribution.values())
-    csat_avg = sum(int(k) * n for k, n in distribution.items()) / csat_count if csat_count else None
-
-    # per local day: 15-minute buckets counted by the database, folded into the site's days here
+    # per local day, and per hour of the week (7 rows Monday..Sunday of 24 counts): 15-minute buckets
+    # folded into the site's local time
     daily = {(period.first + timedelta(days=i)).isoformat(): {"conversations": 0, "accepted": 0, "missed": 0}
              for i in range(period.days)}
-    # and per hour of the week (local): 7 rows Monday..Sunday of 24 counts, from the same buckets
     week = [[0] * 24 for _ in range(7)]
-    for bucket, n, acc in await rows(f"""
-            SELECT {_epoch(dialect, "c.created_at")} / {BUCKET} AS b, COUNT(*),
-                   SUM(CASE WHEN c.first_reply_at IS NOT NULL THEN 1 ELSE 0 END)
-            FROM conversations c WHERE {_SCOPE} GROUP BY b"""):
+    for bucket, (n, acc) in buckets.items():
         local = datetime.fromtimestamp(int(bucket) * BUCKET, period.tz)
-        week[local.weekday()][local.hour] += int(n)
+        week[local.weekday()][local.hour] += n
         day = local.date().isoformat()
         if day in daily:
-            d = daily[day]
-            d["conversations"] += int(n)
-            d["accepted"] += int(acc or 0)
-            d["missed"] += int(n) - int(acc or 0)
+            counts = daily[day]
+            counts["conversations"] += n
+            counts["accepted"] += acc
+            counts["missed"] += n - acc
 
-    # per operator
-    ops: dict[int, dict] = {}
-
-    def op(oid: int) -> dict:
-        return ops.setdefault(oid, {"operator_id": oid, "name": "", "conversations": 0, "accepted": 0,
-                                    "first_response_median": None, "first_response_p90": None,
-                                    "duration_avg": None, "messages": 0, "csat_avg": None, "csat_count": 0})
-
-    held = "c.assignee_id IS NOT NULL"
+    operators: list[dict] = []
+    departments: list[dict] = []
     if per_operator:
-        for oid, n, acc in await rows(f"""
-                SELECT c.assignee_id, COUNT(*), SUM(CASE WHEN c.first_reply_at IS NOT NULL THEN 1 ELSE 0 END)
-                FROM conversations c WHERE {_SCOPE} AND {held} GROUP BY c.assignee_id"""):
-            op(oid).update(conversations=int(n), accepted=int(acc or 0))
-        for oid, _n, _avg, med, p90 in await rows(_percentiles(dialect, frt, "c.assignee_id",
-                                                               f"c.first_reply_at IS NOT NULL AND {held}")):
-            op(oid).update(first_response_median=_num(med), first_response_p90=_num(p90))
-        for oid, _n, avg, _med, _p90 in await rows(_percentiles(dialect, dur, "c.assignee_id",
-                                                                f"c.closed_at IS NOT NULL AND {held}")):
-            op(oid)["duration_avg"] = _num(avg)
-        for kind, oid, n in by_author:
-            if kind == "operator" and oid is not None:
-                op(oid)["messages"] = int(n)
-        for oid, n, avg in await rows(f"""
-                SELECT r.operator_id, COUNT(*), AVG(r.value) FROM conversation_ratings r
-                JOIN conversations c ON c.id = r.conversation_id
-                WHERE {_SCOPE} AND r.operator_id IS NOT NULL GROUP BY r.operator_id"""):
-            op(oid).update(csat_count=int(n), csat_avg=_num(avg, 2))
-    names = await queries.authors(session, ops)
-    for oid, row in ops.items():
-        found: Operator | None = names.get(oid)
-        row["name"] = found.name if found else f"#{oid}"
-        row["rating"] = operator_rating(row)
+        # replies per operator: the stored counts of the period, without the stale ones, plus those live
+        written: dict[int, int] = {}
+        for oid, n in (await session.execute(_params("""
+                SELECT o.operator_id, SUM(o.messages) FROM conversation_operator_stats o
+                WHERE o.site_id = :site AND o.created_at >= :start AND o.created_at < :end
+                GROUP BY o.operator_id"""), p)).all():
+            written[oid] = int(n)
+        for k in range(0, len(stale), ID_CHUNK):
+            for oid, n in (await session.execute(text("""
+                    SELECT o.operator_id, SUM(o.messages) FROM conversation_operator_stats o
+                    WHERE o.conversation_id IN :ids GROUP BY o.operator_id""").bindparams(
+                    bindparam("ids", expanding=True)), {"ids": stale[k:k + ID_CHUNK]})).all():
+                written[oid] = written.get(oid, 0) - int(n)
+        for _cid, kind, author, n in live:
+            if kind == "operator" and author is not None:
+                written[author] = written.get(author, 0) + int(n)
+        for oid, n in written.items():
+            if n > 0:
+                _group(ops, oid).messages = n
+        names = await queries.authors(session, ops)
+        for oid, g in ops.items():
+            found: Operator | None = names.get(oid)
+            row = {"operator_id": oid, "name": found.name if found else f"#{oid}", **g.table_row()}
+            del row["missed"]
+            row["rating"] = operator_rating(row)
+            operators.append(row)
+        operators.sort(key=lambda r: (-r["conversations"], r["name"]))
+        departments = _department_rows(site_departments, deps)
 
-    fr, du = response.get(0), duration.get(0)
+    ar, mr, pr = _percentiles(total.response)
+    ad, md, pd = _percentiles(total.duration)
+    n_conv, accepted, csat_count = total.conversations, total.accepted, len(total.ratings)
+    distribution = {str(v): 0 for v in range(1, 6)}
+    for v in total.ratings:
+        distribution[str(v)] = distribution.get(str(v), 0) + 1
     summary = {
-        "conversations": total, "accepted": accepted, "missed": total - accepted, "closed": closed,
-        "accepted_share": _num(accepted / total, 3) if total else None,
-        "first_response_median": _num(fr[3]) if fr else None, "first_response_p90": _num(fr[4]) if fr else None,
-        "first_response_avg": _num(fr[2]) if fr else None,
-        "duration_median": _num(du[3]) if du else None, "duration_p90": _num(du[4]) if du else None,
-        "duration_avg": _num(du[2]) if du else None,
-        "messages": int(messages), "messages_per_conversation": _num(messages / total, 2) if total else None,
-        "csat_avg": _num(csat_avg, 2), "csat_count": csat_count,
+        "conversations": n_conv, "accepted": accepted, "missed": n_conv - accepted, "closed": total.closed,
+        "accepted_share": _num(accepted / n_conv, 3) if n_conv else None,
+        "first_response_median": _num(mr), "first_response_p90": _num(pr), "first_response_avg": _num(ar),
+        "duration_median": _num(md), "duration_p90": _num(pd), "duration_avg": _num(ad),
+        "messages": total.messages, "messages_per_conversation": _num(total.messages / n_conv, 2) if n_conv else None,
+        "csat_avg": _num(sum(total.ratings) / csat_count, 2) if csat_count else None, "csat_count": csat_count,
     }
     return {"from": period.first.isoformat(), "to": period.end.isoformat(), "summary": summary,
             "daily": [{"date": k, **v} for k, v in daily.items()], "csat": distribution, "origin": origin,
-            "hour_of_week": week,
-            "operators": sorted(ops.values(), key=lambda r: (-r["conversations"], r["name"]))}
+            "hour_of_week": week, "operators": operators, "departments": departments}
+
+
+def _department_rows(found: Sequence, groups: dict[int | None, _Group]) -> list[dict]:
+    """Per department of the site (``found``: every department, zeros included, in the site's order),
+    then the conversations without one (``department_id`` null, ``name`` ""); empty when the site
+    has no departments."""
+    if not found:
+        return []
+    out = [{"department_id": did, "name": name, **groups.get(did, _Group()).table_row()} for did, name in found]
+    known = {did for did, _n in found}
+    rest = _Group()
+    for did, g in groups.items():   # no department, or one deleted since (SET NULL makes it None anyway)
+        if did not in known:
+            for attr in ("conversations", "accepted", "closed", "messages"):
+                setattr(rest, attr, getattr(rest, attr) + getattr(g, attr))
+            rest.response += g.response
+            rest.duration += g.duration
+            rest.ratings += g.ratings
+    if rest.conversations:
+        out.append({"department_id": None, "name": "", **rest.table_row()})
+    return out
+
+
+# --- stored per-conversation message counts (models/report.py), filled in the background ---------
+
+_FILL = """
+INSERT INTO conversation_stats (conversation_id, site_id, created_at, last_seq, visitor_messages, operator_messages,
+                                computed_at)
+SELECT c.id, c.site_id, c.created_at, c.last_seq,
+       SUM(CASE WHEN m.kind = 'visitor' THEN 1 ELSE 0 END), SUM(CASE WHEN m.kind = 'operator' THEN 1 ELSE 0 END), :now
+FROM conversations c
+LEFT JOIN messages m ON m.conversation_id = c.id AND m.seq <= c.last_seq AND m.kind IN ('visitor', 'operator')
+WHERE c.status = 'closed' AND c.last_seq > 0 AND {where}
+GROUP BY c.id, c.site_id, c.created_at, c.last_seq"""
+# counted up to the stats row's last_seq, so both tables describe the same messages
+_FILL_OPERATORS = """
+INSERT INTO conversation_operator_stats (conversation_id, operator_id, site_id, created_at, messages)
+SELECT s.conversation_id, m.author_operator_id, s.site_id, s.created_at, COUNT(*)
+FROM conversation_stats s JOIN messages m ON m.conversation_id = s.conversation_id AND m.seq <= s.last_seq
+WHERE m.kind = 'operator' AND m.author_operator_id IS NOT NULL AND {where}
+GROUP BY s.conversation_id, m.author_operator_id, s.site_id, s.created_at"""
+
+
+async def stale_stats_ids(rt: Runtime, limit: int = 100, since: datetime | None = None) -> list[int]:
+    """Closed conversations with messages whose stored counts are missing or were taken at another
+    ``last_seq``, oldest close first; ``since``: closed at or after it only (the cheap scan)."""
+    c, s = Conversation, ConversationStats
+    where = [c.status == "closed", c.closed_at.is_not(None), c.last_seq > 0,
+             or_(s.conversation_id.is_(None), s.last_seq != c.last_seq)]
+    if since is not None:
+        where.append(c.closed_at >= since)
+    async with rt.sessions() as session:
+        return list((await session.execute(
+            select(c.id).outerjoin(s, s.conversation_id == c.id).where(*where)
+            .order_by(c.closed_at, c.id).limit(limit))).scalars())
+
+
+async def refresh_stats(rt: Runtime, ids: list[int]) -> None:
+    """Count (again) the messages of these conversations into conversation_stats (closed ones only)."""
+    if not ids:
+        return
+    expanding: BindParameter = bindparam("ids", expanding=True)
+    try:
+        async with rt.sessions() as session, session.begin():
+            await session.execute(delete(ConversationOperatorStats)
+                                  .where(ConversationOperatorStats.conversation_id.in_(ids)))
+            await session.execute(delete(ConversationStats).where(ConversationStats.conversation_id.in_(ids)))
+            await session.execute(text(_FILL.format(where="c.id IN :ids")).bindparams(
+                expanding, bindparam("now", type_=UTCDateTime)), {"ids": ids, "now": rt.clock()})
+            await session.execute(text(_FILL_OPERATORS.format(where="s.conversation_id IN :ids")).bindparams(
+                expanding), {"ids": ids})
+    except IntegrityError:   # another node counted the same conversations at the same moment
+        log.debug("report stats of %s were refreshed by another node", ids[:3])
+
+
+async def refresh_pending_stats(rt: Runtime, limit: int = 100, since: datetime | None = None) -> int:
+    """One background pass: refresh up to ``limit`` conversations' stored counts; how many."""
+    ids = await stale_stats_ids(rt, limit, since)
+    await refresh_stats(rt, ids)
+    return len(ids)
+
+
+async def backfill_stats(rt: Runtime) -> int:
+    """Count every closed conversation that has no stored counts yet in one statement (what the
+    migration does; for a database filled around the application, e.g. bench/reports.py)."""
+    missing = "NOT EXISTS (SELECT 1 FROM conversation_stats x WHERE x.conversation_id = c.id)"
+    async with rt.sessions() as session, session.begin():
+        before = (await session.execute(text("SELECT COUNT(*) FROM conversation_stats"))).scalar_one()
+        await session.execute(text(_FILL.format(where=missing)).bindparams(bindparam("now", type_=UTCDateTime)),
+                              {"now": rt.clock()})
+        no_rows = "NOT EXISTS (SELECT 1 FROM conversation_operator_stats y WHERE y.conversation_id = s.conversation_id)"
+        await session.execute(text(_FILL_OPERATORS.format(where=no_rows)))
+        after = (await session.execute(text("SELECT COUNT(*) FROM conversation_stats"))).scalar_one()
+    return int(after) - int(before)
 
 
 # --- the operator rating (docs/reports.md § Operator rating) --------------------------------------
@@ -289,14 +482,19 @@ async def site_report(rt: Runtime, operator: OperatorRef, site_id: object, date_
     async with rt.sessions() as session:
         site = await _site_for(session, operator, site_id)
         period = check_period(date_from, date_to, site_zone(site))
-        current = await _stats(session, site.id, period)
-        previous = await _stats(session, site.id, period.previous(), per_operator=False)
+
+    async def stats(p: Period, per_operator: bool) -> dict:
+        async with rt.sessions() as session:
+            return await _stats(session, site.id, p, per_operator=per_operator)
+
+    # the two periods on two connections at once: their reads overlap (a year with a full year before it)
+    current, previous = await asyncio.gather(stats(period, True), stats(period.previous(), False))
     return {"site": {"id": site.id, "name": site.name}, "timezone": period.tz.key,
             "current": current, "previous": previous}
 
 
 def report_csv(report: dict, table: object) -> str:
-    """One table of a report as CSV (UTF-8, comma, header row). ``table``: summary | daily | operators | csat."""
+    """One table of a report as CSV (UTF-8, comma, header row). ``table``: one of ``TABLES``."""
     if table not in TABLES:
         raise ActionError("invalid_input", f"table must be one of {', '.join(TABLES)}")
     out = io.StringIO()
@@ -318,6 +516,10 @@ def report_csv(report: dict, table: object) -> str:
         w.writerow(["weekday", *[f"{h:02d}" for h in range(24)]])
         for day, counts in zip(WEEKDAYS, cur["hour_of_week"], strict=True):
             w.writerow([day, *counts])
+    elif table == "departments":
+        w.writerow(DEPARTMENT_COLUMNS)
+        for r in cur["departments"]:
+            w.writerow([_safe(_cell(r[c])) for c in DEPARTMENT_COLUMNS])
     else:
         cols = ["operator_id", "name", "conversations", "accepted", "first_response_median", "first_response_p90",
                 "duration_avg", "messages", "csat_avg", "csat_count"]

@@ -36,6 +36,7 @@ DEFAULT_WIDGET = {
     "language": "auto",  # ru | en | auto (the visitor's browser)
     "show_operator": True,
     "rating": "stars",  # what the widget asks after a closed chat: stars (1..5) | thumbs (down = 1, up = 5)
+    "transcript": True,  # the visitor may e-mail itself the transcript from the widget (actions/transcripts.py)
     # seconds of the assignee's silence before the automatic holding line; 0 = off (actions/no_reply.py)
     "auto_hold_seconds": 0,
     # window behaviour (docs/invitations.md): seconds before the launcher appears on a page, seconds
@@ -107,6 +108,10 @@ def check_widget(widget: object) -> dict:
             if value not in RATING_SCALES:
                 raise ActionError("invalid_input", "rating must be stars or thumbs")
             out["rating"] = value
+        elif key == "transcript":
+            if not isinstance(value, bool):
+                raise ActionError("invalid_input", "transcript must be true or false")
+            out["transcript"] = value
         elif key == "auto_hold_seconds":
             if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= AUTO_HOLD_MAX_SECONDS:
                 raise ActionError("invalid_input",

@@ -7,16 +7,18 @@ import csv
 import io
 import json
 from collections.abc import AsyncIterator
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from frontdesk import serialize
 from frontdesk.actions import emails, queries, reports
 from frontdesk.actions.errors import ActionError, not_found
-from frontdesk.actions.identity import OperatorRef
-from frontdesk.actions.validate import check_email, check_id
+from frontdesk.actions.identity import OperatorRef, VisitorRef
+from frontdesk.actions.sites import widget_settings_of
+from frontdesk.actions.validate import check_email, check_id, check_visitor_email
+from frontdesk.actions.visitors import visitor_updated_event
 from frontdesk.mail import compose
 from frontdesk.mail.outbox import queue_email
 from frontdesk.models import (
@@ -25,12 +27,15 @@ from frontdesk.models import (
     ConversationRating,
     Message,
     Operator,
+    OutboxEmail,
     OutboxKind,
     Site,
     Visitor,
 )
 
 if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncSession
+
     from frontdesk.runtime import Runtime
 
 FORMATS = ("jsonl", "csv")
@@ -54,23 +59,83 @@ async def send_transcript(rt: Runtime, operator: OperatorRef, conversation_id: o
         address = to or visitor.email
         if not address:
             raise ActionError("no_email", "the visitor left no e-mail address: give one", 409)
-        rows = (await session.execute(
-            select(Message).where(Message.conversation_id == conv.id, Message.kind != "note").order_by(Message.seq)
-        )).scalars().all()
-        names = await queries.authors(session, (m.author_operator_id for m in rows))
-        tz = reports.site_zone(site)
-        lines = [(m.kind, _name(names.get(m.author_operator_id or 0)), m.created_at.astimezone(tz).strftime("%H:%M"),
-                  m.text) for m in rows]
-        language = emails.visitor_language(visitor.language, site)
-        subject, text, html = compose.transcript(
-            language, site=site.name, visitor_name=visitor.name, lines=lines,
-            date=conv.created_at.astimezone(tz).strftime("%d.%m.%Y" if language == "ru" else "%Y-%m-%d"))
-        row = queue_email(session, rt.settings, now=rt.clock(), site_id=site.id, kind=OutboxKind.transcript.value,
-                          to_addr=address, to_name=visitor.name or "", subject=subject, text=text, html=html,
-                          from_name=site.name, conversation_id=conv.id)
-        await session.flush()
+        row = await _queue(rt, session, conv, visitor, site, address, OutboxKind.transcript.value)
         return {"email": {"id": row.id, "to": row.to_addr, "subject": row.subject, "status": row.status,
                           "kind": row.kind, "conversation_id": conv.id, "created_at": serialize.iso(row.created_at)}}
+
+
+async def _queue(rt: Runtime, session: AsyncSession, conv: Conversation, visitor: Visitor, site: Site, address: str,
+                 kind: str) -> OutboxEmail:
+    rows = (await session.execute(
+        select(Message).where(Message.conversation_id == conv.id, Message.kind != "note").order_by(Message.seq)
+    )).scalars().all()
+    names = await queries.authors(session, (m.author_operator_id for m in rows))
+    tz = reports.site_zone(site)
+    lines = [(m.kind, _name(names.get(m.author_operator_id or 0)), m.created_at.astimezone(tz).strftime("%H:%M"),
+              m.text) for m in rows]
+    language = emails.visitor_language(visitor.language, site)
+    subject, text, html = compose.transcript(
+        language, site=site.name, visitor_name=visitor.name, lines=lines,
+        date=conv.created_at.astimezone(tz).strftime("%d.%m.%Y" if language == "ru" else "%Y-%m-%d"))
+    row = queue_email(session, rt.settings, now=rt.clock(), site_id=site.id, kind=kind,
+                      to_addr=address, to_name=visitor.name or "", subject=subject, text=text, html=html,
+                      from_name=site.name, conversation_id=conv.id)
+    await session.flush()
+    return row
+
+
+# the visitor's own request from the widget (docs/reports.md § Transcripts and export)
+VISITOR_PER_CONVERSATION = 3            # transcripts of one conversation, ever
+VISITOR_GAP = timedelta(minutes=5)      # between two of one conversation
+
+
+async def visitor_transcript(rt: Runtime, visitor: VisitorRef, conversation_id: object, email: object = None) -> dict:
+    """The visitor e-mails the transcript of **its own** conversation to itself, through the outbox:
+    to ``email`` when given — which then becomes its contact e-mail — else to the e-mail it left
+    before; neither → ``no_email`` (409). The site may turn it off (widget setting ``transcript``:
+    ``forbidden``, 403). At most ``VISITOR_PER_CONVERSATION`` per conversation, one per
+    ``VISITOR_GAP``, and ``FRONTDESK_VISITOR_TRANSCRIPTS_PER_HOUR`` per site (``rate_limited``, 429).
+    Another visitor's conversation → ``not_found``. Returns ``{email: {to, status}, conversation_id}``."""
+    cid = check_id(conversation_id)
+    to = check_visitor_email(email) if email not in (None, "") else None
+    now = rt.clock()
+    kind = OutboxKind.visitor_transcript.value
+    async with rt.sessions() as session:
+        async with session.begin():
+            conv = await session.get(Conversation, cid)
+            if conv is None or conv.visitor_id != visitor.id or conv.last_seq == 0:
+                raise not_found()
+            site = await session.get(Site, conv.site_id)
+            row = await session.get(Visitor, visitor.id)
+            assert site is not None and row is not None
+            if not widget_settings_of(site.widget).get("transcript", True):
+                raise ActionError("forbidden", "this site does not send transcripts to visitors", 403)
+            address = to or row.email
+            if not address:
+                raise ActionError("no_email", "leave an e-mail address to send the transcript to", 409)
+            o = OutboxEmail
+            sent, last = (await session.execute(select(func.count(), func.max(o.created_at)).where(
+                o.conversation_id == conv.id, o.kind == kind))).one()
+            if sent >= VISITOR_PER_CONVERSATION:
+                raise ActionError("rate_limited", f"at most {VISITOR_PER_CONVERSATION} transcripts of a conversation",
+                                  429)
+            if last is not None and now - last < VISITOR_GAP:
+                raise ActionError("rate_limited", "one transcript every 5 minutes; try again later", 429)
+            hour = (await session.execute(select(func.count()).where(
+                o.site_id == site.id, o.kind == kind, o.created_at > now - timedelta(hours=1)))).scalar_one()
+            if hour >= rt.settings.visitor_transcripts_per_hour:
+                raise ActionError("rate_limited", "too many transcripts from this site this hour; try again later", 429)
+            changed = to is not None and to != row.email
+            if changed:
+                row.email = to
+            queued = await _queue(rt, session, conv, row, site, address, kind)
+            answer = {"email": {"to": queued.to_addr, "status": queued.status}, "conversation_id": conv.id}
+        events = [await queries.updated_event(session, conv), await visitor_updated_event(session, visitor.id)] \
+            if changed else []
+    for event in events:
+        if event is not None:
+            await rt.publish(event)
+    return answer
 
 
 def _name(op: Operator | None) -> str | None:

@@ -16,6 +16,7 @@ from frontdesk.models.outbox import OutboxEmail, OutboxKind, OutboxStatus
 from frontdesk.models.phrase import Phrase, PhraseHotkey, PhraseSettings, PhraseUsage, SpellWord
 from frontdesk.models.quality import ConversationQuality, QualityCriterion, SiteQualitySettings
 from frontdesk.models.rating import ConversationRating
+from frontdesk.models.report import ConversationOperatorStats, ConversationStats
 from frontdesk.models.site import Site
 from frontdesk.models.team import OperatorPresence, Transfer, TransferStatus
 from frontdesk.models.visit import OperatorCardFields, PageView, Visit
@@ -34,4 +35,5 @@ __all__ = [
     "ConversationQuality", "QualityCriterion", "SiteQualitySettings",
     "BanRow",
     "Department", "DepartmentMember", "SiteRouting", "OperatorRouting", "DEFAULT_CHAT_LIMIT",
+    "ConversationStats", "ConversationOperatorStats",
 ]

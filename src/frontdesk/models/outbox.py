@@ -28,6 +28,7 @@ class OutboxKind(str, enum.Enum):
     operator_reply = "operator_reply"  # an operator's reply in an offline conversation, to the visitor
     escalation = "escalation"  # a chat nobody answered, to a site's supervisor addresses
     transcript = "transcript"          # a conversation's transcript, to the visitor (an operator sent it)
+    visitor_transcript = "visitor_transcript"  # the same, asked for by the visitor in the widget
 
 
 class OutboxEmail(Base):
@@ -35,6 +36,8 @@ class OutboxEmail(Base):
     __table_args__ = (
         # the sender's "what is due" query
         Index("ix_outbox_status_next_attempt_at", "status", "next_attempt_at"),
+        # the per-site hourly cap of the visitors' own transcripts (actions/transcripts.py)
+        Index("ix_outbox_site_kind_created", "site_id", "kind", "created_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -3,7 +3,17 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request, Response
 
-from frontdesk.actions import contacts, conversations, departments, invitations, offline_form, ratings, visitors, visits
+from frontdesk.actions import (
+    contacts,
+    conversations,
+    departments,
+    invitations,
+    offline_form,
+    ratings,
+    transcripts,
+    visitors,
+    visits,
+)
 from frontdesk.actions.errors import ActionError, not_found
 from frontdesk.actions.identity import SiteRef, VisitorRef
 from frontdesk.web.common import CONTACTS_BODY, OFFLINE_BODY, bearer, client_ip, json_object, public_base
@@ -64,6 +74,15 @@ async def visitor_rating(conversation_id: str, request: Request, site: str | Non
     data = await json_object(request)
     return await ratings.rate_conversation(request.app.state.rt, visitor, conversation_id, data.get("value"),
                                            data.get("comment"))
+
+
+@router.post("/conversations/{conversation_id}/transcript")
+async def visitor_transcript(conversation_id: str, request: Request, site: str | None = None) -> dict:
+    """``{email?}``: e-mail the transcript of the visitor's own conversation to itself (to ``email``,
+    which becomes its contact, else to the e-mail it left); Bearer token required. Rate limited."""
+    visitor = await _visitor(request, site)
+    data = await json_object(request)
+    return await transcripts.visitor_transcript(request.app.state.rt, visitor, conversation_id, data.get("email"))
 
 
 @router.get("/conversations/{conversation_id}/messages")

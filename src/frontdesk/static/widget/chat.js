@@ -137,7 +137,7 @@
     ".ask{align-self:stretch;margin:10px 2px 0;padding:12px 12px 4px;border:1px solid #e1e4e9;border-radius:14px;background:#fff;text-align:left}" +
     ".ask .fld{margin-bottom:8px}.ask .in{padding:8px 10px}.ask .btn{height:40px;margin-bottom:8px}" +
     ".ask .ok{display:flex;align-items:center;gap:8px;padding:0 0 8px;color:#0f6b3e;font-size:13.5px;overflow-wrap:anywhere}" +
-    ".ask .ok svg{flex:none;width:18px;height:18px}" +
+    ".ask .ok svg{flex:none;width:18px;height:18px}.tr{padding:6px 12px}.tr>.lnk{display:block;padding:4px 0 8px}" +
     // the rating after a closed conversation
     ".row>.rt{flex:1;min-width:0}.rt .q{margin:0 0 8px;font-size:14px;font-weight:600;color:#2b323c}.opts{display:flex;gap:4px;margin:0 0 10px}" +
     ".opt{width:44px;height:44px;margin:0;padding:0;border:1px solid transparent;border-radius:10px;background:none;" +
@@ -818,6 +818,7 @@
     var row = el("div", "row");
     row.appendChild(p.box);
     e.appendChild(row);
+    if (ctx.cfg().widget.transcript !== false) e.appendChild(transcriptBox(cid));
     place(e);
     afterInsert(false);
   }
@@ -866,6 +867,52 @@
     var p = rtPending[f.ref];
     ratingIdle(p);
     formError(p.er, t(f.code === "rate_limited" ? "rate" : f.code === "text_too_long" ? "rateLong" : "srvErr"));
+  }
+
+  // --- the transcript by e-mail, next to the rating (POST /widget/conversations/{id}/transcript) ---
+  function transcriptBox(cid) {
+    var box = el("div", "ask tr"), f = el("form", "", { novalidate: "" }), er = el("div", "ferr", { role: "alert" }),
+      open = el("button", "lnk", { type: "button", "data-testid": "widget-transcript" }),
+      em = field("input", { type: "email", autocomplete: "email", maxlength: "320", "data-testid": "widget-transcript-email" }),
+      btn = el("button", "btn", { type: "submit", "data-testid": "widget-transcript-submit" });
+    open.textContent = t("trOpen");
+    em.lbl.textContent = t("trEmail");
+    em.inp.value = contact().email || "";
+    btn.textContent = t("trSend");
+    er.hidden = f.hidden = true;
+    [em.wrap, er, btn].forEach(function (n) { f.appendChild(n); });
+    open.addEventListener("click", function () { open.hidden = true; f.hidden = false; em.inp.focus(); });
+    f.addEventListener("submit", function (ev) {
+      ev.preventDefault();
+      if (btn.disabled) return;
+      var v = em.inp.value.trim();
+      if (!/^[^@\s]+@[^@\s]+\.[^@\s]+$/.test(v)) { fieldError(em, t("badEmail")); em.inp.focus(); return; }
+      btn.disabled = true;
+      formError(er, "");
+      fetch(ctx.base + "/api/v1/widget/conversations/" + cid + "/transcript?site=" + encodeURIComponent(ctx.site), {
+        method: "POST", credentials: "omit", cache: "no-store", body: JSON.stringify({ email: v }),
+        headers: { "Content-Type": "application/json", Authorization: "Bearer " + token }
+      }).then(function (r) {
+        return r.json().then(function (b) { return [r.status, b]; }, function () { return [r.status, {}]; });
+      }).then(function (res) {
+        btn.disabled = false;
+        if (res[0] === 200) {
+          var ok = el("div", "ok", { "data-testid": "widget-transcript-sent", role: "status" }), sp = el("span");
+          sp.textContent = fmt("trSent", { e: res[1].email.to });
+          ok.appendChild(icon("ok"));
+          ok.appendChild(sp);
+          box.textContent = "";
+          box.appendChild(ok);
+          return;
+        }
+        var code = (res[1].error || {}).code;
+        if (code === "invalid_email") return fieldError(em, t("badEmail"));
+        formError(er, t({ rate_limited: "trRate", forbidden: "trOff", no_email: "needEmail" }[code] || "srvErr"));
+      }).catch(function () { btn.disabled = false; formError(er, t("net")); });
+    });
+    box.appendChild(open);
+    box.appendChild(f);
+    return box;
   }
 
   // --- unread badge and sound -----------------------------------------------------------------

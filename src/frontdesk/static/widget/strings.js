@@ -36,6 +36,10 @@ var MSG = {
     rateComment: "Комментарий (необязательно)", rateSend: "Отправить оценку", rateNeed: "Выберите оценку",
     rateThanks: "Спасибо за оценку!", rateLong: "Комментарий слишком длинный: не больше 2000 символов",
     endChat: "Завершить диалог",
+    // the transcript by e-mail (docs/reports.md § Transcripts and export): %e the address
+    trOpen: "Отправить переписку на e‑mail", trEmail: "Ваш e‑mail", trSend: "Отправить переписку",
+    trSent: "Переписка отправлена на %e", trRate: "Переписку уже отправляли недавно. Попробуйте позже.",
+    trOff: "Отправка переписки на e‑mail на этом сайте выключена.",
     // a ban covers this visitor or address (docs/moderation.md): neutral, says nothing about why
     banned: "Чат сейчас недоступен.", bannedMore: "Свяжитесь с нами другим способом.",
     // departments before the first message, the place in the queue (automatic routing)
@@ -76,6 +80,9 @@ var MSG = {
     rateComment: "Comment (optional)", rateSend: "Send rating", rateNeed: "Choose a rating",
     rateThanks: "Thank you for your rating!", rateLong: "The comment is too long: 2,000 characters at most",
     endChat: "End the chat",
+    trOpen: "Send the transcript by e‑mail", trEmail: "Your e‑mail", trSend: "Send the transcript",
+    trSent: "The transcript was sent to %e", trRate: "The transcript was sent recently. Please try again later.",
+    trOff: "Sending transcripts by e‑mail is turned off on this site.",
     banned: "The chat is not available right now.", bannedMore: "Please contact us another way.",
     depAsk: "Choose a department to reach the right person", queue: "You are number %n in the queue. An operator will answer soon.",
     openToday: "We open today at %t", openTomorrow: "We open tomorrow at %t",

@@ -131,6 +131,8 @@ export async function renderSites(root) {
       h('option', { value: 'ru', selected: w.language === 'ru' }, 'Русский'),
       h('option', { value: 'en', selected: w.language === 'en' }, 'English'));
     const showOp = h('input', { type: 'checkbox', checked: !!w.show_operator });
+    // the visitor may e-mail itself the transcript from the widget (docs/reports.md)
+    const visitorTranscript = h('input', { type: 'checkbox', checked: w.transcript !== false, testid: 'site-transcript' });
     const rating = h('select', { testid: 'site-rating' },
       ...['stars', 'thumbs'].map((r) => h('option', { value: r, selected: (w.rating || 'stars') === r }, t(`sites.rating.${r}`))));
     // window behaviour (docs/invitations.md): seconds before the launcher shows, before the window opens by itself
@@ -173,6 +175,7 @@ export async function renderSites(root) {
         const res = await api('PATCH', `/sites/${site.id}`, {
           name: name.value, allowed_origins: lines(origins.value), notify_emails: lines(notify.value),
           widget: { color: color.value, position: position.value, language: lang.value, show_operator: showOp.checked, rating: rating.value, profanity: profanity.value, texts: textsOut,
+            transcript: visitorTranscript.checked,
             auto_hold_seconds: Math.max(0, Math.min(3600, Math.round(Number(autoHold.value) || 0))),
             launcher_delay: Math.max(0, Math.round(+launcherDelay.value || 0)), auto_open_delay: Math.max(0, Math.round(+autoOpen.value || 0)) },
         });
@@ -192,7 +195,8 @@ export async function renderSites(root) {
       h('div', { class: 'form__grid' }, field(t('sites.color'), color), field(t('sites.position'), position), field(t('sites.language'), lang),
         field(t('sites.rating'), rating), field(t('sites.profanity'), profanity), field(t('sites.launcherDelay'), launcherDelay, t('sites.secondsHint')),
         field(t('sites.autoOpenDelay'), autoOpen, t('sites.autoOpenHint'))),
-      h('label', { class: 'check' }, showOp, ' ', t('sites.showOperator'))),
+      h('label', { class: 'check' }, showOp, ' ', t('sites.showOperator')),
+      h('label', { class: 'check' }, visitorTranscript, ' ', t('sites.visitorTranscript'))),
     h('section', { class: 'form__section' }, h('h3', {}, t('sites.texts')), h('div', { class: 'form__grid form__grid--2' }, ...widgetTexts)),
     h('section', { class: 'form__section', testid: 'site-phrases' }, h('h3', {}, t('sites.phrases')),
       h('p', { class: 'field__hint' }, t('sites.phrasesHint')),

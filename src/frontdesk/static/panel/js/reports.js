@@ -98,11 +98,12 @@ export async function renderReports(root) {
     toInput.value = iso(state.to - DAY);
     for (const b of presets) b.classList.toggle('btn--on', Number(b.dataset.days) === state.days && state.to === today() + DAY);
     status.textContent = t('reports.loading');
-    let report, quality;
+    let report, quality, missed;
     try {
-      [report, quality] = await Promise.all([
+      [report, quality, missed] = await Promise.all([
         api('GET', `/reports/${state.site}?from=${iso(from)}&to=${iso(state.to)}`),
-        api('GET', `/quality/${state.site}?from=${iso(from)}&to=${iso(state.to)}`).catch(() => null)]);
+        api('GET', `/quality/${state.site}?from=${iso(from)}&to=${iso(state.to)}`).catch(() => null),
+        api('GET', `/reports/${state.site}/missed?from=${iso(from)}&to=${iso(state.to)}`).catch(() => null)]);
     } catch (err) {
       if (mine === loads) status.textContent = explain(err);
       return;
@@ -111,6 +112,9 @@ export async function renderReports(root) {
     if (mine !== loads) return;
     status.textContent = '';
     renderReport(body, report, state, uPlot);
+    const more = moreSections(report, missed, state);   // origin, the escalation's missed chats, departments
+    body.append(...more.nodes);
+    if (uPlot) more.draw(uPlot);   // once in the page: the charts take their container's width
     body.append(...qualitySections(report, quality, state));   // issue 13: hours of the week, coach, export
   }
   await load();
@@ -286,4 +290,77 @@ function coachSection(q) {
       h('div', {}, h('h3', { class: 'reports__sub' }, t('quality.best')), h('ol', { testid: 'quality-best' }, ...q.best.map(example))),
       h('div', {}, h('h3', { class: 'reports__sub' }, t('quality.worst')),
         q.worst.length ? h('ol', { testid: 'quality-worst' }, ...q.worst.map(example)) : h('p', { class: 'empty-state' }, t('quality.noWorst')))));
+}
+
+// --- issue 13, third part: incoming vs proactive, the escalation's missed chats, per department -------
+
+function tile(metric, label, value, fmt, was) {
+  return h('div', { class: 'tile', testid: 'report-value', dataset: { metric, value: value ?? '' } },
+    h('div', { class: 'tile__label' }, label), h('div', { class: 'tile__value' }, fmt(value)),
+    was === undefined ? null : h('div', { class: 'tile__was' }, t('reports.was', { v: fmt(was) })));
+}
+
+function moreSections(report, missed, state) {
+  const cur = report.current;
+  const originChart = h('div', { class: 'chart', testid: 'report-chart',
+    dataset: { report: 'origin', incoming: cur.origin.incoming ?? 0, proactive: cur.origin.proactive ?? 0 } });
+  const origin = section([t('reports.chart.origin')], originChart);
+  const empty = !cur.summary.conversations;
+  if (empty) originChart.append(h('p', { class: 'empty-state' }, t('reports.empty.origin')));
+  else {
+    if (!cur.origin.proactive) origin.append(h('p', { class: 'reports__note' }, t('reports.origin.noProactive')));
+    else {
+      origin.append(table([['reports.origin.rule', (r) => r.name || '—'], ['reports.m.conversations', (r) => num(r.conversations)]],
+        cur.origin.by_rule || [], ''));
+    }
+  }
+  const missedBody = missed
+    ? [h('div', { class: 'tiles' },
+      tile('missed_escalation', t('reports.m.missed_escalation'), missed.current.missed, (v) => num(v), missed.previous.missed),
+      tile('missed_answered_later', t('reports.m.missed_answered_later'), missed.current.answered_later, (v) => num(v),
+        missed.previous.answered_later)),
+    h('p', { class: 'reports__note' }, t('reports.missed.note'))]
+    : [h('p', { class: 'empty-state' }, t('reports.missed.unavailable'))];
+  return {
+    nodes: [
+      h('div', { class: 'reports__charts' }, origin, section([t('reports.missed.title')], ...missedBody)),
+      section([t('reports.departments'), (cur.departments || []).length ? csvLink(state, report, 'departments') : null],
+        departmentsTable(cur)),
+    ],
+    draw: (uPlot) => { if (!empty) drawOrigin(uPlot, originChart, cur, report.previous); },
+  };
+}
+
+function drawOrigin(uPlot, el, cur, prev) {
+  const x = [1, 2];
+  const labels = ['', t('reports.origin.incoming'), t('reports.origin.proactive')];
+  const opts = {
+    width: width(el), height: 240, scales: { x: { time: false, range: [0.5, 2.5] } }, legend: { live: false },
+    axes: [{ values: (u, vals) => vals.map((v) => (Number.isInteger(v) ? labels[v] ?? '' : '')), incrs: [1] },
+      { size: 40, incrs: [1, 2, 5, 10, 20, 50, 100, 500, 1000, 5000] }],
+    series: [{ label: t('reports.chart.origin') },
+      { label: t('reports.current'), fill: 'rgba(31,111,235,.75)', stroke: '#1f6feb',
+        paths: uPlot.paths.bars({ size: [0.35, 80], align: -1 }), points: { show: false } },
+      { label: t('reports.previous'), fill: 'rgba(140,149,159,.45)', stroke: '#8c959f',
+        paths: uPlot.paths.bars({ size: [0.35, 80], align: 1 }), points: { show: false } }],
+  };
+  const o = (r) => [r.origin.incoming ?? 0, r.origin.proactive ?? 0];
+  new uPlot(opts, [x, o(cur), o(prev)], el);
+}
+
+function departmentsTable(cur) {
+  const rows = cur.departments || [];
+  if (!rows.length) return h('p', { class: 'empty-state', testid: 'report-departments-empty' }, t('reports.empty.departments'));
+  const cols = [['reports.department', (r) => (r.department_id == null ? t('reports.noDepartment') : r.name)],
+    ['reports.m.conversations', (r) => num(r.conversations)], ['reports.m.accepted', (r) => num(r.accepted)],
+    ['reports.m.missed', (r) => num(r.missed)],
+    ['reports.m.first_response_median', (r) => formatSeconds(r.first_response_median)],
+    ['reports.m.first_response_p90', (r) => formatSeconds(r.first_response_p90)],
+    ['reports.durationAvg', (r) => formatSeconds(r.duration_avg)], ['reports.m.messages', (r) => num(r.messages)],
+    ['reports.m.csat_avg', (r) => (r.csat_count ? `${num(r.csat_avg, 1)} (${r.csat_count})` : '—')]];
+  return h('table', { class: 'table table--cards', testid: 'report-departments' },
+    h('thead', {}, h('tr', {}, ...cols.map(([k]) => h('th', {}, t(k))))),
+    h('tbody', {}, ...rows.map((r) => h('tr', { testid: 'report-department',
+      dataset: { departmentId: r.department_id ?? '', conversations: r.conversations } },
+    ...cols.map(([k, f]) => h('td', { 'data-label': t(k) }, f(r)))))));
 }
