@@ -140,6 +140,10 @@ def main() -> int:
                                            "first_idx": sum(shares[:i])} for i in range(args.procs)], timeout=1800)
         res["setup_s"] = max(s["seconds"] for s in setup)
         res["setup_failed"] = sum(s["setup_failed"] for s in setup)
+        res["setup_refused_sends"] = {}
+        for s in setup:  # error answers to setup sends (each sent again, same client_id, like the widget)
+            for k, v in s.get("setup_refused_sends", {}).items():
+                res["setup_refused_sends"][k] = res["setup_refused_sends"].get(k, 0) + v
         if res["setup_failed"]:
             log(f"{res['setup_failed']} visitors could not connect during setup "
                 f"(e.g. {[f for s in setup for f in s['setup_failures']][:2]}); going on with the others")
@@ -181,6 +185,11 @@ def main() -> int:
             for k, v in r.get("attempt_errors", {}).items():
                 errs[k] = errs.get(k, 0) + v
         res["reconnect"]["attempt_errors"] = errs
+        retry_errs: dict = {}
+        for r in rc:
+            for k, v in r.get("retry_errors", {}).items():
+                retry_errs[k] = retry_errs.get(k, 0) + v
+        res["reconnect"]["retry_errors"] = retry_errs
         if welcomed:
             per_s: dict[int, int] = {}
             for x in welcomed:
@@ -230,6 +239,12 @@ def main() -> int:
     print(f"| server CPU per resumed visitor, ms | {1000 * sc['server_cpu_s'] / max(r['welcomed'], 1):.1f} |")
     print(f"| connection attempts (widget backoff) | {r['attempts']:,} |")
     print(f"| failed attempts by error | {', '.join(f'{k} {v:,}' for k, v in r['attempt_errors'].items()) or '–'} |")
+    refused = res["setup_refused_sends"]
+    print(f"| setup sends answered by an error (then sent again) | {', '.join(f'{k} {v:,}' for k, v in refused.items()) or '–'} |")
+    print(f"| retried in-flight sends answered by an error (then sent again) | "
+          f"{', '.join(f'{k} {v:,}' for k, v in r['retry_errors'].items()) or '–'} |")
+    if r["failures"]:
+        print(f"| first failures | {'; '.join(r['failures'][:3])} |")
     print(f"| in-flight sends acked before the kill | {res['acked_before_kill']:,} of {args.visitors:,} |")
     print(f"| of the unacked: already stored (came back in the replay, retry deduplicated) | "
           f"{r['stored_but_unacked_at_kill']:,} |")

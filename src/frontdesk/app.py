@@ -157,6 +157,10 @@ def build_app(settings: Settings | None = None) -> FastAPI:
         ok = await health.database_ok(request.app.state.rt)
         return JSONResponse({"status": "ok" if ok else "unavailable"}, status_code=200 if ok else 503)
 
+    # the sockets first: a route is found by trying each in turn, and every hello of a reconnect
+    # storm would otherwise walk all the included routers' routes first (≈ 30 % of a hello's CPU)
+    app.add_api_websocket_route("/ws/visitor", visitor_socket)
+    app.add_api_websocket_route("/ws/operator", operator_socket)
     app.include_router(api_operator.router)
     app.include_router(api_team.router)
     app.include_router(api_admin.router)
@@ -170,8 +174,6 @@ def build_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(api_bans.router)
     app.include_router(api_departments.router)
     app.include_router(pages.router)
-    app.add_api_websocket_route("/ws/visitor", visitor_socket)
-    app.add_api_websocket_route("/ws/operator", operator_socket)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
 
     return app
