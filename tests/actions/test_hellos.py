@@ -21,7 +21,8 @@ async def _site(rt, name: str = "Shop") -> SiteRef:
         return SiteRef.of(await sites.add_site(session, name=name))
 
 
-_TOUCH = re.compile(r"UPDATE visitors SET last_seen_at = \S+ WHERE id = ")  # the writer's queued last-seen times
+# the writer's queued last-seen times (its own loop, once a second): not the hello's
+_TOUCH = re.compile(r"UPDATE visitors SET last_seen_at\s*=[^,]*WHERE (visitors\.)?id\s*=")
 
 
 async def all_statements(rt) -> list[str]:
