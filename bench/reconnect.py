@@ -128,6 +128,7 @@ def main() -> int:
     # moved the server's last_seq of hundreds of conversations between the visitors' snapshot and
     # the REST read of the check (the "800 of 5,000" of issue 18 — the bench's timing, not a loss).
     server = h.FrontdeskServer(env={"FRONTDESK_NO_REPLY_SECONDS": "86400"}).start()
+    startup_cpu = h.cpu_seconds([server.pid])  # a start's own CPU (imports, migrations, demo data)
     workers = None
     try:
         cfg = server.login()
@@ -140,6 +141,10 @@ def main() -> int:
                                            "first_idx": sum(shares[:i])} for i in range(args.procs)], timeout=1800)
         res["setup_s"] = max(s["seconds"] for s in setup)
         res["setup_failed"] = sum(s["setup_failed"] for s in setup)
+        res["setup_refused_sends"] = {}
+        for s in setup:  # error answers to setup sends (each sent again, same client_id, like the widget)
+            for k, v in s.get("setup_refused_sends", {}).items():
+                res["setup_refused_sends"][k] = res["setup_refused_sends"].get(k, 0) + v
         if res["setup_failed"]:
             log(f"{res['setup_failed']} visitors could not connect during setup "
                 f"(e.g. {[f for s in setup for f in s['setup_failures']][:2]}); going on with the others")
@@ -158,11 +163,15 @@ def main() -> int:
         res["restart_s"] = t_healthy - t_kill
         with h.CpuWindow(server.pid, workers.pids) as cpu:
             rc = workers.collect(timeout=args.timeout + 120)
+        # /healthz is polled with a 1 s timeout: in a storm it answers late, after thousands of hellos
+        # were served — the server's CPU since its start (less a start's own) counts every hello
+        res["server_cpu_since_start_s"] = h.cpu_seconds([server.pid]) - startup_cpu
         res["storm_cpu"] = {"server_pct": cpu.server_pct, "client_pct": cpu.client_pct, "other_pct": cpu.other_pct,
                             "server_cpu_s": cpu.server_cpu}
         welcomed = sorted(x for r in rc for x in r["welcomed"])
         resumed = sorted(x for r in rc for x in r["resumed"])
         t_end = max(r["t_end"] for r in rc)
+        t_ready = min(t_healthy, welcomed[0]) if welcomed else t_healthy  # the server took its first hello
         res["reconnect"] = {
             "welcomed": len(welcomed), "failed": sum(r["failed"] for r in rc),
             "failures": [f for r in rc for f in r["failures"]][:5], "attempts": sum(r["attempts"] for r in rc),
@@ -174,6 +183,10 @@ def main() -> int:
             "all_done_after_healthy_s": t_end - t_healthy,
             "all_done_after_kill_s": t_end - t_kill,
             "p50_welcome_after_healthy_s": (welcomed[len(welcomed) // 2] - t_healthy) if welcomed else None,
+            "ready_after_kill_s": t_ready - t_kill,
+            "p50_welcome_after_ready_s": (welcomed[len(welcomed) // 2] - t_ready) if welcomed else None,
+            "all_resumed_after_ready_s": (resumed[-1] - t_ready) if resumed else None,
+            "all_done_after_ready_s": t_end - t_ready,
         }
         # what the server's accepting rate was once clients were at it: welcomes per second, busiest second
         errs: dict = {}
@@ -181,6 +194,11 @@ def main() -> int:
             for k, v in r.get("attempt_errors", {}).items():
                 errs[k] = errs.get(k, 0) + v
         res["reconnect"]["attempt_errors"] = errs
+        retry_errs: dict = {}
+        for r in rc:
+            for k, v in r.get("retry_errors", {}).items():
+                retry_errs[k] = retry_errs.get(k, 0) + v
+        res["reconnect"]["retry_errors"] = retry_errs
         if welcomed:
             per_s: dict[int, int] = {}
             for x in welcomed:
@@ -223,13 +241,26 @@ def main() -> int:
     print(f"| healthy → all resumed (replay received), s | {s(r['all_resumed_after_healthy_s'])} |")
     print(f"| healthy → all in-flight sends acked, s | {s(r['all_done_after_healthy_s'])} |")
     print(f"| SIGKILL → all done, s | {s(r['all_done_after_kill_s'])} |")
+    print(f"| SIGKILL → server ready (first welcome or /healthz, whichever came first), s | "
+          f"{s(r['ready_after_kill_s'])} |")
+    print(f"| **ready → half welcomed / all resumed / all in-flight sends acked, s** | "
+          f"{s(r['p50_welcome_after_ready_s'])} / {s(r['all_resumed_after_ready_s'])} / "
+          f"{s(r['all_done_after_ready_s'])} |")
     print(f"| peak welcomes in one second | {r.get('peak_welcomes_per_s', 0):,} |")
     sc = res["storm_cpu"]
     print(f"| during the storm: server CPU / load generator / other processes (200 % = both cores) | "
           f"{sc['server_pct']:.0f} % / {sc['client_pct']:.0f} % / {sc['other_pct']:.0f} % |")
-    print(f"| server CPU per resumed visitor, ms | {1000 * sc['server_cpu_s'] / max(r['welcomed'], 1):.1f} |")
+    print(f"| server CPU per resumed visitor, ms: in the window from /healthz / since the restart "
+          f"(less a start-up's {startup_cpu:.1f} s) | {1000 * sc['server_cpu_s'] / max(r['welcomed'], 1):.1f} / "
+          f"{1000 * res['server_cpu_since_start_s'] / max(r['welcomed'], 1):.1f} |")
     print(f"| connection attempts (widget backoff) | {r['attempts']:,} |")
     print(f"| failed attempts by error | {', '.join(f'{k} {v:,}' for k, v in r['attempt_errors'].items()) or '–'} |")
+    refused = res["setup_refused_sends"]
+    print(f"| setup sends answered by an error (then sent again) | {', '.join(f'{k} {v:,}' for k, v in refused.items()) or '–'} |")
+    print(f"| retried in-flight sends answered by an error (then sent again) | "
+          f"{', '.join(f'{k} {v:,}' for k, v in r['retry_errors'].items()) or '–'} |")
+    if r["failures"]:
+        print(f"| first failures | {'; '.join(r['failures'][:3])} |")
     print(f"| in-flight sends acked before the kill | {res['acked_before_kill']:,} of {args.visitors:,} |")
     print(f"| of the unacked: already stored (came back in the replay, retry deduplicated) | "
           f"{r['stored_but_unacked_at_kill']:,} |")

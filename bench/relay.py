@@ -74,7 +74,8 @@ def measure_idle(workers: h.Workers, pid: int, count: int, warm: int = 50, serve
            "rss_after": after, "kib_per_socket": (after - before) / 1024 / max(opened, 1),
            "marginal_kib_per_socket": (after - mid) / 1024 / max(opened2, 1), "open_seconds": secs,
            "server_cpu_pct_while_opening": cpu.server_pct,
-           "server_cpu_ms_per_hello": 1000 * cpu.server_cpu / max(opened1, 1),
+           # the window spans both halves (and the 1 s pause between them): every socket opened in it
+           "server_cpu_ms_per_hello": 1000 * cpu.server_cpu / max(opened, 1),
            "opened_per_s": opened / secs if secs else 0.0}
     if st0 and st1 and opened:
         d = {k: st1.get(k, 0) - st0.get(k, 0) for k in st1 if k != "t"}

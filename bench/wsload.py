@@ -183,7 +183,7 @@ def ts_of(payload: bytes) -> int:
 class Visitor:
     __slots__ = ("w", "idx", "ws", "welcome", "token", "outstanding", "acked", "sent", "n",
                  "tokens", "t", "timer", "errors", "ack_waiter", "closed_code", "conversation_id", "last_seq",
-                 "seqs")
+                 "seqs", "seq_waiter")
 
     def __init__(self, worker: Worker, idx: int) -> None:
         self.w, self.idx = worker, idx
@@ -200,6 +200,7 @@ class Visitor:
         self.conversation_id = None
         self.last_seq = 0
         self.seqs: set[int] | None = None
+        self.seq_waiter: tuple[int, asyncio.Future] | None = None  # (seq, resolved once it is held)
 
     def on_frame(self, ws: WS, p: bytes) -> None:
         w = self.w
@@ -237,6 +238,8 @@ class Visitor:
             w.errors[code] = w.errors.get(code, 0) + 1
             # a refused (or rate-limited, i.e. dropped) send is answered by this error instead of an ack
             self.outstanding = max(0, self.outstanding - 1)
+            if self.ack_waiter is not None and not self.ack_waiter.done() and self.outstanding <= 0:
+                self.ack_waiter.set_result(code)  # the reconnect storm's sends: retried like the widget
             if w.pumping:
                 self.pump()
             return
@@ -246,6 +249,8 @@ class Visitor:
     def _seen(self, seq: int) -> None:
         if seq > self.last_seq:
             self.last_seq = seq
+            if self.seq_waiter is not None and seq >= self.seq_waiter[0] and not self.seq_waiter[1].done():
+                self.seq_waiter[1].set_result(True)
         if self.seqs is not None:
             self.seqs.add(seq)
 
@@ -549,7 +554,7 @@ class Worker:
 
 
     # --- reconnect storm (bench/reconnect.py) ---------------------------------------
-    async def cmd_rc_setup(self, visitors: int, messages_each: int, first_idx: int = 0) -> dict:
+    async def cmd_rc_setup(self, visitors: int, messages_each: int, first_idx: int = 0, window: int = 128) -> dict:
         """Visitors connect and each writes ``messages_each`` messages (acked one by one)."""
         self.track_seq = True
         t0 = time.monotonic()
@@ -560,23 +565,56 @@ class Worker:
         setup_failures = [repr(e) for e in opened if not isinstance(e, Visitor)]
         for v in self.visitors:
             v.seqs = set()
+        # at most ``window`` sends in flight per load process (the first message of every visitor opens
+        # its conversation: 5,000 at once only measured the server's pool timeouts), and a send
+        # answered by an error (``internal`` under overload) is sent again with the same client_id,
+        # as the widget does
+        gate = asyncio.Semaphore(window)
+        refused: dict[str, int] = {}
+
+        async def send(v: Visitor, frame: bytes) -> bool:
+            async with gate:
+                return await self.send_acked(v, frame, refused)
+
+        failed: set[int] = set()
         for _ in range(messages_each):
             ts = time.monotonic_ns()
-            for v in self.visitors:
-                v.ack_waiter = asyncio.get_running_loop().create_future()
-                v.outstanding += 1
-                v.ws.send(v.next_frame(ts))
-            try:
-                await asyncio.wait_for(asyncio.shield(asyncio.gather(*(v.ack_waiter for v in self.visitors))), 600)
-            except TimeoutError:
-                waiting = [v for v in self.visitors if not v.ack_waiter.done()]
-                raise TimeoutError(f"{len(waiting)} of {len(self.visitors)} sends not acked after 600 s; "
-                                   f"error frames: {self.errors}; sockets closed: "
-                                   f"{sum(1 for v in waiting if not v.ws.open)}") from None
+            live = [v for v in self.visitors if v.idx not in failed]
+            done = await asyncio.gather(*(send(v, v.next_frame(ts)) for v in live))
+            failed.update(v.idx for v, ok in zip(live, done) if not ok)
         for v in self.visitors:
-            v.ack_waiter = None
+            if v.idx in failed:
+                v.ws.abort()
+        self.visitors = [v for v in self.visitors if v.idx not in failed]
+        setup_failures += [f"{len(failed)} visitors' sends not acked (answers: {refused})"] if failed else []
         return {"seconds": time.monotonic() - t0, "visitors": len(self.visitors),
-                "setup_failed": len(setup_failures), "setup_failures": setup_failures[:3]}
+                "setup_failed": visitors - len(self.visitors), "setup_failures": setup_failures[:3],
+                "setup_refused_sends": refused}
+
+    async def send_acked(self, v: Visitor, frame: bytes, refused: dict[str, int], attempts: int = 8,
+                         wait: float = 120) -> bool:
+        """Send until acked: an error answer (or no answer within ``wait``) is retried with the same
+        frame (same client_id) after the widget's backoff; False when every attempt failed."""
+        import random
+
+        for attempt in range(attempts):
+            v.ack_waiter = asyncio.get_running_loop().create_future()
+            v.outstanding = 1
+            v.ws.send(frame)
+            try:
+                got = await asyncio.wait_for(v.ack_waiter, wait)
+            except TimeoutError:
+                got = "no answer"
+            finally:
+                v.ack_waiter = None
+            if got is True:
+                return True
+            refused[got] = refused.get(got, 0) + 1
+            if not v.ws.open:
+                return False
+            cap = min(10.0, 0.3 * 2 ** attempt)
+            await asyncio.sleep(cap / 2 + random.random() * cap / 2)
+        return False
 
     async def cmd_rc_fire(self) -> dict:
         """Every visitor sends one more message and does not wait: the server is killed meanwhile."""
@@ -613,6 +651,7 @@ class Worker:
         errors: dict[str, int] = {}
         held_before = {v.idx: v.last_seq for v in self.visitors}
         stored_unacked = [0]
+        retry_errors: dict[str, int] = {}  # error answers to the retried sends (each then sent again)
 
         async def one(v: Visitor) -> None:
             tries = 0
@@ -639,21 +678,23 @@ class Worker:
                         return
             welcomed.append(time.monotonic())
             target = (welcome.get("conversation") or {}).get("last_seq", 0)
-            while v.last_seq < target and v.ws.open and time.monotonic() - t0 < timeout:
-                await asyncio.sleep(0.01)
+            if v.last_seq < target:  # the replay is on its way: wait for it (no polling: 10,000 visitors)
+                v.seq_waiter = (target, loop.create_future())
+                try:
+                    await asyncio.wait_for(v.seq_waiter[1], max(1.0, timeout - (time.monotonic() - t0)))
+                except TimeoutError:
+                    failures.append(f"visitor {v.idx}: replay incomplete ({v.last_seq} of {target}, "
+                                    f"socket open: {v.ws.open})")
+                    return
+                finally:
+                    v.seq_waiter = None
             resumed.append(time.monotonic())
             if v.acked == 0 and v.last_seq > held_before[v.idx]:
                 stored_unacked[0] += 1  # committed before the kill, ack lost: came back in the replay
-            if v.acked == 0:  # the in-flight send was never acked: retry it, same client_id
-                v.ack_waiter = loop.create_future()
-                v.outstanding = 1
-                v.ws.send(self.pending[v.idx])
-                try:
-                    await asyncio.wait_for(v.ack_waiter, 30)
-                except TimeoutError:
+            if v.acked == 0:  # the in-flight send was never acked: retry it, same client_id (again on an error)
+                if not await self.send_acked(v, self.pending[v.idx], retry_errors, wait=30):
                     failures.append(f"visitor {v.idx}: retry not acked (error frames: {v.errors}, "
                                     f"socket open: {v.ws.open})")
-                v.ack_waiter = None
 
         await asyncio.gather(*(one(v) for v in self.visitors))
         t_end = time.monotonic()
@@ -662,6 +703,7 @@ class Worker:
         picked = rnd.sample(self.visitors, min(sample, len(self.visitors)))
         return {"t0": t0, "t_end": t_end, "welcomed": welcomed, "resumed": resumed, "attempts": attempts[0],
                 "attempt_errors": errors, "stored_but_unacked_at_kill": stored_unacked[0],
+                "retry_errors": retry_errors,
                 "failures": failures[:5], "failed": len(failures), "resets": self.resets,
                 "all": [{"conversation_id": v.conversation_id, "last_seq": v.last_seq} for v in self.visitors],
                 "sample": [{"conversation_id": v.conversation_id, "seqs": sorted(v.seqs), "last_seq": v.last_seq,

@@ -164,6 +164,8 @@ class Runtime:
     # one per process, shared (thread-safe); app.py loads its data in a thread at start-up
     geoip: GeoIP = field(default_factory=lambda: GeoIP(use_installed_city_db=False))
     cache: NodeCache = field(default_factory=NodeCache)
+    # request batchers of actions (actions/hellos.py: visitor hellos), made on first use
+    batchers: dict[str, Any] = field(default_factory=dict)
 
     async def publish(self, *events: Event) -> None:
         """Send events to every node (this one included). Call only after the transaction that

@@ -96,6 +96,9 @@ def _positions(waiting: list[Conversation]) -> dict[int, tuple[int, int]]:
     return out
 
 
+waiting_conversations, positions_of = _waiting, _positions  # for actions.hellos (a batch of visitor hellos)
+
+
 @dataclass
 class _Team:
     """Who can take a site's waiting conversations now, and how busy each one is."""

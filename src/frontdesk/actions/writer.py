@@ -21,7 +21,7 @@ from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from sqlalchemy import insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -38,6 +38,7 @@ if TYPE_CHECKING:
     from frontdesk.runtime import Runtime
 
 log = logging.getLogger(__name__)
+_T = TypeVar("_T")
 
 # How long the writer waits for more messages when batches are small (moderate load).
 LINGER = 0.002
@@ -99,6 +100,12 @@ class MessageWriter:
         url = runtime.engine.url
         path = url.database if url.get_backend_name() == "sqlite" else None
         self._raw = _SqliteBatchWriter(path) if path and path != ":memory:" and not path.startswith("file:") else None
+
+    @property
+    def sqlite_thread(self) -> _SqliteBatchWriter | None:
+        """SQLite (a file): the writer thread with its connection, for other batched work that
+        wants one call per batch (``actions.hellos``); None on PostgreSQL."""
+        return self._raw
 
     def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name="message-writer")
@@ -431,6 +438,10 @@ class _SqliteBatchWriter:
 
     async def touch(self, rows: list[tuple[str, int]]) -> None:
         await asyncio.get_running_loop().run_in_executor(self._pool, self._touch, rows)
+
+    async def call(self, fn: Callable[[sqlite3.Connection], _T]) -> _T:
+        """``fn(connection)`` on the writer thread: one thread hop (a batch of hellos, actions/hellos.py)."""
+        return await asyncio.get_running_loop().run_in_executor(self._pool, lambda: fn(self._connect()))
 
     def _touch(self, rows: list[tuple[str, int]]) -> None:
         con = self._connect()

@@ -248,6 +248,8 @@ class AddressCaps:
             del self.open[ip]
 
     def new_visitor(self, ip: str, cap: int, now: float) -> bool:
+        if not cap:  # no cap: nothing to count (the list grew by one per new visitor, for ever)
+            return True
         recent = [t for t in self.created.get(ip, ()) if t > now - 3600]
         if cap and len(recent) >= cap:
             self.created[ip] = recent

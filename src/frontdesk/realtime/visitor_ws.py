@@ -6,7 +6,7 @@ from typing import Any
 
 from starlette.websockets import WebSocket
 
-from frontdesk.actions import contacts, conversations, departments, invitations, ratings, routing, sites, visitors
+from frontdesk.actions import contacts, conversations, departments, hellos, invitations, ratings, sites, visitors
 from frontdesk.actions.errors import ActionError
 from frontdesk.realtime import frames as f
 from frontdesk.realtime import protocol as p
@@ -52,8 +52,8 @@ class VisitorSession(SocketSession):
             if hello.page is not None else None
         hub = ws.app.state.hub
         async with hub.hello_gate:  # a bounded number of hellos at once, first come first served
-            try:
-                visitor, token = await visitors.identify_visitor(
+            try:  # batched with the other hellos arriving now (actions/hellos.py)
+                visitor, token = await hellos.identify(
                     rt, site, hello.visitor_token, page=page, user_agent=ws.headers.get("user-agent", ""),
                     ip=ws.client.host if ws.client else "", lang=hello.lang or "")
             except ActionError as exc:
@@ -66,17 +66,18 @@ class VisitorSession(SocketSession):
             self.conn.ip = ip
             hub.add_visitor(self.conn)  # first register, then read the DB: nothing falls between
             try:
-                current = await conversations.visitor_open_conversation(rt, visitor)
+                wanted = f.parse_resume(hello.resume)
+                state = await hellos.welcome_state(rt, visitor, wanted)
+                current = state.conversation
                 self.conversation_id = current["id"] if current else None
                 await self.conn.send_now({"type": "welcome", "visitor_token": token, "visitor_id": visitor.id,
                                           "visitor": visitor.contacts(), "conversation": current,
                                           **await visitors.availability(rt, site),
                                           "heartbeat": rt.settings.ws_ping_interval})
-                await self.resume(visitor, f.parse_resume(hello.resume), self.conversation_id)
-                if current is not None and current["operator"] is None and current["status"] == "open":
-                    place = await routing.visitor_queue_position(rt, visitor, current["id"])
-                    if place is not None:
-                        self.conn.push({"type": "queue.position", "conversation_id": current["id"], "position": place})
+                await self.send_replays(state.replays, wanted)
+                if state.queue_position is not None and current is not None:
+                    self.conn.push({"type": "queue.position", "conversation_id": current["id"],
+                                    "position": state.queue_position})
             except BaseException:
                 hub.remove_visitor(self.conn)
                 raise
@@ -84,6 +85,21 @@ class VisitorSession(SocketSession):
             await self.serve()
         finally:
             hub.remove_visitor(self.conn)
+
+    async def send_replays(self, replays: list[conversations.Replay], wanted: dict[int, int]) -> None:
+        """What the client misses, as ``SocketSession.resume`` sends it (``message.created`` in seq
+        order, or ``reset``, or ``not_found``), from a replay read with the hello's batch."""
+        for item in replays:
+            cid = item.conversation_id
+            if not item.found:
+                await self.conn.send_now(p.error_frame("not_found", "conversation not found", str(cid)))
+            elif item.reset:
+                await self.conn.send_now({"type": "reset", "conversation_id": cid, "reason": item.reset})
+            else:
+                self.conn.mark_delivered(cid, wanted.get(cid, 0))
+                for m in item.messages:
+                    await self.conn.send_now({"type": "message.created", "message": m}, (cid, m["seq"]))
+                self.conn.mark_delivered(cid, item.last_seq)
 
     async def allowed(self, site_id: int, visitor_id: int | None, ip: str) -> bool:
         """False (and the socket closed with ``banned``) when an active ban covers the visitor or address."""
