@@ -7,9 +7,11 @@ import re
 
 from sqlalchemy import event, select
 
+from frontdesk import events as ev
 from frontdesk.actions import conversations, operators, sites, visitors
 from frontdesk.actions.identity import OperatorRef, SiteRef
 from frontdesk.models import Base, Visitor
+from tests.support import wait_for
 
 
 def _ours(statement: str) -> bool:
@@ -38,11 +40,21 @@ async def test_the_operator_welcome_takes_the_same_queries_for_2_or_30_conversat
     admin = await _admin(rt)
     async with rt.sessions() as session, session.begin():
         site = SiteRef.of(await sites.add_site(session, name="Shop"))
+    announced: set[int] = set()
+    publish = rt.publish
+
+    async def recording(*events) -> None:
+        announced.update(e.conversation_id for e in events if e.name == ev.CONVERSATION_CREATED)
+        await publish(*events)
+
+    rt.publish = recording
     counts = []
     for total in (2, 30):
         while len(await conversations.list_for_operator(rt, admin)) < total:
             visitor, _ = await visitors.identify_visitor(rt, site, None)
-            await conversations.send_visitor_message(rt, visitor, "c-1", "Здравствуйте")
+            sent = await conversations.send_visitor_message(rt, visitor, "c-1", "Здравствуйте")
+            # the writer announces a new conversation after the ack (its own reads): not the welcome's
+            await wait_for(lambda cid=sent["conversation_id"]: cid in announced)
         seen = count_statements(rt)
         listed = await conversations.list_for_operator(rt, admin)
         assert len(listed) == total
