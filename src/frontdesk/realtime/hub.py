@@ -156,6 +156,8 @@ class Connection:
     async def _drain(self) -> None:
         out = self._out
         assert out is not None
+        send = self._send
+        delivered = self.delivered
         try:
             while out:
                 item = out.popleft()
@@ -167,10 +169,13 @@ class Connection:
                 text, key = item
                 if key is not None:
                     cid, seq = key
-                    if seq <= self.delivered.get(cid, 0):
+                    if seq <= delivered.get(cid, 0):
                         continue
-                    self.delivered[cid] = seq
-                await self._send_text(text)
+                    delivered[cid] = seq
+                if send is not None:
+                    await send({"type": "websocket.send", "text": text})
+                else:
+                    await self.ws.send_text(text)
         except Exception:  # noqa: BLE001 - peer gone (the reader notices too), or a frame we could not send
             # never leave a socket open that no longer sends: the client reconnects and resumes
             self.close_code = self.close_code or 1011

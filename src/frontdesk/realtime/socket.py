@@ -116,19 +116,26 @@ class SocketSession:
 
     async def _read_loop(self) -> None:
         loop = asyncio.get_running_loop()
-        while self.conn.close_code is None:
+        receive = self._receive
+        conn = self.conn
+        while conn.close_code is None:
             self._receiving = True
             try:
-                raw = await self._receive_text()
+                message = await receive()
             except asyncio.CancelledError:
                 if self._idle_closed and self._reader is not None:
                     self._reader.uncancel()  # our own idle deadline, not a shutdown
                     return
                 raise
-            except (WebSocketDisconnect, RuntimeError):
+            except RuntimeError:
                 return
             finally:
                 self._receiving = False
+            if message["type"] == "websocket.disconnect":
+                self.ws.client_state = WebSocketState.DISCONNECTED
+                return
+            text = message.get("text")
+            raw = text if isinstance(text, str) else None
             self._last_rx = loop.time()
             if self.ws.application_state is WebSocketState.DISCONNECTED:
                 return
