@@ -1,7 +1,8 @@
 """Local fan-out: every event from the broker goes to the matching sockets of this node.
 
-Each socket has a bounded outbound queue and one writer task (the only code
-that sends on it). Overflow policy: drop the queue and close with 4408 — the
+Each socket has a bounded outbound queue (allocated with its first frame) and a
+writer task that exists only while frames are queued (the only code that sends on
+it; an idle socket holds neither). Overflow policy: drop the queue and close with 4408 — the
 client reconnects and resumes from its last seq, so nothing is lost, and one
 slow client never slows anyone else.
 """
