@@ -6,7 +6,6 @@ from typing import Protocol
 
 from frontdesk.models import Conversation, ConversationRating, Message, Site, Visitor
 
-
 _last_iso: tuple[datetime | None, str | None] = (None, None)
 
 
