@@ -79,7 +79,8 @@ class FrontdeskServer:
     """`frontdesk serve --demo` on a fresh data dir (what tests/support.ServerProcess runs), or the
     same through bench/instrumented_serve.py when ``instrument`` is set."""
 
-    def __init__(self, env: dict | None = None, data_dir: Path | None = None, instrument: bool = False) -> None:
+    def __init__(self, env: dict | None = None, data_dir: Path | None = None, instrument: bool = False,
+                 profile: str | None = None) -> None:
         self.own_dir = data_dir is None
         self.data_dir = Path(data_dir or tempfile.mkdtemp(prefix="fd-bench-"))
         self.port = wsload.free_port()
@@ -89,6 +90,9 @@ class FrontdeskServer:
                     "FRONTDESK_NEW_CONVERSATIONS_PER_VISITOR": "0", "FRONTDESK_NEW_CONVERSATIONS_PER_ADDRESS": "0",
                     **(env or {})}
         self.instrument = instrument
+        self.profile = profile  # bench/profiled_serve.py: cProfile of the loop thread between SIGUSR1 and SIGUSR2
+        if profile:
+            self.env["FD_BENCH_PROFILE"] = profile
         self.stats_path = self.data_dir / "bench-stats.json"
         if instrument:
             self.env["FD_BENCH_STATS"] = str(self.stats_path)
@@ -115,6 +119,8 @@ class FrontdeskServer:
 
         if self.instrument:
             head = [sys.executable, str(HERE / "instrumented_serve.py")]
+        elif self.profile:
+            head = [sys.executable, str(HERE / "profiled_serve.py")]
         else:
             head = [sys.executable, "-m", "frontdesk.cli"]
         with open(self.log_path, "ab") as log:

@@ -343,6 +343,7 @@ class Worker:
         self.cfg = cfg
         self.baseline = cfg["kind"] == "baseline"
         self.port = cfg["port"]
+        self.operator_port = cfg.get("operator_port", self.port)  # two nodes: operators on the other one
         self.frame_size = cfg.get("frame_size", 200)
         self.run_tag = cfg.get("run_tag", "0")
         self.visitors: list[Visitor] = []
@@ -387,7 +388,7 @@ class Worker:
     async def open_operator(self, idx: int, take: bool) -> Operator:
         o = Operator(self, idx, take)
         headers = {"Origin": self.cfg.get("origin", ""), "Cookie": self.cfg.get("cookie", "")}
-        o.ws = await connect(self.port, "/ws/operator", o.on_frame, headers=headers)
+        o.ws = await connect(self.operator_port, "/ws/operator", o.on_frame, headers=headers)
         o.ws.send(b'{"type":"hello","resume":{}}')
         await asyncio.wait_for(o.welcome, 120)
         return o

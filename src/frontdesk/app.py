@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 import gc
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping
 from typing import Any
 
 from fastapi import FastAPI, Request, WebSocket
@@ -48,6 +48,24 @@ from frontdesk.web.pages import STATIC
 from frontdesk.web.shared_limits import RedisCounters
 
 log = logging.getLogger(__name__)
+
+
+class FrontdeskApp(FastAPI):
+    """The application. The two WebSocket endpoints are called straight from here: a socket lives
+    for hours, and every layer of the middleware/router chain (none of which acts on a WebSocket
+    scope) would stay on its stack for all that time — a dozen coroutine frames and closures per
+    open socket, and one more ``send`` wrapper per frame sent. Everything else takes the usual path."""
+
+    sockets: dict[str, Callable[[WebSocket], Awaitable[None]]] = {}
+
+    async def __call__(self, scope: MutableMapping[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] == "websocket":
+            handler = self.sockets.get(scope["path"])
+            if handler is not None:
+                scope["app"] = self
+                await handler(WebSocket(scope, receive, send))
+                return
+        await super().__call__(scope, receive, send)
 
 
 def build_app(settings: Settings | None = None) -> FastAPI:
@@ -141,7 +159,7 @@ def build_app(settings: Settings | None = None) -> FastAPI:
             await engine.dispose()
             await geoip_loading
 
-    app = _App(title="frontdesk", version=_version(), lifespan=lifespan,
+    app = FrontdeskApp(title="frontdesk", version=_version(), lifespan=lifespan,
                   openapi_url="/api/openapi.json", docs_url=None, redoc_url=None)  # no CDN page
     app.state.settings = settings
     errors.install(app)
@@ -180,23 +198,6 @@ def build_app(settings: Settings | None = None) -> FastAPI:
     return app
 
 
-class _App(FastAPI):
-    """The sockets' scopes go straight to their handlers: every middleware passes a WebSocket scope
-    through unchanged (web/middleware.py, GZip, the error layers), so the only work the stack did
-    for a socket was ≈ 10 coroutine frames and a dependency solve per connection — a measurable
-    share of a visitor hello (issue 18). The routes stay registered (the same handlers) for anything
-    that lists or calls them."""
-
-    sockets: dict[str, Any] = {}
-
-    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
-        if scope["type"] == "websocket":
-            handler = self.sockets.get(scope["path"])
-            if handler is not None:
-                scope["app"] = self
-                await handler(WebSocket(scope, receive, send))
-                return
-        await super().__call__(scope, receive, send)
 
 
 def _version() -> str:

@@ -6,11 +6,19 @@ from typing import Protocol
 
 from frontdesk.models import Conversation, ConversationRating, Message, Site, Visitor
 
+_last_iso: tuple[datetime | None, str | None] = (None, None)
+
 
 def iso(dt: datetime | None) -> str | None:
+    global _last_iso
     if dt is None:
         return None
-    return dt.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    last, text = _last_iso
+    if dt is last:  # every message of a batch carries the batch's one timestamp: one strftime per batch
+        return text
+    text = dt.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    _last_iso = (dt, text)
+    return text
 
 
 class OperatorLike(Protocol):

@@ -46,6 +46,15 @@ async def test_publish_reaches_subscriber_in_order(broker):
     assert got == [_event(i) for i in range(50)]
 
 
+async def test_a_batch_published_at_once_arrives_whole_and_in_order(broker):
+    """``publish_many`` (a writer batch; Redis: one pipeline) keeps the order, also between batches."""
+    it = await _subscribe(broker)
+    await broker.publish_many([_event(i) for i in range(40)])
+    await broker.publish_many([_event(40)])
+    await broker.publish_many([_event(i) for i in range(41, 60)])
+    assert await _collect(it, 60) == [_event(i) for i in range(60)]
+
+
 async def test_memory_broker_passes_the_event_object_itself():
     b = broker_from_url("memory://")
     await b.connect()

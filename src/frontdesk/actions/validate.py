@@ -29,6 +29,9 @@ NAME_MAX = 100
 MIN_PASSWORD = 8
 # control characters removed from message text: C0 except TAB and LF, DEL, C1
 _STRIP_CONTROLS = dict.fromkeys([*range(0x00, 0x09), 0x0B, 0x0C, *range(0x0E, 0x20), 0x7F, *range(0x80, 0xA0)])
+# what check_text changes (CR, and the controls above): almost no message has any, and a search is
+# far cheaper than the per-character translate
+_NEEDS_CLEANING = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 
 
 def well_formed(text: str) -> bool:
@@ -45,7 +48,9 @@ def check_text(text: object, max_chars: int) -> str:
         raise ActionError("invalid_frame", "text must be a string")
     if not well_formed(text):
         raise ActionError("invalid_text", "text is not well-formed Unicode (lone surrogate)")
-    text = text.replace("\r\n", "\n").replace("\r", "\n").translate(_STRIP_CONTROLS).strip()
+    if _NEEDS_CLEANING.search(text) is not None:
+        text = text.replace("\r\n", "\n").replace("\r", "\n").translate(_STRIP_CONTROLS)
+    text = text.strip()
     if not text:
         raise ActionError("empty_text", "message text is empty")
     if len(text) > max_chars:

@@ -8,7 +8,7 @@ brokers between nodes encode it once per publish.
 from __future__ import annotations
 
 import abc
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 
 from frontdesk.events import Event
 
@@ -26,6 +26,11 @@ class Broker(abc.ABC):
 
     @abc.abstractmethod
     async def publish(self, event: Event) -> None: ...
+
+    async def publish_many(self, events: Sequence[Event]) -> None:
+        """Several events in order (a writer batch's): brokers between nodes send them in one round trip."""
+        for event in events:
+            await self.publish(event)
 
     @abc.abstractmethod
     def messages(self) -> AsyncIterator[Event | None]:

@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
 from frontdesk.broker.base import Broker, BrokerUnavailable
@@ -39,6 +39,17 @@ class RedisBroker(Broker):
 
     async def publish(self, event: Event) -> None:
         await self._redis.publish(CHANNEL, event.to_json())
+
+    async def publish_many(self, events: Sequence[Event]) -> None:
+        """One pipeline (one round trip, no transaction) instead of a PUBLISH round trip per event:
+        a writer batch of 200 messages was 200 sequential awaits of redis-py on the sending node."""
+        if len(events) == 1:
+            await self.publish(events[0])
+            return
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for event in events:
+                pipe.publish(CHANNEL, event.to_json())
+            await pipe.execute()
 
     async def messages(self) -> AsyncIterator[Event | None]:
         if self._pubsub is not None:

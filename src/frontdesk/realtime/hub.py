@@ -1,7 +1,8 @@
 """Local fan-out: every event from the broker goes to the matching sockets of this node.
 
-Each socket has a bounded outbound queue and one writer task (the only code
-that sends on it). Overflow policy: drop the queue and close with 4408 — the
+Each socket has a bounded outbound queue (allocated with its first frame) and a
+writer task that exists only while frames are queued (the only code that sends on
+it; an idle socket holds neither). Overflow policy: drop the queue and close with 4408 — the
 client reconnects and resumes from its last seq, so nothing is lost, and one
 slow client never slows anyone else.
 """
@@ -12,7 +13,7 @@ import enum
 import itertools
 import logging
 import uuid
-from collections import OrderedDict, defaultdict
+from collections import OrderedDict, defaultdict, deque
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from typing import Any
@@ -48,26 +49,63 @@ class ConnState(enum.Enum):
 _CLOSE = object()
 
 
+class _Outbox(deque):
+    """A socket's queued frames: (encoded frame, seq key) pairs, then maybe the close marker. A plain
+    deque (an ``asyncio.Queue`` costs ≈ 1 KiB and a waiting task per socket); ``empty`` and
+    ``get_nowait`` keep the shape tests read it with."""
+
+    __slots__ = ()
+
+    def empty(self) -> bool:
+        return not self
+
+    def qsize(self) -> int:
+        return len(self)
+
+    def get_nowait(self) -> Any:
+        return self.popleft()
+
+
 class Connection:
+    """One socket as the hub sees it: a bounded outbox and a writer task that exists only while
+    there is something to send (an idle socket holds no task and no queue). The writer sends every
+    queued frame in one go, straight through the ASGI ``send`` (no Starlette wrapper per frame)."""
+
+    __slots__ = ("ws", "state", "_out", "_limit", "delivered", "close_code", "_writer", "_send")
+
     def __init__(self, ws: WebSocket, queue_size: int) -> None:
         self.ws = ws
         self.state = ConnState.REPLAYING
-        self._queue: asyncio.Queue[Any] = asyncio.Queue(maxsize=queue_size + 1)  # +1: room for the close marker
+        self._out: _Outbox | None = None  # allocated with the first queued frame
         self._limit = queue_size
         # conversation id → highest seq sent; replay and live overlap is dropped here
         self.delivered: dict[int, int] = {}
         self.close_code: int | None = None
+        self._writer: asyncio.Task | None = None
+        # the ASGI send under Starlette's WebSocket (a test double may not have one)
+        self._send: Callable[[dict], Awaitable[None]] | None = getattr(ws, "_send", None)
+
+    @property
+    def _queue(self) -> _Outbox:
+        if self._out is None:
+            self._out = _Outbox()
+        return self._out
 
     def push(self, frame: dict | str, seq_key: tuple[int, int] | None = None) -> None:
         """Queue a frame. ``seq_key`` (conversation, seq) marks a message frame: it is
         sent only if that seq was not sent yet (replay/live overlap). Acks carry no
         key: they are always sent and never move the resume point."""
-        if self.state is ConnState.CLOSED or self.close_code is not None:
+        if self.close_code is not None or self.state is ConnState.CLOSED:
             return
-        if self._queue.qsize() >= self._limit:
+        out = self._out
+        if out is None:
+            out = self._out = _Outbox()
+        elif len(out) >= self._limit:
             self.close(CLOSE_OVERFLOW)
             return
-        self._queue.put_nowait((frame if isinstance(frame, str) else dumps(frame), seq_key))
+        out.append((frame if isinstance(frame, str) else dumps(frame), seq_key))
+        if self._writer is None and self.state is ConnState.OPEN:
+            self._writer = asyncio.get_running_loop().create_task(self._drain())
 
     def close(self, code: int, last: str | None = None) -> None:
         """Ask the writer to close the socket; frames still queued are dropped (``last``, an
@@ -75,52 +113,87 @@ class Connection:
         if self.close_code is not None:
             return
         self.close_code = code
-        while not self._queue.empty():
-            self._queue.get_nowait()
+        out = self._queue
+        out.clear()
         if last is not None:
-            self._queue.put_nowait((last, None))
-        self._queue.put_nowait(_CLOSE)
+            out.append((last, None))
+        out.append(_CLOSE)
+        if self._writer is None and self.state is ConnState.OPEN:
+            self._writer = asyncio.get_running_loop().create_task(self._drain())
 
     def mark_delivered(self, conversation_id: int, seq: int) -> None:
         if seq > self.delivered.get(conversation_id, 0):
             self.delivered[conversation_id] = seq
 
     async def send_now(self, frame: dict, seq_key: tuple[int, int] | None = None) -> None:
-        """Only while REPLAYING (before the writer task runs)."""
-        await self.ws.send_text(dumps(frame))
+        """Only while REPLAYING (before ``open``)."""
+        await self._send_text(dumps(frame))
         if seq_key:
             self.mark_delivered(*seq_key)
 
-    async def writer(self) -> None:
-        self.state = ConnState.OPEN
+    async def _send_text(self, text: str) -> None:
+        if self._send is not None:
+            await self._send({"type": "websocket.send", "text": text})
+        else:
+            await self.ws.send_text(text)
+
+    def open(self) -> asyncio.Task | None:
+        """The replay is done: live frames are sent from now on (a writer starts when one is queued)."""
+        if self.state is ConnState.REPLAYING:
+            self.state = ConnState.OPEN
+            if self._out and self._writer is None:
+                self._writer = asyncio.get_running_loop().create_task(self._drain())
+        return self._writer
+
+    async def finish(self, timeout: float = 2.0) -> None:
+        """The reader ended: close (if nobody did) and let the writer send what ends the socket."""
+        self.close(1000)
+        writer = self._writer
+        if writer is not None and not writer.done():
+            await asyncio.wait({writer}, timeout=timeout)
+            if not writer.done():
+                writer.cancel()
+
+    async def _drain(self) -> None:
+        out = self._out
+        assert out is not None
+        send = self._send
+        delivered = self.delivered
         try:
-            while True:
-                item = await self._queue.get()
+            while out:
+                item = out.popleft()
                 if item is _CLOSE:
+                    self.state = ConnState.CLOSED
                     if self.ws.application_state is not WebSocketState.DISCONNECTED:
                         await self.ws.close(self.close_code or 1000)
                     return
                 text, key = item
                 if key is not None:
                     cid, seq = key
-                    if seq <= self.delivered.get(cid, 0):
+                    if seq <= delivered.get(cid, 0):
                         continue
-                    self.delivered[cid] = seq
-                await self.ws.send_text(text)
+                    delivered[cid] = seq
+                if send is not None:
+                    await send({"type": "websocket.send", "text": text})
+                else:
+                    await self.ws.send_text(text)
         except Exception:  # noqa: BLE001 - peer gone (the reader notices too), or a frame we could not send
             # never leave a socket open that no longer sends: the client reconnects and resumes
             self.close_code = self.close_code or 1011
+            self.state = ConnState.CLOSED
+            out.clear()
             try:
                 if self.ws.application_state is not WebSocketState.DISCONNECTED:
                     await self.ws.close(1011)
             except Exception:  # noqa: BLE001
                 pass
-            return
         finally:
-            self.state = ConnState.CLOSED
+            self._writer = None
 
 
 class VisitorConnection(Connection):
+    __slots__ = ("site_id", "visitor_id", "ip")
+
     def __init__(self, ws: WebSocket, queue_size: int, site_id: int, visitor_id: int) -> None:
         super().__init__(ws, queue_size)
         self.site_id, self.visitor_id = site_id, visitor_id
@@ -128,6 +201,8 @@ class VisitorConnection(Connection):
 
 
 class OperatorConnection(Connection):
+    __slots__ = ("operator_id", "site_ids", "status")
+
     def __init__(self, ws: WebSocket, queue_size: int, operator_id: int,
                  site_ids: frozenset[int] | None, status: str) -> None:
         super().__init__(ws, queue_size)
@@ -452,25 +527,50 @@ class Hub:
             self._close_banned(event)
         key = message_seq(event)
         vframe = visitor_frame(event)
+        vtext: str | None = None
         if vframe is not None:
             targets: set[VisitorConnection] | tuple = (
                 self.site_visitors.get(event.site_id or 0, ()) if event.name == ev.SITE_AVAILABILITY
                 else self.visitors.get(event.visitor_id or 0, ()))
             if targets:
-                text = dumps(vframe)  # encoded once for every socket
+                vtext = dumps(vframe)  # encoded once for every socket
                 for conn in list(targets):
-                    conn.push(text, key)
+                    try:
+                        conn.push(vtext, key)
+                    except Exception:  # noqa: BLE001 - one broken socket never stops the others' frames
+                        self._drop(conn, event)
+        if not self.operators:
+            return
         oframe = operator_frame(event)
-        if oframe is not None and self.operators:
-            encoded: str | None = None
+        if oframe is not None:
+            # message.created without a masked operator view is the same frame for both audiences
+            encoded: str | None = vtext if vtext is not None and oframe == vframe else None
             for conns in list(self.operators.values()):
                 for conn in list(conns):
-                    if operator_receives(event, operator_id=conn.operator_id, site_ids=conn.site_ids,
-                                         status=conn.status):
-                        if encoded is None:
-                            encoded = dumps(oframe)
-                        conn.push(encoded, key)
+                    try:
+                        if operator_receives(event, operator_id=conn.operator_id, site_ids=conn.site_ids,
+                                             status=conn.status):
+                            if encoded is None:
+                                encoded = dumps(oframe)
+                            conn.push(encoded, key)
+                    except Exception:  # noqa: BLE001 - one broken socket never stops the others' frames
+                        self._drop(conn, event)
 
+    def _drop(self, conn: Connection, event: Event) -> None:
+        """A socket failed while its frame was queued: log it, close it (the client reconnects and
+        resumes from its last seq) and take it out of the hub; the fan-out goes on."""
+        log.exception("queueing %s for a socket failed; dropping that socket", event.name)
+        try:
+            conn.close(1011)
+        except Exception:  # noqa: BLE001 - it is dropped either way
+            pass
+        if isinstance(conn, OperatorConnection):
+            try:
+                self.remove_operator(conn)
+            except Exception:
+                log.exception("removing a dropped operator socket failed")
+        else:
+            self.remove_visitor(conn)  # type: ignore[arg-type]
 
     def _close_banned(self, event: Event) -> None:
         """A new ban: this node's visitor sockets of the site it covers get ``error banned`` and are

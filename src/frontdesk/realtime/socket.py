@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable, MutableMapping
 from typing import TYPE_CHECKING, Any
 
 from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
@@ -63,17 +63,24 @@ class SocketSession:
         return frame
 
     async def _receive_text(self) -> str | None:
-        """Next text frame; None for a binary frame; raises WebSocketDisconnect when gone."""
-        message = await self.ws.receive()
+        """Next text frame; None for a binary frame; raises WebSocketDisconnect when gone.
+        Straight from the ASGI ``receive`` (Starlette's ``WebSocket.receive`` adds only state checks;
+        its client state is kept here)."""
+        message = await self._receive()
         if message["type"] == "websocket.disconnect":
+            self.ws.client_state = WebSocketState.DISCONNECTED
             raise WebSocketDisconnect(message.get("code", 1000))
         text = message.get("text")
         return text if isinstance(text, str) else None
 
+    @property
+    def _receive(self) -> Callable[[], Awaitable[MutableMapping[str, Any]]]:
+        return self.ws._receive  # the ASGI receive
+
     async def serve(self) -> None:
-        """Run the writer task and the reader until the socket ends. The heartbeat and the idle
-        deadline are one timer per socket (no task per received frame, no heartbeat task)."""
-        writer = asyncio.create_task(self.conn.writer())
+        """Read until the socket ends; frames go out through the connection's writer, which runs
+        only while something is queued. The heartbeat and the idle deadline are one timer per
+        socket (no task per received frame, no heartbeat task)."""
         loop = asyncio.get_running_loop()
         self._reader = asyncio.current_task()
         self._receiving = False
@@ -82,16 +89,12 @@ class SocketSession:
         self._next_ping = self._last_rx + self.rt.settings.ws_ping_interval
         self._timer = loop.call_at(min(self._next_ping, self._last_rx + self.rt.settings.ws_idle_timeout),
                                    self._on_timer)
+        self.conn.open()
         try:
             await self._read_loop()
         finally:
             self._timer.cancel()
-            if not writer.done():
-                self.conn.close(1000)
-                try:
-                    await asyncio.wait_for(writer, 2)
-                except (TimeoutError, Exception):  # noqa: BLE001
-                    writer.cancel()
+            await self.conn.finish()
 
     def _on_timer(self) -> None:
         """Heartbeat ping when due; close the socket when nothing arrived for ``ws_idle_timeout``."""
@@ -113,19 +116,26 @@ class SocketSession:
 
     async def _read_loop(self) -> None:
         loop = asyncio.get_running_loop()
-        while self.conn.close_code is None:
+        receive = self._receive
+        conn = self.conn
+        while conn.close_code is None:
             self._receiving = True
             try:
-                raw = await self._receive_text()
+                message = await receive()
             except asyncio.CancelledError:
                 if self._idle_closed and self._reader is not None:
                     self._reader.uncancel()  # our own idle deadline, not a shutdown
                     return
                 raise
-            except (WebSocketDisconnect, RuntimeError):
+            except RuntimeError:
                 return
             finally:
                 self._receiving = False
+            if message["type"] == "websocket.disconnect":
+                self.ws.client_state = WebSocketState.DISCONNECTED
+                return
+            text = message.get("text")
+            raw = text if isinstance(text, str) else None
             self._last_rx = loop.time()
             if self.ws.application_state is WebSocketState.DISCONNECTED:
                 return
