@@ -198,8 +198,6 @@ def build_app(settings: Settings | None = None) -> FastAPI:
     return app
 
 
-
-
 def _version() -> str:
     from importlib.metadata import PackageNotFoundError, version
 
