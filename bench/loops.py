@@ -28,9 +28,9 @@ HERE = Path(__file__).resolve().parent
 sys.path.append(str(HERE.parent / "src"))  # after PYTHONPATH: a run may point at another tree
 sys.path.insert(0, str(HERE))
 
-import _harness as h  # noqa: E402
 from sqlalchemy import func, insert, select  # noqa: E402
 
+import _harness as h  # noqa: E402
 from frontdesk import db  # noqa: E402
 from frontdesk.actions import escalation  # noqa: E402
 from frontdesk.models import (  # noqa: E402
@@ -175,8 +175,8 @@ def main() -> None:
         m = h.machine()
         print(f"commit {m['commit']}, {m['cpus']} × {m['cpu']}, Python {m['python']}, engine {args.engine}")
         print(f"load average at start: {os.getloadavg()[0]:.2f} (shared machine)")
-        print(f"\n| open conversations waiting | frontdesk idle CPU, ms/s | raw uvicorn idle, ms/s "
-              f"| offer repeats in window | escalation steps | holding messages | server RSS |")
+        print("\n| open conversations waiting | frontdesk idle CPU, ms/s | raw uvicorn idle, ms/s "
+              "| offer repeats in window | escalation steps | holding messages | server RSS |")
         print("|---:|---:|---:|---:|---:|---:|---:|")
         rows = []
         for n in args.sizes:

@@ -33,13 +33,12 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from sqlalchemy import and_, bindparam, select, update
+from sqlalchemy import and_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from frontdesk.actions import bans, coach, escalation, hours, no_reply, operators, queries, routing, team
 from frontdesk.mail.sender import CLAIM_BATCH, OutboxSender
 from frontdesk.models import Conversation
-from frontdesk.models.base import UTCDateTime
 
 if TYPE_CHECKING:
     from frontdesk.runtime import Runtime
@@ -238,14 +237,13 @@ async def repeat_offers(rt: Runtime, now: datetime) -> int:
 
 # the leading columns of ix_conversations_waiting_offer (then next_offer_at: a range, or NULL)
 _WAITING = and_(Conversation.status == "open", Conversation.assignee_id.is_(None))
-_NEXT = Conversation.__table__.update().where(Conversation.__table__.c.id == bindparam("b_id")).values(
-    next_offer_at=bindparam("b_at", type_=UTCDateTime()))
 
 
 async def _schedule(session: AsyncSession, rows: list[tuple[int, datetime]]) -> None:
     """Set the next repeat of each conversation (every node computes the same value)."""
     if rows:
-        await session.execute(_NEXT, [{"b_id": cid, "b_at": at} for cid, at in rows])
+        # the ORM's bulk UPDATE by primary key: one executemany
+        await session.execute(update(Conversation), [{"id": cid, "next_offer_at": at} for cid, at in rows])
 
 
 def file_offset_clock(path: str) -> Callable[[], datetime]:

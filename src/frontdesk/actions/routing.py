@@ -114,7 +114,7 @@ async def _waiting_places(session: AsyncSession, site_id: int) -> list:
                                        .order_by(Conversation.created_at, Conversation.id))).all())
 
 
-def _positions(waiting: list) -> dict[int, tuple[int, int]]:
+def _positions(waiting: list[Conversation]) -> dict[int, tuple[int, int]]:
     """conversation id → (visitor id, 1-based place among the waiting ones of its department)."""
     seen: dict[int | None, int] = {}
     out = {}
