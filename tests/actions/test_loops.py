@@ -212,3 +212,16 @@ async def test_a_visitor_place_in_the_queue_is_counted_in_sql(rt):
         assert await routing.visitor_queue_position(rt, visitor, cid) == places[cid][1]
     async with rt.sessions() as session:
         assert (await session.execute(text("SELECT count(*) FROM conversations"))).scalar_one() == 5
+
+
+async def test_more_due_repeats_than_one_batch_are_all_handled_in_one_tick(rt, monkeypatch):
+    monkeypatch.setattr(background, "OFFER_BATCH", 7)
+    site = await _site(rt)
+    await _waiting(rt, site, 20, age=5)
+    assert await background.repeat_offers(rt, rt.clock()) == 0  # 20 scheduled in three batches
+    later = rt.clock() + timedelta(seconds=rt.settings.offer_repeat)
+    assert await background.repeat_offers(rt, later) == 20
+    async with rt.sessions() as session:
+        assert set((await session.execute(select(Conversation.offer_count))).scalars()) == {1}
+        assert (await session.execute(select(Conversation.id).where(
+            Conversation.next_offer_at.is_(None)))).first() is None

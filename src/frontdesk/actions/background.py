@@ -170,12 +170,25 @@ class Presence:
             await team.forget_node(self.rt, self.node_id)
 
 
-OFFER_BATCH = 500  # repeats (and first schedules) handled per tick; the rest on the next one
+OFFER_BATCH = 500  # repeats (and first schedules) handled per statement batch
+OFFER_BATCHES = 20  # batches per tick at most (10,000 repeats); the rest on the next tick
 
 
 async def repeat_offers(rt: Runtime, now: datetime) -> int:
     """Offer again every conversation that has waited unassigned for another full
-    ``offer_repeat`` period. Returns how many this node published.
+    ``offer_repeat`` period (in batches, see ``_repeat_batch``). Returns how many this node published."""
+    total = 0
+    for _ in range(OFFER_BATCHES):
+        published, more = await _repeat_batch(rt, now)
+        total += published
+        if not more:
+            break
+    return total
+
+
+async def _repeat_batch(rt: Runtime, now: datetime) -> tuple[int, bool]:
+    """Offer again every conversation that has waited unassigned for another full
+    ``offer_repeat`` period: one batch. Returns (how many this node published, whether more may be due).
 
     Reads only what is due: each waiting conversation carries its next repeat (``next_offer_at``,
     indexed over the waiting ones); one the loop has not seen yet gets it first. The repeat number
@@ -199,8 +212,9 @@ async def repeat_offers(rt: Runtime, now: datetime) -> int:
             select(Conversation.id, Conversation.created_at, Conversation.offer_count, Conversation.last_seq)
             .where(_WAITING, Conversation.next_offer_at <= now)
             .order_by(Conversation.next_offer_at).limit(OFFER_BATCH))).all()
+        more = len(new) == OFFER_BATCH or len(due) == OFFER_BATCH
         if not due:
-            return 0  # the usual tick: two index reads, no row
+            return 0, more  # the usual tick: two index reads, no row
         by_repeat: dict[int, list[int]] = {}
         later: list[tuple[int, datetime]] = []
         created_of = {}
@@ -226,13 +240,13 @@ async def repeat_offers(rt: Runtime, now: datetime) -> int:
             later += [(cid, created_of[cid] + step * (repeat + 1)) for cid, repeat in claimed.items()]
             await _schedule(session, later)
         if not claimed:
-            return 0
+            return 0, more
         convs = list((await session.execute(select(Conversation).where(Conversation.id.in_(list(claimed)))
                                             .order_by(Conversation.id))).scalars())
         fulls = await queries.load_conversations(session, convs)
         out = [await queries.offer_event(session, conv, full, claimed[conv.id]) for conv, full in zip(convs, fulls)]
     await rt.publish(*out)
-    return len(out)
+    return len(out), more
 
 
 # the leading columns of ix_conversations_waiting_offer (then next_offer_at: a range, or NULL)
