@@ -1,6 +1,7 @@
 """Idle CPU of the background loops with N open conversations waiting for an operator.
 
     PYTHONPATH=src python bench/loops.py [--sizes 0 1000 10000] [--seconds 30] [--engine sqlite|postgresql]
+                                         [--offer-repeat 60]
 
 For each N: a real ``frontdesk serve --demo`` on a fresh data dir (its operators offline, so nothing
 is taken), stopped after its first start, then its database is filled directly with N visitors, each
@@ -10,7 +11,8 @@ them (the conversations' ages spread evenly over the last 50 minutes). The demo 
 automatically (``site_routing.mode = auto``) and escalates with the default steps, so every loop has
 something to look at. The server starts again, settles, and its CPU (user + system, psutil) is read
 over ``--seconds``: "ms of CPU per second". What came due meanwhile (offer repeats, escalation steps,
-holding messages) is real work and is counted next to it. The raw baseline is an idle uvicorn
+holding messages) is real work and is counted next to it. On PostgreSQL only the frontdesk process is
+measured (the database server's own CPU is not in the figure). The raw baseline is an idle uvicorn
 (bench/echo_server.py) measured over the same window in the same run.
 """
 from __future__ import annotations
@@ -43,12 +45,11 @@ from frontdesk.models import (  # noqa: E402
 )
 
 SPREAD = 50 * 60      # the conversations' ages: evenly over the last 50 minutes
-OFFER_REPEAT = 60.0   # the product's defaults (settings.py)
-NO_REPLY = 60.0
+NO_REPLY = 60.0       # the product's default (settings.py)
 CHUNK = 2000
 
 
-async def fill(url: str, site_key: str, n: int) -> None:
+async def fill(url: str, site_key: str, n: int, offer_repeat: float = 60.0) -> None:
     engine = db.create_engine(url)
     now = datetime.now(UTC)
     settings = escalation.check_settings({"enabled": True})
@@ -74,7 +75,7 @@ async def fill(url: str, site_key: str, n: int) -> None:
                 convs.append({"id": cid, "site_id": site_id, "visitor_id": vid, "status": "open", "assignee_id": None,
                               "last_seq": 2 if held else 1, "created_at": created,
                               "last_message_at": created + timedelta(seconds=NO_REPLY) if held else created,
-                              "offer_count": int(age // OFFER_REPEAT), "escalation_step": step,
+                              "offer_count": int(age // offer_repeat), "escalation_step": step,
                               "missed_at": created + timedelta(seconds=600) if step >= last else None})
                 msgs.append({"conversation_id": cid, "seq": 1, "kind": "visitor", "sender": f"v{vid}",
                              "text": "Здравствуйте! Есть ли этот диван в сером цвете?", "client_id": f"c-{vid}",
@@ -126,7 +127,8 @@ def measure(pid: int, seconds: float) -> float:
 
 def one_size(n: int, args, pg) -> dict:
     url = pg.create_database() if pg is not None else ""
-    env = {"FRONTDESK_DEMO_ONLINE": "0", "FRONTDESK_SPELLCHECK": "0"}  # no dictionary load at start
+    env = {"FRONTDESK_DEMO_ONLINE": "0", "FRONTDESK_SPELLCHECK": "0",  # no dictionary load at start
+           "FRONTDESK_OFFER_REPEAT": str(args.offer_repeat)}
     if url:
         env["FRONTDESK_DATABASE_URL"] = url
     srv = h.FrontdeskServer(env=env)
@@ -135,7 +137,7 @@ def one_size(n: int, args, pg) -> dict:
         srv.stop()
         db_url = url or f"sqlite+aiosqlite:///{(srv.data_dir / 'frontdesk.db').resolve()}"
         t = time.monotonic()
-        asyncio.run(fill(db_url, srv.demo["site_key"], n))
+        asyncio.run(fill(db_url, srv.demo["site_key"], n, args.offer_repeat))
         filled = time.monotonic() - t
         srv.start()
         time.sleep(args.settle)
@@ -165,6 +167,9 @@ def main() -> None:
     ap.add_argument("--seconds", type=float, default=30.0, help="the measured window per size")
     ap.add_argument("--settle", type=float, default=10.0, help="seconds after start before the window")
     ap.add_argument("--engine", choices=["sqlite", "postgresql"], default="sqlite")
+    ap.add_argument("--offer-repeat", type=float, default=60.0,
+                    help="FRONTDESK_OFFER_REPEAT (default 60, the product's): every waiting conversation is offered "
+                         "again each period, N / period repeats per second of real work; 3600 shows the loops' own cost")
     args = ap.parse_args()
     pg = None
     if args.engine == "postgresql":
@@ -173,7 +178,8 @@ def main() -> None:
         pg = PostgresCluster().start()
     try:
         m = h.machine()
-        print(f"commit {m['commit']}, {m['cpus']} × {m['cpu']}, Python {m['python']}, engine {args.engine}")
+        print(f"commit {m['commit']}, {m['cpus']} × {m['cpu']}, Python {m['python']}, engine {args.engine}, "
+              f"offer repeat {args.offer_repeat:g} s")
         print(f"load average at start: {os.getloadavg()[0]:.2f} (shared machine)")
         print("\n| open conversations waiting | frontdesk idle CPU, ms/s | raw uvicorn idle, ms/s "
               "| offer repeats in window | escalation steps | holding messages | server RSS |")
@@ -186,7 +192,8 @@ def main() -> None:
                   f"| {r['held']:,} | {r['rss_mb']:.0f} MB |", flush=True)
         print(f"\nwindow {args.seconds:.0f} s per size after {args.settle:.0f} s settling; "
               f"load average at end: {os.getloadavg()[0]:.2f}")
-        h.save_json(f"loops-{args.engine}", {"machine": m, "engine": args.engine, "rows": rows})
+        h.save_json(f"loops-{args.engine}", {"machine": m, "engine": args.engine, "offer_repeat": args.offer_repeat,
+                                             "rows": rows})
     finally:
         if pg is not None:
             pg.stop()
