@@ -1,7 +1,7 @@
 """Idle CPU of the background loops with N open conversations waiting for an operator.
 
     PYTHONPATH=src python bench/loops.py [--sizes 0 1000 10000] [--seconds 30] [--engine sqlite|postgresql]
-                                         [--offer-repeat 60]
+                                         [--offer-repeat 60] [--min-age 0]
 
 For each N: a real ``frontdesk serve --demo`` on a fresh data dir (its operators offline, so nothing
 is taken), stopped after its first start, then its database is filled directly with N visitors, each
@@ -49,7 +49,7 @@ NO_REPLY = 60.0       # the product's default (settings.py)
 CHUNK = 2000
 
 
-async def fill(url: str, site_key: str, n: int, offer_repeat: float = 60.0) -> None:
+async def fill(url: str, site_key: str, n: int, offer_repeat: float = 60.0, min_age: float = 0.0) -> None:
     engine = db.create_engine(url)
     now = datetime.now(UTC)
     settings = escalation.check_settings({"enabled": True})
@@ -65,7 +65,7 @@ async def fill(url: str, site_key: str, n: int, offer_repeat: float = 60.0) -> N
             visitors, convs, msgs = [], [], []
             for i in range(base, min(n, base + CHUNK)):
                 vid, cid = start + i, cstart + i
-                age = SPREAD * (i + 0.5) / max(n, 1)
+                age = min_age + SPREAD * (i + 0.5) / max(n, 1)
                 created = now - timedelta(seconds=age)
                 held = age >= NO_REPLY
                 step = escalation.due_step(settings, age)
@@ -137,7 +137,7 @@ def one_size(n: int, args, pg) -> dict:
         srv.stop()
         db_url = url or f"sqlite+aiosqlite:///{(srv.data_dir / 'frontdesk.db').resolve()}"
         t = time.monotonic()
-        asyncio.run(fill(db_url, srv.demo["site_key"], n, args.offer_repeat))
+        asyncio.run(fill(db_url, srv.demo["site_key"], n, args.offer_repeat, args.min_age))
         filled = time.monotonic() - t
         srv.start()
         time.sleep(args.settle)
@@ -167,6 +167,9 @@ def main() -> None:
     ap.add_argument("--seconds", type=float, default=30.0, help="the measured window per size")
     ap.add_argument("--settle", type=float, default=10.0, help="seconds after start before the window")
     ap.add_argument("--engine", choices=["sqlite", "postgresql"], default="sqlite")
+    ap.add_argument("--min-age", type=float, default=0.0,
+                    help="the youngest conversation's age, seconds (ages spread over the 50 minutes after it); "
+                         "900 = every escalation step and holding message already done")
     ap.add_argument("--offer-repeat", type=float, default=60.0,
                     help="FRONTDESK_OFFER_REPEAT (default 60, the product's): every waiting conversation is offered "
                          "again each period, N / period repeats per second of real work; 3600 shows the loops' own cost")
@@ -179,7 +182,7 @@ def main() -> None:
     try:
         m = h.machine()
         print(f"commit {m['commit']}, {m['cpus']} × {m['cpu']}, Python {m['python']}, engine {args.engine}, "
-              f"offer repeat {args.offer_repeat:g} s")
+              f"offer repeat {args.offer_repeat:g} s, ages {args.min_age:g} s + 0…{SPREAD} s")
         print(f"load average at start: {os.getloadavg()[0]:.2f} (shared machine)")
         print("\n| open conversations waiting | frontdesk idle CPU, ms/s | raw uvicorn idle, ms/s "
               "| offer repeats in window | escalation steps | holding messages | server RSS |")
@@ -193,7 +196,7 @@ def main() -> None:
         print(f"\nwindow {args.seconds:.0f} s per size after {args.settle:.0f} s settling; "
               f"load average at end: {os.getloadavg()[0]:.2f}")
         h.save_json(f"loops-{args.engine}", {"machine": m, "engine": args.engine, "offer_repeat": args.offer_repeat,
-                                             "rows": rows})
+                                             "min_age": args.min_age, "rows": rows})
     finally:
         if pg is not None:
             pg.stop()
