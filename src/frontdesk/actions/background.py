@@ -33,7 +33,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from sqlalchemy import select, update
+from sqlalchemy import and_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from frontdesk.actions import bans, coach, escalation, hours, no_reply, operators, queries, routing, team
 from frontdesk.mail.sender import CLAIM_BATCH, OutboxSender
@@ -169,32 +170,94 @@ class Presence:
             await team.forget_node(self.rt, self.node_id)
 
 
+OFFER_BATCH = 500  # repeats (and first schedules) handled per statement batch
+OFFER_BATCHES = 20  # batches per tick at most (10,000 repeats); the rest on the next tick
+
+
 async def repeat_offers(rt: Runtime, now: datetime) -> int:
     """Offer again every conversation that has waited unassigned for another full
-    ``offer_repeat`` period. Returns how many this node published."""
+    ``offer_repeat`` period (in batches, see ``_repeat_batch``). Returns how many this node published."""
+    total = 0
+    for _ in range(OFFER_BATCHES):
+        published, more = await _repeat_batch(rt, now)
+        total += published
+        if not more:
+            break
+    return total
+
+
+async def _repeat_batch(rt: Runtime, now: datetime) -> tuple[int, bool]:
+    """Offer again every conversation that has waited unassigned for another full
+    ``offer_repeat`` period: one batch. Returns (how many this node published, whether more may be due).
+
+    Reads only what is due: each waiting conversation carries its next repeat (``next_offer_at``,
+    indexed over the waiting ones); one the loop has not seen yet gets it first. The repeat number
+    is claimed with one conditional UPDATE per batch (``offer_count < due``), so with any number of
+    nodes exactly one node publishes each repeat."""
     period = rt.settings.offer_repeat
+    step = timedelta(seconds=period)
+
+    def due_of(created: datetime) -> int:
+        return int((now - created).total_seconds() // period)
+
     async with rt.sessions() as session:
-        waiting = (await session.execute(select(Conversation).where(
-            Conversation.status == "open", Conversation.assignee_id.is_(None),
-            Conversation.last_seq > 0))).scalars().all()
-    due_now = [(conv, int((now - conv.created_at).total_seconds() // period)) for conv in waiting]
-    out = []
-    for conv, due in due_now:
-        if due <= conv.offer_count:
-            continue
-        async with rt.sessions() as session:
+        new = (await session.execute(
+            select(Conversation.id, Conversation.created_at, Conversation.offer_count)
+            .where(_WAITING, Conversation.next_offer_at.is_(None)).limit(OFFER_BATCH))).all()
+        if new:  # conversations that started waiting since the last tick (or were never scheduled)
+            await session.rollback()  # end the read; the write below is a transaction of its own
             async with session.begin():
-                claimed = (await session.execute(
+                await _schedule(session, [(cid, created + step * (count + 1)) for cid, created, count in new])
+        due = (await session.execute(
+            select(Conversation.id, Conversation.created_at, Conversation.offer_count, Conversation.last_seq)
+            .where(_WAITING, Conversation.next_offer_at <= now)
+            .order_by(Conversation.next_offer_at).limit(OFFER_BATCH))).all()
+        more = len(new) == OFFER_BATCH or len(due) == OFFER_BATCH
+        if not due:
+            return 0, more  # the usual tick: two index reads, no row
+        by_repeat: dict[int, list[int]] = {}
+        later: list[tuple[int, datetime]] = []
+        created_of = {}
+        for cid, created, count, last_seq in due:
+            repeat = due_of(created)
+            created_of[cid] = created
+            if last_seq > 0 and repeat > count:
+                by_repeat.setdefault(repeat, []).append(cid)
+            else:  # no message yet, or this period's repeat is done: only the next one is scheduled
+                later.append((cid, created + step * (max(repeat, count) + 1)))
+        claimed: dict[int, int] = {}
+        await session.rollback()
+        async with session.begin():
+            for repeat, ids in sorted(by_repeat.items()):
+                won = (await session.execute(
                     update(Conversation)
-                    .where(Conversation.id == conv.id, Conversation.offer_count < due,
+                    .where(Conversation.id.in_(ids), Conversation.offer_count < repeat,
                            Conversation.assignee_id.is_(None), Conversation.status == "open")
-                    .values(offer_count=due).execution_options(synchronize_session=False))
-                           ).rowcount  # type: ignore[attr-defined]  # an UPDATE result
-            if claimed == 1:  # this node won the repeat; every other node's UPDATE matched nothing
-                full = await queries.load_conversation(session, conv)
-                out.append(await queries.offer_event(session, conv, full, due))
+                    .values(offer_count=repeat).returning(Conversation.id)
+                    .execution_options(synchronize_session=False))).scalars().all()
+                # this node won these repeats; every other node's UPDATE matched none of them
+                claimed.update((cid, repeat) for cid in won)
+            later += [(cid, created_of[cid] + step * (repeat + 1)) for cid, repeat in claimed.items()]
+            await _schedule(session, later)
+        if not claimed:
+            return 0, more
+        convs = list((await session.execute(select(Conversation).where(Conversation.id.in_(list(claimed)))
+                                            .order_by(Conversation.id))).scalars())
+        fulls = await queries.load_conversations(session, convs)
+        out = [await queries.offer_event(session, conv, full, claimed[conv.id]) for conv, full in zip(convs, fulls)]
     await rt.publish(*out)
-    return len(out)
+    return len(out), more
+
+
+# the leading columns of ix_conversations_waiting_offer (then next_offer_at: a range, or NULL)
+_WAITING = and_(Conversation.status == "open", Conversation.assignee_id.is_(None))
+
+
+async def _schedule(session: AsyncSession, rows: list[tuple[int, datetime]]) -> None:
+    """Set the next repeat of each conversation (every node computes the same value)."""
+    if rows:
+        # the ORM's bulk UPDATE by primary key: one executemany
+        await session.execute(update(Conversation), [{"id": cid, "next_offer_at": at} for cid, at in rows])
 
 
 def file_offset_clock(path: str) -> Callable[[], datetime]:
@@ -259,9 +322,10 @@ class Background:
             await team.expire_transfers(self.rt, self.rt.clock())
 
     async def _escalation_loop(self) -> None:
+        windows: dict[int, tuple[str, datetime]] = {}  # per site: what the last complete tick saw
         while True:
             await asyncio.sleep(self.rt.settings.escalation_tick)
-            await escalation.run_escalation(self.rt, self.rt.clock())
+            await escalation.run_escalation(self.rt, self.rt.clock(), windows)
 
     async def _ban_loop(self) -> None:
         while True:
@@ -270,9 +334,10 @@ class Background:
 
     async def _offline_loop(self) -> None:
         watcher = hours.HoursWatcher()
+        window: dict = {}  # the holding message: what the last complete tick saw
         while True:
             now = self.rt.clock()
-            await no_reply.check_no_reply(self.rt, now)
+            await no_reply.check_no_reply(self.rt, now, window)
             await no_reply.check_auto_hold(self.rt, now)
             for event in await watcher.tick(self.rt, now):
                 self.rt.dispatch_local(event)

@@ -24,10 +24,11 @@ each of them fires once, in order.
 from __future__ import annotations
 
 import html
+import json
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
-from sqlalchemy import func, select, update
+from sqlalchemy import ColumnElement, and_, func, or_, select, update
 
 from frontdesk import events as ev
 from frontdesk.actions import queries
@@ -146,8 +147,30 @@ def last_step(settings: dict) -> int:
     return max((i for i, s in enumerate(STEPS, 1) if settings["steps"][s] is not None), default=0)
 
 
-async def run_escalation(rt: Runtime, now: datetime) -> list[tuple[int, str]]:
-    """One tick: fire every step that came due. Returns ``(conversation id, step)`` fired by this node."""
+WINDOW_MARGIN = timedelta(seconds=60)  # slack of the "since the last tick" window (clock jitter between ticks)
+
+
+def _due_condition(settings: dict, now: datetime) -> ColumnElement[bool]:
+    """SQL: the conversation's next step (after ``escalation_step``) is due at ``now``."""
+    delays = [(i, settings["steps"][s]) for i, s in enumerate(STEPS, 1) if settings["steps"][s] is not None]
+    terms = []
+    for done in range(0, delays[-1][0]):
+        nxt = next(d for i, d in delays if i > done)
+        terms.append(and_(Conversation.escalation_step == done,
+                          Conversation.created_at <= now - timedelta(seconds=nxt)))
+    return or_(*terms)
+
+
+async def run_escalation(rt: Runtime, now: datetime,
+                         windows: dict[int, tuple[str, datetime]] | None = None) -> list[tuple[int, str]]:
+    """One tick: fire every step that came due. Returns ``(conversation id, step)`` fired by this node.
+
+    Reads only due conversations (the step after the one done, computed in SQL). ``windows`` (kept by
+    the background loop between ticks; None = look at every open conversation) remembers per site the
+    settings and the time of the last complete tick: a step due since then belongs to a conversation
+    started less than the longest delay before it, or one with a new message (a first message, a
+    reopening), so the read is bounded by ``created_at`` and ``last_message_at`` (both indexed) —
+    the conversations of the last minutes, not every open one. New settings start with a full look."""
     async with rt.sessions() as session:
         rows = list((await session.execute(select(SiteEscalation))).scalars())
     fired: list[tuple[int, str]] = []
@@ -157,17 +180,36 @@ async def run_escalation(rt: Runtime, now: datetime) -> list[tuple[int, str]]:
         if not settings["enabled"] or last == 0:
             continue
         first = min(settings["steps"][s] for s in STEPS if settings["steps"][s] is not None)
+        longest = max(settings["steps"][s] for s in STEPS if settings["steps"][s] is not None)
+        fingerprint = json.dumps(settings["steps"], sort_keys=True)
+        where = [Conversation.site_id == row.site_id, Conversation.status == "open", Conversation.last_seq > 0,
+                 Conversation.first_reply_at.is_(None), Conversation.is_offline.is_(False),
+                 Conversation.escalation_step < last,
+                 Conversation.created_at <= now - timedelta(seconds=first), _due_condition(settings, now)]
+        seen = windows.get(row.site_id) if windows is not None else None
+        if seen is not None and seen[0] == fingerprint:
+            # since the last complete tick: started within the longest delay before it (by created_at,
+            # ix_conversations_site_created), or written to since (ix_conversations_open_last_message)
+            bound = seen[1] - timedelta(seconds=longest) - WINDOW_MARGIN
+            reads = [and_(*where, Conversation.created_at > bound),
+                     and_(*where, Conversation.last_message_at > bound, Conversation.created_at <= bound)]
+        else:
+            reads = [and_(*where)]
+        convs: list[Conversation] = []
+        complete = True  # no read hit its batch limit
         async with rt.sessions() as session:
-            convs = list((await session.execute(select(Conversation).where(
-                Conversation.site_id == row.site_id, Conversation.status == "open", Conversation.last_seq > 0,
-                Conversation.first_reply_at.is_(None), Conversation.is_offline.is_(False),
-                Conversation.escalation_step < last,
-                Conversation.created_at <= now - timedelta(seconds=first))
-                .order_by(Conversation.id).limit(BATCH))).scalars())
+            for condition in reads:
+                batch = list((await session.execute(select(Conversation).where(condition)
+                                                    .order_by(Conversation.id).limit(BATCH))).scalars())
+                complete = complete and len(batch) < BATCH
+                convs += batch
+        convs.sort(key=lambda c: c.id)
         for conv in convs:
             due = due_step(settings, (now - conv.created_at).total_seconds())
             if due > conv.escalation_step:
                 fired += await _escalate(rt, conv, conv.escalation_step, due, last, settings, now)
+        if windows is not None and complete:  # all due ones handled: the next tick looks from here
+            windows[row.site_id] = (fingerprint, now)
     return fired
 
 

@@ -33,16 +33,28 @@ NO_REPLY_BATCH = 200  # conversations handled per tick; the rest are picked up o
 AUTO_HOLD_PREFIX = serialize.AUTO_HOLD_PREFIX  # the automatic "Одну минуточку, уточняю…"
 
 
-async def check_no_reply(rt: Runtime, now: datetime) -> int:
+WINDOW_MARGIN = timedelta(seconds=60)  # slack of the "since the last tick" window (clock jitter between ticks)
+
+
+async def check_no_reply(rt: Runtime, now: datetime, window: dict | None = None) -> int:
     """Give every open live conversation whose visitor has waited ``no_reply_seconds`` for an
     operator one polite ``system`` message (once per conversation). Returns how many were stored.
 
     Idempotent on every node: the message's (sender "system", client_id) is unique,
-    so two nodes storing the same holding message store it once."""
+    so two nodes storing the same holding message store it once.
+
+    ``window`` (kept by the background loop between ticks; None = look at every open conversation)
+    holds ``since``, the time of the last complete tick: a conversation that came due after it has a
+    visitor message newer than ``since - no_reply_seconds``, so only open conversations with a
+    message since then are looked at (``last_message_at``, indexed) — not every open one."""
     seconds = rt.settings.no_reply_seconds
     if seconds <= 0:
         return 0
     threshold = now - timedelta(seconds=seconds)
+    recent = []
+    since = window.get("since") if window is not None else None
+    if since is not None:
+        recent = [Conversation.last_message_at > since - timedelta(seconds=seconds) - WINDOW_MARGIN]
     last_operator_seq = (select(func.coalesce(func.max(Message.seq), 0))
                          .where(Message.conversation_id == Conversation.id, Message.kind == "operator")
                          .correlate(Conversation).scalar_subquery())
@@ -58,8 +70,8 @@ async def check_no_reply(rt: Runtime, now: datetime) -> int:
             select(Conversation.id, Conversation.site_id, Visitor.id, Visitor.email, Visitor.phone,
                    Visitor.language, Site)
             .join(Visitor, Visitor.id == Conversation.visitor_id).join(Site, Site.id == Conversation.site_id)
-            .where(Conversation.status == "open", Conversation.is_offline.is_(False), Conversation.last_seq > 0,
-                   and_(waiting_since.is_not(None), waiting_since <= threshold), ~held)
+            .where(Conversation.status == "open", *recent, Conversation.is_offline.is_(False),
+                   Conversation.last_seq > 0, and_(waiting_since.is_not(None), waiting_since <= threshold), ~held)
             .order_by(Conversation.id).limit(NO_REPLY_BATCH))).all()
         online = await queries.sites_online(session, {r[1] for r in rows}) if rows else {}
     pending = []
@@ -72,10 +84,12 @@ async def check_no_reply(rt: Runtime, now: datetime) -> int:
                                     ("ask" if ask else "hold") + ("_online" if online.get(site_id) else "")),
             client_id=f"{ASK_CONTACTS_PREFIX if ask else HOLD_PREFIX}{cid}")))
     results = await asyncio.gather(*pending, return_exceptions=True)
-    for r in results:
-        if isinstance(r, BaseException):
-            log.warning("storing a holding message failed: %s", r)
-    return sum(1 for r in results if not isinstance(r, BaseException))
+    failed = [r for r in results if isinstance(r, BaseException)]
+    for r in failed:
+        log.warning("storing a holding message failed: %s", r)
+    if window is not None and not failed and len(rows) < NO_REPLY_BATCH:
+        window["since"] = now  # everything due until now is done: the next tick looks from here
+    return len(results) - len(failed)
 
 
 async def check_auto_hold(rt: Runtime, now: datetime) -> int:

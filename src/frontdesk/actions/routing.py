@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
-from sqlalchemy import select, update
+from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from frontdesk import events as ev
@@ -63,6 +63,11 @@ _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 # events after which routing may have something to do (a new conversation, a freed operator, …)
 WAKE_EVENTS = frozenset({ev.CONVERSATION_CREATED, ev.CONVERSATION_CLOSED, ev.CONVERSATION_UPDATED,
                          ev.CONVERSATION_REOPENED, ev.OPERATOR_STATUS_CHANGED, ev.TRANSFER_ENDED})
+# events after which a queue may have moved (a take by hand as well): positions are read again
+QUEUE_EVENTS = WAKE_EVENTS | {ev.CONVERSATION_ASSIGNED}
+# a node reads the positions at least this often (ticks) even when it saw no event: a queue moved by
+# another node is announced by that node's router, this one only corrects its memory of what was sent
+POSITIONS_EVERY = 10
 
 
 async def auto_sites(rt: Runtime) -> list[int]:
@@ -84,6 +89,29 @@ async def _orphans(session: AsyncSession, site_id: int) -> list[Conversation]:
     return list((await session.execute(select(Conversation).where(
         Conversation.site_id == site_id, Conversation.status == "open", Conversation.assignee_id.in_(gone))
         .order_by(Conversation.created_at, Conversation.id))).scalars())
+
+
+async def _anyone_free(session: AsyncSession, site_id: int) -> bool:
+    """Is an operator of the site online and under their chat limit? Without one nothing can be routed:
+    the waiting conversations are not read at all (a few small reads, whatever the queue's length)."""
+    members = select(SiteMember.operator_id).where(SiteMember.site_id == site_id)
+    ops = set((await session.execute(select(Operator.id).where(
+        Operator.is_active.is_(True), Operator.status == "online",
+        (Operator.role == "admin") | Operator.id.in_(members)))).scalars())
+    if not ops:
+        return False
+    active = await departments.active_chats(session, ops)
+    limits = {op_id: limit for op_id, limit in await session.execute(select(
+        OperatorRouting.operator_id, OperatorRouting.chat_limit).where(OperatorRouting.operator_id.in_(ops)))}
+    return any(active.get(i, 0) < limits.get(i, DEFAULT_CHAT_LIMIT) for i in ops)
+
+
+async def _waiting_places(session: AsyncSession, site_id: int) -> list:
+    """The waiting conversations of a site in queue order, only what a position needs (no ORM objects)."""
+    return list((await session.execute(select(Conversation.id, Conversation.visitor_id, Conversation.department_id)
+                                       .where(Conversation.site_id == site_id, Conversation.status == "open",
+                                              Conversation.assignee_id.is_(None), Conversation.last_seq > 0)
+                                       .order_by(Conversation.created_at, Conversation.id))).all())
 
 
 def _positions(waiting: list[Conversation]) -> dict[int, tuple[int, int]]:
@@ -145,9 +173,11 @@ async def route_site(rt: Runtime, site_id: int) -> list[int]:
     now = rt.clock()
     assigned: list[tuple[Conversation, Operator, int | None]] = []
     async with rt.sessions() as session:
+        if not await _anyone_free(session, site_id):
+            return []  # nobody can take a chat: the queue is not read, nothing is written
         waiting = await _waiting(session, site_id) + await _orphans(session, site_id)
         if not waiting:
-            return []  # the usual case: two reads, no write
+            return []  # the usual case: a few reads, no write
         team = await _team(session, site_id, waiting)
         if not any(team.pick(c) is not None for c in waiting):
             return []  # a queue and everyone busy: still no write
@@ -191,7 +221,7 @@ async def route_site(rt: Runtime, site_id: int) -> list[int]:
 async def queue_positions(rt: Runtime, site_id: int) -> dict[int, tuple[int, int]]:
     """conversation id → (visitor id, place in its queue) for every waiting conversation of the site."""
     async with rt.sessions() as session:
-        return _positions(await _waiting(session, site_id))
+        return _positions(await _waiting_places(session, site_id))
 
 
 async def visitor_queue_position(rt: Runtime, visitor: VisitorRef, conversation_id: int) -> int | None:
@@ -201,10 +231,18 @@ async def visitor_queue_position(rt: Runtime, visitor: VisitorRef, conversation_
         if routing is None or routing.mode != "auto":
             return None
         conv = await session.get(Conversation, conversation_id)
-        if conv is None or conv.visitor_id != visitor.id:
+        if conv is None or conv.visitor_id != visitor.id or conv.site_id != visitor.site_id \
+                or conv.status != "open" or conv.assignee_id is not None or conv.last_seq <= 0:
             return None
-        found = _positions(await _waiting(session, visitor.site_id)).get(conversation_id)
-    return found[1] if found else None
+        # its place: the waiting conversations of its department (or of none) ahead of it, counted in SQL
+        department = (Conversation.department_id.is_(None) if conv.department_id is None
+                      else Conversation.department_id == conv.department_id)
+        ahead = (await session.execute(select(func.count()).select_from(Conversation).where(
+            Conversation.site_id == conv.site_id, Conversation.status == "open", Conversation.assignee_id.is_(None),
+            Conversation.last_seq > 0, department,
+            or_(Conversation.created_at < conv.created_at,
+                and_(Conversation.created_at == conv.created_at, Conversation.id < conv.id))))).scalar_one()
+    return int(ahead) + 1
 
 
 def position_event(site_id: int, conversation_id: int, visitor_id: int, position: int) -> ev.Event:
@@ -220,28 +258,38 @@ class Router:
         self.rt = rt
         self._wake = asyncio.Event()
         self._sent: dict[int, dict[int, int]] = {}  # site → conversation → the position last published
+        self._queue_moved = True  # an event since the last reading of the positions (or none read yet)
 
     def wake(self) -> None:
         self._wake.set()
+        self._queue_moved = True
 
     def hint(self, event: ev.Event) -> None:
+        if event.name in QUEUE_EVENTS:
+            self._queue_moved = True
         if event.name in WAKE_EVENTS:
             self._wake.set()
 
     async def loop(self) -> None:
+        ticks = 0
         while True:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), ROUTING_TICK)
             self._wake.clear()
-            await self.run_once()
+            ticks += 1
+            moved, self._queue_moved = self._queue_moved, False
+            await self.run_once(positions=moved or ticks % POSITIONS_EVERY == 0)
 
-    async def run_once(self) -> None:
+    async def run_once(self, positions: bool = True) -> None:
+        """Route every automatic site; read and publish the queue positions when ``positions`` (an
+        event may have moved a queue) or when this pass assigned something."""
         sites = await auto_sites(self.rt)
         for site_id in set(self._sent) - set(sites):
             del self._sent[site_id]
         for site_id in sites:
-            await route_site(self.rt, site_id)
-            await self.publish_positions(site_id)
+            assigned = await route_site(self.rt, site_id)
+            if positions or assigned or site_id not in self._sent:
+                await self.publish_positions(site_id)
 
     async def publish_positions(self, site_id: int) -> None:
         now = await queue_positions(self.rt, site_id)

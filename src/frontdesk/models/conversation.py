@@ -31,6 +31,11 @@ class Conversation(Base):
         # At most one open conversation per visitor, even with two tabs on two nodes.
         Index("uq_conversations_visitor_open", "visitor_id", unique=True,
               sqlite_where=text("status = 'open'"), postgresql_where=text("status = 'open'")),
+        # the background loops read only what is due (actions/background.py, no_reply.py, escalation.py):
+        # the waiting conversations by their next offer repeat, the open ones by their last message
+        # (whole indexes, not partial: SQLite's planner without statistics would prefer the status index)
+        Index("ix_conversations_waiting_offer", "status", "assignee_id", "next_offer_at"),
+        Index("ix_conversations_open_last_message", "status", "last_message_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -52,6 +57,9 @@ class Conversation(Base):
     operator_read_seq: Mapped[int] = mapped_column(Integer, default=0)
     # how many times the unanswered conversation was offered again (actions/background.py)
     offer_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # when the next repeat is due (created_at + (offer_count + 1) × offer_repeat), kept by the repeat loop;
+    # NULL until the loop first sees the conversation waiting
+    next_offer_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     # missed-chat escalation (actions/escalation.py): the last step done, claimed with one conditional
     # UPDATE like offer_count; missed_at = when the last configured step fired (for the reports)
     escalation_step: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
