@@ -181,8 +181,27 @@ def stats_delta(a: dict, b: dict) -> dict | None:
            "by_kind": {k: v for k, v in sorted(d.items()) if (k.startswith("stmt_") or k.startswith("hop_")) and v
                        and k not in ("hop_ns", "hop_over_5ms")},
            "mean_ms_by_hop": {k[6:]: round(v / 1e6 / max(d.get("hop_" + k[6:], 1), 1), 3)
-                              for k, v in sorted(d.items()) if k.startswith("hopns_") and v}}
+                              for k, v in sorted(d.items()) if k.startswith("hopns_") and v},
+           "latency_parts": latency_parts(d)}
     return out
+
+
+def latency_parts(d: dict) -> dict:
+    """bench/instrumented_serve.py's histograms (``h_<part>_le<ms>`` …) over the window: per part the
+    count, mean and the share of samples in each bucket (upper bound in ms)."""
+    out: dict = {}
+    for key, n in d.items():
+        if key.startswith("h_") and key.endswith("_n") and n:
+            part = key[2:-2]
+            buckets = {k[len(part) + 3:]: v for k, v in d.items()
+                       if k.startswith(f"h_{part}_") and k not in (f"h_{part}_n", f"h_{part}_ns") and v}
+            out[part] = {"n": n, "mean_ms": round(d.get(f"h_{part}_ns", 0) / 1e6 / n, 3),
+                         "buckets": dict(sorted(buckets.items(), key=lambda kv: _bucket_order(kv[0])))}
+    return out
+
+
+def _bucket_order(name: str) -> float:
+    return float(name[2:]) if name.startswith("le") else math.inf
 
 
 def measure_throughput(workers: h.Workers, pid: int, args, paced: bool, profile: str | None,
@@ -774,6 +793,10 @@ def main() -> int:
         print(f"\nby kind (throughput phase): {t.get('by_kind')}")
         print(f"by kind (latency phase): {l.get('by_kind')}")
         print(f"garbage collector (throughput phase): {t.get('gc')}; (latency phase): {l.get('gc')}")
+        if l.get("latency_parts"):
+            print("\nlatency phase, parts of the path (count, mean ms, samples per bucket ≤ ms):")
+            for part, v in l["latency_parts"].items():
+                print(f"  {part:9} n={v['n']:<7} mean={v['mean_ms']:<7} {v['buckets']}")
     ih = results.get("frontdesk", {}).get("idle", {}).get("instrumented_per_hello")
     if ih:
         print("\nper visitor hello (idle phase): " + ", ".join(
