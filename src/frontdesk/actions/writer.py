@@ -440,7 +440,7 @@ class _SqliteBatchWriter:
         self._checkpoint_pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sqlite-checkpoint")
         self._checkpoint_con: sqlite3.Connection | None = None
         self._checkpoint_at = time.monotonic()
-        self._checkpointing: Future[None] | None = None
+        self._checkpointing: Future[tuple[int, int, int] | None] | None = None
 
     async def store(self, items: list[_Item], stamp: str) -> _Outcome:
         out = await asyncio.get_running_loop().run_in_executor(self._pool, self._store, items, stamp)
@@ -459,16 +459,19 @@ class _SqliteBatchWriter:
         self._checkpoint_at = now
         self._checkpointing = self._checkpoint_pool.submit(self._checkpoint)
 
-    def _checkpoint(self) -> None:
+    def _checkpoint(self) -> tuple[int, int, int] | None:
+        """(busy, WAL frames, frames checkpointed), None when it failed."""
         try:
             if self._checkpoint_con is None:
                 self._checkpoint_con = sqlite3.connect(self._path, timeout=30, isolation_level=None,
                                                        check_same_thread=False)
                 self._checkpoint_con.execute("PRAGMA busy_timeout=30000")
             # PASSIVE: copies what no reader still needs, never waits for (or blocks) the writer
-            self._checkpoint_con.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+            busy, frames, done = self._checkpoint_con.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+            return busy, frames, done
         except Exception as exc:  # noqa: BLE001 - the next one retries; the WAL only grows meanwhile
             log.warning("WAL checkpoint failed: %s", _brief(exc))
+            return None
 
     async def touch(self, rows: list[tuple[str, int]]) -> None:
         await asyncio.get_running_loop().run_in_executor(self._pool, self._touch, rows)
