@@ -212,6 +212,10 @@ def _install_latency_histograms(gc) -> None:
         finally:
             hist("finish", time.perf_counter_ns() - t)
 
+    linger_ms = os.environ.get("FD_BENCH_LINGER_MS")
+    if linger_ms is not None:  # bench/relay.py --writer-linger-ms
+        w.MessageWriter.__init__.__defaults__ = (256, float(linger_ms) / 1000)
+
     orig_start = w.MessageWriter.start
 
     def start(self):

@@ -391,6 +391,8 @@ def run_target(kind: str, args, log, infra: Infra | None = None) -> dict:
         if args.profile and kind == args.profile_target:
             h.RESULTS.mkdir(exist_ok=True)
             profile = str(h.RESULTS / f"profile-{kind}-{time.strftime('%Y%m%d-%H%M%S')}.prof")
+        if args.writer_linger_ms is not None:
+            env["FD_BENCH_LINGER_MS"] = str(args.writer_linger_ms)  # read by bench/instrumented_serve.py
         server = h.FrontdeskServer(env=env, instrument=args.instrument, profile=profile).start()
         if nodes == 2:
             try:
@@ -703,6 +705,9 @@ def main() -> int:
     ap.add_argument("--baseline-loop", default="auto", choices=["auto", "asyncio"],
                     help="event loop of the baseline (auto = uvloop as installed; asyncio = what frontdesk's cli runs)")
     ap.add_argument("--py-spy", action="store_true", help="py-spy record (raw) of frontdesk during the throughput window")
+    ap.add_argument("--writer-linger-ms", type=float, default=None,
+                    help="with --instrument: the message writer's bounded wait when batches are small, ms "
+                         "(default: actions/writer.LINGER), for an A/B of p50/p99 vs CPU at --rate")
     ap.add_argument("--instrument", action="store_true",
                     help="run frontdesk through bench/instrumented_serve.py: statements, thread hops, batch sizes")
     ap.add_argument("--wait-quiet", type=float, default=0,
