@@ -42,7 +42,7 @@ log = logging.getLogger(__name__)
 _T = TypeVar("_T")
 
 # How long the writer waits for more messages when batches are small (moderate load).
-LINGER = 0.001
+LINGER = 0.002
 SMALL_BATCH = 16
 BUSY_GAP = 0.02  # a batch that ended less than this long ago means messages are streaming
 TOUCH_EVERY = 1.0  # seconds between writes of queued visitor last-seen times
