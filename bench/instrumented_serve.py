@@ -141,6 +141,8 @@ def _install() -> None:
         except Exception as exc:
             print("garbage dump failed:", repr(exc), file=sys.stderr)
 
+    _install_latency_histograms(gc)
+
     import signal
 
     signal.signal(signal.SIGUSR1, histogram)
@@ -157,6 +159,130 @@ def _install() -> None:
                 os.replace(tmp, path)
 
         threading.Thread(target=dump, daemon=True, name="bench-stats").start()
+
+
+# Latency histograms (p99 work): bucket upper bounds in ms; a key per bucket so that two
+# snapshots subtract (bench/relay.py stats_delta → "latency_parts").
+BUCKETS_MS = (0.5, 1, 2, 3, 5, 8, 12, 20, 50)
+
+
+def hist(name: str, ns: int) -> None:
+    ms = ns / 1e6
+    for b in BUCKETS_MS:
+        if ms <= b:
+            STATS[f"h_{name}_le{b:g}"] += 1
+            break
+    else:
+        STATS[f"h_{name}_over{BUCKETS_MS[-1]:g}"] += 1
+    STATS[f"h_{name}_n"] += 1
+    STATS[f"h_{name}_ns"] += ns
+
+
+def _install_latency_histograms(gc) -> None:
+    """Per-message parts of the visitor→operator path, and what can stall the event loop:
+
+    * ``queued``: ``MessageWriter.store`` → its batch starts (includes the writer's linger);
+    * ``hop_in`` / ``thread`` / ``commit`` / ``hop_out``: the SQLite writer thread call — waiting for
+      the thread, the call itself, the COMMIT statement inside it, back to the loop;
+    * ``finish``: answers + publish (the hub pushes the frames);
+    * ``loop_lag``: how late a 1 ms timer fires (any stall of the event loop: GC, long steps);
+    * ``gc``: every collection's wall time (any generation)."""
+    import asyncio
+
+    from frontdesk.actions import writer as w
+
+    orig_store, orig_batch, orig_finish = w.MessageWriter.store, w.MessageWriter._store_batch, w.MessageWriter._finish
+
+    async def store(self, item):
+        item._t_enq = time.perf_counter_ns()
+        return await orig_store(self, item)
+
+    async def _store_batch(self, batch):
+        now = time.perf_counter_ns()
+        for item in batch:
+            t = getattr(item, "_t_enq", None)
+            if t is not None:
+                hist("queued", now - t)
+        return await orig_batch(self, batch)
+
+    async def _finish(self, *a, **kw):
+        t = time.perf_counter_ns()
+        try:
+            return await orig_finish(self, *a, **kw)
+        finally:
+            hist("finish", time.perf_counter_ns() - t)
+
+    linger_ms = os.environ.get("FD_BENCH_LINGER_MS")
+    if linger_ms is not None:  # bench/relay.py --writer-linger-ms
+        w.MessageWriter.__init__.__defaults__ = (256, float(linger_ms) / 1000)
+
+    orig_start = w.MessageWriter.start
+
+    def start(self):
+        orig_start(self)
+
+        async def lag() -> None:
+            while True:
+                t = time.perf_counter_ns()
+                await asyncio.sleep(0.001)
+                hist("loop_lag", max(0, time.perf_counter_ns() - t - 1_000_000))
+
+        self._bench_lag = asyncio.create_task(lag(), name="bench-loop-lag")
+
+    w.MessageWriter.store, w.MessageWriter._store_batch, w.MessageWriter._finish = store, _store_batch, _finish
+    w.MessageWriter.start = start
+
+    raw = w._SqliteBatchWriter
+    orig_raw_store, orig_raw_do = raw.store, raw._store
+
+    async def raw_store(self, items, stamp):
+        t = time.perf_counter_ns()
+        self._bench_t = t
+        out = await orig_raw_store(self, items, stamp)
+        hist("hop_out", time.perf_counter_ns() - self._bench_done)
+        return out
+
+    def raw_do(self, items, stamp):
+        t = time.perf_counter_ns()
+        hist("hop_in", t - self._bench_t)
+        try:
+            return orig_raw_do(self, items, stamp)
+        finally:
+            self._bench_done = time.perf_counter_ns()
+            hist("thread", self._bench_done - t)
+
+    class _TimedCon:
+        def __init__(self, con) -> None:
+            self._con = con
+
+        def execute(self, sql, *a):
+            if sql == "COMMIT":
+                t = time.perf_counter_ns()
+                try:
+                    return self._con.execute(sql, *a)
+                finally:
+                    hist("commit", time.perf_counter_ns() - t)
+            return self._con.execute(sql, *a)
+
+        def __getattr__(self, name):
+            return getattr(self._con, name)
+
+    orig_connect = raw._connect
+
+    def _connect(self):
+        return _TimedCon(orig_connect(self))
+
+    raw.store, raw._store, raw._connect = raw_store, raw_do, _connect
+
+    gc_t = [0]
+
+    def on_gc(phase: str, info: dict) -> None:
+        if phase == "start":
+            gc_t[0] = time.perf_counter_ns()
+        else:
+            hist("gc", time.perf_counter_ns() - gc_t[0])
+
+    gc.callbacks.append(on_gc)
 
 
 if __name__ == "__main__":

@@ -181,8 +181,27 @@ def stats_delta(a: dict, b: dict) -> dict | None:
            "by_kind": {k: v for k, v in sorted(d.items()) if (k.startswith("stmt_") or k.startswith("hop_")) and v
                        and k not in ("hop_ns", "hop_over_5ms")},
            "mean_ms_by_hop": {k[6:]: round(v / 1e6 / max(d.get("hop_" + k[6:], 1), 1), 3)
-                              for k, v in sorted(d.items()) if k.startswith("hopns_") and v}}
+                              for k, v in sorted(d.items()) if k.startswith("hopns_") and v},
+           "latency_parts": latency_parts(d)}
     return out
+
+
+def latency_parts(d: dict) -> dict:
+    """bench/instrumented_serve.py's histograms (``h_<part>_le<ms>`` …) over the window: per part the
+    count, mean and the share of samples in each bucket (upper bound in ms)."""
+    out: dict = {}
+    for key, n in d.items():
+        if key.startswith("h_") and key.endswith("_n") and n:
+            part = key[2:-2]
+            buckets = {k[len(part) + 3:]: v for k, v in d.items()
+                       if k.startswith(f"h_{part}_") and k not in (f"h_{part}_n", f"h_{part}_ns") and v}
+            out[part] = {"n": n, "mean_ms": round(d.get(f"h_{part}_ns", 0) / 1e6 / n, 3),
+                         "buckets": dict(sorted(buckets.items(), key=lambda kv: _bucket_order(kv[0])))}
+    return out
+
+
+def _bucket_order(name: str) -> float:
+    return float(name[2:]) if name.startswith("le") else math.inf
 
 
 def measure_throughput(workers: h.Workers, pid: int, args, paced: bool, profile: str | None,
@@ -372,6 +391,8 @@ def run_target(kind: str, args, log, infra: Infra | None = None) -> dict:
         if args.profile and kind == args.profile_target:
             h.RESULTS.mkdir(exist_ok=True)
             profile = str(h.RESULTS / f"profile-{kind}-{time.strftime('%Y%m%d-%H%M%S')}.prof")
+        if args.writer_linger_ms is not None:
+            env["FD_BENCH_LINGER_MS"] = str(args.writer_linger_ms)  # read by bench/instrumented_serve.py
         server = h.FrontdeskServer(env=env, instrument=args.instrument, profile=profile).start()
         if nodes == 2:
             try:
@@ -684,6 +705,9 @@ def main() -> int:
     ap.add_argument("--baseline-loop", default="auto", choices=["auto", "asyncio"],
                     help="event loop of the baseline (auto = uvloop as installed; asyncio = what frontdesk's cli runs)")
     ap.add_argument("--py-spy", action="store_true", help="py-spy record (raw) of frontdesk during the throughput window")
+    ap.add_argument("--writer-linger-ms", type=float, default=None,
+                    help="with --instrument: the message writer's bounded wait when batches are small, ms "
+                         "(default: actions/writer.LINGER), for an A/B of p50/p99 vs CPU at --rate")
     ap.add_argument("--instrument", action="store_true",
                     help="run frontdesk through bench/instrumented_serve.py: statements, thread hops, batch sizes")
     ap.add_argument("--wait-quiet", type=float, default=0,
@@ -774,6 +798,10 @@ def main() -> int:
         print(f"\nby kind (throughput phase): {t.get('by_kind')}")
         print(f"by kind (latency phase): {l.get('by_kind')}")
         print(f"garbage collector (throughput phase): {t.get('gc')}; (latency phase): {l.get('gc')}")
+        if l.get("latency_parts"):
+            print("\nlatency phase, parts of the path (count, mean ms, samples per bucket ≤ ms):")
+            for part, v in l["latency_parts"].items():
+                print(f"  {part:9} n={v['n']:<7} mean={v['mean_ms']:<7} {v['buckets']}")
     ih = results.get("frontdesk", {}).get("idle", {}).get("instrumented_per_hello")
     if ih:
         print("\nper visitor hello (idle phase): " + ", ".join(
