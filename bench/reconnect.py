@@ -9,8 +9,9 @@
    server is **SIGKILLed** (some of those sends are stored and acked, some
    stored but not acked, some never stored).
 3. The server is started again on the same data dir and port. Every visitor
-   reconnects the way the widget does (static/widget/chat.js: equal-jitter
-   backoff 0.3 s·2^n, cap 10 s, starting at the moment its socket dropped),
+   reconnects the way the widget does (static/widget/protocol.js Backoff: 0.3 s·2^n with
+   jitter, cap 5 s for a page in view — ``--backoff visible``, default — or 10 s for a hidden
+   tab — ``--backoff hidden`` —, starting at the moment its socket dropped),
    says hello with its token and ``resume`` {conversation: last seq held},
    takes the replay, then re-sends its unacked message with the **same
    client_id**.
@@ -118,6 +119,10 @@ def main() -> int:
     ap.add_argument("--database-url", default="",
                     help="with --engine postgresql: postgresql+asyncpg://user@host/db of a running server "
                          "(a fresh database is created on it)")
+    ap.add_argument("--backoff", default="visible", choices=["visible", "hidden"],
+                    help="the widget's reconnect backoff to emulate (static/widget/protocol.js Backoff.next): "
+                         "visible = a page in view (cap 5 s, spread over 1–5 s once capped; default), "
+                         "hidden = a background tab (cap 10 s, upper half: the policy before 2026-11-30)")
     ap.add_argument("--no-json", action="store_true")
     args = ap.parse_args()
     limits = wsload.raise_nofile()
@@ -173,7 +178,8 @@ def main() -> int:
         server.kill()
         state = workers.call("rc_state")
         res["acked_before_kill"] = sum(s["acked_before_kill"] for s in state)
-        workers.start("rc_reconnect", {"sample": max(1, args.sample // args.procs), "timeout": args.timeout})
+        workers.start("rc_reconnect", {"sample": max(1, args.sample // args.procs), "timeout": args.timeout,
+                                       "visible_cap": 5.0 if args.backoff == "visible" else 0.0})
         log("restart …")
         server.start()
         t_healthy = time.monotonic()
@@ -244,7 +250,7 @@ def main() -> int:
         return "–" if x is None else f"{x:.1f}"
 
     print()
-    print(f"Reconnect storm — {args.engine}, {info['date']}, commit {info['commit']}, {info['cpus']} cores, "
+    print(f"Reconnect storm — {args.engine}, widget backoff of a {args.backoff} page, {info['date']}, commit {info['commit']}, {info['cpus']} cores, "
           f"{args.visitors:,} visitors × {args.messages} messages + 1 in flight at the kill; run took "
           f"{res['elapsed_s']:.0f} s")
     print(f"machine before the run: other processes used {res['other_cpu_before_pct']:.0f} % CPU (of 200 %)")
