@@ -123,6 +123,9 @@ def main() -> int:
                     help="the widget's reconnect backoff to emulate (static/widget/protocol.js Backoff.next): "
                          "visible = a page in view (cap 5 s, spread over 1–5 s once capped; default), "
                          "hidden = a background tab (cap 10 s, upper half: the policy before 2026-11-30)")
+    ap.add_argument("--down-for", type=float, default=0.0,
+                    help="keep the server down this many seconds after the SIGKILL before restarting it (a slow "
+                         "restart, e.g. 8: where the widget's backoff reaches its cap)")
     ap.add_argument("--no-json", action="store_true")
     args = ap.parse_args()
     limits = wsload.raise_nofile()
@@ -180,6 +183,8 @@ def main() -> int:
         res["acked_before_kill"] = sum(s["acked_before_kill"] for s in state)
         workers.start("rc_reconnect", {"sample": max(1, args.sample // args.procs), "timeout": args.timeout,
                                        "visible_cap": 5.0 if args.backoff == "visible" else 0.0})
+        if args.down_for:
+            time.sleep(args.down_for)
         log("restart …")
         server.start()
         t_healthy = time.monotonic()
