@@ -9,8 +9,9 @@
    server is **SIGKILLed** (some of those sends are stored and acked, some
    stored but not acked, some never stored).
 3. The server is started again on the same data dir and port. Every visitor
-   reconnects the way the widget does (static/widget/chat.js: equal-jitter
-   backoff 0.3 s·2^n, cap 10 s, starting at the moment its socket dropped),
+   reconnects the way the widget does (static/widget/protocol.js Backoff: 0.3 s·2^n with
+   jitter, cap 5 s for a page in view — ``--backoff visible``, default — or 10 s for a hidden
+   tab — ``--backoff hidden`` —, starting at the moment its socket dropped),
    says hello with its token and ``resume`` {conversation: last seq held},
    takes the replay, then re-sends its unacked message with the **same
    client_id**.
@@ -34,6 +35,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import _harness as h
 import wsload
+from relay import Infra, settle  # the throwaway PostgreSQL cluster / --database-url, and the start-up wait
 
 
 def check_history(server: h.FrontdeskServer, results: list[dict]) -> dict:
@@ -111,6 +113,19 @@ def main() -> int:
                          "not acked, some not stored)")
     ap.add_argument("--wait-quiet", type=float, default=0,
                     help="first wait up to this many seconds for other processes to leave the CPUs alone")
+    ap.add_argument("--engine", default="sqlite", choices=["sqlite", "postgresql"],
+                    help="postgresql: a throwaway cluster (initdb + pg_ctl, as tests/support.py) or the server of "
+                         "--database-url, a fresh database dropped after")
+    ap.add_argument("--database-url", default="",
+                    help="with --engine postgresql: postgresql+asyncpg://user@host/db of a running server "
+                         "(a fresh database is created on it)")
+    ap.add_argument("--backoff", default="visible", choices=["visible", "hidden"],
+                    help="the widget's reconnect backoff to emulate (static/widget/protocol.js Backoff.next): "
+                         "visible = a page in view (cap 5 s, spread over 1–5 s once capped; default), "
+                         "hidden = a background tab (cap 10 s, upper half: the policy before 2026-11-30)")
+    ap.add_argument("--down-for", type=float, default=0.0,
+                    help="keep the server down this many seconds after the SIGKILL before restarting it (a slow "
+                         "restart, e.g. 8: where the widget's backoff reaches its cap)")
     ap.add_argument("--no-json", action="store_true")
     args = ap.parse_args()
     limits = wsload.raise_nofile()
@@ -127,10 +142,20 @@ def main() -> int:
     # the server itself adds a system message to up to 200 waiting conversations per tick, which
     # moved the server's last_seq of hundreds of conversations between the visitors' snapshot and
     # the REST read of the check (the "800 of 5,000" of issue 18 — the bench's timing, not a loss).
-    server = h.FrontdeskServer(env={"FRONTDESK_NO_REPLY_SECONDS": "86400"}).start()
-    startup_cpu = h.cpu_seconds([server.pid])  # a start's own CPU (imports, migrations, demo data)
+    env = {"FRONTDESK_NO_REPLY_SECONDS": "86400"}
+    infra = None
+    if args.engine == "postgresql":
+        infra = Infra(args, log)
+        env["FRONTDESK_DATABASE_URL"] = infra.database()
+    res["engine"] = args.engine
     workers = None
+    server = None
     try:
+        server = h.FrontdeskServer(env=env).start()
+        # a fresh server loads the spell-check dictionaries for 4–7 s of CPU after /healthz: wait
+        # for it (as bench/relay.py does) so that the setup does not compete with it
+        res["settle_s"] = settle(server.pid, log)
+        startup_cpu = h.cpu_seconds([server.pid])  # a start's own CPU (imports, migrations, demo data, dictionaries)
         cfg = server.login()
         cfg["run_tag"] = "r"
         res["server_nofile"] = h.nofile(server.pid)
@@ -156,7 +181,10 @@ def main() -> int:
         server.kill()
         state = workers.call("rc_state")
         res["acked_before_kill"] = sum(s["acked_before_kill"] for s in state)
-        workers.start("rc_reconnect", {"sample": max(1, args.sample // args.procs), "timeout": args.timeout})
+        workers.start("rc_reconnect", {"sample": max(1, args.sample // args.procs), "timeout": args.timeout,
+                                       "visible_cap": 5.0 if args.backoff == "visible" else 0.0})
+        if args.down_for:
+            time.sleep(args.down_for)
         log("restart …")
         server.start()
         t_healthy = time.monotonic()
@@ -216,7 +244,10 @@ def main() -> int:
     finally:
         if workers is not None:
             workers.close()
-        server.cleanup()
+        if server is not None:
+            server.cleanup()
+        if infra is not None:
+            infra.stop()
     res["elapsed_s"] = time.monotonic() - t_start
     r, c = res["reconnect"], res["check"]
 
@@ -224,7 +255,7 @@ def main() -> int:
         return "–" if x is None else f"{x:.1f}"
 
     print()
-    print(f"Reconnect storm — {info['date']}, commit {info['commit']}, {info['cpus']} cores, "
+    print(f"Reconnect storm — {args.engine}, widget backoff of a {args.backoff} page, {info['date']}, commit {info['commit']}, {info['cpus']} cores, "
           f"{args.visitors:,} visitors × {args.messages} messages + 1 in flight at the kill; run took "
           f"{res['elapsed_s']:.0f} s")
     print(f"machine before the run: other processes used {res['other_cpu_before_pct']:.0f} % CPU (of 200 %)")

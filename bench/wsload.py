@@ -636,10 +636,12 @@ class Worker:
                 "still_open": sum(1 for v in self.visitors if v.ws.open)}
 
     async def cmd_rc_reconnect(self, sample: int, backoff_base: float = 0.3, backoff_cap: float = 10.0,
-                               timeout: float = 120) -> dict:
+                               timeout: float = 120, visible_cap: float = 0.0) -> dict:
         """Reconnect every visitor (token + resume), wait for its replay, retry its unacked send
-        with the same client_id. Retries follow the widget (static/widget/chat.js scheduleRetry):
-        delay = cap/2 + random·cap/2, cap = min(10 s, 0.3 s·2^attempt), the first one too.
+        with the same client_id. Retries follow the widget (static/widget/protocol.js Backoff.next):
+        top = min(cap, 0.3 s·2^attempt), the first one too; a hidden tab (cap 10 s) waits
+        top/2 + random·top/2; a page in view (``visible_cap`` > 0: BACKOFF_VISIBLE_CAP, 5 s) has
+        cap = min(10 s, visible_cap) and, once top reaches it, waits 0.2·top + random·0.8·top.
         Returns per-phase times (monotonic) and a sample for checking."""
         import random
 
@@ -657,8 +659,10 @@ class Worker:
         async def one(v: Visitor) -> None:
             tries = 0
             while True:
-                cap = min(backoff_cap, backoff_base * 2 ** tries)
-                await asyncio.sleep(cap / 2 + random.random() * cap / 2)
+                limit = min(backoff_cap, visible_cap) if visible_cap else backoff_cap
+                top = min(limit, backoff_base * 2 ** tries)
+                low = 0.2 if visible_cap and top >= limit else 0.5
+                await asyncio.sleep(top * low + random.random() * top * (1 - low))
                 tries += 1
                 attempts[0] += 1
                 v.welcome = loop.create_future()

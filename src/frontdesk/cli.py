@@ -128,7 +128,11 @@ def cmd_serve(args: argparse.Namespace) -> int:
                             ws_max_size=settings.ws_max_frame, ws_per_message_deflate=False,
                             # X-Forwarded-For only from the configured proxies (uvicorn's own
                             # default would trust it from 127.0.0.1)
-                            proxy_headers=bool(trusted), forwarded_allow_ips=trusted or None, lifespan="on")
+                            proxy_headers=bool(trusted), forwarded_allow_ips=trusted or None, lifespan="on",
+                            # a reconnect storm: connections wait in the accept queue instead of being
+                            # dropped (a dropped SYN is retried by the client's kernel 1, 3, 7 s later);
+                            # the kernel caps it at net.core.somaxconn
+                            backlog=8192)
     server = uvicorn.Server(config)
 
     async def run() -> int:

@@ -193,6 +193,28 @@ test('backoff: doubles from base, jittered into the upper half, never above the 
   }
 });
 
+test('backoff of a page in view: capped at BACKOFF_VISIBLE_CAP, spread over 20–100 % of it once capped', () => {
+  const lows = new Proto.Backoff(300, 10000, () => 0);
+  const highs = new Proto.Backoff(300, 10000, () => 0.999999);
+  const lo = Array.from({ length: 10 }, () => lows.next(true));
+  const hi = Array.from({ length: 10 }, () => highs.next(true));
+  assert.equal(Proto.BACKOFF_VISIBLE_CAP, 5000);
+  assert.deepEqual(lo.slice(0, 4), [150, 300, 600, 1200], 'below the cap: as a hidden tab');
+  for (let i = 0; i < 10; i++) {
+    const top = Math.min(5000, 300 * 2 ** i);
+    const low = top >= 5000 ? 0.2 : 0.5;
+    assert.ok(lo[i] >= top * low && hi[i] <= top, `attempt ${i}: ${lo[i]}..${hi[i]} within ${top * low}..${top}`);
+  }
+  assert.equal(lo[9], 1000, 'capped: a fifth of the visible cap at least');
+  assert.ok(hi[9] > 4999 && hi[9] <= 5000, 'capped: never above the visible cap');
+  // a tab that goes hidden falls back to the 10 s cap (upper half), and back again when shown
+  assert.equal(lows.next(false), 5000);
+  assert.equal(lows.next(true), 1000);
+  const tight = new Proto.Backoff(300, 2000, () => 0);  // a cap below the visible cap is kept
+  for (let i = 0; i < 6; i++) tight.next(true);
+  assert.equal(tight.next(true), 400);
+});
+
 test('close codes: what each asks the widget to do', () => {
   assert.deepEqual(Proto.closeAction(4403), { stop: true });
   assert.deepEqual(Proto.closeAction(4401), { reidentify: true });

@@ -44,7 +44,8 @@ class SocketSession:
     async def receive_hello(self) -> Any:
         """The first frame, which must be a valid hello; closes 4400 (with an error frame) otherwise."""
         try:
-            raw = await asyncio.wait_for(self._receive_text(), p.HELLO_TIMEOUT)
+            async with asyncio.timeout(p.HELLO_TIMEOUT):  # a timer, not a task per hello (wait_for's)
+                raw = await self._receive_text()
         except (TimeoutError, WebSocketDisconnect):
             await self.close(p.CLOSE_BAD_HELLO)
             return None

@@ -4,6 +4,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
+from starlette.datastructures import QueryParams
 from starlette.websockets import WebSocket
 
 from frontdesk.actions import contacts, conversations, departments, hellos, invitations, ratings, sites, visitors
@@ -13,6 +14,22 @@ from frontdesk.realtime import protocol as p
 from frontdesk.realtime.hub import VisitorConnection
 from frontdesk.realtime.socket import SocketSession
 
+_SITE_KEYS: dict[bytes, str | None] = {}  # raw query string -> its ``site`` (every widget sends the same one)
+
+
+def _site_key(ws: WebSocket) -> str | None:
+    """``ws.query_params.get("site")`` without parsing the same query string again per socket
+    (Starlette parses it into a ``QueryParams`` each time: ≈ 8 % of a hello's own CPU)."""
+    raw = ws.scope.get("query_string", b"")
+    try:
+        return _SITE_KEYS[raw]
+    except KeyError:
+        pass
+    key = QueryParams(raw).get("site")
+    if len(raw) <= 256 and len(_SITE_KEYS) < 1024:  # bounded: query strings come from the visitor
+        _SITE_KEYS[raw] = key
+    return key
+
 
 class VisitorSession(SocketSession):
     decode = staticmethod(f.decode_visitor)
@@ -21,13 +38,14 @@ class VisitorSession(SocketSession):
         rt, ws = self.rt, self.ws
         await ws.accept()
         try:
-            site = await visitors.site_for_widget(rt, ws.query_params.get("site"), ws.headers.get("origin"))
+            site = await visitors.site_for_widget(rt, _site_key(ws), ws.headers.get("origin"))
         except ActionError as exc:
             code = p.CLOSE_FORBIDDEN_ORIGIN if exc.code == "forbidden" else p.CLOSE_UNAUTHORIZED
             await self.close(code, p.error_frame("unauthorized" if code == p.CLOSE_UNAUTHORIZED else exc.code,
                                                  exc.message))
             return
-        caps, ip = ws.app.state.hub.addresses, ws.client.host if ws.client else ""
+        client = ws.client
+        caps, ip = ws.app.state.hub.addresses, client.host if client else ""
         if not await self.allowed(site.id, None, ip):
             return
         token = await caps.open_socket(ip, rt.settings.visitor_sockets_per_address)
@@ -55,7 +73,7 @@ class VisitorSession(SocketSession):
             try:  # batched with the other hellos arriving now (actions/hellos.py)
                 visitor, token = await hellos.identify(
                     rt, site, hello.visitor_token, page=page, user_agent=ws.headers.get("user-agent", ""),
-                    ip=ws.client.host if ws.client else "", lang=hello.lang or "")
+                    ip=ip, lang=hello.lang or "")
             except ActionError as exc:
                 await self.close(p.CLOSE_UNAUTHORIZED, p.error_frame(exc.code, exc.message))
                 return

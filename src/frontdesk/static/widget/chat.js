@@ -1115,7 +1115,7 @@
   }
   function scheduleRetry(delay) {
     if (stopped || retryTimer) return;
-    if (delay == null) delay = backoff.next();
+    if (delay == null) delay = backoff.next(document.visibilityState !== "hidden"); // a page in view: shorter cap
     retryTimer = setTimeout(connect, delay);
   }
   // A ban covers this visitor or its address: one neutral message, nothing reconnects or sends.
