@@ -190,7 +190,11 @@ class SocketSession:
                      include_current: int | None = None) -> None:
         """Send what the client misses, from the database (``message.created`` frames, in seq
         order), or ``reset``; a conversation that is not the client's gets ``not_found``."""
-        for item in await conversations.resume(self.rt, who, wanted, include_current):
+        await self.send_replays(await conversations.resume(self.rt, who, wanted, include_current), wanted)
+
+    async def send_replays(self, replays: list[conversations.Replay], wanted: dict[int, int]) -> None:
+        """Replays read from the database (by ``resume`` or with a batch of hellos), sent in order."""
+        for item in replays:
             cid = item.conversation_id
             if not item.found:
                 await self.conn.send_now(p.error_frame("not_found", "conversation not found", str(cid)))

@@ -104,20 +104,6 @@ class VisitorSession(SocketSession):
         finally:
             hub.remove_visitor(self.conn)
 
-    async def send_replays(self, replays: list[conversations.Replay], wanted: dict[int, int]) -> None:
-        """What the client misses, as ``SocketSession.resume`` sends it (``message.created`` in seq
-        order, or ``reset``, or ``not_found``), from a replay read with the hello's batch."""
-        for item in replays:
-            cid = item.conversation_id
-            if not item.found:
-                await self.conn.send_now(p.error_frame("not_found", "conversation not found", str(cid)))
-            elif item.reset:
-                await self.conn.send_now({"type": "reset", "conversation_id": cid, "reason": item.reset})
-            else:
-                self.conn.mark_delivered(cid, wanted.get(cid, 0))
-                for m in item.messages:
-                    await self.conn.send_now({"type": "message.created", "message": m}, (cid, m["seq"]))
-                self.conn.mark_delivered(cid, item.last_seq)
 
     async def allowed(self, site_id: int, visitor_id: int | None, ip: str) -> bool:
         """False (and the socket closed with ``banned``) when an active ban covers the visitor or address."""
