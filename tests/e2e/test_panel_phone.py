@@ -4,12 +4,14 @@ and the visitor info as screens with a way back, tables as cards, the composer a
 Set FRONTDESK_SCREENSHOTS=docs/img to (re)write the README's screenshots while the tests run."""
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 from pathlib import Path
 
 import pytest
 from playwright.sync_api import Page, expect
+from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
 from tests.e2e.nav import nav_click, reveal_nav
 from tests.e2e.test_panel import close_page, conversation_item, wait_connected
@@ -68,6 +70,13 @@ def no_sideways_scroll(page: Page) -> None:
 
 
 def inside_screen(page: Page, locator) -> None:
+    """The element is inside the viewport — once the page has followed a viewport change (the panel
+    sets its height from the visual viewport's resize event, a frame after the change)."""
+    with contextlib.suppress(PlaywrightTimeoutError):  # the assertions below say where it is
+        page.wait_for_function(
+            "el => { const r = el.getBoundingClientRect(); return r.left >= 0 && r.top >= 0"
+            " && r.right <= innerWidth + 0.5 && r.bottom <= innerHeight + 0.5; }",
+            arg=locator.element_handle(), timeout=5_000)
     box = locator.bounding_box()
     viewport = page.viewport_size
     assert box is not None, "not rendered"
