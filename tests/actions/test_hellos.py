@@ -152,6 +152,6 @@ async def test_the_welcome_state_of_a_batch_is_what_each_hello_got_alone(rt, mon
     assert [m["seq"] for m in states[0].replays[0].messages] == [3, 4]
     assert states[2].replays[0].reset == "unknown_seq"
     assert not states[3].replays[0].found and states[3].replays[1].conversation_id == cid_b
-    monkeypatch.setattr(hellos, "REPLAY_MAX", 1)
+    monkeypatch.setattr(conversations, "REPLAY_MAX", 1)  # one rule for both paths: Replay.of
     (gap,) = (await hellos.welcome_state(rt, a, {cid_a: 1})).replays
     assert gap.reset == "gap_too_large" and gap.messages == []

@@ -8,11 +8,8 @@ from datetime import UTC, datetime
 from alembic import command
 from sqlalchemy import insert, text
 
-from frontdesk import db
-from frontdesk.migrate import alembic_config
 from frontdesk.models import Conversation, Message, Operator, Site, Visitor
-from frontdesk.settings import Settings
-from tests.migrations import tables_round_trip
+from tests.migrations import migrating, tables_round_trip
 
 TABLES = {"conversation_stats", "conversation_operator_stats"}
 
@@ -26,16 +23,7 @@ async def test_migration_0006_goes_up_and_down_and_matches_the_models(tmp_path, 
 
 
 async def test_the_upgrade_counts_the_closed_conversations_already_there(tmp_path, database_url):
-    engine = db.create_engine(Settings(data_dir=tmp_path, database_url=database_url).resolved_database_url())
-    cfg = alembic_config()
-
-    async def alembic(fn, *args) -> None:
-        def run(sync_conn) -> None:
-            cfg.attributes["connection"] = sync_conn
-            fn(cfg, *args)
-
-        async with engine.begin() as conn:
-            await conn.run_sync(run)
+    engine, alembic = migrating(tmp_path, database_url)
 
     t = datetime(2026, 11, 2, 10, tzinfo=UTC)
     try:

@@ -7,10 +7,8 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import inspect
 
-from frontdesk import db
-from frontdesk.migrate import alembic_config
 from frontdesk.models import Base
-from frontdesk.settings import Settings
+from tests.migrations import migrating
 
 TABLES = {"departments", "department_members", "site_routing", "operator_routing"}
 
@@ -20,16 +18,7 @@ def _mine(diff: object) -> bool:
 
 
 async def test_migration_0005_goes_up_and_down_and_matches_the_models(tmp_path, database_url):
-    engine = db.create_engine(Settings(data_dir=tmp_path, database_url=database_url).resolved_database_url())
-    cfg = alembic_config()
-
-    async def alembic(fn, *args) -> None:
-        def run(sync_conn) -> None:
-            cfg.attributes["connection"] = sync_conn
-            fn(cfg, *args)
-
-        async with engine.begin() as conn:
-            await conn.run_sync(run)
+    engine, alembic = migrating(tmp_path, database_url)
 
     def schema(sync_conn) -> tuple[set, set]:
         insp = inspect(sync_conn)

@@ -333,6 +333,21 @@ class Replay:
     reset: str | None = None  # "unknown_seq" | "gap_too_large"
     found: bool = True
 
+    @classmethod
+    def of(cls, conversation_id: int, last_seq: int, after: int) -> Replay:
+        """The entry for a client holding ``after`` of a conversation at ``last_seq``: a ``reset``
+        when ``after`` is unknown or too far behind; else its messages are to be read when
+        ``after < last_seq`` (``wants_messages``)."""
+        item = cls(conversation_id, last_seq=last_seq)
+        if after > last_seq:
+            item.reset = "unknown_seq"
+        elif last_seq - after > REPLAY_MAX:
+            item.reset = "gap_too_large"
+        return item
+
+    def wants_messages(self, after: int) -> bool:
+        return self.reset is None and after < self.last_seq
+
 
 async def resume(rt: Runtime, who: OperatorRef | VisitorRef, wanted: dict[int, int],
                  include_current: int | None = None) -> list[Replay]:
@@ -361,12 +376,8 @@ async def resume(rt: Runtime, who: OperatorRef | VisitorRef, wanted: dict[int, i
             elif conv.visitor_id != who.id:
                 out.append(Replay(cid, found=False))
                 continue
-            item = Replay(cid, last_seq=conv.last_seq)
-            if after > conv.last_seq:
-                item.reset = "unknown_seq"
-            elif conv.last_seq - after > REPLAY_MAX:
-                item.reset = "gap_too_large"
-            elif after < conv.last_seq:
+            item = Replay.of(cid, conv.last_seq, after)
+            if item.wants_messages(after):
                 item.messages = await queries.messages_after(session, cid, after, REPLAY_MAX,
                                                              include_notes=is_operator)
                 if is_operator:  # flagged / masked for operators (the site's profanity setting)

@@ -37,7 +37,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from frontdesk import serialize
 from frontdesk.actions import queries, routing
-from frontdesk.actions.conversations import REPLAY_MAX, Replay
+from frontdesk.actions.conversations import Replay
 from frontdesk.actions.errors import ActionError
 from frontdesk.actions.identity import SiteRef, VisitorRef
 from frontdesk.actions.validate import clip
@@ -343,12 +343,8 @@ def _plan_states(batch: list[StateIn], convs: dict[int, Any]) -> tuple[list[_Pla
             if row is None or row.visitor_id != s.visitor.id:
                 replays.append(Replay(cid, found=False))
                 continue
-            item = Replay(cid, last_seq=row.last_seq)
-            if after > row.last_seq:
-                item.reset = "unknown_seq"
-            elif row.last_seq - after > REPLAY_MAX:
-                item.reset = "gap_too_large"
-            elif after < row.last_seq:
+            item = Replay.of(cid, row.last_seq, after)
+            if item.wants_messages(after):
                 pairs[cid] = min(after, pairs.get(cid, after))
             replays.append(item)
         plans.append((conv, wanted, replays))
